@@ -1,0 +1,1 @@
+"""Collectors turn a source (live engine, saved JSON, compose files) into ``Snapshot`` objects."""

@@ -1,0 +1,170 @@
+"""Reads a live Docker engine through the SDK's low-level client, with GET requests only.
+
+One container list, then concurrent inspects; a container removed between the two is noted
+and skipped. The raw documents are kept (sanitized) so ``auditor snapshot`` can save exactly
+what a later offline scan will normalize again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from auditor.errors import TargetUnavailable
+from auditor.model import SourceKind, Target
+from auditor.raw import RawState, sanitize_container, sanitize_network
+
+DEFAULT_TIMEOUT = 30.0
+INSPECT_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """How to reach one engine. ``url`` ``None`` means ``DOCKER_HOST`` or the local socket."""
+
+    url: str | None = None
+    tls_verify: bool = False
+    ca_cert: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    read_host_config: bool | None = None  # None: read daemon.json etc. only for a local socket
+
+    @property
+    def address(self) -> str:
+        return self.url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+    @property
+    def is_local(self) -> bool:
+        return self.address.startswith("unix://") or self.address.startswith("npipe://")
+
+
+@dataclass
+class _Progress:
+    inspected: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _tls_config(spec: EngineSpec) -> docker.tls.TLSConfig | bool:
+    cert_path = os.environ.get("DOCKER_CERT_PATH")
+    ca = spec.ca_cert or (os.path.join(cert_path, "ca.pem") if cert_path else None)
+    cert = spec.client_cert or (os.path.join(cert_path, "cert.pem") if cert_path else None)
+    key = spec.client_key or (os.path.join(cert_path, "key.pem") if cert_path else None)
+    wants_tls = spec.tls_verify or spec.ca_cert or spec.client_cert or os.environ.get("DOCKER_TLS_VERIFY")
+    if not wants_tls:
+        return False
+    return docker.tls.TLSConfig(
+        client_cert=(cert, key) if cert and key else None,
+        ca_cert=ca,
+        verify=ca if ca else bool(spec.tls_verify),
+    )
+
+
+def describe_failure(address: str, exc: BaseException) -> str:
+    """One line saying why an engine could not be read, without a traceback."""
+    text = str(exc)
+    lowered = text.lower()
+    if isinstance(exc, PermissionError) or "permission denied" in lowered:
+        return f"permission denied talking to the Docker engine at {address} (run as a member of the docker group, or use a read-only socket proxy)"
+    if isinstance(exc, requests.exceptions.Timeout) or "timed out" in lowered:
+        return f"the Docker engine at {address} did not answer in time"
+    if isinstance(exc, FileNotFoundError) or "no such file" in lowered or "connection refused" in lowered:
+        return f"cannot reach the Docker engine at {address}: nothing is listening there"
+    if isinstance(exc, docker.errors.APIError):
+        return f"the Docker engine at {address} refused a request: {exc.explanation or exc}"
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return f"cannot read the Docker engine at {address}: {first[:300]}"
+
+
+def connect(spec: EngineSpec) -> docker.APIClient:
+    """A low-level client; the API version is negotiated with one ``GET /version``."""
+    try:
+        if spec.url is None and not os.environ.get("DOCKER_HOST"):
+            base_url = "unix:///var/run/docker.sock"
+        else:
+            base_url = spec.address
+        use_ssh = base_url.startswith("ssh://")
+        return docker.APIClient(
+            base_url=base_url,
+            version="auto",
+            timeout=int(spec.timeout) or 1,
+            tls=_tls_config(spec),
+            use_ssh_client=use_ssh,
+        )
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one line
+        raise TargetUnavailable(describe_failure(spec.address, exc)) from exc
+
+
+def _inspect_container(client: docker.APIClient, cid: str, progress: _Progress) -> dict | None:
+    try:
+        doc = client.inspect_container(cid)
+    except docker.errors.NotFound:
+        progress.notes.append(f"container {cid[:12]} was removed between list and inspect; skipped")
+        return None
+    progress.inspected += 1
+    return doc
+
+
+def _inspect_network(client: docker.APIClient, nid: str, progress: _Progress) -> dict | None:
+    try:
+        return client.inspect_network(nid)
+    except docker.errors.NotFound:
+        progress.notes.append(f"network {nid[:12]} was removed between list and inspect; skipped")
+        return None
+
+
+def fetch_raw(
+    spec: EngineSpec,
+    on_progress: Callable[[int, int], None] | None = None,
+    host_facts: Callable[[], dict[str, Any]] | None = None,
+) -> RawState:
+    """Read everything the audit needs from one engine, as sanitized raw documents."""
+    client = connect(spec)
+    progress = _Progress()
+    try:
+        version = client.version()
+        info = client.info()
+        listed = client.containers(all=True)
+        networks = client.networks()
+        ids = [c["Id"] for c in listed if isinstance(c, dict) and "Id" in c]
+        with ThreadPoolExecutor(max_workers=INSPECT_WORKERS) as pool:
+            futures = [pool.submit(_inspect_container, client, cid, progress) for cid in ids]
+            containers = []
+            for done, fut in enumerate(futures, 1):
+                doc = fut.result()
+                if doc is not None:
+                    containers.append(sanitize_container(doc))
+                if on_progress:
+                    on_progress(done, len(ids))
+            net_docs = [
+                d
+                for d in pool.map(lambda n: _inspect_network(client, n["Id"], progress), networks)
+                if d is not None
+            ]
+    except TargetUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a fault mid-scan must not become a traceback
+        raise TargetUnavailable(describe_failure(spec.address, exc)) from exc
+    finally:
+        client.close()
+    name = str(info.get("Name") or spec.address)
+    extra = {}
+    read_host = spec.read_host_config if spec.read_host_config is not None else spec.is_local
+    if read_host and host_facts is not None:
+        extra = host_facts()
+    return RawState(
+        target=Target(SourceKind.ENGINE, name, spec.address),
+        version=version,
+        info=info,
+        containers=tuple(sorted(containers, key=lambda d: str(d.get("Name")))),
+        networks=tuple(sanitize_network(d) for d in sorted(net_docs, key=lambda d: str(d.get("Name")))),
+        host=extra,
+        notes=tuple(sorted(progress.notes)),
+    )

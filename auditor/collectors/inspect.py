@@ -1,0 +1,288 @@
+"""One normalizer for ``docker inspect`` JSON, shared by the live and the saved-JSON collectors.
+
+The SDK's low-level client returns exactly the JSON that ``docker inspect`` prints, so the
+same functions read both. Anything missing or of the wrong type becomes "unknown" rather
+than an exception; truly malformed documents raise ``InputError``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from auditor.errors import InputError
+from auditor.model import (
+    Container,
+    DaemonFacts,
+    Endpoint,
+    Mount,
+    Network,
+    Origin,
+    PortBinding,
+    SourceKind,
+    Target,
+)
+from auditor.redact import redact_labels
+
+COMPOSE_PROJECT = "com.docker.compose.project"
+COMPOSE_SERVICE = "com.docker.compose.service"
+STACK_NAMESPACE = "com.docker.stack.namespace"
+
+_TLS_WARNING = re.compile(r"API is accessible on (\S+) without encryption", re.IGNORECASE)
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def is_container_document(doc: Any) -> bool:
+    return isinstance(doc, dict) and "HostConfig" in doc and ("Config" in doc or "State" in doc)
+
+
+def is_network_document(doc: Any) -> bool:
+    return isinstance(doc, dict) and "Driver" in doc and "Name" in doc and "HostConfig" not in doc
+
+
+def parse_port_key(key: str) -> tuple[int, str]:
+    """``"80/tcp"`` -> ``(80, "tcp")``; a bare ``"80"`` is TCP."""
+    port, _, proto = str(key).partition("/")
+    try:
+        number = int(port)
+    except ValueError:
+        raise InputError(f"invalid port key {key!r}") from None
+    if not 0 < number < 65536:
+        raise InputError(f"port out of range in {key!r}")
+    return number, (proto or "tcp").lower()
+
+
+def _host_port(text: Any) -> tuple[int | None, int | None]:
+    """``"8080"`` -> (8080, None); ``"8000-8010"`` -> (8000, 8010); ``""`` -> ephemeral."""
+    if text in (None, ""):
+        return None, None
+    start, _, end = str(text).partition("-")
+    try:
+        first = int(start)
+        last = int(end) if end else None
+    except ValueError:
+        raise InputError(f"invalid host port {text!r}") from None
+    if first == 0:
+        return None, None
+    return first, last
+
+
+def _bindings(mapping: Any, published_only: bool) -> list[PortBinding]:
+    out: list[PortBinding] = []
+    for key, entries in sorted(_dict(mapping).items()):
+        port, proto = parse_port_key(key)
+        if not entries:
+            if not published_only:
+                out.append(PortBinding(container_port=port, protocol=proto, published=False))
+            continue
+        for entry in _list(entries):
+            entry = _dict(entry)
+            host_port, host_end = _host_port(entry.get("HostPort"))
+            out.append(
+                PortBinding(
+                    container_port=port,
+                    protocol=proto,
+                    host_ip=_str(entry.get("HostIp")) or "",
+                    host_port=host_port,
+                    host_port_end=host_end,
+                )
+            )
+    return out
+
+
+def container_ports(doc: Mapping[str, Any]) -> tuple[tuple[PortBinding, ...], bool | None]:
+    """The ports a container publishes, preferring what is actually bound while running.
+
+    A running container's ``NetworkSettings.Ports`` lists real bindings (separate IPv4/IPv6
+    entries, assigned ephemeral ports, ``null`` for exposed-only ports). A stopped one has
+    none, so the requested ``HostConfig.PortBindings`` (plus ``-P`` over the exposed ports)
+    says what it would publish when started.
+    """
+    host_config = _dict(doc.get("HostConfig"))
+    config = _dict(doc.get("Config"))
+    running = bool(_dict(doc.get("State")).get("Running"))
+    live = _dict(_dict(doc.get("NetworkSettings")).get("Ports"))
+    publish_all = _bool(host_config.get("PublishAllPorts"))
+    exposed = {parse_port_key(k) for k in _dict(config.get("ExposedPorts"))}
+
+    if running and live:
+        ports = _bindings(live, published_only=False)
+    else:
+        ports = _bindings(host_config.get("PortBindings"), published_only=True)
+        bound = {(p.container_port, p.protocol) for p in ports}
+        for port, proto in sorted(exposed - bound):
+            ports.append(PortBinding(container_port=port, protocol=proto, published=bool(publish_all)))
+    return tuple(ports), publish_all
+
+
+def container_mounts(doc: Mapping[str, Any], origin: Origin) -> tuple[Mount, ...]:
+    mounts: dict[tuple[str, str], Mount] = {}
+    for m in _list(doc.get("Mounts")):
+        m = _dict(m)
+        source, target = _str(m.get("Source")) or _str(m.get("Name")) or "", _str(m.get("Destination")) or ""
+        mounts[(source, target)] = Mount(
+            source=source,
+            target=target,
+            type=_str(m.get("Type")) or "bind",
+            read_only=m.get("RW") is False,
+            origin=origin,
+        )
+    # A stopped container created but never started may only carry HostConfig.Binds.
+    for bind in _list(_dict(doc.get("HostConfig")).get("Binds")):
+        parts = str(bind).split(":")
+        if len(parts) >= 2:
+            key = (parts[0], parts[1])
+            mounts.setdefault(
+                key,
+                Mount(
+                    source=parts[0],
+                    target=parts[1],
+                    type="bind" if parts[0].startswith("/") else "volume",
+                    read_only=len(parts) > 2 and "ro" in parts[2].split(","),
+                    origin=origin,
+                ),
+            )
+    return tuple(mounts[k] for k in sorted(mounts))
+
+
+def container_endpoints(doc: Mapping[str, Any], origin: Origin) -> tuple[Endpoint, ...]:
+    networks = _dict(_dict(doc.get("NetworkSettings")).get("Networks"))
+    out = []
+    for name, ep in sorted(networks.items()):
+        ep = _dict(ep)
+        out.append(
+            Endpoint(
+                network=str(name),
+                network_id=_str(ep.get("NetworkID")) or None,
+                ipv4_address=_str(ep.get("IPAddress")) or None,
+                ipv6_address=_str(ep.get("GlobalIPv6Address")) or None,
+                aliases=tuple(str(a) for a in _list(ep.get("Aliases"))),
+                origin=origin,
+            )
+        )
+    return tuple(out)
+
+
+def container_origin(target: Target, name: str, source_uri: str | None = None) -> Origin:
+    """Live objects get a stable synthetic URI; saved ones point at their file."""
+    if target.kind is SourceKind.ENGINE:
+        return Origin(SourceKind.ENGINE, f"docker://{target.name}/containers/{name}")
+    return Origin(target.kind, source_uri or target.address)
+
+
+def normalize_container(doc: Mapping[str, Any], target: Target, source_uri: str | None = None) -> Container:
+    """Turn one ``docker inspect`` container document into a ``Container``."""
+    if not is_container_document(doc):
+        raise InputError("not a container inspect document (no HostConfig/Config)", source_uri)
+    config = _dict(doc.get("Config"))
+    host_config = _dict(doc.get("HostConfig"))
+    name = (_str(doc.get("Name")) or _str(doc.get("Id")) or "unnamed").lstrip("/")
+    origin = container_origin(target, name, source_uri)
+    labels = _dict(config.get("Labels"))
+    ports, publish_all = container_ports(doc)
+    project = _str(labels.get(COMPOSE_PROJECT)) or _str(labels.get(STACK_NAMESPACE))
+    return Container(
+        name=name,
+        image=_str(config.get("Image")) or _str(doc.get("Image")),
+        id=_str(doc.get("Id")),
+        state=_str(_dict(doc.get("State")).get("Status")),
+        network_mode=_str(host_config.get("NetworkMode")) or "default",
+        endpoints=container_endpoints(doc, origin),
+        ports=tuple(replace(p, origin=origin) for p in ports),
+        publish_all_ports=publish_all,
+        privileged=_bool(host_config.get("Privileged")),
+        cap_add=tuple(str(c) for c in _list(host_config.get("CapAdd"))),
+        cap_drop=tuple(str(c) for c in _list(host_config.get("CapDrop"))),
+        mounts=container_mounts(doc, origin),
+        labels=redact_labels(labels),
+        project=project,
+        service=_str(labels.get(COMPOSE_SERVICE)),
+        origin=origin,
+    )
+
+
+def normalize_network(doc: Mapping[str, Any], target: Target, source_uri: str | None = None) -> Network:
+    """Turn one ``docker network inspect`` document into a ``Network``."""
+    if not is_network_document(doc):
+        raise InputError("not a network inspect document (no Name/Driver)", source_uri)
+    labels = _dict(doc.get("Labels"))
+    name = str(doc["Name"])
+    if target.kind is SourceKind.ENGINE:
+        origin = Origin(SourceKind.ENGINE, f"docker://{target.name}/networks/{name}")
+    else:
+        origin = Origin(target.kind, source_uri or target.address)
+    return Network(
+        name=name,
+        id=_str(doc.get("Id")),
+        driver=_str(doc.get("Driver")),
+        scope=_str(doc.get("Scope")),
+        internal=_bool(doc.get("Internal")),
+        attachable=_bool(doc.get("Attachable")),
+        ingress=_bool(doc.get("Ingress")),
+        enable_ipv6=_bool(doc.get("EnableIPv6")),
+        options=tuple(sorted((str(k), str(v)) for k, v in _dict(doc.get("Options")).items())),
+        labels=redact_labels(labels),
+        project=_str(labels.get("com.docker.compose.project")) or _str(labels.get(STACK_NAMESPACE)),
+        origin=origin,
+    )
+
+
+def _option_bool(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    return value.strip().lower() == "true"
+
+
+def daemon_facts_from_api(
+    version: Mapping[str, Any] | None,
+    info: Mapping[str, Any] | None,
+    networks: Iterable[Network] = (),
+) -> DaemonFacts:
+    """What the Engine API itself tells about the daemon (``/version``, ``/info``, ``docker0``).
+
+    ``icc`` and the default bind address are visible through the default bridge's options.
+    The TCP-without-TLS warning appears in ``/info`` when the daemon listens that way.
+    Settings the API does not expose stay ``None`` here; host-side readers fill them in.
+    """
+    version = _dict(version)
+    info = _dict(info)
+    warnings = [str(w) for w in _list(info.get("Warnings"))]
+    tcp_plain = sorted({m.group(1) for w in warnings for m in [_TLS_WARNING.search(w)] if m})
+    default_bridge = next((n for n in networks if n.is_default_bridge), None)
+    icc = bind_ip = None
+    if default_bridge is not None:
+        icc = _option_bool(default_bridge.option("com.docker.network.bridge.enable_icc"))
+        if icc is None:
+            icc = True  # the option is absent when the daemon runs with its default (icc on)
+        bind_ip = default_bridge.option("com.docker.network.bridge.host_binding_ipv4") or "0.0.0.0"
+    swarm = _dict(info.get("Swarm")).get("LocalNodeState")
+    return DaemonFacts(
+        server_version=_str(version.get("Version")) or _str(info.get("ServerVersion")),
+        api_version=_str(version.get("ApiVersion")),
+        operating_system=_str(info.get("OperatingSystem")),
+        kernel_version=_str(info.get("KernelVersion")) or _str(version.get("KernelVersion")),
+        hostname=_str(info.get("Name")),
+        tcp_api_without_tls=bool(tcp_plain) if info else None,
+        tcp_api_endpoints=tuple(tcp_plain),
+        icc=icc,
+        default_bind_ip=bind_ip,
+        swarm_active=(swarm == "active") if isinstance(swarm, str) and swarm else None,
+        sources=("engine-api",) if info or version else (),
+    )

@@ -1,0 +1,1 @@
+"""One module per CLI command; ``auditor.cli`` assembles them."""

@@ -1,0 +1,73 @@
+"""Options and helpers shared by several commands: engine connection, output, errors."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+import click
+
+from auditor.collectors.engine import DEFAULT_TIMEOUT, EngineSpec
+from auditor.errors import AuditorError, InputError
+
+
+def engine_options(func: Callable) -> Callable:
+    """``--engine URL`` (repeatable) plus TLS settings and a timeout."""
+    options = [
+        click.option("--engine", "engines", multiple=True, metavar="URL",
+                     help="Docker engine to scan: unix://, tcp://, ssh:// (repeatable). Default: DOCKER_HOST or the local socket."),
+        click.option("--tls-verify", is_flag=True, help="Use TLS and verify the engine's certificate."),
+        click.option("--tlscacert", type=click.Path(dir_okay=False), help="CA certificate for --tls-verify."),
+        click.option("--tlscert", type=click.Path(dir_okay=False), help="Client certificate for TLS."),
+        click.option("--tlskey", type=click.Path(dir_okay=False), help="Client key for TLS."),
+        click.option("--timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT, show_default=True,
+                     help="Seconds to wait for each engine request."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def engine_specs(engines, tls_verify, tlscacert, tlscert, tlskey, timeout) -> tuple[EngineSpec, ...]:
+    return tuple(
+        EngineSpec(url=url, tls_verify=tls_verify, ca_cert=tlscacert, client_cert=tlscert,
+                   client_key=tlskey, timeout=timeout)
+        for url in engines
+    )
+
+
+def fail(message: str, code: int) -> None:
+    """Print one line to stderr and exit with a documented code."""
+    click.echo(f"auditor: error: {message}", err=True)
+    sys.exit(code)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the tool's own errors into one line and their exit code; never a traceback."""
+    try:
+        yield
+    except AuditorError as exc:
+        fail(str(exc), exc.exit_code)
+
+
+def write_text_atomically(path: str, text: str) -> None:
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    except OSError as exc:
+        raise InputError(f"cannot write output: {exc.strerror or exc}", path) from None
+
+
+def render_to_string(render: Callable[[object, IO[str]], None], result: object) -> str:
+    buf = io.StringIO()
+    render(result, buf)
+    return buf.getvalue()

@@ -1,0 +1,95 @@
+"""``auditor scan``: collect, run the rules, render, choose the exit code."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from auditor import exit_codes
+from auditor.commands.common import (
+    engine_options,
+    engine_specs,
+    fail,
+    render_to_string,
+    user_errors,
+    write_text_atomically,
+)
+from auditor.discovery import DiscoveryError, discover_rules
+from auditor.errors import InputError
+from auditor.pipeline import ComposeOptions, ScanRequest, scan
+from auditor.reports import REPORTERS, format_for_path
+from auditor.severity import Severity
+
+
+def parse_fail_on(text: str) -> Severity | None:
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return Severity.parse(text)
+    except ValueError as exc:
+        raise InputError(f"--fail-on: {exc}") from None
+
+
+def plan_outputs(outputs: tuple[str, ...]) -> list[tuple[str, str]]:
+    """``-o FILE`` entries as (format, path); ``FORMAT:PATH`` names the format explicitly."""
+    planned = []
+    for item in outputs:
+        fmt, _, rest = item.partition(":")
+        if rest and fmt in REPORTERS:
+            planned.append((fmt, rest))
+            continue
+        fmt_by_ext = format_for_path(item)
+        if fmt_by_ext is None:
+            known = ", ".join(sorted(REPORTERS))
+            raise InputError(f"cannot tell the format of output {item!r} from its extension; write FORMAT:PATH (formats: {known})")
+        planned.append((fmt_by_ext, item))
+    return planned
+
+
+@click.command("scan")
+@click.argument("paths", nargs=-1, type=click.Path())
+@engine_options
+@click.option("-f", "--format", "fmt", default="table", show_default=True,
+              help="Format written to stdout (table, json, ...).")
+@click.option("-o", "--output", "outputs", multiple=True, metavar="FILE",
+              help="Also write a report to FILE; the format follows the extension, or FORMAT:FILE (repeatable).")
+@click.option("--fail-on", default="high", show_default=True, metavar="SEVERITY",
+              help="Exit 1 when a finding is at or above this severity (critical, high, medium, low, info, none).")
+@click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False),
+              help="Compose: read variables from this file instead of the .env beside the compose file (repeatable).")
+@click.option("--profile", "profiles", multiple=True, help="Compose: audit only services enabled by these profiles (default: all services).")
+@click.option("--compose-file", "compose_files", multiple=True, type=click.Path(dir_okay=False),
+              help="Compose: one project from these files merged in order, like `docker compose -f a -f b` (repeatable).")
+@click.option("-q", "--quiet", is_flag=True, help="Write nothing to stdout (use with -o).")
+def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout, fmt, outputs,
+                 fail_on, env_files, profiles, compose_files, quiet):
+    """Audit Docker engines, compose files and saved inspect JSON.
+
+    With no PATHS and no --engine, the local engine (DOCKER_HOST or the default socket) is
+    scanned. Exit codes: 0 clean, 1 gate failed, 2 usage/input error, 3 scan incomplete.
+    """
+    with user_errors():
+        threshold = parse_fail_on(fail_on)
+        if fmt not in REPORTERS:
+            raise InputError(f"unknown format {fmt!r} (choose from {', '.join(sorted(REPORTERS))})")
+        planned = plan_outputs(outputs)
+        try:
+            rules = discover_rules()
+        except DiscoveryError as exc:
+            fail(str(exc), exit_codes.INPUT_ERROR)
+        request = ScanRequest(
+            paths=tuple(paths),
+            engines=engine_specs(engines, tls_verify, tlscacert, tlscert, tlskey, timeout),
+            compose=ComposeOptions(env_files=tuple(env_files), profiles=tuple(profiles), merge_files=tuple(compose_files)),
+        )
+        result = scan(request, rules, threshold)
+        for out_fmt, path in planned:
+            write_text_atomically(path, render_to_string(REPORTERS[out_fmt], result))
+        if not quiet:
+            REPORTERS[fmt](result, sys.stdout)
+        for t in result.targets:
+            if t.error:
+                prefix = "" if t.target.name in t.error else f"{t.target.kind.value} {t.target.name}: "
+                click.echo(f"auditor: error: {prefix}{t.error}", err=True)
+        sys.exit(exit_codes.for_result(result))

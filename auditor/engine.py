@@ -1,0 +1,114 @@
+"""Runs rules over snapshots and turns their observations into findings.
+
+A rule that raises does not stop the scan: the error is recorded, the scan goes on, and the
+result is marked incomplete so it can never be mistaken for a clean one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from auditor.findings import Finding, Resource, RuleError, fingerprint
+from auditor.model import Container, Network, Origin, SourceKind, Snapshot, Target
+from auditor.rule import Observation, Rule
+
+
+@dataclass(frozen=True)
+class RuleRun:
+    findings: tuple[Finding, ...]
+    errors: tuple[RuleError, ...]
+
+
+def resource_of(subject: Container | Network | Target, target: Target) -> Resource:
+    """Name the subject of an observation the way reports name it."""
+    if isinstance(subject, Container):
+        return Resource(
+            kind=subject.kind,
+            name=subject.service if subject.kind == "service" and subject.service else subject.name,
+            id=subject.id,
+            project=subject.project,
+            host=target.name,
+        )
+    if isinstance(subject, Network):
+        return Resource(
+            kind="network", name=subject.name, id=subject.id, project=subject.project, host=target.name
+        )
+    return Resource(kind="host", name=subject.name, host=target.name)
+
+
+def location_of(obs: Observation, target: Target) -> Origin:
+    """The most precise place an observation can point at."""
+    if obs.origin is not None:
+        return obs.origin
+    origin = getattr(obs.subject, "origin", None)
+    if origin is not None:
+        return origin
+    return Origin(kind=target.kind, uri=target.address)
+
+
+def to_finding(rule: Rule, obs: Observation, target: Target) -> Finding:
+    resource = resource_of(obs.subject, target)
+    severity = obs.severity if obs.severity is not None else rule.meta.severity
+    return Finding(
+        rule_id=rule.id,
+        severity=severity,
+        title=rule.meta.title,
+        message=obs.message,
+        resource=resource,
+        location=location_of(obs, target),
+        evidence=obs.evidence,
+        remediation=rule.meta.remediation,
+        fingerprint=fingerprint(rule.id, target.name, resource, obs.key),
+        references=rule.meta.references,
+        key=obs.key,
+    )
+
+
+def run_rules(snapshot: Snapshot, rules: Sequence[Rule]) -> RuleRun:
+    """Apply every rule to one snapshot; collect findings and crashes separately."""
+    findings: list[Finding] = []
+    errors: list[RuleError] = []
+    for rule in rules:
+        try:
+            observations: Iterable[Observation] = list(rule.check(snapshot))
+        except Exception as exc:  # noqa: BLE001 - a broken rule must not end the scan
+            errors.append(
+                RuleError(rule.id, snapshot.target.name, f"{type(exc).__name__}: {exc}")
+            )
+            continue
+        findings.extend(to_finding(rule, obs, snapshot.target) for obs in observations)
+    return RuleRun(tuple(dedupe(findings)), tuple(errors))
+
+
+def dedupe(findings: Iterable[Finding]) -> list[Finding]:
+    """Drop exact repeats (same fingerprint), keeping the first, in a stable order."""
+    seen: set[str] = set()
+    out: list[Finding] = []
+    for f in findings:
+        if f.fingerprint in seen:
+            continue
+        seen.add(f.fingerprint)
+        out.append(f)
+    return out
+
+
+def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Most severe first, then by rule, host, resource and key: deterministic output."""
+    return tuple(
+        sorted(
+            findings,
+            key=lambda f: (
+                -int(f.severity),
+                f.rule_id,
+                f.resource.host or "",
+                f.resource.project or "",
+                f.resource.name,
+                f.key,
+            ),
+        )
+    )
+
+
+def is_compose(snapshot: Snapshot) -> bool:
+    return snapshot.target.kind is SourceKind.COMPOSE

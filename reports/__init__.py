@@ -1,0 +1,31 @@
+"""Reporters: pure functions ``(ScanResult, stream) -> None``, one module per format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import IO
+
+from auditor.findings import ScanResult
+
+from . import json_report, table
+
+Reporter = Callable[[ScanResult, IO[str]], None]
+
+REPORTERS: dict[str, Reporter] = {
+    "json": json_report.render,
+    "table": table.render,
+}
+
+# Output file extension -> format, for `-o FILE`.
+EXTENSIONS: dict[str, str] = {
+    ".json": "json",
+    ".txt": "table",
+}
+
+
+def format_for_path(path: str) -> str | None:
+    lowered = path.lower()
+    for ext in sorted(EXTENSIONS, key=len, reverse=True):
+        if lowered.endswith(ext):
+            return EXTENSIONS[ext]
+    return None

@@ -1,0 +1,66 @@
+"""The terminal table: findings most severe first, then a summary line per target."""
+
+from __future__ import annotations
+
+from typing import IO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from auditor.findings import ScanResult
+from auditor.severity import Severity
+
+SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+
+
+def render(result: ScanResult, stream: IO[str]) -> None:
+    console = Console(file=stream, width=160 if not stream.isatty() else None, highlight=False, soft_wrap=False)
+    if result.findings:
+        table = Table(show_lines=False, header_style="bold")
+        for col in ("Severity", "Rule", "Resource", "Message", "Location"):
+            table.add_column(col, overflow="fold")
+        for f in result.findings:
+            loc = f.location
+            where = ""
+            if loc is not None:
+                where = f"{loc.uri}:{loc.line}" if loc.line else loc.uri
+            status = "" if f.status == "open" else f" [{f.status}]"
+            if f.baseline:
+                status += f" ({f.baseline})"
+            table.add_row(
+                f"[{SEVERITY_STYLE[f.severity]}]{f.severity.label}[/]{escape(status)}",
+                f.rule_id,
+                escape(f"{f.resource.kind}/{f.resource.name}"),
+                escape(f.message),
+                escape(where),
+            )
+        console.print(table)
+    else:
+        console.print("No findings.")
+    for t in result.targets:
+        line = f"{t.target.kind.value} {t.target.name}: {t.status}"
+        if t.status == "complete":
+            line += f" ({t.containers} containers, {t.networks} networks)"
+        if t.error:
+            line += f" - {t.error}"
+        console.print(escape(line))
+        for note in t.notes:
+            console.print(escape(f"  note: {note}"))
+        if t.not_checked:
+            console.print(escape(f"  not checked: {', '.join(t.not_checked)}"))
+    for e in result.rule_errors:
+        console.print(escape(f"rule {e.rule_id} crashed on {e.target}: {e.error}"), style="red")
+    counts = result.counts()
+    summary = ", ".join(f"{counts[s.label]} {s.label}" for s in sorted(Severity, reverse=True))
+    gate = "none" if result.fail_on is None else result.fail_on.label
+    verdict = result.verdict.upper() if result.verdict != "passed" else "passed"
+    console.print(escape(f"{counts['total']} findings ({summary}); gate fail-on {gate}: {verdict}"))
+    if not result.complete:
+        console.print("Scan INCOMPLETE: some targets or rules could not be checked.", style="bold red")

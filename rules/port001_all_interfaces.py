@@ -1,0 +1,69 @@
+"""PORT001: a port is published on all interfaces (0.0.0.0, ``::`` or an empty host IP).
+
+Docker publishes on every host address unless told otherwise, and its NAT rules are applied
+before the host firewall's INPUT chain, so such a port is usually reachable from any network
+the host is on, whatever UFW or firewalld say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from auditor.model import PortBinding, Snapshot
+from auditor.rule import Observation, Rule, RuleMeta
+from auditor.severity import Severity
+from ._helpers import cis, cwe, docs, effective_bind_ip, port_evidence, port_key, published_ports
+
+META = RuleMeta(
+    id="PORT001",
+    title="Port published on all interfaces",
+    severity=Severity.MEDIUM,
+    rationale=(
+        "A port published without a host address listens on every interface of the host, "
+        "IPv4 and IPv6. Docker's DNAT rules run before the host firewall, so UFW/firewalld "
+        "rules do not protect it: anything that can route to the host can connect."
+    ),
+    remediation=(
+        "Bind the port to the address that needs it, usually loopback behind a reverse proxy: "
+        "`docker run -p 127.0.0.1:8080:80 ...` or in compose `ports: [\"127.0.0.1:8080:80\"]`. "
+        "If it must be public, filter it in the DOCKER-USER iptables chain."
+    ),
+    references=(
+        cis("5.14", "Ensure that incoming container traffic is bound to a specific host interface"),
+        cwe(1327, "Binding to an Unrestricted IP Address"),
+        docs("Docker docs: Packet filtering and firewalls", "https://docs.docker.com/engine/network/packet-filtering-firewalls/"),
+    ),
+)
+
+
+def _describe(port: PortBinding, snapshot: Snapshot) -> str:
+    if port.host_ip == "::":
+        return "all IPv6 interfaces (::)"
+    if port.host_ip == "0.0.0.0":
+        return "all IPv4 interfaces (0.0.0.0)"
+    if snapshot.daemon.default_bind_ip and snapshot.daemon.default_bind_ip not in ("0.0.0.0", "::"):
+        return f"the daemon default address {snapshot.daemon.default_bind_ip}"
+    return "all interfaces (no host IP given)"
+
+
+def check(snapshot: Snapshot) -> Iterator[Observation]:
+    for container, port in published_ports(snapshot):
+        if not port.is_all_interfaces:
+            continue
+        bind = effective_bind_ip(port, snapshot)
+        if bind and bind not in ("0.0.0.0", "::"):
+            continue  # the daemon's `ip` option narrows empty host IPs to a specific address
+        host_port = "an ephemeral port" if port.host_port is None else f"host port {port.host_port}"
+        yield Observation(
+            subject=container,
+            message=(
+                f"{container.name} publishes {port.container_port}/{port.protocol} on "
+                f"{host_port} of {_describe(port, snapshot)}."
+            ),
+            key=port_key(port),
+            evidence=port_evidence(port),
+            origin=port.origin,
+        )
+
+
+RULE = Rule(META, check)
