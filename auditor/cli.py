@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
 import click
 
 from auditor import __version__, exit_codes
-from auditor.commands.rules_cmd import explain_command, rules_command
-from auditor.commands.scan import scan_command
-from auditor.commands.snapshot import snapshot_command
+
+# (module, attribute) of every command, in help order. Add a line per new command module.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("auditor.commands.scan", "scan_command"),
+    ("auditor.commands.snapshot", "snapshot_command"),
+    ("auditor.commands.rules_cmd", "rules_command"),
+    ("auditor.commands.rules_cmd", "explain_command"),
+)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="auditor")
-def cli():
-    """Security and performance auditing for Docker networking."""
+def build_cli() -> click.Group:
+    @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.version_option(__version__, prog_name="auditor")
+    def cli():
+        """Security and performance auditing for Docker networking."""
 
-
-for command in (scan_command, snapshot_command, rules_command, explain_command):
-    cli.add_command(command)
+    for module, attr in COMMANDS:
+        cli.add_command(getattr(importlib.import_module(module), attr))
+    return cli
 
 
 def main() -> None:
     """Entry point: no traceback ever reaches the user unless AUDITOR_DEBUG is set."""
     try:
-        cli(standalone_mode=True)
+        build_cli()(standalone_mode=True)
     except SystemExit:
         raise
     except KeyboardInterrupt:

@@ -1,0 +1,1 @@
+"""Shared test helpers: tiny model builders and real-engine fixtures."""

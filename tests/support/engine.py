@@ -1,0 +1,138 @@
+"""Real-engine helpers for integration tests: a FROM-scratch image and labelled objects.
+
+Everything a test creates carries ``io.auditor.test=1`` plus the creating process id, so a
+session removes its own objects at the end and leftovers of dead sessions at the start,
+without touching objects of another test session running at the same time.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tarfile
+import uuid
+from collections.abc import Iterator
+
+import docker
+import docker.errors
+
+TEST_LABEL = "io.auditor.test"
+PID_LABEL = "io.auditor.test.pid"
+IMAGE = "auditor-test/busybox:1"
+
+
+def labels() -> dict[str, str]:
+    return {TEST_LABEL: "1", PID_LABEL: str(os.getpid())}
+
+
+def unique(prefix: str) -> str:
+    """A name no other test run will pick."""
+    return f"audt-{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def busybox_path() -> str:
+    for candidate in ("/bin/busybox", "/usr/bin/busybox"):
+        if os.path.exists(candidate):
+            return candidate
+    found = shutil.which("busybox")
+    if not found:
+        raise RuntimeError("busybox-static is needed to build the test image (apt-get install busybox-static)")
+    return found
+
+
+def build_test_image(client: docker.DockerClient) -> str:
+    """Build ``auditor-test/busybox`` FROM scratch from the host's static busybox (no registry)."""
+    try:
+        client.images.get(IMAGE)
+        return IMAGE
+    except docker.errors.ImageNotFound:
+        pass
+    dockerfile = (
+        "FROM scratch\n"
+        "COPY busybox /bin/busybox\n"
+        'RUN ["/bin/busybox", "--install", "-s", "/bin"]\n'
+        "RUN [\"/bin/mkdir\", \"-p\", \"/tmp\"]\n"
+        'CMD ["/bin/sh"]\n'
+    )
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        data = dockerfile.encode()
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+        tar.add(busybox_path(), arcname="busybox")
+    buf.seek(0)
+    client.images.build(fileobj=buf, custom_context=True, tag=IMAGE, labels={TEST_LABEL: "1"}, rm=True)
+    return IMAGE
+
+
+def _pid_alive(pid: str | None) -> bool:
+    try:
+        os.kill(int(pid or "0"), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return int(pid or "0") > 0
+
+
+def remove_test_objects(client: docker.DockerClient, only_pid: str | None = None) -> None:
+    """Remove labelled containers and networks: one session's, or those of dead sessions."""
+    flt = {"label": [TEST_LABEL]}
+
+    def ours(obj_labels: dict) -> bool:
+        pid = (obj_labels or {}).get(PID_LABEL)
+        return pid == only_pid if only_pid else not _pid_alive(pid)
+
+    for c in client.containers.list(all=True, filters=flt):
+        if ours(c.labels):
+            try:
+                c.remove(force=True, v=True)
+            except docker.errors.NotFound:
+                pass
+    for n in client.networks.list(filters=flt):
+        if ours(n.attrs.get("Labels") or {}):
+            try:
+                n.remove()
+            except docker.errors.NotFound:
+                pass
+
+
+class EngineObjects:
+    """Creates labelled containers and networks for one test and removes them afterwards."""
+
+    def __init__(self, client: docker.DockerClient, image: str):
+        self.client = client
+        self.image = image
+        self.containers: list = []
+        self.networks: list = []
+
+    def network(self, prefix: str = "net", **kwargs):
+        net = self.client.networks.create(unique(prefix), labels={**labels(), **kwargs.pop("labels", {})}, **kwargs)
+        self.networks.append(net)
+        return net
+
+    def container(self, prefix: str = "c", command: str = "sleep 3600", **kwargs):
+        """Start a container from the test image; ``name`` defaults to a unique one."""
+        kwargs.setdefault("name", unique(prefix))
+        kwargs.setdefault("detach", True)
+        kwargs["labels"] = {**labels(), **kwargs.get("labels", {})}
+        c = self.client.containers.run(self.image, command, **kwargs)
+        self.containers.append(c)
+        return c
+
+    def cleanup(self) -> None:
+        for c in reversed(self.containers):
+            try:
+                c.remove(force=True, v=True)
+            except docker.errors.NotFound:
+                pass
+        for n in reversed(self.networks):
+            try:
+                n.remove()
+            except docker.errors.NotFound:
+                pass
+
+    def __iter__(self) -> Iterator:
+        return iter(self.containers)
