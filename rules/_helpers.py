@@ -28,8 +28,29 @@ def published_ports(snapshot: Snapshot) -> Iterator[tuple[Container, PortBinding
 
 
 def port_key(port: PortBinding) -> str:
-    """A fingerprint key for a binding: stable across re-creation (no ephemeral host port)."""
-    return f"{port.host_ip or '*'}:{port.container_port}/{port.protocol}"
+    """A fingerprint key for a binding: stable across re-creation and stop/start.
+
+    Wildcard bindings share one key whether written as empty, ``0.0.0.0`` or ``::`` (a
+    running container shows both families, a stopped one shows the requested empty IP), and
+    ephemeral host ports never enter it.
+    """
+    ip = "*" if port.is_all_interfaces else port.host_ip
+    return f"{ip}:{port.container_port}/{port.protocol}"
+
+
+def wildcard_groups(container: Container) -> Iterator[tuple[PortBinding, tuple[str, ...]]]:
+    """A container's all-interface bindings, one per port, with the address families seen.
+
+    Docker reports a port published on all interfaces twice (``0.0.0.0`` and ``::``);
+    reviewers want one finding that names both.
+    """
+    groups: dict[tuple, list[PortBinding]] = {}
+    for port in container.published_ports:
+        if port.is_all_interfaces:
+            groups.setdefault((port.container_port, port.protocol, port.host_port), []).append(port)
+    for bindings in groups.values():
+        addresses = tuple(dict.fromkeys(b.host_ip or "*" for b in bindings))
+        yield bindings[0], addresses
 
 
 def port_evidence(port: PortBinding) -> tuple[tuple[str, str], ...]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model import PortBinding, Snapshot
+from auditor.model import Snapshot
 from auditor.rule import Observation, Rule, RuleMeta
 from auditor.severity import Severity
-from ._helpers import cis, cwe, docs, effective_bind_ip, port_evidence, port_key, published_ports
+from ._helpers import cis, cwe, docs, effective_bind_ip, port_evidence, port_key, wildcard_groups
 
 META = RuleMeta(
     id="PORT001",
@@ -36,34 +36,34 @@ META = RuleMeta(
 )
 
 
-def _describe(port: PortBinding, snapshot: Snapshot) -> str:
-    if port.host_ip == "::":
-        return "all IPv6 interfaces (::)"
-    if port.host_ip == "0.0.0.0":
-        return "all IPv4 interfaces (0.0.0.0)"
-    if snapshot.daemon.default_bind_ip and snapshot.daemon.default_bind_ip not in ("0.0.0.0", "::"):
-        return f"the daemon default address {snapshot.daemon.default_bind_ip}"
-    return "all interfaces (no host IP given)"
+def _describe(addresses: tuple[str, ...], snapshot: Snapshot) -> str:
+    families = []
+    if "0.0.0.0" in addresses:
+        families.append("all IPv4 interfaces (0.0.0.0)")
+    if "::" in addresses:
+        families.append("all IPv6 interfaces (::)")
+    if "*" in addresses:
+        families.append("all interfaces (no host IP given)")
+    return " and ".join(families)
 
 
 def check(snapshot: Snapshot) -> Iterator[Observation]:
-    for container, port in published_ports(snapshot):
-        if not port.is_all_interfaces:
-            continue
-        bind = effective_bind_ip(port, snapshot)
-        if bind and bind not in ("0.0.0.0", "::"):
-            continue  # the daemon's `ip` option narrows empty host IPs to a specific address
-        host_port = "an ephemeral port" if port.host_port is None else f"host port {port.host_port}"
-        yield Observation(
-            subject=container,
-            message=(
-                f"{container.name} publishes {port.container_port}/{port.protocol} on "
-                f"{host_port} of {_describe(port, snapshot)}."
-            ),
-            key=port_key(port),
-            evidence=port_evidence(port),
-            origin=port.origin,
-        )
+    for container in snapshot.containers:
+        for port, addresses in wildcard_groups(container):
+            bind = effective_bind_ip(port, snapshot)
+            if addresses == ("*",) and bind and bind not in ("0.0.0.0", "::"):
+                continue  # the daemon's `ip` option narrows empty host IPs to one address
+            host_port = "an ephemeral port" if port.host_port is None else f"host port {port.host_port}"
+            yield Observation(
+                subject=container,
+                message=(
+                    f"{container.name} publishes {port.container_port}/{port.protocol} on "
+                    f"{host_port} of {_describe(addresses, snapshot)}."
+                ),
+                key=port_key(port),
+                evidence=(*port_evidence(port), ("addresses", ", ".join(addresses))),
+                origin=port.origin,
+            )
 
 
 RULE = Rule(META, check)

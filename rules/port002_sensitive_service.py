@@ -41,14 +41,17 @@ META = RuleMeta(
 
 
 def check(snapshot: Snapshot) -> Iterator[Observation]:
+    seen: set[tuple[str, str]] = set()
     for container, port in published_ports(snapshot):
-        if not port.beyond_loopback:
+        if not port.beyond_loopback or (container.name, port_key(port)) in seen:
             continue
+        seen.add((container.name, port_key(port)))
         service = identify(container, port)
         if service is None:
             continue
         severity = Severity.CRITICAL if service.unauthenticated_by_default else Severity.HIGH
         where = "all interfaces" if port.is_all_interfaces else port.host_ip
+        shown = port.display().replace("[::]:", "*:").replace("0.0.0.0:", "*:") if port.is_all_interfaces else port.display()
         auth = (
             " It accepts unauthenticated connections by default, so exposure is critical."
             if service.unauthenticated_by_default
@@ -58,7 +61,7 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
             subject=container,
             message=(
                 f"{container.name} exposes {service.name} ({service.category}) on {where} "
-                f"as {port.display()}.{auth}"
+                f"as {shown}.{auth}"
             ),
             key=port_key(port),
             evidence=(*port_evidence(port), ("service", service.name), ("category", service.category)),

@@ -7,15 +7,14 @@ without touching objects of another test session running at the same time.
 
 from __future__ import annotations
 
-import io
 import os
-import shutil
-import tarfile
 import uuid
 from collections.abc import Iterator
 
 import docker
 import docker.errors
+
+from auditor.scratch_image import build_busybox_image
 
 TEST_LABEL = "io.auditor.test"
 PID_LABEL = "io.auditor.test.pid"
@@ -31,40 +30,9 @@ def unique(prefix: str) -> str:
     return f"audt-{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def busybox_path() -> str:
-    for candidate in ("/bin/busybox", "/usr/bin/busybox"):
-        if os.path.exists(candidate):
-            return candidate
-    found = shutil.which("busybox")
-    if not found:
-        raise RuntimeError("busybox-static is needed to build the test image (apt-get install busybox-static)")
-    return found
-
-
 def build_test_image(client: docker.DockerClient) -> str:
     """Build ``auditor-test/busybox`` FROM scratch from the host's static busybox (no registry)."""
-    try:
-        client.images.get(IMAGE)
-        return IMAGE
-    except docker.errors.ImageNotFound:
-        pass
-    dockerfile = (
-        "FROM scratch\n"
-        "COPY busybox /bin/busybox\n"
-        'RUN ["/bin/busybox", "--install", "-s", "/bin"]\n'
-        "RUN [\"/bin/mkdir\", \"-p\", \"/tmp\"]\n"
-        'CMD ["/bin/sh"]\n'
-    )
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        data = dockerfile.encode()
-        info = tarfile.TarInfo("Dockerfile")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-        tar.add(busybox_path(), arcname="busybox")
-    buf.seek(0)
-    client.images.build(fileobj=buf, custom_context=True, tag=IMAGE, labels={TEST_LABEL: "1"}, rm=True)
-    return IMAGE
+    return build_busybox_image(client, IMAGE, {TEST_LABEL: "1"})
 
 
 def _pid_alive(pid: str | None) -> bool:
