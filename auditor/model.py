@@ -127,6 +127,7 @@ class Container:
     """A container (live, saved, or a compose service that would become one).
 
     Environment variables and commands are never part of the model: they hold secrets.
+    Capabilities are canonical: upper case without the ``CAP_`` prefix (``NET_ADMIN``, ``ALL``).
     Labels that look like credentials are redacted by the normalizers.
     """
 

@@ -49,6 +49,12 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def canonical_capability(name: object) -> str:
+    """``cap_net_admin`` / ``CAP_NET_ADMIN`` / ``NET_ADMIN`` -> ``NET_ADMIN`` (docker accepts all)."""
+    text = str(name).strip().upper()
+    return text[4:] if text.startswith("CAP_") else text
+
+
 def is_container_document(doc: Any) -> bool:
     return isinstance(doc, dict) and "HostConfig" in doc and ("Config" in doc or "State" in doc)
 
@@ -208,8 +214,8 @@ def normalize_container(doc: Mapping[str, Any], target: Target, source_uri: str 
         ports=tuple(replace(p, origin=origin) for p in ports),
         publish_all_ports=publish_all,
         privileged=_bool(host_config.get("Privileged")),
-        cap_add=tuple(str(c) for c in _list(host_config.get("CapAdd"))),
-        cap_drop=tuple(str(c) for c in _list(host_config.get("CapDrop"))),
+        cap_add=tuple(canonical_capability(c) for c in _list(host_config.get("CapAdd"))),
+        cap_drop=tuple(canonical_capability(c) for c in _list(host_config.get("CapDrop"))),
         mounts=container_mounts(doc, origin),
         labels=redact_labels(labels),
         project=project,

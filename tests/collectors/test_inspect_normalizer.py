@@ -1,0 +1,110 @@
+"""The shared inspect normalizer on real ``docker inspect`` output captured from Docker 20.10."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from auditor.collectors.inspect import daemon_facts_from_api, normalize_container, normalize_network, parse_port_key
+from auditor.errors import InputError
+from auditor.model import SourceKind, Target
+from auditor.redact import REDACTED
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "inspect"
+TARGET = Target(SourceKind.ENGINE, "vm", "unix:///var/run/docker.sock")
+
+
+def _containers():
+    docs = json.loads((FIXTURES / "containers.json").read_text())
+    return {c.name: c for c in (normalize_container(d, TARGET) for d in docs)}
+
+
+def _bindings(container):
+    return sorted((p.container_port, p.protocol, p.host_ip, p.host_port, p.published) for p in container.ports)
+
+
+def test_running_container_uses_actual_bindings_with_both_families():
+    c = _containers()["fx-running"]
+    assert _bindings(c) == [
+        (80, "tcp", "0.0.0.0", 18080, True),
+        (81, "udp", "127.0.0.1", 18081, True),
+        (82, "tcp", "::", 18082, True),
+        (90, "tcp", "0.0.0.0", 18090, True),
+        (90, "tcp", "::", 18090, True),
+        (91, "tcp", "0.0.0.0", 18091, True),
+        (91, "tcp", "::", 18091, True),
+        (9999, "tcp", "", None, False),
+    ]
+    assert c.network_mode == "fx-usernet"
+    assert c.network_names == ("fx-usernet",)
+    assert c.project == "shop" and c.service == "web"
+    assert c.origin.uri == "docker://vm/containers/fx-running"
+
+
+def test_stopped_container_falls_back_to_requested_bindings_and_publish_all():
+    c = _containers()["fx-stopped"]
+    assert c.state == "created"
+    assert c.publish_all_ports is True
+    assert c.privileged is True
+    assert _bindings(c) == [
+        (80, "tcp", "", 8080, True),
+        (5432, "tcp", "127.0.0.1", None, True),
+        (7000, "tcp", "", None, True),
+    ]
+
+
+def test_network_modes_host_and_joined_namespace():
+    cs = _containers()
+    assert cs["fx-hostnet"].uses_host_network
+    assert cs["fx-hostnet"].cap_add == ("NET_ADMIN",)
+    assert cs["fx-joined"].joined_namespace and cs["fx-joined"].network_mode.startswith("container:")
+    assert cs["fx-default"].network_names == ("bridge",)
+
+
+def test_socket_mount_read_only_is_seen():
+    mounts = _containers()["fx-running"].mounts
+    assert [(m.source, m.target, m.read_only) for m in mounts] == [
+        ("/var/run/docker.sock", "/var/run/docker.sock", True)
+    ]
+
+
+def test_credential_labels_are_redacted_and_env_is_not_in_the_model():
+    c = _containers()["fx-running"]
+    assert c.label("db.password") == REDACTED
+    assert "s3cr3t-env-value" not in repr(c)
+
+
+def test_networks_and_default_bridge_facts():
+    docs = json.loads((FIXTURES / "networks.json").read_text())
+    nets = {n.name: n for n in (normalize_network(d, TARGET) for d in docs)}
+    assert nets["bridge"].is_default_bridge
+    assert nets["fx-usernet"].driver == "bridge" and not nets["fx-usernet"].is_default_bridge
+    facts = daemon_facts_from_api({"Version": "20.10.24"}, {"Name": "vm", "Warnings": []}, nets.values())
+    assert facts.icc is True
+    assert facts.default_bind_ip == "0.0.0.0"
+    assert facts.tcp_api_without_tls is False
+
+
+def test_tcp_without_tls_warning_is_recognised():
+    info = {"Warnings": ["WARNING: API is accessible on http://0.0.0.0:2375 without encryption."]}
+    facts = daemon_facts_from_api({}, info)
+    assert facts.tcp_api_without_tls is True
+    assert facts.tcp_api_endpoints == ("http://0.0.0.0:2375",)
+
+
+def test_without_api_facts_everything_is_unknown():
+    facts = daemon_facts_from_api(None, None)
+    assert facts.tcp_api_without_tls is None and facts.icc is None and facts.server_version is None
+
+
+@pytest.mark.parametrize("key", ["http/tcp", "0/tcp", "70000/udp", ""])
+def test_bad_port_keys_are_input_errors(key):
+    with pytest.raises(InputError):
+        parse_port_key(key)
+
+
+def test_non_container_document_is_rejected():
+    with pytest.raises(InputError):
+        normalize_container({"Name": "x"}, TARGET)

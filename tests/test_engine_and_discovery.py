@@ -1,0 +1,90 @@
+"""The rule engine (crash isolation, fingerprints, ordering) and rule discovery."""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint
+
+import pytest
+
+from auditor.discovery import DiscoveryError, RuleSource, discover_rules, load_entry_point, merge
+from auditor.engine import run_rules
+from auditor.findings import Resource, fingerprint
+from auditor.rule import Observation, Rule, RuleMeta
+from auditor.severity import Severity
+from support.builders import container, port, snapshot
+
+
+def _meta(rule_id: str) -> RuleMeta:
+    return RuleMeta(rule_id, f"{rule_id} problem", Severity.LOW, "because", "fix it")
+
+
+def _boom(snap):
+    raise RuntimeError("kaboom")
+
+
+def _every_container(snap):
+    for c in snap.containers:
+        yield Observation(c, f"{c.name} seen", key="k")
+
+
+CRASHING = Rule(_meta("TEST900"), _boom)
+SEEING = Rule(_meta("TEST901"), _every_container)
+
+
+def test_a_crashing_rule_is_reported_and_the_others_still_run():
+    run = run_rules(snapshot(container("a")), [CRASHING, SEEING])
+    assert [(e.rule_id, e.target) for e in run.errors] == [("TEST900", "testhost")]
+    assert "RuntimeError: kaboom" in run.errors[0].error
+    assert [(f.rule_id, f.resource.name, f.message) for f in run.findings] == [("TEST901", "a", "a seen")]
+
+
+def test_fingerprints_use_names_not_ids():
+    first = run_rules(snapshot(container("a")), [SEEING]).findings[0]
+    recreated = container("a")
+    recreated = type(recreated)(**{**recreated.__dict__, "id": "another-id"})
+    second = run_rules(snapshot(recreated), [SEEING]).findings[0]
+    assert first.fingerprint == second.fingerprint
+    other = fingerprint("TEST901", "testhost", Resource("container", "b"), "k")
+    assert other != first.fingerprint
+
+
+def test_duplicate_ids_are_rejected():
+    with pytest.raises(DiscoveryError, match="duplicate rule id 'TEST901'"):
+        merge([RuleSource("a", (SEEING,)), RuleSource("b", (SEEING,))])
+
+
+def test_rules_are_sorted_by_id():
+    rules = merge([RuleSource("a", (SEEING, CRASHING))])
+    assert [r.id for r in rules] == ["TEST900", "TEST901"]
+
+
+def test_builtin_rules_are_discovered_with_unique_ids():
+    ids = [r.id for r in discover_rules()]
+    assert ids == sorted(ids) and len(ids) == len(set(ids))
+    assert {"PORT001", "PORT002", "NET001", "NET003", "HOST002"} <= set(ids)
+
+
+def test_a_broken_plugin_is_named():
+    ep = EntryPoint(name="broken", value="no_such_module_xyz:RULES", group="auditor.rules")
+    with pytest.raises(DiscoveryError, match="rule pack 'broken = no_such_module_xyz:RULES' failed to load"):
+        load_entry_point(ep)
+
+
+def test_a_plugin_exporting_rules_is_loaded():
+    ep = EntryPoint(name="mine", value="test_engine_and_discovery_plugin:RULES", group="auditor.rules")
+    import sys
+    import types
+
+    module = types.ModuleType("test_engine_and_discovery_plugin")
+    module.RULES = [SEEING]
+    sys.modules[module.__name__] = module
+    try:
+        source = load_entry_point(ep)
+    finally:
+        del sys.modules[module.__name__]
+    assert source.rules == (SEEING,)
+
+
+def test_port_builder_smoke():
+    assert port(80).display() == "0.0.0.0:80->80/tcp"
+    assert port(80, host_ip="::").display() == "[::]:80->80/tcp"
