@@ -95,8 +95,6 @@ def _saved_targets(docs: list[tuple[str, object]]) -> list[Collected]:
 
 def collect_paths(paths: Sequence[str], options: ComposeOptions) -> list[Collected]:
     """Sort paths into saved JSON and compose sources by content, then collect each."""
-    from auditor.collectors.compose import collect_compose
-
     saved: list[tuple[str, object]] = []
     compose_paths: list[Path] = []
     failed: list[Collected] = []
@@ -120,6 +118,8 @@ def collect_paths(paths: Sequence[str], options: ComposeOptions) -> list[Collect
         compose_paths.append(path)
     out = _saved_targets(saved) + failed
     if compose_paths or options.merge_files:
+        from auditor.collectors.compose import collect_compose
+
         out.extend(collect_compose(compose_paths, options))
     return out
 
