@@ -40,9 +40,18 @@ class DemoContainer:
 DEMO_CONTAINERS: tuple[DemoContainer, ...] = (
     DemoContainer("web", "auditor-demo/nginx:1", "web server published on 0.0.0.0", {"80/tcp": 8080}),
     DemoContainer("cache", "auditor-demo/redis:7", "Redis published on all interfaces", {"6379/tcp": 16379}),
-    DemoContainer("db", "auditor-demo/postgres:16", "PostgreSQL published on IPv6 ::", {"5432/tcp": ("::", 15432)}),
-    DemoContainer("admin", "auditor-demo/grafana:10", "admin console bound to loopback only", {"3000/tcp": ("127.0.0.1", 13000)}),
-    DemoContainer("agent", "auditor-demo/agent:1", "host network mode", {}, network=None, network_mode="host"),
+    DemoContainer(
+        "db", "auditor-demo/postgres:16", "PostgreSQL published on IPv6 ::", {"5432/tcp": ("::", 15432)}
+    ),
+    DemoContainer(
+        "admin",
+        "auditor-demo/grafana:10",
+        "admin console bound to loopback only",
+        {"3000/tcp": ("127.0.0.1", 13000)},
+    ),
+    DemoContainer(
+        "agent", "auditor-demo/agent:1", "host network mode", {}, network=None, network_mode="host"
+    ),
     DemoContainer(
         "ci-runner",
         "auditor-demo/runner:1",
@@ -50,7 +59,9 @@ DEMO_CONTAINERS: tuple[DemoContainer, ...] = (
         {},
         volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "ro"}},
     ),
-    DemoContainer("legacy", "auditor-demo/legacy:1", "left on the default bridge", {"8000/tcp": None}, network=None),
+    DemoContainer(
+        "legacy", "auditor-demo/legacy:1", "left on the default bridge", {"8000/tcp": None}, network=None
+    ),
 )
 
 

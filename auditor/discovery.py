@@ -59,7 +59,9 @@ def merge(sources: Iterable[RuleSource]) -> tuple[Rule, ...]:
         for rule in source.rules:
             if rule.id in by_id:
                 first = by_id[rule.id][1]
-                raise DiscoveryError(f"duplicate rule id {rule.id!r} from {source.name!r} (already from {first!r})")
+                raise DiscoveryError(
+                    f"duplicate rule id {rule.id!r} from {source.name!r} (already from {first!r})"
+                )
             by_id[rule.id] = (rule, source.name)
     return tuple(by_id[i][0] for i in sorted(by_id))
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from auditor.findings import Finding, Resource, RuleError, fingerprint
-from auditor.model import Container, Network, Origin, SourceKind, Snapshot, Target
+from auditor.model import Container, Network, Origin, Snapshot, SourceKind, Target
 from auditor.rule import Observation, Rule
 
 
@@ -73,9 +73,7 @@ def run_rules(snapshot: Snapshot, rules: Sequence[Rule]) -> RuleRun:
         try:
             observations: Iterable[Observation] = list(rule.check(snapshot))
         except Exception as exc:  # noqa: BLE001 - a broken rule must not end the scan
-            errors.append(
-                RuleError(rule.id, snapshot.target.name, f"{type(exc).__name__}: {exc}")
-            )
+            errors.append(RuleError(rule.id, snapshot.target.name, f"{type(exc).__name__}: {exc}"))
             continue
         findings.extend(to_finding(rule, obs, snapshot.target) for obs in observations)
     return RuleRun(tuple(dedupe(findings)), tuple(errors))

@@ -24,7 +24,7 @@ from auditor.collectors.saved import (
 from auditor.engine import run_rules, sort_findings
 from auditor.errors import AuditorError, InputError
 from auditor.findings import RuleError, ScanResult, TargetResult
-from auditor.model import SourceKind, Snapshot, Target
+from auditor.model import Snapshot, SourceKind, Target
 from auditor.raw import RawState, is_snapshot_document, normalize_raw
 from auditor.rule import Rule
 from auditor.severity import Severity
@@ -104,7 +104,13 @@ def collect_paths(paths: Sequence[str], options: ComposeOptions) -> list[Collect
             compose_paths.append(path)
             continue
         if not path.exists():
-            failed.append(Collected(Target(SourceKind.SNAPSHOT, text, text), None, InputError("no such file or directory", text)))
+            failed.append(
+                Collected(
+                    Target(SourceKind.SNAPSHOT, text, text),
+                    None,
+                    InputError("no such file or directory", text),
+                )
+            )
             continue
         if path.suffix.lower() == ".json" or _starts_like_json(path):
             try:
@@ -134,7 +140,9 @@ def _starts_like_json(path: Path) -> bool:
 
 
 def collect(request: ScanRequest, on_engine_progress=None) -> list[Collected]:
-    collected = collect_paths(request.paths, request.compose) if request.paths or request.compose.merge_files else []
+    collected = (
+        collect_paths(request.paths, request.compose) if request.paths or request.compose.merge_files else []
+    )
     engines = request.engines
     if not engines and not request.paths and not request.compose.merge_files:
         engines = (EngineSpec(),)

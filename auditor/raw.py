@@ -19,7 +19,7 @@ from auditor.collectors.inspect import (
     normalize_network,
 )
 from auditor.errors import InputError
-from auditor.model import DaemonFacts, SourceKind, Snapshot, Target
+from auditor.model import DaemonFacts, Snapshot, SourceKind, Target
 from auditor.redact import redact_labels
 
 SNAPSHOT_FORMAT = "auditor-snapshot"
@@ -129,7 +129,11 @@ class RawState:
         return {
             "format": SNAPSHOT_FORMAT,
             "version": SNAPSHOT_VERSION,
-            "target": {"kind": self.target.kind.value, "name": self.target.name, "address": self.target.address},
+            "target": {
+                "kind": self.target.kind.value,
+                "name": self.target.name,
+                "address": self.target.address,
+            },
             "engine": {"version": _pick(self.version, _VERSION_KEEP), "info": _pick(self.info, _INFO_KEEP)},
             "host": dict(self.host),
             "containers": list(self.containers),
@@ -145,7 +149,9 @@ def is_snapshot_document(doc: Any) -> bool:
 def raw_from_json(doc: Mapping[str, Any], path: str) -> RawState:
     """Read an ``auditor snapshot`` file back; the target keeps its original name."""
     if doc.get("version") != SNAPSHOT_VERSION:
-        raise InputError(f"unsupported snapshot version {doc.get('version')!r} (expected {SNAPSHOT_VERSION})", path)
+        raise InputError(
+            f"unsupported snapshot version {doc.get('version')!r} (expected {SNAPSHOT_VERSION})", path
+        )
     target = doc.get("target")
     if not isinstance(target, dict) or not isinstance(target.get("name"), str):
         raise InputError("snapshot has no target name", path)

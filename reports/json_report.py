@@ -75,7 +75,9 @@ def result_json(result: ScanResult) -> dict[str, Any]:
             "verdict": result.verdict,
             "failing": len(result.gated_findings),
         },
-        "rule_errors": [{"rule_id": e.rule_id, "target": e.target, "error": e.error} for e in result.rule_errors],
+        "rule_errors": [
+            {"rule_id": e.rule_id, "target": e.target, "error": e.error} for e in result.rule_errors
+        ],
         "findings": [finding_json(f) for f in result.findings],
     }
 

@@ -21,7 +21,9 @@ SEVERITY_STYLE = {
 
 
 def render(result: ScanResult, stream: IO[str]) -> None:
-    console = Console(file=stream, width=160 if not stream.isatty() else None, highlight=False, soft_wrap=False)
+    console = Console(
+        file=stream, width=160 if not stream.isatty() else None, highlight=False, soft_wrap=False
+    )
     if result.findings:
         table = Table(show_lines=False, header_style="bold")
         for col in ("Severity", "Rule", "Resource", "Message", "Location"):

@@ -52,7 +52,9 @@ def test_malformed_snapshot_exits_2(tmp_path):
 
 def test_inspect_file_with_foreign_items_exits_2(tmp_path):
     bad = tmp_path / "inspect.json"
-    bad.write_text(json.dumps([{"HostConfig": {}, "Config": {}}, {"Name": "x", "Driver": "bridge"}, {"what": 1}]))
+    bad.write_text(
+        json.dumps([{"HostConfig": {}, "Config": {}}, {"Name": "x", "Driver": "bridge"}, {"what": 1}])
+    )
     proc = run("scan", str(bad))
     assert proc.returncode == 2
 
@@ -62,7 +64,12 @@ def test_bundled_example_scan_gates_on_high():
     assert proc.returncode == 1
     doc = json.loads(proc.stdout)
     assert doc["schema_version"] == "1.0"
-    assert doc["gate"] == {"fail_on": "high", "passed": False, "verdict": "failed", "failing": doc["gate"]["failing"]}
+    assert doc["gate"] == {
+        "fail_on": "high",
+        "passed": False,
+        "verdict": "failed",
+        "failing": doc["gate"]["failing"],
+    }
     assert doc["summary"]["total"] == len(doc["findings"])
     assert {t["status"] for t in doc["targets"]} == {"complete"}
 

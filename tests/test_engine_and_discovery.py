@@ -5,13 +5,13 @@ from __future__ import annotations
 from importlib.metadata import EntryPoint
 
 import pytest
+from support.builders import container, port, snapshot
 
 from auditor.discovery import DiscoveryError, RuleSource, discover_rules, load_entry_point, merge
 from auditor.engine import run_rules
 from auditor.findings import Resource, fingerprint
 from auditor.rule import Observation, Rule, RuleMeta
 from auditor.severity import Severity
-from support.builders import container, port, snapshot
 
 
 def _meta(rule_id: str) -> RuleMeta:

@@ -58,7 +58,10 @@ def test_host_facts_overlay_api_facts():
     [
         ({"format": "auditor-snapshot", "version": 99}, "unsupported snapshot version"),
         ({"format": "auditor-snapshot", "version": 1}, "no target name"),
-        ({"format": "auditor-snapshot", "version": 1, "target": {"name": "x"}, "containers": {}}, "must be a list"),
+        (
+            {"format": "auditor-snapshot", "version": 1, "target": {"name": "x"}, "containers": {}},
+            "must be a list",
+        ),
     ],
 )
 def test_bad_snapshot_files_are_input_errors(doc, message):

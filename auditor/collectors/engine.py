@@ -7,6 +7,7 @@ what a later offline scan will normalize again.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -77,6 +78,12 @@ def describe_failure(address: str, exc: BaseException) -> str:
         return f"the Docker engine at {address} did not answer in time"
     if isinstance(exc, FileNotFoundError) or "no such file" in lowered or "connection refused" in lowered:
         return f"cannot reach the Docker engine at {address}: nothing is listening there"
+    if isinstance(exc, (json.JSONDecodeError, requests.exceptions.InvalidJSONError)):
+        return f"the Docker engine at {address} sent an answer that is not valid JSON (truncated or garbled)"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError) or "incompleteread" in lowered:
+        return f"the Docker engine at {address} sent an incomplete answer (connection cut mid-response)"
+    if "connection aborted" in lowered or "connection reset" in lowered or "remotedisconnected" in lowered:
+        return f"the Docker engine at {address} closed the connection mid-scan (was it restarted?)"
     if isinstance(exc, docker.errors.APIError):
         return f"the Docker engine at {address} refused a request: {exc.explanation or exc}"
     first = text.splitlines()[0] if text else type(exc).__name__
@@ -128,6 +135,7 @@ def fetch_raw(
     """Read everything the audit needs from one engine, as sanitized raw documents."""
     client = connect(spec)
     progress = _Progress()
+    ids: list[str] = []
     try:
         version = client.version()
         info = client.info()
@@ -138,7 +146,12 @@ def fetch_raw(
             futures = [pool.submit(_inspect_container, client, cid, progress) for cid in ids]
             containers = []
             for done, fut in enumerate(futures, 1):
-                doc = fut.result()
+                try:
+                    doc = fut.result()
+                except BaseException:
+                    for pending in futures:  # do not wait out every remaining inspect's timeout
+                        pending.cancel()
+                    raise
                 if doc is not None:
                     containers.append(sanitize_container(doc))
                 if on_progress:
@@ -151,7 +164,8 @@ def fetch_raw(
     except TargetUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - a fault mid-scan must not become a traceback
-        raise TargetUnavailable(describe_failure(spec.address, exc)) from exc
+        where = f" (stopped after inspecting {progress.inspected} of {len(ids)} containers)" if ids else ""
+        raise TargetUnavailable(describe_failure(spec.address, exc) + where) from exc
     finally:
         client.close()
     name = str(info.get("Name") or spec.address)

@@ -8,8 +8,8 @@ than an exception; truly malformed documents raise ``InputError``.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from auditor.errors import InputError

@@ -32,7 +32,9 @@ def read_json(path: Path) -> Any:
     except InputError:
         raise
     except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", str(path)) from None
+        raise InputError(
+            f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", str(path)
+        ) from None
     except UnicodeDecodeError:
         raise InputError("file is not UTF-8 text", str(path)) from None
     except RecursionError:
@@ -47,8 +49,10 @@ def looks_like_saved_json(doc: Any) -> bool:
         return True
     if isinstance(doc, dict):
         doc = [doc]
-    return isinstance(doc, list) and bool(doc) and all(
-        is_container_document(d) or is_network_document(d) for d in doc
+    return (
+        isinstance(doc, list)
+        and bool(doc)
+        and all(is_container_document(d) or is_network_document(d) for d in doc)
     )
 
 

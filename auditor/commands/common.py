@@ -19,14 +19,24 @@ from auditor.errors import AuditorError, InputError
 def engine_options(func: Callable) -> Callable:
     """``--engine URL`` (repeatable) plus TLS settings and a timeout."""
     options = [
-        click.option("--engine", "engines", multiple=True, metavar="URL",
-                     help="Docker engine to scan: unix://, tcp://, ssh:// (repeatable). Default: DOCKER_HOST or the local socket."),
+        click.option(
+            "--engine",
+            "engines",
+            multiple=True,
+            metavar="URL",
+            help="Docker engine to scan: unix://, tcp://, ssh:// (repeatable). Default: DOCKER_HOST or the local socket.",
+        ),
         click.option("--tls-verify", is_flag=True, help="Use TLS and verify the engine's certificate."),
         click.option("--tlscacert", type=click.Path(dir_okay=False), help="CA certificate for --tls-verify."),
         click.option("--tlscert", type=click.Path(dir_okay=False), help="Client certificate for TLS."),
         click.option("--tlskey", type=click.Path(dir_okay=False), help="Client key for TLS."),
-        click.option("--timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT, show_default=True,
-                     help="Seconds to wait for each engine request."),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=DEFAULT_TIMEOUT,
+            show_default=True,
+            help="Seconds to wait for each engine request.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -35,8 +45,14 @@ def engine_options(func: Callable) -> Callable:
 
 def engine_specs(engines, tls_verify, tlscacert, tlscert, tlskey, timeout) -> tuple[EngineSpec, ...]:
     return tuple(
-        EngineSpec(url=url, tls_verify=tls_verify, ca_cert=tlscacert, client_cert=tlscert,
-                   client_key=tlskey, timeout=timeout)
+        EngineSpec(
+            url=url,
+            tls_verify=tls_verify,
+            ca_cert=tlscacert,
+            client_cert=tlscert,
+            client_key=tlskey,
+            timeout=timeout,
+        )
         for url in engines
     )
 

@@ -47,8 +47,14 @@ def _engine_reachable() -> tuple[object | None, str | None]:
 
 
 @click.command("demo")
-@click.option("--out", "out_dir", default="demo-output", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the reports.")
+@click.option(
+    "--out",
+    "out_dir",
+    default="demo-output",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the reports.",
+)
 def demo_command(out_dir):
     """Start a few risky labelled containers, scan the engine, write every report, clean up.
 

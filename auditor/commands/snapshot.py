@@ -7,23 +7,26 @@ import sys
 import click
 
 from auditor import exit_codes
-from auditor.collectors.engine import fetch_raw
+from auditor.collectors.engine import EngineSpec, fetch_raw
 from auditor.commands.common import engine_options, engine_specs, fail, user_errors, write_text_atomically
-from auditor.collectors.engine import EngineSpec
 from auditor.pipeline import _read_host_facts
 from auditor.raw import dumps
 
 
 @click.command("snapshot")
 @engine_options
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), help="File to write (default: stdout).")
+@click.option(
+    "-o", "--output", "output", type=click.Path(dir_okay=False), help="File to write (default: stdout)."
+)
 def snapshot_command(engines, tls_verify, tlscacert, tlscert, tlskey, timeout, output):
     """Save one engine's sanitized state (no environment variables) as JSON.
 
     `auditor scan FILE` later gives the same findings as a live scan of that engine.
     """
     with user_errors():
-        specs = engine_specs(engines, tls_verify, tlscacert, tlscert, tlskey, timeout) or (EngineSpec(timeout=timeout),)
+        specs = engine_specs(engines, tls_verify, tlscacert, tlscert, tlskey, timeout) or (
+            EngineSpec(timeout=timeout),
+        )
         if len(specs) != 1:
             fail("snapshot takes one --engine at a time", exit_codes.INPUT_ERROR)
         raw = fetch_raw(specs[0], host_facts=_read_host_facts)

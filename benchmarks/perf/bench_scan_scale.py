@@ -80,7 +80,9 @@ def main(sizes: list[int]) -> None:
     print(f"{'N':>5} {'on engine':>10} {'live ms/ctr':>12} {'offline ms/ctr':>15} {'live/offline':>13}")
     for n, total, lms, oms, ratio in rows:
         print(f"{n:>5} {total:>10} {lms:>12.2f} {oms:>15.2f} {ratio:>12.1f}x")
-    print(f"(median of {REPEATS} interleaved runs each; absolute times vary with machine load, compare rows and ratios)")
+    print(
+        f"(median of {REPEATS} interleaved runs each; absolute times vary with machine load, compare rows and ratios)"
+    )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collectors.inspect import daemon_facts_from_api, normalize_container, normalize_network, parse_port_key
+from auditor.collectors.inspect import (
+    daemon_facts_from_api,
+    normalize_container,
+    normalize_network,
+    parse_port_key,
+)
 from auditor.errors import InputError
 from auditor.model import SourceKind, Target
 from auditor.redact import REDACTED
@@ -22,7 +27,9 @@ def _containers():
 
 
 def _bindings(container):
-    return sorted((p.container_port, p.protocol, p.host_ip, p.host_port, p.published) for p in container.ports)
+    return sorted(
+        (p.container_port, p.protocol, p.host_ip, p.host_port, p.published) for p in container.ports
+    )
 
 
 def test_running_container_uses_actual_bindings_with_both_families():

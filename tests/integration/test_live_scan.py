@@ -20,7 +20,11 @@ SECRET = "env-secret-value-7f3a9c"
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "auditor", *args], capture_output=True, text=True, timeout=300, env=dict(os.environ)
+        [sys.executable, "-m", "auditor", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
     )
 
 
@@ -35,7 +39,9 @@ def risky(engine_objects):
         "ipv6": engine_objects.container("v6", network=net.name, ports={"6379/tcp": ("::", None)}),
         "host": engine_objects.container("hostnet", network_mode="host"),
         "socket": engine_objects.container(
-            "sock", network=net.name, volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"}}
+            "sock",
+            network=net.name,
+            volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"}},
         ),
         "default": engine_objects.container("dflt"),
         "user": engine_objects.container("user", network=net.name),

@@ -18,7 +18,9 @@ from auditor.model import (
 TARGET = Target(SourceKind.ENGINE, "testhost", "unix:///var/run/docker.sock")
 
 
-def origin(uri: str = "docker://testhost/containers/x", line: int | None = None, kind: SourceKind = SourceKind.ENGINE) -> Origin:
+def origin(
+    uri: str = "docker://testhost/containers/x", line: int | None = None, kind: SourceKind = SourceKind.ENGINE
+) -> Origin:
     return Origin(kind, uri, line)
 
 
@@ -125,12 +127,16 @@ DEFAULT_BRIDGE = network(
 )
 
 
-def snapshot(*containers: Container, networks=None, daemon: DaemonFacts | None = None, target: Target = TARGET) -> Snapshot:
+def snapshot(
+    *containers: Container, networks=None, daemon: DaemonFacts | None = None, target: Target = TARGET
+) -> Snapshot:
     """A snapshot; networks default to the default bridge plus every network containers name."""
     if networks is None:
         names = sorted({n for c in containers for n in c.network_names} - {"bridge"})
         networks = (DEFAULT_BRIDGE, *(network(n) for n in names))
-    return Snapshot(target=target, daemon=daemon or DaemonFacts(), containers=tuple(containers), networks=tuple(networks))
+    return Snapshot(
+        target=target, daemon=daemon or DaemonFacts(), containers=tuple(containers), networks=tuple(networks)
+    )
 
 
 def run_rule(rule, snap: Snapshot):

@@ -77,7 +77,9 @@ class EngineObjects:
         self.networks: list = []
 
     def network(self, prefix: str = "net", **kwargs):
-        net = self.client.networks.create(unique(prefix), labels={**labels(), **kwargs.pop("labels", {})}, **kwargs)
+        net = self.client.networks.create(
+            unique(prefix), labels={**labels(), **kwargs.pop("labels", {})}, **kwargs
+        )
         self.networks.append(net)
         return net
 
