@@ -1,19 +1,51 @@
-"""Built-in rules: one module per rule, listed explicitly (no import-time registration)."""
+"""Built-in rules: one module per rule or tight family, listed explicitly (no import-time registration)."""
 
 from __future__ import annotations
 
 from . import (
+    host001_tcp_api,
     host002_docker_socket,
+    host003_firewall_bypass,
+    host_daemon_settings,
     net001_default_bridge,
+    net002_shared_network,
     net003_host_network,
+    net004_shared_namespace,
+    net005_icc,
+    net006_backend_not_internal,
+    net007_macvlan,
+    net008_overlay_unencrypted,
+    net009_net_caps,
     port001_all_interfaces,
     port002_sensitive_service,
+    port003_publish_all,
+    port004_wide_range,
+    port005_udp_amplification,
+    port006_privileged_port,
+    port007_port_conflict,
+    port008_loopback_reachable,
 )
 
 BUILTIN_RULES = (
     port001_all_interfaces.RULE,
     port002_sensitive_service.RULE,
+    port003_publish_all.RULE,
+    port004_wide_range.RULE,
+    port005_udp_amplification.RULE,
+    port006_privileged_port.RULE,
+    port007_port_conflict.RULE,
+    port008_loopback_reachable.RULE,
     net001_default_bridge.RULE,
+    net002_shared_network.RULE,
     net003_host_network.RULE,
+    net004_shared_namespace.RULE,
+    net005_icc.RULE,
+    net006_backend_not_internal.RULE,
+    net007_macvlan.RULE,
+    net008_overlay_unencrypted.RULE,
+    net009_net_caps.RULE,
+    host001_tcp_api.RULE,
     host002_docker_socket.RULE,
+    host003_firewall_bypass.RULE,
+    *host_daemon_settings.RULES,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model import Container, PortBinding, Snapshot
+from auditor.model import Container, Network, PortBinding, Snapshot
 from auditor.rule import Reference
 
 
@@ -70,3 +70,119 @@ def effective_bind_ip(port: PortBinding, snapshot: Snapshot) -> str:
     if port.host_ip:
         return port.host_ip
     return snapshot.daemon.default_bind_ip or ""
+
+
+def name_of(container: Container) -> str:
+    """How messages name a container: the compose service name for services."""
+    if container.kind == "service" and container.service:
+        return container.service
+    return container.name
+
+
+def parse_version(text: str | None) -> tuple[int, int, int] | None:
+    """``"20.10.24+dfsg1"`` -> ``(20, 10, 24)``; ``None`` when there is no leading number."""
+    if not text:
+        return None
+    parts: list[int] = []
+    for piece in text.strip().lstrip("v").split(".")[:3]:
+        digits = ""
+        for ch in piece:
+            if not ch.isdigit():
+                break
+            digits += ch
+        if not digits:
+            break
+        parts.append(int(digits))
+        if len(digits) != len(piece):
+            break
+    if not parts:
+        return None
+    while len(parts) < 3:
+        parts.append(0)
+    return parts[0], parts[1], parts[2]
+
+
+STANDALONE = "(standalone containers)"
+
+
+def workload_of(container: Container) -> str:
+    """The workload group a container belongs to: its compose project/stack, or standalone."""
+    return container.project or STANDALONE
+
+
+def user_networks(snapshot: Snapshot) -> Iterator[Network]:
+    """Networks other than the default bridge and the special ``host``/``none`` ones."""
+    for net in snapshot.networks:
+        if net.is_default_bridge or net.name in ("host", "none") or net.driver in ("host", "null"):
+            continue
+        yield net
+
+
+def describe_groups(members: tuple[Container, ...]) -> dict[str, list[str]]:
+    """Member names by workload group, both sorted, for messages that say who shares what."""
+    groups: dict[str, list[str]] = {}
+    for member in members:
+        groups.setdefault(workload_of(member), []).append(name_of(member))
+    return {g: sorted(groups[g]) for g in sorted(groups, key=lambda g: (g == STANDALONE, g))}
+
+
+def unrelated_groups(net: Network, members: tuple[Container, ...]) -> dict[str, list[str]] | None:
+    """The workload groups on a network when they are unrelated, else ``None``.
+
+    Unrelated means members of two or more projects (standalone containers count as one
+    group), or a network that belongs to a project joined by a container from outside it.
+    """
+    groups = describe_groups(members)
+    if len(groups) >= 2:
+        return groups
+    if net.project and groups and next(iter(groups)) != net.project:
+        return groups
+    return None
+
+
+def format_groups(groups: dict[str, list[str]]) -> str:
+    """``project shop (web, db) and standalone containers (tool)``."""
+    parts = []
+    for group, names in groups.items():
+        label = "standalone containers" if group == STANDALONE else f"project {group}"
+        parts.append(f"{label} ({', '.join(names)})")
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def has_cap(caps: tuple[str, ...], cap: str) -> bool:
+    """Whether a capability list names ``cap`` (``CAP_`` prefix and ``ALL`` understood)."""
+    wanted = cap.upper().removeprefix("CAP_")
+    names = {c.upper().removeprefix("CAP_") for c in caps}
+    return wanted in names or "ALL" in names
+
+
+def reaches_beyond_loopback(port: PortBinding, snapshot: Snapshot) -> bool:
+    """Published and reachable from other hosts, given the daemon's default bind address."""
+    if not port.published:
+        return False
+    bind = effective_bind_ip(port, snapshot)
+    if not bind:
+        return True
+    return not PortBinding(port.container_port, port.protocol, bind, port.host_port).is_loopback
+
+
+def first_per_key(snapshot: Snapshot, wanted) -> Iterator[tuple[Container, PortBinding]]:
+    """Published ports passing ``wanted``, once per container and binding key.
+
+    A running container lists a wildcard port twice (``0.0.0.0`` and ``::``); a reviewer
+    wants one finding for it.
+    """
+    seen: set[tuple[str, str, int | None]] = set()
+    for container, port in published_ports(snapshot):
+        key = (container.name, port_key(port), port.host_port)
+        if key in seen or not wanted(port):
+            continue
+        seen.add(key)
+        yield container, port
+
+
+def where(port: PortBinding) -> str:
+    """``all interfaces`` or the host address a port is bound to."""
+    return "all interfaces" if port.is_all_interfaces else port.host_ip

@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 from auditor.model import Snapshot
 from auditor.rule import Observation, Rule, RuleMeta
 from auditor.severity import Severity
+
 from ._helpers import cis, cwe
 
 META = RuleMeta(

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from auditor.model import Snapshot
 from auditor.rule import Observation, Rule, RuleMeta
 from auditor.severity import Severity
+
 from ._helpers import cis, cwe
 
 META = RuleMeta(

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from auditor.model import Snapshot
 from auditor.rule import Observation, Rule, RuleMeta
 from auditor.severity import Severity
+
 from ._helpers import cis, cwe, docs, effective_bind_ip, port_evidence, port_key, wildcard_groups
 
 META = RuleMeta(

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from auditor.model import Snapshot
 from auditor.rule import Observation, Rule, RuleMeta
 from auditor.severity import Severity
+
 from ._helpers import cis, cwe, port_evidence, port_key, published_ports
 from .services import identify
 

@@ -94,3 +94,57 @@ def identify(container: Container, port: PortBinding) -> Service | None:
             continue
         return service
     return None
+
+BACKEND_CATEGORIES = ("datastore", "broker", "search")
+
+
+def backend_service(container: Container) -> Service | None:
+    """The datastore/queue/search service a container runs, by image name or port; else None."""
+    base = _image_base(container.image)
+    if base:
+        for service in SERVICES:
+            if service.category in BACKEND_CATEGORIES and any(base.startswith(i) for i in service.images):
+                return service
+    for port in container.ports:
+        service = identify(container, port)
+        if service is not None and service.category in BACKEND_CATEGORIES:
+            return service
+    return None
+
+
+@dataclass(frozen=True)
+class UdpAmplifier:
+    """A UDP service whose replies are much larger than requests (reflection/amplification)."""
+
+    name: str
+    port: int
+    factor: str  # published bandwidth amplification factor, as an order of magnitude
+
+
+UDP_AMPLIFIERS: tuple[UdpAmplifier, ...] = (
+    UdpAmplifier("QOTD", 17, "~140x"),
+    UdpAmplifier("chargen", 19, "~360x"),
+    UdpAmplifier("DNS", 53, "28-54x"),
+    UdpAmplifier("TFTP", 69, "~60x"),
+    UdpAmplifier("portmapper (rpcbind)", 111, "7-28x"),
+    UdpAmplifier("NTP", 123, "up to ~550x"),
+    UdpAmplifier("NetBIOS name service", 137, "~4x"),
+    UdpAmplifier("SNMP", 161, "~6x"),
+    UdpAmplifier("CLDAP", 389, "56-70x"),
+    UdpAmplifier("RIPv1", 520, "~130x"),
+    UdpAmplifier("MS SQL browser", 1434, "~25x"),
+    UdpAmplifier("SSDP", 1900, "~30x"),
+    UdpAmplifier("Apple Remote Desktop", 3283, "~35x"),
+    UdpAmplifier("WS-Discovery", 3702, "up to ~500x"),
+    UdpAmplifier("mDNS", 5353, "2-10x"),
+    UdpAmplifier("CoAP", 5683, "~34x"),
+    UdpAmplifier("Ubiquiti discovery", 10001, "~30x"),
+    UdpAmplifier("memcached", 11211, "up to ~50000x"),
+)
+
+
+def udp_amplifier(port: PortBinding) -> UdpAmplifier | None:
+    """The amplification-prone service behind a UDP container port, if any."""
+    if port.protocol != "udp":
+        return None
+    return next((a for a in UDP_AMPLIFIERS if a.port == port.container_port), None)
