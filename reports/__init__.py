@@ -7,19 +7,28 @@ from typing import IO
 
 from auditor.findings import ScanResult
 
-from . import json_report, table
+from . import codequality, json_report, junit, markdown, sarif, table
 
 Reporter = Callable[[ScanResult, IO[str]], None]
 
 REPORTERS: dict[str, Reporter] = {
     "json": json_report.render,
     "table": table.render,
+    "sarif": sarif.render,
+    "junit": junit.render,
+    "markdown": markdown.render,
+    "codequality": codequality.render,
 }
 
 # Output file extension -> format, for `-o FILE`.
 EXTENSIONS: dict[str, str] = {
     ".json": "json",
     ".txt": "table",
+    ".sarif": "sarif",
+    ".sarif.json": "sarif",
+    ".xml": "junit",
+    ".md": "markdown",
+    ".codequality.json": "codequality",
 }
 
 

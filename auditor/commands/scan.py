@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -15,9 +16,11 @@ from auditor.commands.common import (
     user_errors,
     write_text_atomically,
 )
+from auditor.commands.gates import gate_options, resolve_gates, warn_expired
 from auditor.discovery import DiscoveryError, discover_rules
 from auditor.errors import InputError
 from auditor.pipeline import ComposeOptions, ScanRequest, scan
+from auditor.policy import apply_policy
 from auditor.reports import REPORTERS, format_for_path
 from auditor.severity import Severity
 
@@ -62,28 +65,33 @@ def plan_outputs(outputs: tuple[str, ...]) -> list[tuple[str, str]]:
 @click.option("--compose-file", "compose_files", multiple=True, type=click.Path(dir_okay=False),
               help="Compose: one project from these files merged in order, like `docker compose -f a -f b` (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="Write nothing to stdout (use with -o).")
+@gate_options
 def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout, fmt, outputs,
-                 fail_on, env_files, profiles, compose_files, quiet):
+                 fail_on, env_files, profiles, compose_files, quiet, **gate_args):
     """Audit Docker engines, compose files and saved inspect JSON.
 
     With no PATHS and no --engine, the local engine (DOCKER_HOST or the default socket) is
     scanned. Exit codes: 0 clean, 1 gate failed, 2 usage/input error, 3 scan incomplete.
     """
     with user_errors():
-        threshold = parse_fail_on(fail_on)
-        if fmt not in REPORTERS:
-            raise InputError(f"unknown format {fmt!r} (choose from {', '.join(sorted(REPORTERS))})")
-        planned = plan_outputs(outputs)
         try:
-            rules = discover_rules()
+            all_rules = discover_rules()
         except DiscoveryError as exc:
             fail(str(exc), exit_codes.INPUT_ERROR)
+        gates = resolve_gates(click.get_current_context(), all_rules, fail_on=fail_on, fmt=fmt, outputs=outputs, **gate_args)
+        threshold, fmt, rules = gates.threshold, gates.fmt, gates.rules
+        if fmt not in REPORTERS:
+            raise InputError(f"unknown format {fmt!r} (choose from {', '.join(sorted(REPORTERS))})")
+        planned = plan_outputs(gates.outputs)
         request = ScanRequest(
             paths=tuple(paths),
             engines=engine_specs(engines, tls_verify, tlscacert, tlscert, tlskey, timeout),
             compose=ComposeOptions(env_files=tuple(env_files), profiles=tuple(profiles), merge_files=tuple(compose_files)),
         )
         result = scan(request, rules, threshold)
+        result.extras.update(rule_meta={r.id: r.meta for r in rules}, root=str(Path.cwd()))
+        result = apply_policy(result, gates.policy)
+        warn_expired(result.extras)
         for out_fmt, path in planned:
             write_text_atomically(path, render_to_string(REPORTERS[out_fmt], result))
         if not quiet:

@@ -1,0 +1,52 @@
+"""Baselines: a previous JSON result whose fingerprints mark today's findings as existing.
+
+Only the fingerprints are read, so a baseline stays valid across container re-creation (the
+fingerprints are built from names, never from ids). Any finding of the previous run counts,
+open or waived: accepting a risk and then removing the waiver does not make it new.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from auditor.errors import InputError
+
+MAX_BASELINE_BYTES = 256 * 1024 * 1024
+SUPPORTED_SCHEMA = "1."
+
+
+def parse_baseline(doc: object, path: str) -> frozenset[str]:
+    """Fingerprints of a previous ``auditor scan -f json`` result."""
+    if not isinstance(doc, dict) or "findings" not in doc or "schema_version" not in doc:
+        raise InputError("not an auditor JSON result (expected schema_version and findings; write one with -o FILE.json)", path)
+    version = str(doc.get("schema_version"))
+    if not version.startswith(SUPPORTED_SCHEMA):
+        raise InputError(f"unsupported baseline schema_version {version!r} (expected 1.x)", path)
+    findings = doc["findings"]
+    if not isinstance(findings, list):
+        raise InputError("'findings' must be a list", path)
+    out: set[str] = set()
+    for index, item in enumerate(findings):
+        fp = item.get("fingerprint") if isinstance(item, dict) else None
+        if not isinstance(fp, str) or not fp:
+            raise InputError(f"finding {index} has no fingerprint", path)
+        out.add(fp)
+    return frozenset(out)
+
+
+def load_baseline(path: str | Path) -> frozenset[str]:
+    p = Path(path)
+    try:
+        if p.stat().st_size > MAX_BASELINE_BYTES:
+            raise InputError("baseline file is too large", str(path))
+        doc = json.loads(p.read_bytes())
+    except InputError:
+        raise
+    except json.JSONDecodeError as exc:
+        raise InputError(f"malformed JSON: {exc.msg}", str(path), exc.lineno) from None
+    except UnicodeDecodeError:
+        raise InputError("baseline file is not UTF-8 text", str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read baseline: {exc.strerror or exc}", str(path)) from None
+    return parse_baseline(doc, str(path))

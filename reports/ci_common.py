@@ -1,0 +1,131 @@
+"""Shared by the CI formats (SARIF, Code Quality, JUnit, Markdown): where a finding points, rule metadata.
+
+A CI system wants a file in the repository. Compose findings have one. A live container
+started by compose names its compose file in its labels; when that file is inside the
+scanned repository (the current directory, or ``extras["root"]``) the finding points there.
+Anything else keeps a stable synthetic URI such as ``docker://HOST/containers/NAME``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
+
+from auditor.findings import Finding, ScanResult
+from auditor.model import Container
+from auditor.rule import RuleMeta
+
+CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
+WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+# Path-safe RFC 3986 characters stay; everything else (incl. ? # [ ] % and spaces) is encoded.
+_URI_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+@dataclass(frozen=True)
+class Place:
+    """A finding's artifact: ``uri`` is a valid URI reference, ``line`` 1-based or None."""
+
+    uri: str
+    line: int | None
+    in_repo: bool
+
+
+def scan_root(result: ScanResult) -> Path:
+    return Path(result.extras.get("root") or os.getcwd()).resolve()
+
+
+def encode_uri(text: str) -> str:
+    """Percent-encode what is not allowed in a URI (spaces, quotes, brackets in names...)."""
+    return quote(text, safe=_URI_SAFE)
+
+
+def _path_place(path_text: str, root: Path, line: int | None) -> Place:
+    path = Path(path_text)
+    absolute = path if path.is_absolute() else (root / path)
+    try:
+        rel = absolute.resolve().relative_to(root)
+    except ValueError:
+        return Place("file://" + encode_uri(absolute.resolve().as_posix()), line, False)
+    return Place(encode_uri(PurePosixPath(rel.as_posix()).as_posix()), line, True)
+
+
+def _compose_file_of(container: Container, root: Path) -> Place | None:
+    """The compose file named in a live container's labels, when it is inside ``root``."""
+    files = container.label(CONFIG_FILES_LABEL)
+    if not files:
+        return None
+    first = files.split(",")[0].strip()
+    if not first:
+        return None
+    path = Path(first)
+    if not path.is_absolute():
+        workdir = container.label(WORKING_DIR_LABEL)
+        if not workdir:
+            return None
+        path = Path(workdir) / path
+    place = _path_place(str(path), root, None)
+    return place if place.in_repo else None
+
+
+def _container_index(result: ScanResult) -> dict[tuple[str, str], Container]:
+    out: dict[tuple[str, str], Container] = {}
+    for snap in result.snapshots:
+        for c in snap.containers:
+            if c.kind == "container":
+                out.setdefault((snap.target.name, c.name), c)
+    return out
+
+
+def places(result: ScanResult) -> dict[str, Place]:
+    """Every finding's place, by fingerprint."""
+    root = scan_root(result)
+    containers = _container_index(result)
+    out: dict[str, Place] = {}
+    for f in result.findings:
+        out[f.fingerprint] = place_of(f, root, containers)
+    return out
+
+
+def place_of(f: Finding, root: Path, containers: dict[tuple[str, str], Container]) -> Place:
+    loc = f.location
+    if f.resource.kind == "container":
+        container = containers.get((f.resource.host or "", f.resource.name))
+        if container is not None:
+            found = _compose_file_of(container, root)
+            if found is not None:
+                return found
+    if loc is None:
+        host = encode_uri(f.resource.host or "unknown")
+        return Place(f"docker://{host}/{f.resource.kind}s/{encode_uri(f.resource.name)}", None, False)
+    if _SCHEME.match(loc.uri) and not re.match(r"^[A-Za-z]:[\\/]", loc.uri):
+        return Place(encode_uri(loc.uri), loc.line, False)
+    first = loc.uri.split(", ")[0]  # several saved inspect files: point at the first
+    return _path_place(first, root, loc.line)
+
+
+def rule_metas(result: ScanResult) -> dict[str, RuleMeta]:
+    """Metadata of the rules that ran: from the scan (``extras["rule_meta"]``) or discovery."""
+    metas = result.extras.get("rule_meta")
+    if metas is None:
+        from auditor.discovery import DiscoveryError, discover_rules
+
+        try:
+            metas = {r.id: r.meta for r in discover_rules()}
+        except DiscoveryError:
+            metas = {}
+    wanted = set(result.rules_run) | {f.rule_id for f in result.findings}
+    return {rid: metas[rid] for rid in sorted(wanted) if rid in metas}
+
+
+def logical_name(f: Finding) -> str:
+    """``host/project/name`` (project omitted when unknown): the finding's logical location."""
+    parts = [f.resource.host or "", f.resource.project or "", f.resource.name]
+    return "/".join(p for p in parts if p)
+
+
+def expired_waivers(result: ScanResult) -> list[dict]:
+    return list(result.extras.get("expired_waivers") or [])

@@ -1,0 +1,199 @@
+"""SARIF 2.1.0 for GitHub code scanning (and any other SARIF consumer).
+
+GitHub's extra rules are kept: every result has a physical location with a valid URI and a
+region, every rule has shortDescription, fullDescription and help, and ``security-severity``
+is a string score counted because the rule is tagged ``security``. Alerts stay stable across
+runs and container re-creation through ``partialFingerprints`` built from the finding's
+name-based fingerprint. Waived findings are carried as accepted suppressions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import IO, Any
+
+from auditor.findings import Finding, ScanResult
+from auditor.rule import RuleMeta
+from auditor.severity import Severity
+
+from .ci_common import Place, expired_waivers, logical_name, places, rule_metas
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+FINGERPRINT_KEY = "auditorFingerprint/v1"
+
+# The one place severity becomes SARIF vocabulary: (level, security-severity score).
+SEVERITY_MAP: dict[Severity, tuple[str, str]] = {
+    Severity.CRITICAL: ("error", "9.5"),
+    Severity.HIGH: ("error", "8.0"),
+    Severity.MEDIUM: ("warning", "5.5"),
+    Severity.LOW: ("note", "3.0"),
+    Severity.INFO: ("note", "1.0"),
+}
+
+
+def level(severity: Severity) -> str:
+    return SEVERITY_MAP[severity][0]
+
+
+def score(severity: Severity) -> str:
+    return SEVERITY_MAP[severity][1]
+
+
+def rule_name(title: str) -> str:
+    """An identifier-like name from the title: ``Port published on all interfaces`` -> ``PortPublishedOnAllInterfaces``."""
+    return "".join(w[:1].upper() + w[1:] for w in re.findall(r"[A-Za-z0-9]+", title)) or "Rule"
+
+
+def _help_markdown(meta: RuleMeta) -> str:
+    lines = [f"**{meta.title}**", "", meta.rationale, "", "**Fix:** " + meta.remediation]
+    refs = [f"- [{r.title}]({r.url})" if r.url else f"- {r.title}" for r in meta.references]
+    if refs:
+        lines += ["", "**References:**", *refs]
+    return "\n".join(lines)
+
+
+def _help_text(meta: RuleMeta) -> str:
+    refs = [f"- {r.title}" + (f" <{r.url}>" if r.url else "") for r in meta.references]
+    text = f"{meta.rationale}\n\nFix: {meta.remediation}"
+    return text + ("\n\nReferences:\n" + "\n".join(refs) if refs else "")
+
+
+def rule_descriptor(meta: RuleMeta, severity: Severity) -> dict[str, Any]:
+    tags = ["security", *(t for t in meta.tags if t != "security")]
+    out: dict[str, Any] = {
+        "id": meta.id,
+        "name": rule_name(meta.title),
+        "shortDescription": {"text": meta.title},
+        "fullDescription": {"text": meta.rationale},
+        "help": {"text": _help_text(meta), "markdown": _help_markdown(meta)},
+        "defaultConfiguration": {"level": level(severity)},
+        "properties": {
+            "tags": tags,
+            "security-severity": score(severity),
+            "precision": "high",
+            "problem.severity": severity.label,
+        },
+    }
+    url = next((r.url for r in meta.references if r.url), None)
+    if url:
+        out["helpUri"] = url
+    return out
+
+
+def _fallback_meta(f: Finding) -> RuleMeta:
+    """A rule that is no longer discoverable (e.g. a removed plugin) still gets a descriptor."""
+    return RuleMeta(id=f.rule_id, title=f.title, severity=f.severity, rationale=f.title, remediation=f.remediation)
+
+
+def _location(f: Finding, place: Place) -> dict[str, Any]:
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": place.uri},
+            "region": {"startLine": place.line or 1},
+        },
+        "logicalLocations": [
+            {"name": f.resource.name, "fullyQualifiedName": logical_name(f), "kind": "resource"}
+        ],
+    }
+
+
+def result_entry(f: Finding, rule_index: int, place: Place) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "severity": f.severity.label,
+        "security-severity": score(f.severity),
+        "resource": {"kind": f.resource.kind, "name": f.resource.name, "project": f.resource.project, "host": f.resource.host},
+        "evidence": dict(f.evidence),
+    }
+    entry: dict[str, Any] = {
+        "ruleId": f.rule_id,
+        "ruleIndex": rule_index,
+        "level": level(f.severity),
+        "message": {"text": f.message},
+        "locations": [_location(f, place)],
+        "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
+        "properties": props,
+    }
+    if f.baseline is not None:
+        entry["baselineState"] = "new" if f.baseline == "new" else "unchanged"
+    if f.waiver is not None:
+        props["waiver"] = dict(f.waiver)
+    if f.status == "waived" and f.waiver is not None:
+        w = f.waiver
+        entry["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": f"{w.get('reason', '')} (owner: {w.get('owner', '?')}, expires {w.get('expires', '?')})",
+            }
+        ]
+    return entry
+
+
+def _notifications(result: ScanResult) -> list[dict[str, Any]]:
+    out = []
+    for w in expired_waivers(result):
+        out.append(
+            {
+                "level": "warning",
+                "descriptor": {"id": "expired-waiver"},
+                "associatedRule": {"id": w["rule"]},
+                "message": {
+                    "text": f"Waiver for {w['rule']} ({w['match']}) owned by {w['owner']} expired on "
+                    f"{w['expires']} and no longer suppresses {w['findings']} finding(s): {w['source']}"
+                },
+            }
+        )
+    return out
+
+
+def sarif_json(result: ScanResult) -> dict[str, Any]:
+    metas = rule_metas(result)
+    overrides = {k: Severity.parse(v) for k, v in (result.extras.get("severity_overrides") or {}).items()}
+    for f in result.findings:
+        metas.setdefault(f.rule_id, _fallback_meta(f))
+    rule_ids = sorted(metas)
+    index = {rid: i for i, rid in enumerate(rule_ids)}
+    rules = [rule_descriptor(metas[rid], overrides.get(rid, metas[rid].severity)) for rid in rule_ids]
+    where = places(result)
+    results = [result_entry(f, index[f.rule_id], where[f.fingerprint]) for f in result.findings]
+    invocation: dict[str, Any] = {"executionSuccessful": result.complete}
+    notes = _notifications(result)
+    if notes:
+        invocation["toolConfigurationNotifications"] = notes
+    errors = [
+        {"level": "error", "message": {"text": f"rule {e.rule_id} crashed on {e.target}: {e.error}"}, "associatedRule": {"id": e.rule_id}}
+        for e in result.rule_errors
+    ]
+    errors += [
+        {"level": "error", "message": {"text": f"{t.target.kind.value} {t.target.name}: {t.error}"}}
+        for t in result.targets
+        if t.error
+    ]
+    if errors:
+        invocation["toolExecutionNotifications"] = errors
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "auditor",
+                        "version": result.tool_version,
+                        "semanticVersion": result.tool_version,
+                        "rules": rules,
+                    }
+                },
+                "automationDetails": {"id": "auditor/docker-network/"},
+                "invocations": [invocation],
+                "results": results,
+                "columnKind": "unicodeCodePoints",
+            }
+        ],
+    }
+
+
+def render(result: ScanResult, stream: IO[str]) -> None:
+    json.dump(sarif_json(result), stream, indent=2)
+    stream.write("\n")
