@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from auditor import exit_codes
+from auditor import exit_codes, rules_doc
 from auditor.commands.common import fail
 from auditor.discovery import DiscoveryError, discover_rules
 from auditor.rule import RuleMeta
@@ -12,20 +12,7 @@ from auditor.rule import RuleMeta
 
 def explain_text(meta: RuleMeta) -> str:
     """Plain-text explanation of one rule (the same facts as docs/rules.md)."""
-    lines = [
-        f"{meta.id}: {meta.title}",
-        f"Severity: {meta.severity.label}",
-        "",
-        "Why it matters:",
-        f"  {meta.rationale}",
-        "",
-        "How to fix:",
-        f"  {meta.remediation}",
-    ]
-    if meta.references:
-        lines += ["", "References:"]
-        lines += [f"  - {r.title}" + (f" <{r.url}>" if r.url else "") for r in meta.references]
-    return "\n".join(lines)
+    return rules_doc.explain_text(meta)
 
 
 def _rules():
