@@ -1,0 +1,205 @@
+"""One compose project: its files loaded, interpolated, ``extends`` resolved, merged in order,
+its name computed as compose computes it, and its services narrowed by profile.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from auditor.errors import InputError
+from auditor.model import Snapshot, SourceKind, Target
+
+from .build import ProjectBuilder, fail, mapping
+from .interpolate import interpolate_tree, read_env_file
+from .merge import merge_maps, strip_resets
+from .tree import Map, Seq, load_file
+
+_NAME_CHARS = re.compile(r"[a-z0-9_-]")
+MAX_EXTENDS_DEPTH = 32
+
+
+def normalize_project_name(text: str) -> str:
+    """Lower case, only ``[a-z0-9_-]``, no leading ``_``/``-`` (compose's normalization)."""
+    return "".join(_NAME_CHARS.findall(text.lower())).lstrip("_-")
+
+
+@dataclass(frozen=True)
+class Uris:
+    """Turns file paths into report URIs: relative to the scanned root when below it."""
+
+    root: Path
+
+    def __call__(self, path: Path) -> str:
+        absolute = Path(os.path.abspath(path))
+        try:
+            return absolute.relative_to(Path(os.path.abspath(self.root))).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
+class Environment:
+    """Variables for interpolation: the process environment over the project's env files."""
+
+    def __init__(self, project_dir: Path, env_files: Sequence[str], uris: Uris, environ: Mapping[str, str]):
+        self.environ = dict(environ)
+        self.values: dict[str, str] = {}
+        files = [Path(f) for f in env_files] if env_files else [project_dir / ".env"]
+        for path in files:
+            if not env_files and not path.is_file():
+                continue
+            self.values.update(read_env_file(path, uris(path), {**self.values, **self.environ}))
+
+    def lookup(self, name: str) -> str | None:
+        if name in self.environ:
+            return self.environ[name]
+        return self.values.get(name)
+
+
+class Loader:
+    """Loads and interpolates each file once (a file may be extended by many services)."""
+
+    def __init__(self, env: Environment, uris: Uris):
+        self.env = env
+        self.uris = uris
+        self.cache: dict[Path, Map] = {}
+
+    def load(self, path: Path) -> Map:
+        key = Path(os.path.abspath(path))
+        if key not in self.cache:
+            uri = self.uris(path)
+            tree = load_file(path, uri)
+            if tree is None:
+                raise InputError("empty compose file", uri)
+            if not isinstance(tree, Map):
+                raise InputError("a compose file must be a mapping at the top level", uri, 1)
+            self.cache[key] = interpolate_tree(tree, self.env.lookup)
+        return self.cache[key]
+
+    def services(self, path: Path) -> Map:
+        tree = self.load(path)
+        return mapping(tree.get("services"), "services", tree.at("services"))
+
+
+def _extends_target(name: str, svc: Map) -> tuple[str, str | None]:
+    spec = svc.get("extends")
+    origin = svc.at("extends")
+    if isinstance(spec, str):
+        return spec, None
+    if isinstance(spec, Map) and isinstance(spec.get("service"), str):
+        file = spec.get("file")
+        if file is not None and not isinstance(file, str):
+            raise fail(f"service {name}: extends.file must be a string", origin)
+        return spec["service"], file
+    raise fail(f"service {name}: extends needs a service name", origin)
+
+
+def resolve_extends(loader: Loader, path: Path, name: str, chain: tuple[tuple[Path, str], ...] = ()) -> Map:
+    """The service ``name`` of file ``path`` with its ``extends`` chain applied."""
+    services = loader.services(path)
+    origin = services.at(name)
+    svc = mapping(services.get(name), f"service {name}", origin)
+    if "extends" not in svc:
+        return svc
+    base_name, base_file = _extends_target(name, svc)
+    here = (Path(os.path.abspath(path)), name)
+    if here in chain or len(chain) > MAX_EXTENDS_DEPTH:
+        raise fail(f"service {name}: circular reference in extends", svc.at("extends"))
+    base_path = path.parent / base_file if base_file else path
+    try:
+        base_services = loader.services(base_path)
+    except InputError as exc:
+        if base_file and not base_path.exists():
+            raise fail(f"service {name}: extended file {base_file} not found", svc.at("extends")) from None
+        raise exc
+    if base_name not in base_services:
+        raise fail(f"service {name}: cannot extend service {base_name}: not found", svc.at("extends"))
+    base = resolve_extends(loader, base_path, base_name, (*chain, here))
+    own = Map(svc.origin)
+    for key, value in svc.items():
+        if key != "extends":
+            own.put(key, value, svc.at(key))
+    return merge_maps(base, own, ("services", name), keep_base_origin=False)
+
+
+def load_tree(loader: Loader, files: Sequence[Path]) -> Map:
+    """All files, each with its ``extends`` resolved, merged in order."""
+    merged: Map | None = None
+    for path in files:
+        tree = loader.load(path)
+        services = mapping(tree.get("services"), "services", tree.at("services"))
+        resolved = Map(services.origin)
+        for name in services:
+            resolved.put(name, resolve_extends(loader, path, name), services.at(name))
+        own = Map(tree.origin)
+        for key, value in tree.items():
+            own.put(key, resolved if key == "services" else value, tree.at(key))
+        merged = own if merged is None else merge_maps(merged, own)
+    assert merged is not None
+    return strip_resets(merged)
+
+
+def project_name(tree: Map, project_dir: Path, env: Environment, main_uri: str) -> str:
+    """``COMPOSE_PROJECT_NAME``, else the ``name`` key, else the directory name; normalized."""
+    imperative = env.lookup("COMPOSE_PROJECT_NAME")
+    if imperative:
+        if normalize_project_name(imperative) != imperative:
+            raise InputError(f"invalid project name {imperative!r} in COMPOSE_PROJECT_NAME", main_uri)
+        return imperative
+    declared = tree.get("name")
+    if declared is not None and not isinstance(declared, str):
+        raise fail("name must be a string", tree.at("name"))
+    name = normalize_project_name(declared or "")
+    if not name:
+        name = normalize_project_name(Path(os.path.abspath(project_dir)).name)
+    if not name:
+        raise InputError("project name must not be empty (name the project with `name:`)", main_uri)
+    return name
+
+
+def active_services(tree: Map, profiles: Sequence[str]) -> list[str]:
+    """All services by default; with profiles, those without profiles plus the matching ones."""
+    services = mapping(tree.get("services"), "services", tree.at("services"))
+    wanted = set(profiles)
+    out = []
+    for name, svc in services.items():
+        declared = svc.get("profiles") if isinstance(svc, Map) else None
+        if declared is not None and not isinstance(declared, Seq):
+            raise fail(f"service {name}: profiles must be a list", svc.at("profiles"))
+        if not wanted or "*" in wanted or not declared or wanted & {str(p) for p in declared}:
+            out.append(name)
+    return out
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    """What to load: files merged in order, the directory they belong to, the URI root."""
+
+    files: tuple[Path, ...]
+    root: Path
+
+
+def load_project(
+    spec: ProjectSpec,
+    env_files: Sequence[str] = (),
+    profiles: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> Snapshot:
+    """Read one project into a ``Snapshot``; every problem is an ``InputError`` with file:line."""
+    uris = Uris(spec.root)
+    main = spec.files[0]
+    project_dir = main.parent
+    env = Environment(project_dir, env_files, uris, os.environ if environ is None else environ)
+    loader = Loader(env, uris)
+    tree = load_tree(loader, spec.files)
+    name = project_name(tree, project_dir, env, uris(main))
+    target = Target(SourceKind.COMPOSE, name, uris(main))
+    builder = ProjectBuilder(tree, name, target)
+    notes: tuple[str, ...] = ()
+    if len(spec.files) > 1:
+        notes = ("merged files: " + ", ".join(uris(f) for f in spec.files),)
+    return builder.snapshot(active_services(tree, profiles), notes)
+
