@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -63,9 +63,12 @@ def _read_host_facts() -> dict:
 
 
 def collect_engine(spec: EngineSpec, on_progress: Callable[[int, int], None] | None = None) -> Collected:
-    placeholder = Target(SourceKind.ENGINE, spec.address, spec.address)
+    alias = getattr(spec, "name", None)  # a fleet hosts file may name its engines
+    placeholder = Target(SourceKind.ENGINE, alias or spec.address, spec.address)
     try:
         raw = fetch_raw(spec, on_progress=on_progress, host_facts=_read_host_facts)
+        if alias:
+            raw = replace(raw, target=replace(raw.target, name=alias))
         return Collected(raw.target, normalize_raw(raw), raw=raw)
     except AuditorError as exc:
         return Collected(placeholder, None, exc)
@@ -139,7 +142,10 @@ def _starts_like_json(path: Path) -> bool:
     return head[:1] in (b"[", b"{")
 
 
-def collect(request: ScanRequest, on_engine_progress=None) -> list[Collected]:
+HostProgress = Callable[[EngineSpec, str, int, int], None]  # (engine, state, done, total)
+
+
+def collect(request: ScanRequest, on_engine_progress=None, host_progress: HostProgress | None = None) -> list[Collected]:
     collected = (
         collect_paths(request.paths, request.compose) if request.paths or request.compose.merge_files else []
     )
@@ -149,8 +155,17 @@ def collect(request: ScanRequest, on_engine_progress=None) -> list[Collected]:
     if engines:
         workers = min(8, len(engines))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            collected.extend(pool.map(lambda s: collect_engine(s, on_engine_progress), engines))
+            collected.extend(pool.map(lambda s: _collect_reporting(s, on_engine_progress, host_progress), engines))
     return collected
+
+
+def _collect_reporting(spec: EngineSpec, on_progress, host_progress: HostProgress | None) -> Collected:
+    """Collect one engine, telling ``host_progress`` (fleet display) how far it got."""
+    if host_progress is None:
+        return collect_engine(spec, on_progress)
+    item = collect_engine(spec, lambda done, total: host_progress(spec, "inspecting", done, total))
+    host_progress(spec, "failed" if item.snapshot is None else "done", 0, 0)
+    return item
 
 
 def target_result(item: Collected) -> TargetResult:
@@ -209,7 +224,8 @@ def evaluate(
     )
 
 
-def scan(request: ScanRequest, rules: Sequence[Rule], fail_on: Severity | None) -> ScanResult:
+def scan(request: ScanRequest, rules: Sequence[Rule], fail_on: Severity | None,
+         host_progress: HostProgress | None = None) -> ScanResult:
     started_at = datetime.now(UTC)
     started = time.monotonic()
-    return evaluate(collect(request), rules, fail_on, started_at, started)
+    return evaluate(collect(request, host_progress=host_progress), rules, fail_on, started_at, started)

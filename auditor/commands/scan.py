@@ -18,7 +18,9 @@ from auditor.commands.common import (
 )
 from auditor.commands.gates import gate_options, resolve_gates, warn_expired
 from auditor.discovery import DiscoveryError, discover_rules
+from auditor.commands.history import record_scan
 from auditor.errors import InputError
+from auditor.fleet import fleet_progress, fleet_specs, host_status_lines
 from auditor.pipeline import ComposeOptions, ScanRequest, scan
 from auditor.policy import apply_policy
 from auditor.reports import REPORTERS, format_for_path
@@ -65,9 +67,14 @@ def plan_outputs(outputs: tuple[str, ...]) -> list[tuple[str, str]]:
 @click.option("--compose-file", "compose_files", multiple=True, type=click.Path(dir_okay=False),
               help="Compose: one project from these files merged in order, like `docker compose -f a -f b` (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="Write nothing to stdout (use with -o).")
+@click.option("--hosts-file", type=click.Path(dir_okay=False),
+              help="Fleet: also scan the engines listed in FILE, one `URL [NAME]` per line.")
+@click.option("--store", "store", is_flag=False, flag_value="default", default=None, metavar="[STORE]",
+              help="Record the scan in a history store: --store alone for the default (see `auditor history`), "
+                   "or --store=PATH / --store=postgresql://...")
 @gate_options
 def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout, fmt, outputs,
-                 fail_on, env_files, profiles, compose_files, quiet, **gate_args):
+                 fail_on, env_files, profiles, compose_files, quiet, hosts_file, store, **gate_args):
     """Audit Docker engines, compose files and saved inspect JSON.
 
     With no PATHS and no --engine, the local engine (DOCKER_HOST or the default socket) is
@@ -85,10 +92,13 @@ def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout
         planned = plan_outputs(gates.outputs)
         request = ScanRequest(
             paths=tuple(paths),
-            engines=engine_specs(engines, tls_verify, tlscacert, tlscert, tlskey, timeout),
+            engines=fleet_specs(
+                engine_specs(engines, tls_verify, tlscacert, tlscert, tlskey, timeout), hosts_file,
+                engine_specs((None,), tls_verify, tlscacert, tlscert, tlskey, timeout)[0]),
             compose=ComposeOptions(env_files=tuple(env_files), profiles=tuple(profiles), merge_files=tuple(compose_files)),
         )
-        result = scan(request, rules, threshold)
+        with fleet_progress(request.engines) as progress:
+            result = scan(request, rules, threshold, host_progress=progress)
         result.extras.update(rule_meta={r.id: r.meta for r in rules}, root=str(Path.cwd()))
         result = apply_policy(result, gates.policy)
         warn_expired(result.extras)
@@ -100,4 +110,10 @@ def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout
             if t.error:
                 prefix = "" if t.target.name in t.error else f"{t.target.kind.value} {t.target.name}: "
                 click.echo(f"auditor: error: {prefix}{t.error}", err=True)
-        sys.exit(exit_codes.for_result(result))
+        if len(request.engines) > 1:
+            for line in host_status_lines(result):
+                click.echo(f"auditor: {line}", err=True)
+        code = exit_codes.for_result(result)
+        if store is not None:
+            code = record_scan(store, result, code)
+        sys.exit(code)
