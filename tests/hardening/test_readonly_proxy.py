@@ -1,0 +1,85 @@
+"""Least privilege: the whole audit works through a proxy that only lets GET (and HEAD) through.
+
+The proxy refuses every other method with 403 and records it; any recorded request fails the
+test. A control test proves the proxy really refuses writes, so the main tests can fail.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import docker
+import docker.errors
+import pytest
+from support.proxies import read_only_proxy
+
+from auditor.reports import REPORTERS
+
+pytestmark = pytest.mark.engine
+
+
+@pytest.fixture
+def risky(engine_objects):
+    """Our own containers that several rules fire on."""
+    net = engine_objects.network("ro")
+    web = engine_objects.container("ro-web", ports={"80/tcp": None, "6379/tcp": ("0.0.0.0", None)},
+                                   network=net.name)
+    sock = engine_objects.container("ro-sock", volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock",
+                                                                                  "mode": "ro"}})
+    host = engine_objects.container("ro-host", network_mode="host")
+    return {web.name, sock.name, host.name}
+
+
+def _ours(doc: dict, names: set[str]) -> list[tuple[str, str, str]]:
+    return sorted((f["rule_id"], f["resource"]["name"], f["message"]) for f in doc["findings"]
+                  if f["resource"]["name"] in names)
+
+
+def test_proxy_refuses_writes():
+    """Control: a write through the proxy is refused and recorded."""
+    with read_only_proxy() as (proxy, policy):
+        client = docker.APIClient(base_url=proxy.url, version="auto", timeout=10)
+        try:
+            with pytest.raises(docker.errors.APIError) as err:
+                client.create_network("audt-should-never-exist")
+        finally:
+            client.close()
+    assert err.value.status_code == 403
+    (violation,) = policy.violations
+    assert re.fullmatch(r"POST /v1\.\d+/networks/create", violation)
+
+
+def test_scan_through_read_only_proxy(cli, recorder, risky, tmp_path):
+    """Every report format, written from a scan through the proxy: GET only, same findings as direct."""
+    direct = json.loads(cli("scan", "-f", "json", "--fail-on", "none").stdout)
+    with read_only_proxy() as (proxy, policy):
+        outputs = [a for fmt in sorted(REPORTERS) for a in ("-o", f"{fmt}:{tmp_path / ('out.' + fmt)}")]
+        proc = cli("scan", "--engine", proxy.url, "-f", "json", "--fail-on", "none", *outputs)
+        methods, count, paths = proxy.methods(), len(proxy.requests), proxy.paths()
+    assert proc.returncode == 0, proc.stderr
+    assert policy.violations == []
+    assert methods == {"GET"}
+    assert all((tmp_path / f"out.{fmt}").stat().st_size > 0 for fmt in REPORTERS)
+    assert any(p.startswith("/containers/json") for p in paths)
+    doc = json.loads(proc.stdout)
+    assert doc["targets"][0]["status"] == "complete"
+    found = _ours(doc, risky)
+    assert {name for _, name, _ in found} == risky  # each of our containers has a finding
+    assert found == _ours(direct, risky)
+    recorder("least privilege", "scan through GET-only proxy", "complete, 0 non-GET requests", inputs=count)
+
+
+def test_snapshot_through_read_only_proxy(cli, recorder, risky, tmp_path):
+    """``auditor snapshot`` through the proxy, then an offline scan of it: same findings."""
+    snap = tmp_path / "host.json"
+    with read_only_proxy() as (proxy, policy):
+        proc = cli("snapshot", "--engine", proxy.url, "-o", str(snap))
+        live = json.loads(cli("scan", "--engine", proxy.url, "-f", "json", "--fail-on", "none").stdout)
+        methods, count = proxy.methods(), len(proxy.requests)
+    assert proc.returncode == 0, proc.stderr
+    assert policy.violations == [] and methods == {"GET"}
+    offline = cli("scan", str(snap), "-f", "json", "--fail-on", "none")
+    assert offline.returncode == 0, offline.stderr
+    assert _ours(json.loads(offline.stdout), risky) == _ours(live, risky) != []
+    recorder("least privilege", "snapshot through GET-only proxy", "written, 0 non-GET requests", inputs=count)
