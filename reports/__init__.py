@@ -7,7 +7,7 @@ from typing import IO
 
 from auditor.findings import ScanResult
 
-from . import codequality, json_report, junit, markdown, sarif, table
+from . import codequality, html, json_report, junit, markdown, sarif, table
 
 Reporter = Callable[[ScanResult, IO[str]], None]
 
@@ -18,6 +18,7 @@ REPORTERS: dict[str, Reporter] = {
     "junit": junit.render,
     "markdown": markdown.render,
     "codequality": codequality.render,
+    "html": html.render,
 }
 
 # Output file extension -> format, for `-o FILE`.
@@ -29,6 +30,8 @@ EXTENSIONS: dict[str, str] = {
     ".xml": "junit",
     ".md": "markdown",
     ".codequality.json": "codequality",
+    ".html": "html",
+    ".htm": "html",
 }
 
 

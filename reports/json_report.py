@@ -7,6 +7,8 @@ from typing import IO, Any
 
 from auditor.findings import Finding, ScanResult, TargetResult
 
+from .topology import topology_json
+
 SCHEMA_VERSION = "1.0"
 
 
@@ -58,7 +60,7 @@ def finding_json(f: Finding) -> dict[str, Any]:
 
 
 def result_json(result: ScanResult) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "auditor", "version": result.tool_version},
         "scan": {
@@ -80,6 +82,10 @@ def result_json(result: ScanResult) -> dict[str, Any]:
         ],
         "findings": [finding_json(f) for f in result.findings],
     }
+    topology = topology_json(result)  # names only: networks, containers, published ports
+    if topology is not None:
+        out["topology"] = topology
+    return out
 
 
 def render(result: ScanResult, stream: IO[str]) -> None:
