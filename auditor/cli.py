@@ -19,6 +19,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("auditor.commands.history", "history_command"),
     ("auditor.commands.diff", "diff_command"),
     ("auditor.commands.demo", "demo_command"),
+    ("auditor.commands.report", "report_command"),
 )
 
 
