@@ -88,14 +88,21 @@ def markdown(rules: Sequence[Rule]) -> str:
     return "\n".join(out) + "\n"
 
 
-def main() -> None:
-    from auditor.rules import BUILTIN_RULES
-
-    print(markdown(sorted(BUILTIN_RULES, key=lambda r: (_family_order(r.id), r.id))), end="")
-
-
 def _family_order(rule_id: str) -> int:
     return next((i for i, (p, _) in enumerate(FAMILIES) if rule_id.startswith(p)), len(FAMILIES))
+
+
+def catalog_page(rules: Sequence[Rule] | None = None) -> str:
+    """docs/rules.md for the given rules (default: the built-in ones), grouped by family."""
+    if rules is None:
+        from auditor.rules import BUILTIN_RULES
+
+        rules = BUILTIN_RULES
+    return markdown(sorted(rules, key=lambda r: (_family_order(r.id), r.id)))
+
+
+def main() -> None:
+    print(catalog_page(), end="")
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
         backends = [(m, backend_service(m)) for m in members]
         if any(service is None for _, service in backends):
             continue
-        listed = ", ".join(f"{name_of(m)} ({service.name})" for m, service in backends if service)
+        listed = ", ".join(sorted(f"{name_of(m)} ({service.name})" for m, service in backends if service))
         yield Observation(
             subject=net,
             message=f"network {net.name} holds only backend services ({listed}) but is not internal.",

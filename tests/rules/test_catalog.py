@@ -1,0 +1,76 @@
+"""Metadata invariants over every discovered rule, and the generated docs/rules.md."""
+
+from __future__ import annotations
+
+import pkgutil
+import re
+from dataclasses import fields
+from pathlib import Path
+
+import auditor.rules as rules_pkg
+import pytest
+from auditor.rules import BUILTIN_RULES
+
+from auditor import rules_doc
+from auditor.discovery import discover_rules
+from auditor.model import DaemonFacts
+from auditor.raw import UNKNOWN_FACT_LABELS
+
+RULES = discover_rules()
+CATALOG = {f"PORT00{i}" for i in range(1, 9)} | {f"NET00{i}" for i in range(1, 10)} | {f"HOST00{i}" for i in range(1, 8)}
+ROOT = Path(__file__).resolve().parents[2]
+HELPER_MODULES = {"_helpers", "services"}
+FIX_MARKERS = ("docker run", "docker network", "compose", "daemon.json", "dockerd", "iptables")
+
+
+def test_catalog_ids_are_exactly_the_issue_ids_and_unique():
+    ids = [r.id for r in BUILTIN_RULES]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == CATALOG
+    assert len({r.id for r in RULES}) == len(RULES)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_metadata(rule):
+    meta = rule.meta
+    assert re.fullmatch(r"(PORT|NET|HOST)\d{3}", meta.id)
+    assert meta.title[0].isupper() and not meta.title.endswith(".")
+    assert not re.match(r"(?i)(ensure|check|verify|detect)\b", meta.title), "a title states the problem"
+    assert len(meta.rationale) > 80 and len(meta.remediation) > 60
+    assert "`" in meta.remediation and any(m in meta.remediation for m in FIX_MARKERS), (
+        "remediation must quote the exact docker run flag, compose snippet or daemon setting"
+    )
+    assert meta.references
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_needed_facts_exist_and_are_reported_when_unknown(rule):
+    names = {f.name for f in fields(DaemonFacts)}
+    for need in rule.meta.needs:
+        assert need in names
+        assert need in UNKNOWN_FACT_LABELS
+
+
+def test_every_rule_module_is_registered():
+    registered = {r.check.__module__ for r in BUILTIN_RULES}
+    modules = {
+        f"auditor.rules.{m.name}" for m in pkgutil.iter_modules(rules_pkg.__path__) if m.name not in HELPER_MODULES
+    }
+    assert modules == registered
+
+
+def test_docs_rules_md_is_up_to_date():
+    expected = rules_doc.catalog_page()
+    actual = (ROOT / "docs" / "rules.md").read_text()
+    assert actual == expected, "docs/rules.md is stale: run `python -m auditor.rules_doc > docs/rules.md`"
+
+
+def test_explain_prints_the_documented_facts():
+    rule = next(r for r in BUILTIN_RULES if r.id == "PORT008")
+    text = rules_doc.explain_text(rule.meta)
+    assert text.splitlines()[:2] == ["PORT008: Loopback-published ports reachable from the local network", "Severity: high"]
+    for _heading, body in rules_doc.rule_facts(rule.meta):
+        items = body if isinstance(body, list) else [body]
+        for item in items:
+            assert item in text
+            assert rules_doc._md_item(item) in (ROOT / "docs" / "rules.md").read_text()

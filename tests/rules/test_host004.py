@@ -1,0 +1,24 @@
+"""HOST004: userland proxy enabled."""
+
+from __future__ import annotations
+
+from auditor.rules.host_daemon_settings import RULES
+from support.builders import run_rule, snapshot
+
+from auditor.model import DaemonFacts
+
+RULE = next(r for r in RULES if r.id == "HOST004")
+
+
+def test_enabled_fires():
+    [f] = run_rule(RULE, snapshot(daemon=DaemonFacts(userland_proxy=True)))
+    assert (f.rule_id, f.resource.kind, f.resource.name) == ("HOST004", "host", "testhost")
+    assert f.message == (
+        "The userland proxy is enabled: published ports are served by docker-proxy processes "
+        "and containers see the proxy as the client."
+    )
+
+
+def test_disabled_or_unknown_is_silent():
+    assert run_rule(RULE, snapshot(daemon=DaemonFacts(userland_proxy=False))) == []
+    assert run_rule(RULE, snapshot(daemon=DaemonFacts())) == []

@@ -1,0 +1,53 @@
+"""NET002: unrelated workloads share a user-defined network."""
+
+from __future__ import annotations
+
+from auditor.rules.net002_shared_network import RULE
+from support.builders import DEFAULT_BRIDGE, container, network, run_rule, snapshot
+
+
+def test_two_projects_on_one_network():
+    snap = snapshot(
+        container("shop-web-1", project="shop", networks=("proxy",)),
+        container("blog-app-1", project="blog", networks=("proxy",)),
+        container("traefik", networks=("proxy",)),
+    )
+    [f] = run_rule(RULE, snap)
+    assert (f.rule_id, f.resource.kind, f.resource.name) == ("NET002", "network", "proxy")
+    assert f.message == (
+        "network proxy is shared by project blog (blog-app-1), project shop (shop-web-1) "
+        "and standalone containers (traefik)."
+    )
+
+
+def test_project_network_joined_from_outside():
+    net = network("shop_default", project="shop")
+    snap = snapshot(
+        container("shop-db-1", project="shop", networks=("shop_default",)),
+        container("debug", networks=("shop_default",)),
+        networks=(DEFAULT_BRIDGE, net),
+    )
+    [f] = run_rule(RULE, snap)
+    assert f.message == (
+        "network shop_default (created by project shop) is shared by project shop (shop-db-1) "
+        "and standalone containers (debug)."
+    )
+    only_outsider = snapshot(container("debug", networks=("shop_default",)), networks=(DEFAULT_BRIDGE, net))
+    [f] = run_rule(RULE, only_outsider)
+    assert f.message == "network shop_default (created by project shop) is shared by standalone containers (debug)."
+
+
+def test_one_project_or_only_standalone_is_silent():
+    net = network("shop_default", project="shop")
+    snap = snapshot(
+        container("shop-web-1", project="shop", networks=("shop_default",)),
+        container("shop-db-1", project="shop", networks=("shop_default",)),
+        networks=(DEFAULT_BRIDGE, net),
+    )
+    assert run_rule(RULE, snap) == []
+    assert run_rule(RULE, snapshot(container("a", networks=("tools",)), container("b", networks=("tools",)))) == []
+
+
+def test_default_bridge_is_left_to_net001():
+    snap = snapshot(container("a", project="x", networks=("bridge",)), container("b", project="y", networks=("bridge",)))
+    assert run_rule(RULE, snap) == []
