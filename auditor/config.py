@@ -90,7 +90,8 @@ def parse_config(text: str, path: str, known_rules: Iterable[str], is_pyproject:
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         m = _TOML_POSITION.search(message)
-        raise InputError(f"malformed TOML: {_TOML_POSITION.sub('', message).strip()}", path, int(m.group(1)) if m else None) from None
+        line = int(m.group(1)) if m else (len(text.splitlines()) or 1)  # "at end of document"
+        raise InputError(f"malformed TOML: {_TOML_POSITION.sub('', message).strip()}", path, line) from None
     table, section = _table(doc, is_pyproject or "tool" in doc)
     if table is None:
         return None

@@ -7,14 +7,14 @@ import io
 import json
 
 import pytest
+from auditor.reports import codequality
+from gates.cisupport import scan_result
+from support.builders import container, mount, port, snapshot
 
 from auditor.model import SourceKind, Target
 from auditor.policy import Policy, apply_policy
-from auditor.reports import codequality
 from auditor.severity import Severity
 from auditor.waivers import parse_waivers
-from gates.cisupport import scan_result
-from support.builders import container, mount, port, snapshot
 
 
 def render(result) -> list[dict]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+from auditor.reports import markdown
+from gates.cisupport import scan_result
 from markdown_it import MarkdownIt
+from support.builders import container, port, snapshot
 
 from auditor.policy import Policy, apply_policy
-from auditor.reports import markdown
 from auditor.waivers import parse_waivers
-from gates.cisupport import scan_result
-from support.builders import container, port, snapshot
 
 
 def render(result) -> str:

@@ -8,14 +8,20 @@ import json
 
 import jsonschema
 import pytest
+from auditor.reports import sarif
+from gates.cisupport import (
+    assert_valid_sarif,
+    github_problems,
+    is_valid_uri_reference,
+    sarif_schema,
+    scan_result,
+)
+from support.builders import container, mount, port, snapshot
 
 from auditor.model import Origin, SourceKind, Target
 from auditor.policy import Policy, apply_policy
-from auditor.reports import sarif
 from auditor.severity import Severity
 from auditor.waivers import parse_waivers
-from gates.cisupport import assert_valid_sarif, github_problems, is_valid_uri_reference, sarif_schema, scan_result
-from support.builders import container, mount, port, snapshot
 
 COMPOSE_LABELS = {
     "com.docker.compose.project": "shop",
