@@ -159,6 +159,9 @@ def report_context(result: ScanResult) -> dict[str, Any]:
         "pictures": topology.pictures(result),
         "exposures": topology.EXPOSURES,
         "bench": result.extras.get("benchmark"),
+        "baseline": result.extras.get("baseline"),
+        "fail_on_new": bool(result.extras.get("fail_on_new")),
+        "expired_waivers": [w for w in result.extras.get("expired_waivers") or [] if isinstance(w, dict)],
     }
 
 
