@@ -1,6 +1,7 @@
 """Shared by the CI formats (SARIF, Code Quality, JUnit, Markdown): where a finding points, rule metadata.
 
-A CI system wants a file in the repository. Compose findings have one. A live container
+A CI system wants a file in the repository. Compose findings have one (their URIs are relative
+to the scanned directory, ``extras["scan_dirs"]``, and are re-rooted here). A live container
 started by compose names its compose file in its labels; when that file is inside the
 scanned repository (the current directory, or ``extras["root"]``) the finding points there.
 Anything else keeps a stable synthetic URI such as ``docker://HOST/containers/NAME``.
@@ -15,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from auditor.findings import Finding, ScanResult
-from auditor.model import Container
+from auditor.model import Container, SourceKind
 from auditor.rule import RuleMeta
 
 CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
@@ -84,13 +85,16 @@ def places(result: ScanResult) -> dict[str, Place]:
     """Every finding's place, by fingerprint."""
     root = scan_root(result)
     containers = _container_index(result)
+    scan_dirs = tuple(result.extras.get("scan_dirs") or ())
     out: dict[str, Place] = {}
     for f in result.findings:
-        out[f.fingerprint] = place_of(f, root, containers)
+        out[f.fingerprint] = place_of(f, root, containers, scan_dirs)
     return out
 
 
-def place_of(f: Finding, root: Path, containers: dict[tuple[str, str], Container]) -> Place:
+def place_of(
+    f: Finding, root: Path, containers: dict[tuple[str, str], Container], scan_dirs: tuple[str, ...] = ()
+) -> Place:
     loc = f.location
     if f.resource.kind == "container":
         container = containers.get((f.resource.host or "", f.resource.name))
@@ -104,7 +108,18 @@ def place_of(f: Finding, root: Path, containers: dict[tuple[str, str], Container
     if _SCHEME.match(loc.uri) and not re.match(r"^[A-Za-z]:[\\/]", loc.uri):
         return Place(encode_uri(loc.uri), loc.line, False)
     first = loc.uri.split(", ")[0]  # several saved inspect files: point at the first
+    if loc.kind is SourceKind.COMPOSE and not Path(first).is_absolute():
+        first = _under_scanned_dir(first, scan_dirs)
     return _path_place(first, root, loc.line)
+
+
+def _under_scanned_dir(uri: str, scan_dirs: tuple[str, ...]) -> str:
+    """Compose URIs are relative to the scanned directory: find the file below one of them."""
+    for base in scan_dirs:
+        candidate = Path(base) / uri
+        if candidate.is_file():
+            return str(candidate)
+    return uri
 
 
 def rule_metas(result: ScanResult) -> dict[str, RuleMeta]:

@@ -99,7 +99,8 @@ def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout
         )
         with fleet_progress(request.engines) as progress:
             result = scan(request, rules, threshold, host_progress=progress)
-        result.extras.update(rule_meta={r.id: r.meta for r in rules}, root=str(Path.cwd()))
+        result.extras.update(rule_meta={r.id: r.meta for r in rules}, root=str(Path.cwd()),
+                             scan_dirs=[p for p in paths if Path(p).is_dir()])
         result = apply_policy(result, gates.policy)
         warn_expired(result.extras)
         for out_fmt, path in planned:

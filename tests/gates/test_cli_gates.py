@@ -171,3 +171,20 @@ def test_one_run_writes_every_format(workdir):
     assert (out / "a.md").read_text().startswith("### ❌ auditor: FAILED")
     assert json.loads((out / "gl.codequality.json").read_text()) == json.loads((out / "cq.txt").read_text())
     assert sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "inspect.json"
+
+
+COMPOSE = 'services:\n  db:\n    image: postgres:16\n    ports:\n      - "5432:5432"\n'
+
+
+def test_compose_findings_point_at_the_repository_path_and_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "compose.yaml").write_text(COMPOSE, encoding="utf-8")
+    result = run("deploy", "-f", "sarif", "--fail-on", "high")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert_valid_sarif(doc)
+    places = {(r["ruleId"], json.dumps(r["locations"][0]["physicalLocation"], sort_keys=True)) for r in doc["runs"][0]["results"]}
+    expected = json.dumps({"artifactLocation": {"uri": "deploy/compose.yaml"}, "region": {"startLine": 5}}, sort_keys=True)
+    assert ("PORT001", expected) in places
+    assert ("PORT002", expected) in places
