@@ -90,6 +90,17 @@ def describe_failure(address: str, exc: BaseException) -> str:
     return f"cannot read the Docker engine at {address}: {first[:300]}"
 
 
+class _EngineClient(docker.APIClient):
+    """The SDK client, except that an engine's own CA (``--tlscacert``) is not overridden by
+    ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` from the environment, as requests would do."""
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if verify is None and isinstance(self.verify, str):
+            settings["verify"] = self.verify
+        return settings
+
+
 def connect(spec: EngineSpec) -> docker.APIClient:
     """A low-level client; the API version is negotiated with one ``GET /version``."""
     try:
@@ -98,7 +109,7 @@ def connect(spec: EngineSpec) -> docker.APIClient:
         else:
             base_url = spec.address
         use_ssh = base_url.startswith("ssh://")
-        return docker.APIClient(
+        return _EngineClient(
             base_url=base_url,
             version="auto",
             timeout=int(spec.timeout) or 1,
