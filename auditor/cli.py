@@ -16,6 +16,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("auditor.commands.snapshot", "snapshot_command"),
     ("auditor.commands.rules_cmd", "rules_command"),
     ("auditor.commands.rules_cmd", "explain_command"),
+    ("auditor.commands.bench", "bench_command"),
     ("auditor.commands.watch", "watch_command"),
     ("auditor.commands.history", "history_command"),
     ("auditor.commands.diff", "diff_command"),

@@ -1,0 +1,465 @@
+"""The run's containers, networks, image and server processes, always removed afterwards.
+
+``BenchEnvironment`` is a context manager: whatever it created is removed on exit, on errors,
+on Ctrl-C and (through the command's signal handler) on SIGTERM. Every object is labelled with
+the run id and the creating pid, so ``cleanup_leftovers`` can remove what a killed run left
+without touching objects of runs that are still alive, or anything not created by a benchmark.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import docker
+import docker.errors
+
+from . import procfs
+from .image import build_image
+from .plan import Capabilities
+
+LABEL = "io.auditor.bench"
+RUN_LABEL = "io.auditor.bench.run"
+PID_LABEL = "io.auditor.bench.pid"
+ENV_MARKER = "AUDITOR_BENCH_PID"
+
+IPERF_PORT = 5201
+SOCKPERF_PORT = 11111
+CONN_PORT = 12865
+READY_TIMEOUT = 30.0
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def labels(run_id: str) -> dict[str, str]:
+    return {LABEL: "1", RUN_LABEL: run_id, PID_LABEL: str(os.getpid())}
+
+
+def die_with_parent() -> None:
+    """Child-process hook: the kernel kills the child when the benchmark process dies."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def marked_env() -> dict[str, str]:
+    """The environment of every host process the run starts, marked for ``--cleanup``."""
+    return {**os.environ, ENV_MARKER: str(os.getpid())}
+
+
+def in_netns(netns: str | None, argv: list[str]) -> list[str]:
+    """Run ``argv`` in a network namespace (a /proc/PID/ns/net path), or on the host."""
+    return ["nsenter", f"--net={netns}", "--", *argv] if netns else argv
+
+
+@dataclass
+class Servers:
+    """Host pids of the server processes of one namespace, for CPU accounting."""
+
+    iperf3: int | None = None
+    sockperf: int | None = None
+    connrate: int | None = None
+
+
+@dataclass
+class Route:
+    """How one mode is measured: client namespace, address, ports, server pids."""
+
+    mode: str
+    netns: str | None  # client's network namespace; None = the host's
+    address: str
+    iperf_port: int
+    sockperf_port: int
+    conn_port: int
+    servers: Servers
+    published: dict[str, tuple[str, int]] = field(default_factory=dict)  # tool -> (host ip, port)
+    note: str = ""
+
+
+class BenchError(Exception):
+    """The environment could not be set up (one line for the user)."""
+
+
+def capabilities(client) -> Capabilities:
+    """What this host allows, read from the engine and the local system."""
+    import shutil
+
+    missing = tuple(t for t in ("iperf3", "sockperf", "nsenter") if not shutil.which(t))
+    gateway = None
+    with contextlib.suppress(docker.errors.APIError, KeyError, IndexError, TypeError):
+        for cfg in client.api.inspect_network("bridge")["IPAM"]["Config"] or []:
+            if cfg.get("Gateway") and ":" not in cfg["Gateway"]:
+                gateway = cfg["Gateway"]
+                break
+    if gateway is None:
+        gateway = _bridge_address(client)
+    info = client.info()
+    swarm = info.get("Swarm") or {}
+    return Capabilities(
+        root=os.geteuid() == 0,
+        nsenter=bool(shutil.which("nsenter")),
+        engine_local=_engine_is_local(client),
+        tools_missing=tuple(t for t in missing if t != "nsenter"),
+        gateway_ip=gateway,
+        swarm_active=swarm.get("LocalNodeState") == "active",
+        swarm_manager=bool(swarm.get("ControlAvailable")),
+    )
+
+
+def _bridge_address(client) -> str | None:
+    """The default bridge's IPv4 address on the host (engines before 23 omit it from IPAM)."""
+    name = "docker0"
+    with contextlib.suppress(docker.errors.APIError, KeyError, TypeError):
+        name = (client.api.inspect_network("bridge").get("Options") or {}).get(
+            "com.docker.network.bridge.name", name)
+    try:
+        proc = subprocess.run(["ip", "-o", "-4", "addr", "show", "dev", name], capture_output=True,
+                              text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if "inet" in parts:
+            return parts[parts.index("inet") + 1].split("/")[0]
+    return None
+
+
+def _engine_is_local(client) -> bool:
+    base = str(getattr(client.api, "base_url", ""))
+    return base.startswith(("http+unix://", "http+docker://localunixsocket")) or "localhost" in base
+
+
+class BenchEnvironment:
+    """Creates what the planned modes need; ``routes`` maps each ready mode to its Route."""
+
+    def __init__(self, client, modes: list[str], run_id: str, image: str | None = None,
+                 gateway_ip: str | None = None, macvlan_parent: str | None = None, log=None):
+        self.client = client
+        self.modes = set(modes)
+        self.run_id = run_id
+        self.user_image = image
+        self.gateway_ip = gateway_ip
+        self.macvlan_parent = macvlan_parent
+        self.log = log or (lambda _msg: None)
+        self.image: str | None = None
+        self.built_image: str | None = None
+        self.containers: list = []
+        self.networks: list = []
+        self.processes: list[subprocess.Popen] = []
+        self.routes: dict[str, Route] = {}
+        self.failures: dict[str, str] = {}
+        self._closed = False
+
+    # -- context manager -------------------------------------------------------------------
+    def __enter__(self) -> BenchEnvironment:
+        try:
+            self._setup()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Remove everything this run created; safe to call twice; not interruptible."""
+        if self._closed:
+            return
+        self._closed = True
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        in_main = _main_thread()
+        if in_main:
+            for s in previous:
+                signal.signal(s, signal.SIG_IGN)
+        try:
+            for proc in self.processes:
+                with contextlib.suppress(OSError):
+                    proc.kill()
+                with contextlib.suppress(Exception):
+                    proc.wait(timeout=5)
+            for c in reversed(self.containers):
+                with contextlib.suppress(docker.errors.NotFound):
+                    c.remove(force=True, v=True)
+            for n in reversed(self.networks):
+                with contextlib.suppress(docker.errors.NotFound):
+                    n.remove()
+            if self.built_image:
+                with contextlib.suppress(docker.errors.ImageNotFound):
+                    self.client.images.remove(self.built_image, force=True)
+        finally:
+            if in_main:
+                for s, handler in previous.items():
+                    signal.signal(s, handler)
+
+    # -- set-up ------------------------------------------------------------------------------
+    def _name(self, role: str) -> str:
+        return f"auditor-bench-{self.run_id}-{role}"
+
+    def _setup(self) -> None:
+        if self.user_image:
+            try:
+                self.client.images.get(self.user_image)
+            except docker.errors.ImageNotFound:
+                raise BenchError(f"image {self.user_image!r} is not on this engine (bench never pulls)") from None
+            self.image = self.user_image
+        elif self.modes - {"host-loopback"}:
+            self.log("building the tools image from this host's iperf3, sockperf and busybox")
+            tag = f"auditor-bench/tools:{self.run_id}"
+            self.built_image = tag  # recorded first, so a failed or interrupted build is removed too
+            self.image = build_image(self.client, tag, labels(self.run_id))
+        for mode, setup in (
+            ("host-loopback", self._host_loopback),
+            ("none-loopback", self._none_loopback),
+            ("host", self._host_network),
+        ):
+            if mode in self.modes:
+                self._try(mode, setup)
+        bridge_modes = {"bridge", "host-to-container", "published-nat", "published-proxy", "container-ns"}
+        if self.modes & bridge_modes:
+            self._try_many(sorted(self.modes & bridge_modes), self._default_bridge)
+        if "user-bridge" in self.modes:
+            self._try("user-bridge", lambda: self._pair_on_network("user-bridge", "bridge", {}))
+        if "macvlan" in self.modes:
+            self._try("macvlan", lambda: self._pair_on_network("macvlan", "macvlan", {"parent": self.macvlan_parent}))
+        if "overlay" in self.modes:
+            self._try("overlay", lambda: self._pair_on_network("overlay", "overlay", {}, attachable=True))
+
+    def _try(self, mode: str, setup) -> None:
+        try:
+            setup()
+        except (docker.errors.APIError, BenchError, OSError, subprocess.SubprocessError) as exc:
+            self.failures[mode] = _one_line(exc)
+
+    def _try_many(self, modes: list[str], setup) -> None:
+        try:
+            setup()
+        except (docker.errors.APIError, BenchError, OSError, subprocess.SubprocessError) as exc:
+            for mode in modes:
+                self.failures[mode] = _one_line(exc)
+
+    def _spawn(self, argv: list[str]) -> subprocess.Popen:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=marked_env(), preexec_fn=die_with_parent)  # noqa: PLW1509
+        self.processes.append(proc)
+        return proc
+
+    def _connrate_server(self, netns: str | None, port: int, bind: str = "0.0.0.0") -> int:  # noqa: S104
+        argv = [sys.executable, "-m", "auditor.benchmarks.connrate", "serve", "--port", str(port), "--bind", bind]
+        proc = self._spawn(in_netns(netns, argv))
+        return proc.pid
+
+    def _host_loopback(self) -> None:
+        ports = [procfs.free_port() for _ in range(3)]
+        iperf = self._spawn(["iperf3", "-s", "-B", "127.0.0.1", "-p", str(ports[0])])
+        sockperf = self._spawn(["sockperf", "server", "--tcp", "-i", "127.0.0.1", "-p", str(ports[1])])
+        conn = self._connrate_server(None, ports[2], "127.0.0.1")
+        _wait_listening(os.getpid(), ports, "host-loopback servers")
+        self.routes["host-loopback"] = Route("host-loopback", None, "127.0.0.1", *ports,
+                                             Servers(iperf.pid, sockperf.pid, conn))
+
+    def _server_container(self, role: str, listen: tuple[int, int] = (IPERF_PORT, SOCKPERF_PORT),
+                          bind: str | None = None, **kwargs):
+        bind_iperf = f" -B {bind}" if bind else ""
+        bind_sockperf = f" -i {bind}" if bind else ""
+        script = (f"iperf3 -s -p {listen[0]}{bind_iperf} & "
+                  f"sockperf server --tcp -p {listen[1]}{bind_sockperf} & wait")
+        return self._container(role, ["sh", "-c", script], **kwargs)
+
+    def _container(self, role: str, command: list[str], **kwargs):
+        container = self.client.containers.run(
+            self.image, command, name=self._name(role), labels=labels(self.run_id), detach=True, **kwargs)
+        self.containers.append(container)
+        container.reload()
+        if not container.attrs["State"].get("Running"):
+            raise BenchError(f"container {role} exited at start: {container.logs(tail=5).decode(errors='replace').strip()}")
+        return container
+
+    def _servers_of(self, container, conn_pid: int | None) -> Servers:
+        pid = int(container.attrs["State"]["Pid"])
+        if not os.path.exists(f"/proc/{pid}/ns/net"):
+            raise BenchError("the engine's containers are not visible in this machine's /proc (remote engine?)")
+        deadline = time.monotonic() + READY_TIMEOUT
+        iperf = sockperf = None
+        while time.monotonic() < deadline and not (iperf and sockperf):
+            iperf = iperf or procfs.find_descendant(pid, "iperf3")
+            sockperf = sockperf or procfs.find_descendant(pid, "sockperf")
+            time.sleep(0.05)
+        return Servers(iperf, sockperf, conn_pid)
+
+    def _namespace_servers(self, container, ports=(IPERF_PORT, SOCKPERF_PORT, CONN_PORT),
+                           start_conn: bool = True) -> tuple[str, Servers]:
+        pid = int(container.attrs["State"]["Pid"])
+        netns = f"/proc/{pid}/ns/net"
+        conn = self._connrate_server(netns, ports[2]) if start_conn else None
+        servers = self._servers_of(container, conn)
+        _wait_listening(pid, list(ports), f"servers in {container.name}")
+        return netns, servers
+
+    def _none_loopback(self) -> None:
+        server = self._server_container("none", network_mode="none")
+        netns, servers = self._namespace_servers(server)
+        self.routes["none-loopback"] = Route("none-loopback", netns, "127.0.0.1", IPERF_PORT, SOCKPERF_PORT,
+                                             CONN_PORT, servers)
+
+    def _host_network(self) -> None:
+        ports = [procfs.free_port() for _ in range(3)]
+        server = self._server_container("host", listen=(ports[0], ports[1]), bind="127.0.0.1", network_mode="host")
+        conn = self._connrate_server(None, ports[2], "127.0.0.1")
+        servers = self._servers_of(server, conn)
+        _wait_listening(os.getpid(), ports, "host-network servers")
+        self.routes["host"] = Route("host", None, "127.0.0.1", *ports, servers)
+
+    def _default_bridge(self) -> None:
+        bindings: list[tuple[str, ...]] = [("127.0.0.1",)]
+        if self.gateway_ip:
+            bindings.append((self.gateway_ip,))
+        published = {f"{IPERF_PORT}/tcp": bindings, f"{IPERF_PORT}/udp": bindings,
+                     f"{SOCKPERF_PORT}/tcp": bindings, f"{CONN_PORT}/tcp": bindings}
+        server = self._server_container("bridge-server", network_mode="bridge", ports=published)
+        _, servers = self._namespace_servers(server)
+        address = server.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
+        if "bridge" in self.modes:
+            client = self._container("bridge-client", ["sleep", "86400"], network_mode="bridge")
+            self.routes["bridge"] = Route("bridge", _netns(client), address, IPERF_PORT, SOCKPERF_PORT,
+                                          CONN_PORT, servers)
+        if "host-to-container" in self.modes:
+            self.routes["host-to-container"] = Route("host-to-container", None, address, IPERF_PORT,
+                                                     SOCKPERF_PORT, CONN_PORT, servers)
+        if "container-ns" in self.modes:
+            client = self._container("ns-client", ["sleep", "86400"], network_mode=f"container:{server.id}")
+            self.routes["container-ns"] = Route("container-ns", _netns(client), "127.0.0.1", IPERF_PORT,
+                                                SOCKPERF_PORT, CONN_PORT, servers)
+        ports = server.attrs["NetworkSettings"]["Ports"] or {}
+        for mode, host_ip in (("published-proxy", "127.0.0.1"), ("published-nat", self.gateway_ip)):
+            if mode not in self.modes or not host_ip:
+                continue
+            found = {
+                tool: _host_port(ports, f"{port}/tcp", host_ip)
+                for tool, port in (("iperf3", IPERF_PORT), ("sockperf", SOCKPERF_PORT), ("connrate", CONN_PORT))
+            }
+            if any(p is None for p in found.values()):
+                self.failures[mode] = f"the engine did not publish the ports on {host_ip}"
+                continue
+            self.routes[mode] = Route(mode, None, host_ip, found["iperf3"], found["sockperf"], found["connrate"],
+                                      servers, published={t: (host_ip, p) for t, p in found.items()})
+
+    def _pair_on_network(self, mode: str, driver: str, options: dict, attachable: bool = False) -> None:
+        network = self.client.networks.create(self._name(mode), driver=driver, options=options,
+                                              labels=labels(self.run_id), attachable=attachable or None)
+        self.networks.append(network)
+        server = self._server_container(f"{mode}-server", network=network.name)
+        _, servers = self._namespace_servers(server)
+        client = self._container(f"{mode}-client", ["sleep", "86400"], network=network.name)
+        address = server.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
+        self.routes[mode] = Route(mode, _netns(client), address, IPERF_PORT, SOCKPERF_PORT, CONN_PORT, servers)
+
+    def network_mtus(self) -> dict[str, int | None]:
+        """MTU of each network this run created (bridge networks have a br-<id> interface)."""
+        from .hostinfo import mtu
+
+        out = {}
+        for net in self.networks:
+            iface = (net.attrs.get("Options") or {}).get("com.docker.network.bridge.name") or f"br-{net.id[:12]}"
+            out[net.name] = mtu(iface)
+        return out
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _netns(container) -> str:
+    return f"/proc/{int(container.attrs['State']['Pid'])}/ns/net"
+
+
+def _host_port(ports: dict, key: str, host_ip: str) -> int | None:
+    for binding in ports.get(key) or []:
+        if binding.get("HostIp") == host_ip and binding.get("HostPort"):
+            return int(binding["HostPort"])
+    return None
+
+
+def _wait_listening(pid: int, ports: list[int], what: str) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if all(procfs.listening(pid, p) for p in ports):
+            return
+        time.sleep(0.05)
+    raise BenchError(f"{what} did not start listening within {READY_TIMEOUT:.0f}s")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = getattr(exc, "explanation", None) or str(exc)
+    return " ".join(str(text).split())[:300]
+
+
+# -- leftovers of killed runs -----------------------------------------------------------------
+@dataclass
+class CleanupReport:
+    containers: int = 0
+    networks: int = 0
+    images: int = 0
+    processes: int = 0
+    kept_alive_runs: set[str] = field(default_factory=set)
+
+
+def _is_leftover(obj_labels: dict | None) -> bool:
+    pid = (obj_labels or {}).get(PID_LABEL, "")
+    return not (pid.isdigit() and procfs.pid_alive(int(pid)) and int(pid) != 0)
+
+
+def cleanup_leftovers(client) -> CleanupReport:
+    """Remove benchmark objects whose creating process is gone; keep those of live runs."""
+    report = CleanupReport()
+    flt = {"label": [LABEL]}
+    for c in client.containers.list(all=True, filters=flt):
+        if _is_leftover(c.labels):
+            with contextlib.suppress(docker.errors.NotFound):
+                c.remove(force=True, v=True)
+                report.containers += 1
+        else:
+            report.kept_alive_runs.add(c.labels.get(RUN_LABEL, "?"))
+    for n in client.networks.list(filters=flt):
+        if _is_leftover(n.attrs.get("Labels")):
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                n.remove()
+                report.networks += 1
+    images = client.images.list(all=True, filters=flt)
+    for img in sorted(images, key=lambda i: not i.tags):  # tagged first: removes their parents too
+        if _is_leftover(img.labels):
+            with contextlib.suppress(docker.errors.ImageNotFound, docker.errors.APIError):
+                client.images.remove(img.id, force=True)
+                report.images += 1
+    report.processes = _kill_orphan_processes()
+    return report
+
+
+def _kill_orphan_processes() -> int:
+    """Kill host processes a dead run started (marked in their environment)."""
+    killed = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as fh:
+                env = fh.read().split(b"\0")
+        except OSError:
+            continue
+        owner = next((v.split(b"=", 1)[1] for v in env if v.startswith(ENV_MARKER.encode() + b"=")), None)
+        if owner and owner.isdigit() and not procfs.pid_alive(int(owner)) and pid != os.getpid():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+    return killed
