@@ -144,3 +144,31 @@ def logical_name(f: Finding) -> str:
 
 def expired_waivers(result: ScanResult) -> list[dict]:
     return list(result.extras.get("expired_waivers") or [])
+
+
+def policy_json(result: ScanResult) -> dict | None:
+    """What the gate policy did (waivers, expired waivers, baseline), or None when none ran."""
+    extras = result.extras
+    if "fail_on_new" not in extras:
+        return None
+    return {
+        "fail_on_new": bool(extras["fail_on_new"]),
+        "waived": int(extras.get("waived", 0)),
+        "expired_waivers": expired_waivers(result),
+        "baseline": extras.get("baseline"),
+        "severity_overrides": dict(extras.get("severity_overrides") or {}),
+    }
+
+
+def policy_lines(result: ScanResult) -> list[str]:
+    """Plain-text lines for terminals: expired waivers and the baseline split."""
+    lines = [
+        f"expired waiver {w['source']}: {w['rule']} ({w['match']}) owned by {w['owner']} expired on "
+        f"{w['expires']}; {w['findings']} finding(s) open again"
+        for w in expired_waivers(result)
+    ]
+    baseline = result.extras.get("baseline")
+    if baseline:
+        only = " (gate counts new ones only)" if result.extras.get("fail_on_new") else ""
+        lines.append(f"baseline: {baseline['new']} new, {baseline['existing']} existing{only}")
+    return lines

@@ -7,6 +7,7 @@ from typing import IO, Any
 
 from auditor.findings import Finding, ScanResult, TargetResult
 
+from .ci_common import policy_json
 from .topology import topology_json
 
 SCHEMA_VERSION = "1.0"
@@ -82,6 +83,9 @@ def result_json(result: ScanResult) -> dict[str, Any]:
         ],
         "findings": [finding_json(f) for f in result.findings],
     }
+    policy = policy_json(result)  # waivers, expired waivers, baseline (when a policy ran)
+    if policy is not None:
+        out["policy"] = policy
     topology = topology_json(result)  # names only: networks, containers, published ports
     if topology is not None:
         out["topology"] = topology

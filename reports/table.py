@@ -11,6 +11,8 @@ from rich.table import Table
 from auditor.findings import ScanResult
 from auditor.severity import Severity
 
+from .ci_common import policy_lines
+
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red",
     Severity.HIGH: "bold red",
@@ -59,6 +61,8 @@ def render(result: ScanResult, stream: IO[str]) -> None:
             console.print(escape(f"  not checked: {', '.join(t.not_checked)}"))
     for e in result.rule_errors:
         console.print(escape(f"rule {e.rule_id} crashed on {e.target}: {e.error}"), style="red")
+    for line in policy_lines(result):
+        console.print(escape(line), style="yellow")
     counts = result.counts()
     summary = ", ".join(f"{counts[s.label]} {s.label}" for s in sorted(Severity, reverse=True))
     gate = "none" if result.fail_on is None else result.fail_on.label

@@ -131,6 +131,14 @@ def test_waivers_default_file_suppresses_and_expired_waivers_warn(workdir):
     )
     (f,) = [f for f in findings(expired) if f["rule_id"] == "PORT001"]
     assert f["status"] == "open" and f["waiver"]["state"] == "expired"
+    assert json.loads(expired.stdout)["policy"]["expired_waivers"] == [
+        {"rule": "PORT001", "match": "container=w*", "reason": "launch week", "owner": "web", "expires": "2001-01-01",
+         "source": "old.yaml:1", "findings": 1}
+    ]
+    table = run("inspect.json", "--fail-on", "medium", "--waivers", "old.yaml")
+    assert "expired waiver old.yaml:1: PORT001 (container=w*) owned by web expired on 2001-01-01; 1 finding(s) open again" in table.stdout
+    markdown = run("inspect.json", "-f", "markdown", "--waivers", "old.yaml")
+    assert "- PORT001 (container=w\\*), owner web, expired 2001-01-01: launch week. 1 finding(s) back, old.yaml:1" in markdown.stdout
 
 
 def test_baseline_and_fail_on_new(workdir):
