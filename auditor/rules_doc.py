@@ -64,6 +64,12 @@ def markdown(rules: Sequence[Rule]) -> str:
         "when scanning a compose file or a remote engine) is listed under *not checked* in every",
         "report instead.",
         "",
+        "Daemon facts come from the Engine API (`/version`, `/info`, the default bridge's options)",
+        "and, when the engine is local, read-only from the running `dockerd`'s command line and",
+        "`--version`, `/etc/docker/daemon.json`, `iptables-save`, `nft list ruleset`, UFW's",
+        "`ufw.conf` and the process list (firewalld). Defaults are assumed only when both the",
+        "command line and the config file could be read.",
+        "",
         "| id | severity | title |",
         "|---|---|---|",
     ]
