@@ -6,7 +6,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${AUDITOR_VENV:-$ROOT/.venv}"
-APT_PACKAGES=(docker.io busybox-static iperf3 sockperf iptables iproute2 chromium)
+APT_PACKAGES=(docker.io busybox-static iperf3 sockperf iptables iproute2 chromium postgresql haproxy)
 
 log() { if [ -z "${CI:-}" ] || [ "${AUDITOR_VERBOSE:-}" = 1 ]; then echo "[setup] $*" >&2; else echo "[setup] $*" >&2; fi; }
 
