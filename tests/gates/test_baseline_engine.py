@@ -7,9 +7,9 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from support.engine import unique
 
 from auditor.commands.scan import scan_command
-from support.engine import unique
 
 pytestmark = pytest.mark.engine
 
