@@ -176,8 +176,8 @@ def result_from_json(doc: Any, path: str = "<input>") -> ScanResult:
     if "findings" not in top:
         raise r.fail("findings", "missing")
     extras: dict[str, Any] = {"gate": dict(gate)} if gate else {}
-    if gate.get("fail_on_new"):
-        extras["fail_on_new"] = True
+    if top.get("policy") is not None:
+        extras.update(_policy(r, top["policy"]))
     if top.get("topology") is not None:
         topo = r.obj(top["topology"], "topology")
         for i, t in enumerate(r.lst(topo.get("targets"), "topology.targets")):
@@ -202,6 +202,23 @@ def result_from_json(doc: Any, path: str = "<input>") -> ScanResult:
         ),
         extras=extras,
     )
+
+
+def _policy(r: _Reader, doc: Any) -> dict[str, Any]:
+    """The JSON ``policy`` block back into the extras the policy step writes."""
+    p = r.obj(doc, "policy")
+    out: dict[str, Any] = {
+        "fail_on_new": bool(p.get("fail_on_new")),
+        "waived": int(r.number(p.get("waived", 0), "policy.waived") or 0),
+        "expired_waivers": [
+            dict(r.obj(w, f"policy.expired_waivers[{i}]"))
+            for i, w in enumerate(r.lst(p.get("expired_waivers"), "policy.expired_waivers"))
+        ],
+        "severity_overrides": dict(r.obj(p.get("severity_overrides") or {}, "policy.severity_overrides")),
+    }
+    if p.get("baseline") is not None:
+        out["baseline"] = dict(r.obj(p["baseline"], "policy.baseline"))
+    return out
 
 
 def _check_topology_target(r: _Reader, doc: Any, where: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import dataclasses
 import hashlib
 import io
@@ -16,6 +17,8 @@ import pytest
 from markupsafe import escape
 
 from auditor.errors import InputError
+from auditor.policy import Policy, apply_policy
+from auditor.waivers import parse_waivers
 from auditor.model import Container, Origin, SourceKind
 from auditor.reports import EXTENSIONS, REPORTERS, html, json_report
 from auditor.reports.topology import layout, snapshot_topology, topology_json
@@ -258,6 +261,29 @@ def test_json_result_reads_back_to_the_same_document_and_page():
     assert json_doc(again) == first
     assert html.report_context(again)["pictures"] == html.report_context(result)["pictures"]
     assert render(again).count('<details class="finding') == len(result.findings)
+
+
+def test_policy_block_reads_back_waivers_and_baseline():
+    snap = snapshot(container("web", ports=[port(80, 8080)]), container("api", ports=[port(81, 8081)]))
+    waivers = parse_waivers(
+        "- rule: PORT001\n  match: {container: web}\n  reason: front end\n  owner: web-team\n  expires: 2031-01-01\n"
+        "- rule: PORT001\n  match: {container: api}\n  reason: temporary\n  owner: api-team\n  expires: 2020-01-01\n",
+        "w.yaml",
+        ["PORT001"],
+    )
+    first = scan_result(snap, rule_ids={"PORT001"})
+    baseline = frozenset(f.fingerprint for f in first.findings if f.resource.name == "web")
+    result = apply_policy(
+        first, Policy(today=dt.date(2030, 1, 1), waivers=waivers, baseline=baseline, fail_on_new=True)
+    )
+    doc = json_doc(result)
+    assert doc["policy"]["baseline"] == {"new": 1, "existing": 1}
+    again = result_from_json(json.loads(json.dumps(doc)))
+    assert json_doc(again) == doc
+    page = render(again)
+    assert "owner <strong>web-team</strong>" in page and "expires <strong>2031-01-01</strong>" in page
+    assert "<td>api-team</td><td>2020-01-01</td><td>temporary</td>" in page
+    assert "only new findings fail the gate" in page
 
 
 def test_saved_gate_verdict_is_kept():
