@@ -24,7 +24,7 @@ def _markdown_cell(value: object) -> str:
 def _environment(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-        autoescape=autoescape,
+        autoescape=autoescape,  # noqa: S701 - Markdown is escaped by the `md` filter instead
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

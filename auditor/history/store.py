@@ -130,7 +130,7 @@ class Store:
                 counts = target_counts(result, t.target.name)
                 cur.execute(
                     self._sql(
-                        "INSERT INTO scan_targets (scan_id, position, name, kind, address, status, error, "
+                        "INSERT INTO scan_targets (scan_id, position, name, kind, address, status, error, "  # noqa: S608 - constant columns; values are bound
                         "containers, networks, " + ", ".join(SEVERITY_LABELS) + ") VALUES ("
                         + ", ".join("?" * (9 + len(SEVERITY_LABELS))) + ")"
                     ),
@@ -140,7 +140,7 @@ class Store:
             rows = [FindingRecord.from_finding(f) for f in result.findings]
             if rows:
                 cur.executemany(
-                    self._sql(f"INSERT INTO findings (scan_id, {_FINDING_COLUMNS}) VALUES ("
+                    self._sql(f"INSERT INTO findings (scan_id, {_FINDING_COLUMNS}) VALUES ("  # noqa: S608 - constant columns; values are bound
                               + ", ".join("?" * 13) + ")"),
                     [(scan_id, r.fingerprint, r.rule_id, r.severity, r.title, r.message, r.resource_kind,
                       r.resource_name, r.project, r.target, r.status, r.location, r.evidence_json())
@@ -158,7 +158,7 @@ class Store:
             params.append(target)
         if only_complete:
             where.append("t.status = 'complete'")
-        sql = (f"SELECT {_TARGET_COLUMNS} FROM scans s JOIN scan_targets t ON t.scan_id = s.id"
+        sql = (f"SELECT {_TARGET_COLUMNS} FROM scans s JOIN scan_targets t ON t.scan_id = s.id"  # noqa: S608 - constant columns; values are bound
                + (" WHERE " + " AND ".join(where) if where else "")
                + " ORDER BY s.id DESC, t.position")
         if limit is not None:
@@ -166,7 +166,7 @@ class Store:
         return [_target_scan(row) for row in self._query(sql, params)]
 
     def scan_targets(self, scan_id: int) -> list[TargetScan]:
-        sql = (f"SELECT {_TARGET_COLUMNS} FROM scans s JOIN scan_targets t ON t.scan_id = s.id "
+        sql = (f"SELECT {_TARGET_COLUMNS} FROM scans s JOIN scan_targets t ON t.scan_id = s.id "  # noqa: S608 - constant columns; values are bound
                "WHERE s.id = ? ORDER BY t.position")
         return [_target_scan(row) for row in self._query(sql, (scan_id,))]
 
@@ -177,7 +177,7 @@ class Store:
         return [r[0] for r in self._query("SELECT DISTINCT name FROM scan_targets ORDER BY name")]
 
     def findings(self, scan_id: int, target: str | None = None) -> list[FindingRecord]:
-        sql = f"SELECT {_FINDING_COLUMNS} FROM findings WHERE scan_id = ?"
+        sql = f"SELECT {_FINDING_COLUMNS} FROM findings WHERE scan_id = ?"  # noqa: S608 - constant columns; values are bound
         params: list[Any] = [scan_id]
         if target is not None:
             sql += " AND target = ?"
