@@ -58,28 +58,41 @@ def _cpu(samples: Sequence[Sample | None]) -> dict:
     return {p: _median([s.cpu.get(p) if s else None for s in samples]) for p in parties}
 
 
-def _latency(samples: Sequence[Sample | None], seed: int) -> dict | None:
+PERCENTILES = ("p50", "p90", "p99", "p999")
+
+
+def _latency(samples: Sequence[Sample | None]) -> dict | None:
+    """Median over repetitions of each run's percentile (numbers only, as charts expect)."""
     if not _present(values(samples)):
         return None
-    out: dict = {}
-    for p in ("p50", "p90", "p99", "p999"):
-        out[p] = _median(values(samples, p))
-    out["ci"] = {}
-    for p in ("p50", "p99"):
-        s = summarize(_present(values(samples, p)), seed)
-        out["ci"][p] = [s.ci_low, s.ci_high] if s else [None, None]
-    out["samples"] = {p: _present(values(samples, p)) for p in ("p50", "p90", "p99", "p999")}
-    out["observations"] = sum(int(s.details.get("observations") or 0) for s in samples if s and s.value is not None)
-    out["kind"] = "full round trip, 64-byte messages, TCP (sockperf ping-pong)"
-    return out
+    return {p: _median(values(samples, p)) for p in PERCENTILES}
+
+
+def _latency_detail(samples: Sequence[Sample | None], seed: int) -> dict | None:
+    """Intervals, per-repetition values and observation counts behind ``latency_us``."""
+    if not _present(values(samples)):
+        return None
+    return {
+        "kind": "full round trip, 64-byte messages, TCP (sockperf ping-pong)",
+        "ci": {p: _summary_ci(values(samples, p), seed) for p in PERCENTILES},
+        "samples": {p: _present(values(samples, p)) for p in PERCENTILES},
+        "observations": sum(int(s.details.get("observations") or 0) for s in samples if s and s.value is not None),
+    }
+
+
+def _summary_ci(vals: Sequence[float | None], seed: int) -> list[float | None]:
+    s = summarize(_present(vals), seed)
+    return [s.ci_low, s.ci_high] if s else [None, None]
 
 
 def _ratios(mine: dict[str, list[Sample | None]], other: dict[str, list[Sample | None]], seed: int) -> dict:
-    out = {}
+    """Paired ratios of every metric; the throughput ratio is also the entry's headline."""
+    metrics = {}
     for name, (kind, detail) in RATIO_METRICS.items():
         r = paired_ratio(values(mine[kind], detail), values(other[kind], detail), seed)
-        out[name] = r.as_dict() if r else None
-    return out
+        metrics[name] = r.as_dict() if r else None
+    headline = metrics["throughput_bps"] or {}
+    return {"metric": "throughput_bps", **headline, "metrics": metrics}
 
 
 def _flags(data: dict[str, list[Sample | None]], summary: Summary | None, cores: int, planned_rounds: int) -> list[str]:
@@ -152,7 +165,8 @@ def build(planned: list[PlannedMode], results: Results, failures: dict[str, str]
             "retransmits": _median(values(data["throughput"], "retransmits")),
             "congestion_control": next((s.details.get("congestion") for s in data["throughput"]
                                         if s and s.details.get("congestion")), None),
-            "latency_us": _latency(data["latency"], seed),
+            "latency_us": _latency(data["latency"]),
+            "latency_detail": _latency_detail(data["latency"], seed),
             "connections_per_s": _summary(values(data["connections"]), seed),
             "cpu": cpu,
             "flags": _flags(data, forward, cores, rounds),

@@ -48,7 +48,7 @@ class Ratio:
 
     def as_dict(self) -> dict:
         return {"ratio": self.ratio, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                "pairs": self.pairs, "real_difference": self.real_difference}
+                "pairs": self.pairs, "real": self.real_difference}
 
 
 def _percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -66,8 +66,12 @@ def bootstrap_median_ci(values: Sequence[float], rng: random.Random, resamples: 
     """Percentile bootstrap interval of the median; None with fewer than three values."""
     if len(values) < MIN_SAMPLES_FOR_CI:
         return None
-    n = len(values)
-    medians = sorted(_stats.median(rng.choices(values, k=n)) for _ in range(resamples))
+    n, half = len(values), len(values) // 2
+    medians = []
+    for _ in range(resamples):
+        resample = sorted(rng.choices(values, k=n))
+        medians.append(resample[half] if n % 2 else (resample[half - 1] + resample[half]) / 2)
+    medians.sort()
     alpha = (1 - confidence) / 2
     return _percentile(medians, alpha), _percentile(medians, 1 - alpha)
 

@@ -14,10 +14,10 @@ def _num(value: float | None, fmt: str = "{:.0f}") -> str:
 
 
 def _ratio(mode: dict, metric: str) -> str:
-    r = (mode.get("ratio_to_baseline") or {}).get("host-loopback", {}).get(metric)
+    r = ((mode.get("ratio_to_baseline") or {}).get("host-loopback") or {}).get("metrics", {}).get(metric)
     if not r:
         return "-"
-    mark = "*" if r["real_difference"] else ""
+    mark = "*" if r["real"] else ""
     return f"{r['ratio']:.2f}{mark}"
 
 

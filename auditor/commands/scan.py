@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -16,6 +17,8 @@ from auditor.commands.common import (
     user_errors,
     write_text_atomically,
 )
+from auditor.benchmarks.annotate import annotate as annotate_bench
+from auditor.benchmarks.results import load as load_bench
 from auditor.commands.gates import gate_options, resolve_gates, warn_expired
 from auditor.discovery import DiscoveryError, discover_rules
 from auditor.commands.history import record_scan
@@ -72,9 +75,11 @@ def plan_outputs(outputs: tuple[str, ...]) -> list[tuple[str, str]]:
 @click.option("--store", "store", is_flag=False, flag_value="default", default=None, metavar="[STORE]",
               help="Record the scan in a history store: --store alone for the default (see `auditor history`), "
                    "or --store=PATH / --store=postgresql://...")
+@click.option("--bench", "bench_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Benchmark result of `auditor bench -o FILE.json`: performance findings cite the measured cost.")
 @gate_options
 def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout, fmt, outputs,
-                 fail_on, env_files, profiles, compose_files, quiet, hosts_file, store, **gate_args):
+                 fail_on, env_files, profiles, compose_files, quiet, hosts_file, store, bench_file=None, **gate_args):
     """Audit Docker engines, compose files and saved inspect JSON.
 
     With no PATHS and no --engine, the local engine (DOCKER_HOST or the default socket) is
@@ -90,6 +95,7 @@ def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout
         if fmt not in REPORTERS:
             raise InputError(f"unknown format {fmt!r} (choose from {', '.join(sorted(REPORTERS))})")
         planned = plan_outputs(gates.outputs)
+        bench = load_bench(bench_file) if bench_file else None
         request = ScanRequest(
             paths=tuple(paths),
             engines=fleet_specs(
@@ -102,6 +108,9 @@ def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout
         result.extras.update(rule_meta={r.id: r.meta for r in rules}, root=str(Path.cwd()),
                              scan_dirs=[p for p in paths if Path(p).is_dir()])
         result = apply_policy(result, gates.policy)
+        if bench is not None:
+            result = replace(result, findings=annotate_bench(result.findings, bench))
+            result.extras["benchmark"] = bench
         warn_expired(result.extras)
         for out_fmt, path in planned:
             write_text_atomically(path, render_to_string(REPORTERS[out_fmt], result))

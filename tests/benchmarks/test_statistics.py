@@ -48,7 +48,7 @@ def test_paired_ratio_real_difference():
     half = [b * 0.5 for b in base]
     r = paired_ratio(half, base)
     assert r.ratio == pytest.approx(0.5) and r.pairs == 5
-    assert r.real_difference is True
+    assert r.real_difference is True and r.as_dict()["real"] is True
 
 
 def test_paired_ratio_pairs_by_round_not_by_rank():
