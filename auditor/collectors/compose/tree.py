@@ -141,7 +141,8 @@ def _key_line(node: CommentedMap, key: Any, fallback: int | None) -> int | None:
     except (KeyError, TypeError, AttributeError):
         pass
     # A key that came in through a ``<<: *anchor`` merge: point at the anchored mapping.
-    for _, source in getattr(node, "merge", None) or ():
+    for item in getattr(node, "merge", None) or ():
+        source = item[1] if isinstance(item, tuple) else item  # ruamel >= 0.19: a MergeValue of maps
         if isinstance(source, CommentedMap) and key in source:
             return _key_line(source, key, fallback)
     return fallback
