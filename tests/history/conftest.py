@@ -37,6 +37,24 @@ def _as_cluster_owner(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd]
 
 
+def _stop_leftover_clusters(bindir: Path) -> None:
+    """Stop and delete clusters of test sessions that died before their teardown ran."""
+    for workdir in Path(tempfile.gettempdir()).glob("auditor-pg-*-*"):
+        try:
+            pid = int(workdir.name.split("-")[2])
+            os.kill(pid, 0)
+            continue  # its session is still running
+        except (ValueError, IndexError):
+            continue
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        subprocess.run(_as_cluster_owner([str(bindir / "pg_ctl"), "-D", str(workdir / "data"), "-m", "immediate",
+                                          "-w", "stop"]), capture_output=True, timeout=60)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     """Base URL (no database) of a private PostgreSQL server on 127.0.0.1."""
@@ -46,7 +64,8 @@ def postgres_server():
             pytest.fail("PostgreSQL server binaries are missing (scripts/setup-env.sh installs `postgresql`)")
         pytest.skip("no PostgreSQL server installed")
     pytest.importorskip("psycopg")
-    workdir = Path(tempfile.mkdtemp(prefix="auditor-pg-"))
+    _stop_leftover_clusters(bindir)
+    workdir = Path(tempfile.mkdtemp(prefix=f"auditor-pg-{os.getpid()}-"))
     data, pwfile, log = workdir / "data", workdir / "pw", workdir / "log"
     password = secrets.token_hex(12)
     pwfile.write_text(password + "\n")
