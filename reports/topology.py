@@ -105,7 +105,7 @@ def topology_json(result: ScanResult) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- layout
 
 BOX_W, BOX_GAP, MARGIN = 120, 18, 24
-NAME_PX, TEXT_PX, MONO_PX = 8.2, 7.0, 7.0  # rough glyph widths used to size boxes
+NAME_PX, TEXT_PX, MONO_PX = 7.8, 6.8, 6.9  # rough glyph widths used to size boxes
 HOST_Y, HOST_H = 16, 34
 BOX_Y = 104
 BOX_HEAD, PORT_H = 40, 17
@@ -211,16 +211,28 @@ def _box(c: Mapping[str, Any], marks: Mapping[tuple[str, str], Mapping[str, Any]
     }
 
 
-def _rows(boxes: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Wrap boxes into rows no wider than ROW_WIDTH (a box wider than that gets its own row)."""
+def _wrap(boxes: list[dict[str, Any]], limit: float) -> list[list[dict[str, Any]]]:
     rows: list[list[dict[str, Any]]] = [[]]
     used = MARGIN
     for b in boxes:
-        if rows[-1] and used + b["w"] + MARGIN > ROW_WIDTH:
+        if rows[-1] and used + b["w"] + MARGIN > limit:
             rows.append([])
             used = MARGIN
         rows[-1].append(b)
         used += b["w"] + BOX_GAP
+    return rows
+
+
+def _rows(boxes: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Wrap boxes into rows no wider than ROW_WIDTH, balanced so the last row is not a stub."""
+    rows = _wrap(boxes, ROW_WIDTH)
+    total = sum(b["w"] + BOX_GAP for b in boxes) + 2 * MARGIN
+    limit = total / len(rows)
+    while limit < ROW_WIDTH:
+        balanced = _wrap(boxes, limit)
+        if len(balanced) == len(rows):
+            return balanced
+        limit += 20
     return rows
 
 
