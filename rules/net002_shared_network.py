@@ -12,7 +12,8 @@ from auditor.model import Snapshot
 from auditor.rule import Observation, Rule, RuleMeta
 from auditor.severity import Severity
 
-from ._helpers import cis, cwe, format_groups, unrelated_groups, user_networks
+from ._helpers import cis, cwe, format_groups, name_of, unrelated_groups, user_networks, workload_of
+from .services import backend_service
 
 META = RuleMeta(
     id="NET002",
@@ -44,12 +45,31 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
         if groups is None:
             continue
         owner = f" (created by project {net.project})" if net.project else ""
+        exposed = _exposed_backends(snapshot.members(net.name)) if len(groups) >= 2 else []
+        escalation = (
+            f" Backend services {', '.join(exposed)} are reachable from the other workloads, so this is high."
+            if exposed
+            else ""
+        )
         yield Observation(
             subject=net,
-            message=f"network {net.name}{owner} is shared by {format_groups(groups)}.",
+            message=f"network {net.name}{owner} is shared by {format_groups(groups)}.{escalation}",
             key="shared",
             evidence=tuple((group, ", ".join(names)) for group, names in groups.items()),
+            severity=Severity.HIGH if exposed else None,
         )
+
+
+def _exposed_backends(members) -> list[str]:
+    """Datastores/queues on the network whose project differs from some other member's."""
+    out = []
+    for member in members:
+        service = backend_service(member)
+        if service is None:
+            continue
+        if any(workload_of(other) != workload_of(member) for other in members):
+            out.append(f"{name_of(member)} ({service.name})")
+    return sorted(out)
 
 
 RULE = Rule(META, check)

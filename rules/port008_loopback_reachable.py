@@ -17,6 +17,7 @@ from auditor.rule import Observation, Rule, RuleMeta
 from auditor.severity import Severity
 
 from ._helpers import cwe, docs, first_per_key, name_of, parse_version, port_evidence, port_key
+from .services import identify
 
 GATEWAY_MODE = "com.docker.network.bridge.gateway_mode_ipv4"
 TRUSTED = "com.docker.network.bridge.trusted_host_interfaces"
@@ -92,14 +93,22 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
         reasons = daemon_reasons + network_reasons(snapshot, container)
         if not reasons:
             continue
+        service = identify(container, port)
+        worse = service is not None and service.unauthenticated_by_default
+        suffix = (
+            f" It serves {service.name}, which accepts unauthenticated connections by default, so this is critical."
+            if worse and service
+            else ""
+        )
         yield Observation(
             subject=container,
             message=(
                 f"{name_of(container)} publishes {port.display()} to loopback, but it is reachable "
-                f"from the local network: {'; '.join(reasons)}."
+                f"from the local network: {'; '.join(reasons)}.{suffix}"
             ),
             key=port_key(port),
             evidence=(*port_evidence(port), ("reasons", "; ".join(reasons))),
+            severity=Severity.CRITICAL if worse else None,
             origin=port.origin,
         )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from auditor.rules.net002_shared_network import RULE
 from support.builders import DEFAULT_BRIDGE, container, network, run_rule, snapshot
 
+from auditor.severity import Severity
+
 
 def test_two_projects_on_one_network():
     snap = snapshot(
@@ -51,3 +53,22 @@ def test_one_project_or_only_standalone_is_silent():
 def test_default_bridge_is_left_to_net001():
     snap = snapshot(container("a", project="x", networks=("bridge",)), container("b", project="y", networks=("bridge",)))
     assert run_rule(RULE, snap) == []
+
+
+def test_backend_reachable_from_another_project_escalates_to_high():
+    snap = snapshot(
+        container("shop-db-1", image="postgres:16", project="shop", networks=("proxy",)),
+        container("blog-app-1", project="blog", networks=("proxy",)),
+    )
+    [f] = run_rule(RULE, snap)
+    assert f.severity is Severity.HIGH
+    assert f.message == (
+        "network proxy is shared by project blog (blog-app-1) and project shop (shop-db-1). "
+        "Backend services shop-db-1 (PostgreSQL) are reachable from the other workloads, so this is high."
+    )
+
+
+def test_without_backends_severity_stays_medium():
+    snap = snapshot(container("a", project="x", networks=("n",)), container("b", project="y", networks=("n",)))
+    [f] = run_rule(RULE, snap)
+    assert f.severity is Severity.MEDIUM

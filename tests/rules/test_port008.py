@@ -6,6 +6,7 @@ from auditor.rules.port008_loopback_reachable import RULE
 from support.builders import container, network, port, run_rule, snapshot
 
 from auditor.model import DaemonFacts
+from auditor.severity import Severity
 
 LOOPBACK_DB = container("db", ports=[port(5432, host_ip="127.0.0.1")])
 
@@ -50,3 +51,16 @@ def test_only_ipv4_loopback_bindings():
     assert run_rule(RULE, snapshot(c, daemon=DaemonFacts(server_version="20.10.24"))) == []
     c = container("web", ports=[port(80, host_ip="127.0.0.2")])
     assert len(run_rule(RULE, snapshot(c, daemon=DaemonFacts(server_version="20.10.24")))) == 1
+
+
+def test_unauthenticated_datastore_escalates_to_critical():
+    c = container("cache", image="redis:7", ports=[port(6379, host_ip="127.0.0.1")])
+    [f] = run_rule(RULE, snapshot(c, daemon=DaemonFacts(server_version="25.0.3")))
+    assert f.severity is Severity.CRITICAL
+    assert f.message == (
+        "cache publishes 127.0.0.1:6379->6379/tcp to loopback, but it is reachable from the local network: "
+        "engine 25.0.3 is older than 28.0.0 (moby#45610). It serves Redis, which accepts unauthenticated "
+        "connections by default, so this is critical."
+    )
+    [f] = run_rule(RULE, snapshot(LOOPBACK_DB, daemon=DaemonFacts(server_version="25.0.3")))
+    assert f.severity is Severity.HIGH  # PostgreSQL requires a password by default
