@@ -249,9 +249,26 @@ def read_firewall_facts(root: Path, run: Runner) -> dict[str, Any]:
     return facts
 
 
+def shares_daemon_netns(root: Path) -> bool:
+    """Whether this process sees the firewall dockerd programs (same network namespace).
+
+    Inside a container with the socket mounted, ``iptables-save`` would read the container's
+    own rules: firewall facts are then unknown, not "no firewall".
+    """
+    daemons = find_processes(root / "proc", "dockerd")
+    if not daemons:
+        return False
+    try:
+        theirs = (root / "proc" / str(daemons[0][0]) / "ns" / "net").readlink()
+        ours = (root / "proc" / "self" / "ns" / "net").readlink()
+    except OSError:
+        return False
+    return theirs == ours
+
+
 def read_local_host_facts(root: Path = Path("/"), run: Runner = _run) -> dict:
     """Facts keyed by ``DaemonFacts`` field name; absent keys stay unknown."""
     daemon = read_daemon_facts(root, run)
-    firewall = read_firewall_facts(root, run)
+    firewall = read_firewall_facts(root, run) if shares_daemon_netns(root) else {}
     sources = (*daemon.pop("sources", ()), *firewall.pop("sources", ()))
     return {**daemon, **firewall, "sources": sources}

@@ -109,6 +109,9 @@ def _fake_root(tmp_path: Path, argv: list[str], daemon_json: str | None = None, 
     (proc / "321").mkdir()
     (proc / "321" / "comm").write_text("dockerd\n")
     (proc / "321" / "cmdline").write_text("\0".join(argv) + "\0")
+    for pid in ("321", "self"):
+        (proc / pid / "ns").mkdir(parents=True)
+        (proc / pid / "ns" / "net").symlink_to("net:[4026531840]")
     if firewalld:
         (proc / "77").mkdir()
         (proc / "77" / "comm").write_text("firewalld\n")
@@ -120,6 +123,15 @@ def _fake_root(tmp_path: Path, argv: list[str], daemon_json: str | None = None, 
         (tmp_path / "etc/ufw").mkdir(parents=True)
         (tmp_path / "etc/ufw/ufw.conf").write_text(ufw)
     return tmp_path
+
+
+def test_other_network_namespace_leaves_firewall_unknown(tmp_path):
+    root = _fake_root(tmp_path, ["dockerd"], "{}", "ENABLED=yes\n")
+    (root / "proc/self/ns/net").unlink()
+    (root / "proc/self/ns/net").symlink_to("net:[4026532999]")
+    facts = read_local_host_facts(root, _runner({"iptables-save": IPTABLES_DOCKER_ONLY}))
+    assert facts["userland_proxy"] is True
+    assert not {"docker_user_filters", "ufw_active", "firewalld_active"} & set(facts)
 
 
 def _runner(outputs: dict[str, str | None]):
@@ -164,8 +176,9 @@ def test_reader_without_dockerd_or_with_broken_config(tmp_path):
     (tmp_path / "proc").mkdir()
     (tmp_path / "etc/docker").mkdir(parents=True)
     (tmp_path / "etc/docker/daemon.json").write_text('{"icc": false}')
-    facts = read_local_host_facts(tmp_path, _runner({}))
-    assert facts == {"icc": False, "firewalld_active": False, "sources": ("/etc/docker/daemon.json",)}
+    facts = read_local_host_facts(tmp_path, _runner({"iptables-save": IPTABLES_DOCKER_ONLY}))
+    # no dockerd in sight (e.g. inside a container): explicit config only, firewall unknown
+    assert facts == {"icc": False, "sources": ("/etc/docker/daemon.json",)}
     (tmp_path / "etc/docker/daemon.json").write_text("{not json")
     root = _fake_root(tmp_path / "b", ["dockerd"], "{not json")
     facts = read_local_host_facts(root, _runner({}))
