@@ -159,7 +159,7 @@ def raw_from_json(doc: Mapping[str, Any], path: str) -> RawState:
         if not isinstance(doc.get(key, []), list):
             raise InputError(f"snapshot field {key!r} must be a list", path)
     engine = doc.get("engine") if isinstance(doc.get("engine"), dict) else {}
-    host = doc.get("host") if isinstance(doc.get("host"), dict) else {}
+    host = _typed_host_facts(doc.get("host") if isinstance(doc.get("host"), dict) else {})
     return RawState(
         target=Target(SourceKind.ENGINE, target["name"], str(target.get("address", path))),
         version=engine.get("version") or {},
@@ -173,6 +173,22 @@ def raw_from_json(doc: Mapping[str, Any], path: str) -> RawState:
 
 
 _FACT_FIELDS = {f.name for f in fields(DaemonFacts)}
+_FACT_TYPES = {f.name: str(f.type) for f in fields(DaemonFacts)}
+
+
+def _typed_host_facts(host: Mapping[str, Any]) -> dict[str, Any]:
+    """Host facts from a file, keeping only values of the model's types (others stay unknown)."""
+    out: dict[str, Any] = {}
+    for key, value in host.items():
+        kind = _FACT_TYPES.get(key)
+        if kind is None:
+            out[key] = value
+        elif kind.startswith("tuple"):
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                out[key] = tuple(value)
+        elif isinstance(value, bool) if kind.startswith("bool") else isinstance(value, str):
+            out[key] = value
+    return out
 
 
 def merge_host_facts(facts: DaemonFacts, host: Mapping[str, Any]) -> DaemonFacts:
