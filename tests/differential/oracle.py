@@ -75,6 +75,9 @@ def ours_or_error(directory: Path, files: list[str], env: dict[str, str] | None 
 def _published(value) -> str:
     """The host port as text; ``""`` for an ephemeral port (absent, empty or ``0``)."""
     text = "" if value is None else str(value)
+    first, dash, last = text.partition("-")
+    if dash and first == last:
+        text = first  # "258-258" is the single port 258
     return "" if text == "0" else text
 
 
@@ -105,10 +108,12 @@ def cli_facts(config: dict) -> dict:
             endpoints = ["bridge"]
         services[name] = {"ports": ports, "exposed": exposed, "network_mode": mode, "networks": endpoints}
     networks = sorted(
-        (
+        (spec.get("name", key), True, None, None, None, ())
+        if spec.get("external")  # not created by compose: its settings are not in the file
+        else (
             spec.get("name", key),
+            False,
             bool(spec.get("internal", False)),
-            bool(spec.get("external", False)),
             spec.get("driver"),
             spec.get("enable_ipv6"),
             tuple(sorted((spec.get("driver_opts") or {}).items())),
@@ -139,6 +144,6 @@ def our_facts(snapshot: Snapshot) -> dict:
             "networks": sorted(c.network_names),
         }
     networks = sorted(
-        (n.name, bool(n.internal), bool(n.external), n.driver, n.enable_ipv6, n.options) for n in snapshot.networks
+        (n.name, bool(n.external), n.internal, n.driver, n.enable_ipv6, n.options) for n in snapshot.networks
     )
     return {"name": snapshot.target.name, "services": services, "networks": networks}

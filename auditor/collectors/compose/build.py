@@ -121,17 +121,19 @@ class ProjectBuilder:
         spec = self.network_spec(key)
         origin = self.networks.at(key) if key in self.networks else self.target_origin()
         external, _ = self._external(spec)
+        if external:  # created elsewhere: its settings are not in this file
+            return Network(name=self.network_name(key), external=True, origin=origin)
         driver = spec.get("driver")
         return Network(
             name=self.network_name(key),
             driver=str(driver) if driver else None,
-            internal=False if external else bool(to_bool(spec.get("internal"), "internal", spec.at("internal"))),
-            attachable=None if external else bool(to_bool(spec.get("attachable"), "attachable", spec.at("attachable"))),
+            internal=bool(to_bool(spec.get("internal"), "internal", spec.at("internal"))),
+            attachable=bool(to_bool(spec.get("attachable"), "attachable", spec.at("attachable"))),
             enable_ipv6=to_bool(spec.get("enable_ipv6"), "enable_ipv6", spec.at("enable_ipv6")),
-            external=external,
+            external=False,
             options=tuple(sorted(string_map(spec.get("driver_opts"), "driver_opts", spec.at("driver_opts")).items())),
             labels=redact_labels(string_map(spec.get("labels"), "labels", spec.at("labels"))),
-            project=None if external else self.project,
+            project=self.project,
             origin=origin,
         )
 

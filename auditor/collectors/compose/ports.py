@@ -58,12 +58,10 @@ def _split_parts(raw: str) -> tuple[str, str, str]:
 
 
 def _split_proto(raw: str) -> tuple[str, str]:
-    parts = raw.split("/")
-    if not raw or not parts[0]:
+    port, _, proto = raw.partition("/")
+    if not port:
         return "", ""
-    if len(parts) == 1 or not parts[1]:
-        return "tcp", parts[0]
-    return parts[1], parts[0]
+    return proto or "tcp", port
 
 
 def check_ip(ip: str) -> str:
@@ -96,6 +94,8 @@ def parse_short(raw: str, origin: Origin | None = None) -> list[PortBinding]:
         start, end = parse_range(container)
     except ValueError:
         raise PortSpecError(f"invalid container port {container!r} in {raw!r}") from None
+    if start == 0:
+        raise PortSpecError(f"container port 0 is not a port in {raw!r}")
     host_start = host_end = 0
     if host:
         try:
@@ -148,6 +148,8 @@ def parse_long(entry: dict, origin: Origin | None = None) -> list[PortBinding]:
     if "target" not in entry or entry["target"] is None:
         raise PortSpecError("port entry has no target")
     target = _int_field(entry["target"], "target")
+    if target == 0:
+        raise PortSpecError("port target 0 is not a port")
     published = entry.get("published")
     host_port = host_end = None
     if published is not None and published != "":
