@@ -11,7 +11,7 @@ from auditor.errors import InputError
 
 from .plan import BASELINES, COMPARISONS, PlannedMode
 from .runner import KINDS, Results, Sample
-from .statistics import Summary, cpu_bound, is_bimodal, paired_ratio, relative_width, summarize
+from .statistics import MIN_PAIRS_FOR_CLAIM, Summary, cpu_bound, is_bimodal, paired_ratio, relative_width, summarize
 
 SCHEMA_VERSION = "1.0"
 PROXY_CPU_THRESHOLD = 5.0  # % of a core: above this, the userland proxy carried the traffic
@@ -109,7 +109,7 @@ def _flags(data: dict[str, list[Sample | None]], summary: Summary | None, cores:
         flags.append("wide-interval")
     if any(s is None or s.value is None for k in KINDS for s in data[k][:planned_rounds]):
         flags.append("partial")
-    if summary is not None and summary.ci_low is None:
+    if summary is not None and len(summary.samples) < MIN_PAIRS_FOR_CLAIM:
         flags.append("few-samples")
     return flags
 

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 CONFIDENCE = 0.95
 RESAMPLES = 2000
 MIN_SAMPLES_FOR_CI = 3
+# A percentile bootstrap over 3 or 4 pairs is too optimistic to base a claim on: with 3 pairs
+# all on one side of 1.0 by chance (1 in 4) the interval would exclude 1.0. Claim from 5 on.
+MIN_PAIRS_FOR_CLAIM = 5
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,8 @@ class Ratio:
 
     @property
     def real_difference(self) -> bool:
-        """True only when the interval exists and excludes 1.0."""
-        if self.ci_low is None or self.ci_high is None:
+        """True only with at least five pairs and an interval that excludes 1.0."""
+        if self.ci_low is None or self.ci_high is None or self.pairs < MIN_PAIRS_FOR_CLAIM:
             return False
         return self.ci_high < 1.0 or self.ci_low > 1.0
 

@@ -84,3 +84,9 @@ def test_cpu_bound():
     assert cpu_bound([60.0, 60.0, 70.0], 190.0, cores=2) is True  # machine saturated
     assert cpu_bound([40.0, 30.0, None], 70.0, cores=2) is False
     assert cpu_bound([None, None, None], None, cores=2) is False
+
+
+def test_three_pairs_on_one_side_are_no_claim():
+    r = paired_ratio([0.9, 0.95, 0.92], [1.0, 1.0, 1.0])
+    assert r.ci_high < 1.0  # the interval exists ...
+    assert r.real_difference is False  # ... but three pairs are too few to call it real

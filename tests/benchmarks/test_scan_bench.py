@@ -1,0 +1,43 @@
+"""``auditor scan --bench FILE`` end to end on the bundled demo snapshot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from auditor.benchmarks.results import dumps
+from auditor.cli import build_cli
+
+from .synthetic import document, standard_results
+
+DEMO = Path(__file__).resolve().parents[2] / "auditor" / "examples" / "demo-snapshot.json"
+
+
+def scan(*args: str):
+    return CliRunner().invoke(build_cli(), ["scan", str(DEMO), "-f", "json", "--fail-on", "none", *args])
+
+
+def test_scan_cites_measured_costs(tmp_path):
+    bench = tmp_path / "bench.json"
+    bench.write_text(dumps(document(standard_results())))
+    plain = json.loads(scan().output)
+    result = scan("--bench", str(bench))
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    by_id = {f["rule_id"]: f for f in doc["findings"]}
+    assert "measured on this host (a published port vs the container's own address): throughput 6% less" in by_id["PORT001"]["message"]
+    assert by_id["PORT001"]["evidence"]["benchmark_run"] == "abc123 (2026-11-27T20:00:00+00:00)"
+    assert "measured on this host" in by_id["NET003"]["message"]
+    assert "measured on this host" not in by_id["HOST002"]["message"]
+    # fingerprints (and so waivers and baselines) do not change when costs are cited
+    assert sorted(f["fingerprint"] for f in doc["findings"]) == sorted(f["fingerprint"] for f in plain["findings"])
+
+
+def test_scan_rejects_a_file_that_is_not_a_bench_result(tmp_path):
+    bogus = tmp_path / "bench.json"
+    bogus.write_text('{"schema_version": "1.0", "findings": []}')
+    result = scan("--bench", str(bogus))
+    assert result.exit_code == 2
+    assert result.output.strip().endswith("not an `auditor bench` result (missing kind: auditor-bench)")
