@@ -50,13 +50,6 @@ def _power(container: Container) -> tuple[str, Severity, str] | None:
     return None
 
 
-def _shared_with(network: str, names: list[str]) -> str:
-    """``app (shared with db, web)``, or a count when the neighbours are many."""
-    if len(names) <= 3:
-        return f"{network} (shared with {', '.join(names)})"
-    return f"{network} (shared with {len(names)} other containers)"
-
-
 def check(snapshot: Snapshot) -> Iterator[Observation]:
     for container in snapshot.containers:
         if container.uses_host_network or container.joined_namespace:
@@ -64,18 +57,22 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
         power = _power(container)
         if power is None:
             continue
-        shared = []
-        for name in container.network_names:
-            others = [m for m in snapshot.members(name) if m.name != container.name]
-            if others:
-                shared.append((name, sorted(name_of(m) for m in others)))
+        shared = [
+            name
+            for name in container.network_names
+            if any(m.name != container.name for m in snapshot.members(name))
+        ]
         if not shared:
             continue
         what, severity, key = power
-        nets = "; ".join(_shared_with(net, names) for net, names in shared)
+        nets = ", ".join(shared)
+        plural = "s" if len(shared) > 1 else ""
         yield Observation(
             subject=container,
-            message=f"{name_of(container)} {what} on {nets}.",
+            message=(
+                f"{name_of(container)} {what} on network{plural} {nets} shared with other containers: "
+                "it can spoof or sniff their traffic."
+            ),
             key=key,
             evidence=(("capability", what), ("networks", nets)),
             severity=severity,
