@@ -59,7 +59,7 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
             continue
         shared = [
             name
-            for name in container.network_names
+            for name in sorted(container.network_names)
             if any(m.name != container.name for m in snapshot.members(name))
         ]
         if not shared:
