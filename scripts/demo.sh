@@ -5,7 +5,7 @@
 # scanned instead and the output says so.
 set -euo pipefail
 source "$(dirname "$0")/setup-env.sh"
-install_system_packages || log "could not install system packages; continuing"
+install_system_packages "${DEMO_PACKAGES[@]}" || log "could not install system packages; continuing"
 start_dockerd || log "no Docker engine could be started; the demo will scan the bundled example"
 prepare_venv
 cd "$ROOT"

@@ -6,17 +6,23 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${AUDITOR_VENV:-$ROOT/.venv}"
-APT_PACKAGES=(docker.io busybox-static iperf3 sockperf iptables iproute2 chromium postgresql haproxy)
+# The demo needs only the engine and busybox (its image is built FROM scratch out of it);
+# the test suite also needs the benchmark tools, a browser, PostgreSQL and haproxy.
+DEMO_PACKAGES=(docker.io busybox-static iptables iproute2)
+APT_PACKAGES=("${DEMO_PACKAGES[@]}" iperf3 sockperf chromium postgresql haproxy)
 
-log() { if [ -z "${CI:-}" ] || [ "${AUDITOR_VERBOSE:-}" = 1 ]; then echo "[setup] $*" >&2; else echo "[setup] $*" >&2; fi; }
+log() { echo "[setup] $*" >&2; }
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi
 }
 
 install_system_packages() {
+    # Arguments: the packages to make sure of (default: everything the tests need).
+    local wanted=("$@")
+    [ ${#wanted[@]} -eq 0 ] && wanted=("${APT_PACKAGES[@]}")
     local missing=()
-    for pkg in "${APT_PACKAGES[@]}"; do
+    for pkg in "${wanted[@]}"; do
         dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
