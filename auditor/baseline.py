@@ -38,6 +38,8 @@ def parse_baseline(doc: object, path: str) -> frozenset[str]:
 def load_baseline(path: str | Path) -> frozenset[str]:
     p = Path(path)
     try:
+        if p.exists() and not p.is_file():
+            raise InputError("baseline is not a regular file", str(path))
         if p.stat().st_size > MAX_BASELINE_BYTES:
             raise InputError("baseline file is too large", str(path))
         doc = json.loads(p.read_bytes())

@@ -134,6 +134,8 @@ def collect_paths(paths: Sequence[str], options: ComposeOptions) -> list[Collect
 
 
 def _starts_like_json(path: Path) -> bool:
+    if not path.is_file():  # opening a FIFO would wait forever; devices never end
+        return False
     try:
         with path.open("rb") as fh:
             head = fh.read(64).lstrip()

@@ -175,6 +175,8 @@ def parse_waivers(text: str, path: str, known_rules: Iterable[str]) -> tuple[Wai
 def load_waivers(path: str | Path, known_rules: Iterable[str]) -> tuple[Waiver, ...]:
     p = Path(path)
     try:
+        if p.exists() and not p.is_file():
+            raise InputError("waivers file is not a regular file", str(path))
         if p.stat().st_size > MAX_WAIVERS_BYTES:
             raise InputError("waivers file is too large", str(path))
         text = p.read_text(encoding="utf-8")

@@ -23,6 +23,8 @@ SAVED_INSPECT_TARGET = "saved-inspect"
 def read_json(path: Path) -> Any:
     """Parse a JSON file, turning every failure into a one-line ``InputError``."""
     try:
+        if not path.is_file():
+            raise InputError("not a regular file (a FIFO, device or socket cannot be scanned)", str(path))
         size = path.stat().st_size
         if size > MAX_JSON_BYTES:
             raise InputError(f"file is too large to scan ({size} bytes)", str(path))
