@@ -6,6 +6,7 @@ tool (empty, truncated or ``interrupt`` output) is an error, never a partial num
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -43,10 +44,28 @@ class IperfResult:
         return self.received_bps if self.protocol == "tcp" else self.sent_bps
 
 
+def _clean_errors(tool: str):
+    """Output of an unexpected shape (a string where a table was expected, ...) is a
+    ``ToolOutputError`` like any other unusable output, never a crash."""
+
+    def wrap(parse):
+        @functools.wraps(parse)
+        def parse_cleanly(text: str):
+            try:
+                return parse(text)
+            except (AttributeError, TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
+                raise ToolOutputError(f"{tool} output has an unexpected shape ({type(exc).__name__})") from None
+
+        return parse_cleanly
+
+    return wrap
+
+
 def _number(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+@_clean_errors("iperf3")
 def parse_iperf3(text: str) -> IperfResult:
     """Parse the JSON that ``iperf3 -c ... -J`` prints."""
     if not text.strip():
@@ -125,6 +144,7 @@ _SUMMARY = re.compile(r"Summary:\s+(Round trip|Latency) is\s+([0-9.]+)\s*usec")
 _OBSERVATIONS = re.compile(r"Total\s+(\d+)\s+observations")
 
 
+@_clean_errors("sockperf")
 def parse_sockperf(text: str) -> LatencyResult:
     """Parse ``sockperf ping-pong``/``under-load`` output (run it with ``--full-rtt``)."""
     clean = _ANSI.sub("", text)
@@ -164,6 +184,7 @@ class ConnectionRate:
         return self.connections / self.seconds if self.seconds > 0 else 0.0
 
 
+@_clean_errors("connection-rate")
 def parse_connrate(text: str) -> ConnectionRate:
     """Parse the one JSON line that ``python -m auditor.benchmarks.connrate client`` prints."""
     lines = [line for line in text.splitlines() if line.strip()]
