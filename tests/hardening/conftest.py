@@ -1,41 +1,11 @@
-"""Shared by the hardening tests: running the real CLI, and recording figures.
-
-When ``AUDITOR_HARDENING_STATS`` names a file, every test appends what it tried (inputs,
-faults injected, outcome) as one JSON line; ``scripts/hardening_figures.py`` turns those
-lines into the table in ``docs/hardening.md``. Otherwise recording does nothing.
-"""
+"""Fixtures of the hardening tests (the helpers themselves live in ``harness.py``)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import threading
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-STATS_ENV = "AUDITOR_HARDENING_STATS"
-_lock = threading.Lock()
-
-
-def fuzz_examples(default: int) -> int:
-    """How many inputs each fuzzer tries: brief by default, ``AUDITOR_FUZZ_EXAMPLES`` for long runs."""
-    text = os.environ.get("AUDITOR_FUZZ_EXAMPLES")
-    return int(text) if text and text.isdigit() and int(text) > 0 else default
-
-
-def record(area: str, case: str, outcome: str, inputs: int = 0, faults: int = 0) -> None:
-    """Append one line of figures (no-op unless ``AUDITOR_HARDENING_STATS`` is set)."""
-    path = os.environ.get(STATS_ENV)
-    if not path:
-        return
-    line = json.dumps({"area": area, "case": case, "inputs": inputs, "faults": faults, "outcome": outcome})
-    with _lock, open(path, "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
+from hardening.harness import record, run_cli
 
 
 @pytest.fixture
@@ -43,25 +13,6 @@ def recorder() -> Callable[..., None]:
     return record
 
 
-def run_cli(*args: str, env: dict | None = None, timeout: float = 120, wrapper: tuple[str, ...] = (),
-            cwd: str | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m auditor ARGS`` (behind ``wrapper``, e.g. setpriv); a traceback fails the test."""
-    full_env = {k: v for k, v in os.environ.items() if k not in ("AUDITOR_DEBUG", "DOCKER_HOST")}
-    full_env.update(env or {})
-    proc = subprocess.run(
-        [*wrapper, sys.executable, "-m", "auditor", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=full_env,
-        cwd=cwd or str(ROOT),
-        check=False,
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    assert "internal error" not in proc.stderr, proc.stderr
-    return proc
-
-
 @pytest.fixture
-def cli() -> Callable[..., subprocess.CompletedProcess]:
+def cli() -> Callable:
     return run_cli
