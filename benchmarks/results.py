@@ -11,7 +11,15 @@ from auditor.errors import InputError
 
 from .plan import BASELINES, COMPARISONS, PlannedMode
 from .runner import KINDS, Results, Sample
-from .statistics import MIN_PAIRS_FOR_CLAIM, Summary, cpu_bound, is_bimodal, paired_ratio, relative_width, summarize
+from .statistics import (
+    MIN_PAIRS_FOR_CLAIM,
+    Summary,
+    cpu_bound,
+    is_bimodal,
+    paired_ratio,
+    relative_width,
+    summarize,
+)
 
 SCHEMA_VERSION = "1.0"
 PROXY_CPU_THRESHOLD = 5.0  # % of a core: above this, the userland proxy carried the traffic

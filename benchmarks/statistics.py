@@ -84,7 +84,7 @@ def summarize(values: Sequence[float], seed: int = 0) -> Summary | None:
     clean = [float(v) for v in values if v is not None]
     if not clean:
         return None
-    ci = bootstrap_median_ci(clean, random.Random(seed))
+    ci = bootstrap_median_ci(clean, random.Random(seed))  # noqa: S311 - bootstrap resampling
     return Summary(_stats.median(clean), ci[0] if ci else None, ci[1] if ci else None, tuple(clean))
 
 
@@ -98,7 +98,7 @@ def paired_ratio(values: Sequence[float | None], baseline: Sequence[float | None
     ]
     if not ratios:
         return None
-    ci = bootstrap_median_ci(ratios, random.Random(seed))
+    ci = bootstrap_median_ci(ratios, random.Random(seed))  # noqa: S311 - bootstrap resampling
     return Ratio(_stats.median(ratios), ci[0] if ci else None, ci[1] if ci else None, len(ratios))
 
 

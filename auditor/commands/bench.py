@@ -136,6 +136,7 @@ def bench_command(modes, duration, repeat, warmup, quick, outputs, image, cleanu
             fail(str(exc), exit_codes.INCOMPLETE)
         except Exception as exc:
             import docker.errors
+
             from auditor.benchmarks.image import ImageError
 
             if isinstance(exc, docker.errors.DockerException | ImageError):

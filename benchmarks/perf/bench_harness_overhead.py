@@ -1,12 +1,14 @@
 """Does the harness add a cost of its own? Its host-loopback baseline vs the tools run by hand.
 
-In one run, rounds alternate (in shuffled order) between the harness's own code path for the
-``host-loopback`` mode and iperf3/sockperf started by hand against servers started by hand on
-127.0.0.1. The by-hand medians must lie inside the harness's reported 95% interval.
+In one run, each test alternates (in shuffled order) between the harness's own code path for
+the ``host-loopback`` mode and iperf3/sockperf started by hand against servers started by hand
+on 127.0.0.1. For each metric it prints whether the by-hand median lies inside the harness's
+reported 95% interval, and the by-hand/harness ratio paired by round with its interval.
 
     .venv/bin/python benchmarks/perf/bench_harness_overhead.py [--repeat 7] [--duration 2]
 
-Exit status 0 when every by-hand median is inside the harness interval, 1 otherwise.
+Exit status 0 when every metric agrees: its paired interval includes 1.0, or lies entirely
+within +-2% (a real but negligible difference); 1 otherwise.
 """
 
 from __future__ import annotations
@@ -22,11 +24,16 @@ import sys
 import time
 
 import docker
-
 from auditor.benchmarks import results as results_mod
 from auditor.benchmarks import runner
 from auditor.benchmarks.environment import BenchEnvironment, new_run_id
 from auditor.benchmarks.plan import Capabilities, options, plan
+from auditor.benchmarks.results import values
+from auditor.benchmarks.statistics import paired_ratio
+
+# A paired difference whose whole interval lies within +-2% is too small to matter next to the
+# run-to-run spread of any mode; it still counts as agreement (and is printed as such).
+EQUIVALENCE = 0.02
 
 
 def free_port() -> int:
@@ -73,18 +80,22 @@ def main() -> int:
             runner.measure_step(route, opts, warmup=True)  # both sides warm up once
             by_hand_throughput(iperf_port, 1, 0, False)
             for r in range(args.repeat):
-                order = ["harness", "hand"]
-                rng.shuffle(order)
-                for who in order:
-                    if who == "harness":
-                        for sample in runner.measure_step(route, opts, warmup=False):
-                            harness[sample.kind][r] = sample
-                    else:
-                        hand["throughput"].append(by_hand_throughput(iperf_port, args.duration, opts.omit, False))
-                        hand["reverse"].append(by_hand_throughput(iperf_port, args.duration, opts.omit, True))
-                        lat = by_hand_latency(sockperf_port, args.duration)
-                        hand["p50"].append(lat["p50"])
-                        hand["p99"].append(lat["p99"])
+                # alternate per test, in shuffled order, so each pair runs seconds apart
+                for kind in ("throughput", "reverse", "latency"):
+                    order = ["harness", "hand"]
+                    rng.shuffle(order)
+                    for who in order:
+                        if who == "harness" and kind == "latency":
+                            harness["latency"][r] = runner.latency(route, args.duration)
+                        elif who == "harness":
+                            harness[kind][r] = runner.throughput(route, args.duration, opts.omit, kind == "reverse")
+                        elif kind == "latency":
+                            lat = by_hand_latency(sockperf_port, args.duration)
+                            hand["p50"].append(lat["p50"])
+                            hand["p99"].append(lat["p99"])
+                        else:
+                            hand[kind].append(by_hand_throughput(iperf_port, args.duration, opts.omit, kind == "reverse"))
+                harness["connections"][r] = runner.connections(route, 1.0)
                 print(f"round {r + 1}/{args.repeat} done", file=sys.stderr)
     finally:
         for proc in servers:
@@ -96,24 +107,33 @@ def main() -> int:
     mode = doc["modes"][0]
     detail = mode["latency_detail"]["ci"]
     rows = [
-        ("throughput (Gbit/s)", mode["throughput_bps"], hand["throughput"], 1e9),
-        ("reverse throughput (Gbit/s)", mode["reverse_throughput_bps"], hand["reverse"], 1e9),
+        ("throughput (Gbit/s)", mode["throughput_bps"], hand["throughput"], 1e9, ("throughput", None)),
+        ("reverse throughput (Gbit/s)", mode["reverse_throughput_bps"], hand["reverse"], 1e9, ("reverse", None)),
         ("latency p50 (us)", {"median": mode["latency_us"]["p50"], "ci_low": detail["p50"][0], "ci_high": detail["p50"][1]},
-         hand["p50"], 1.0),
+         hand["p50"], 1.0, ("latency", "p50")),
         ("latency p99 (us)", {"median": mode["latency_us"]["p99"], "ci_low": detail["p99"][0], "ci_high": detail["p99"][1]},
-         hand["p99"], 1.0),
+         hand["p99"], 1.0, ("latency", "p99")),
     ]
-    print(f"host-loopback, {args.repeat} interleaved rounds of {args.duration}s tests, seed {args.seed}")
-    print(f"{'metric':30} {'harness median [95% CI]':34} {'by hand median':>15} {'hand/harness':>13}  inside CI")
+    print(f"host-loopback, {args.repeat} rounds of {args.duration}s tests, harness and by-hand runs "
+          f"alternating per test in shuffled order, seed {args.seed}")
+    print(f"{'metric':28} {'harness median [95% CI]':30} {'by hand':>8} {'inside':>7}  "
+          f"{'paired hand/harness [95% CI]':30} real difference")
     ok = True
-    for name, summ, by_hand, unit in rows:
+    for name, summ, by_hand, unit, key in rows:
         hand_median = statistics.median(by_hand)
         inside = summ["ci_low"] is not None and summ["ci_low"] <= hand_median <= summ["ci_high"]
-        ok = ok and inside
+        paired = paired_ratio(by_hand, values(harness[key[0]], key[1]), seed=args.seed)
+        negligible = paired is not None and paired.ci_low is not None and \
+            paired.ci_low >= 1 - EQUIVALENCE and paired.ci_high <= 1 + EQUIVALENCE
+        agrees = paired is not None and (not paired.real_difference or negligible)
+        ok = ok and agrees
         ci = f"[{summ['ci_low'] / unit:.2f}-{summ['ci_high'] / unit:.2f}]" if summ["ci_low"] is not None else "[n/a]"
-        print(f"{name:30} {summ['median'] / unit:10.2f} {ci:23} {hand_median / unit:15.2f} "
-              f"{hand_median / summ['median']:13.3f}  {'yes' if inside else 'NO'}")
-    print("verdict:", "the harness adds no measurable cost" if ok else "a by-hand median lies outside the interval")
+        pci = f"{paired.ratio:.3f} [{paired.ci_low:.3f}-{paired.ci_high:.3f}]" if paired and paired.ci_low else "n/a"
+        print(f"{name:28} {summ['median'] / unit:8.2f} {ci:21} {hand_median / unit:8.2f} {'yes' if inside else 'no':>7}  "
+              f"{pci:30} {'yes' if paired and paired.real_difference else 'no'}"
+              f"{' (within +-2%: negligible)' if paired and paired.real_difference and negligible else ''}")
+    print("verdict:", "no real difference between the harness and the tools run by hand" if ok
+          else "the harness differs from the tools run by hand")
     return 0 if ok else 1
 
 

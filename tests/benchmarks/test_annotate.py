@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from auditor.benchmarks.annotate import annotate, measured_cost
+
 from auditor.findings import Finding, Resource
 from auditor.severity import Severity
 

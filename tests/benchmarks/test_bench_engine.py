@@ -15,7 +15,6 @@ import sys
 import time
 
 import pytest
-
 from auditor.benchmarks.environment import ENV_MARKER, LABEL, PID_LABEL
 
 pytestmark = pytest.mark.engine

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from auditor.benchmarks.parsers import ToolOutputError, parse_connrate, parse_iperf3, parse_sockperf
 
 DATA = Path(__file__).parent / "data"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-
 from auditor.benchmarks.plan import BASELINES, MODES, Capabilities, options, parse_modes, plan, schedule
+
 from auditor.errors import InputError
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from auditor.benchmarks.results import dumps, load, validate
+
 from auditor.errors import InputError
 
 from .synthetic import document, mode_samples, standard_results

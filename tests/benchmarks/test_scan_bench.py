@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from auditor.benchmarks.results import dumps
 from click.testing import CliRunner
 
-from auditor.benchmarks.results import dumps
 from auditor.cli import build_cli
 
 from .synthetic import document, standard_results
