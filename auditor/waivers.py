@@ -157,6 +157,8 @@ def parse_waivers(text: str, path: str, known_rules: Iterable[str]) -> tuple[Wai
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InputError(f"malformed YAML: {problem}", path, mark.line + 1 if mark else None) from None
+    except (TypeError, ValueError, RecursionError):  # e.g. a mapping used as a key
+        raise InputError("malformed YAML: keys must be plain strings, and nesting must stay shallow", path) from None
     if doc is None:
         return ()
     entries = doc
