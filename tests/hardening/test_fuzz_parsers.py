@@ -22,21 +22,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from auditor.benchmarks.parsers import ToolOutputError, parse_connrate, parse_iperf3, parse_sockperf
+from auditor.reports import REPORTERS
+from hardening.harness import fuzz_examples, record
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor import exit_codes
 from auditor.baseline import parse_baseline
-from auditor.benchmarks.parsers import ToolOutputError, parse_connrate, parse_iperf3, parse_sockperf
 from auditor.config import parse_config
 from auditor.discovery import discover_rules
 from auditor.errors import InputError
 from auditor.pipeline import ScanRequest, scan
-from auditor.reports import REPORTERS
 from auditor.severity import Severity
 from auditor.waivers import parse_waivers
-
-from hardening.harness import fuzz_examples, record
 
 CORPUS = Path(__file__).parent / "corpus"
 LONG = bool(os.environ.get("AUDITOR_FUZZ_EXAMPLES"))
@@ -159,7 +158,6 @@ def _json_trees(kind: str) -> list[Any]:
 
 def _yaml_trees(kind: str) -> list[Any]:
     from ruamel.yaml import YAML
-
     from ruamel.yaml.error import YAMLError
 
     trees = []

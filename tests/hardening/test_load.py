@@ -18,9 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 import docker.errors
 import pytest
 from docker.types import IPAMConfig, IPAMPool
-from support.engine import labels, unique
-
 from hardening.harness import record
+from support.engine import labels, unique
 
 pytestmark = pytest.mark.engine
 

@@ -12,9 +12,8 @@ import re
 import docker
 import docker.errors
 import pytest
-from support.proxies import read_only_proxy
-
 from auditor.reports import REPORTERS
+from support.proxies import read_only_proxy
 
 pytestmark = pytest.mark.engine
 

@@ -12,7 +12,6 @@ import shutil
 import time
 
 import pytest
-
 from hardening.harness import record
 
 MEMORY_LIMIT = 2 * 1024**3  # bytes of address space for one scan
@@ -43,7 +42,7 @@ def billion_laughs(levels: int = 12, width: int = 10) -> str:
     for i in range(1, levels):
         refs = ", ".join(f"*a{i - 1}" for _ in range(width))
         lines.append(f"x-a{i}: &a{i} [{refs}]")
-    lines.append("services:\n  web:\n    image: busybox\n    labels:\n      bomb: *a%d" % (levels - 1))
+    lines.append(f"services:\n  web:\n    image: busybox\n    labels:\n      bomb: *a{levels - 1}")
     return "\n".join(lines) + "\n"
 
 

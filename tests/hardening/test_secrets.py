@@ -11,7 +11,6 @@ import json
 import uuid
 
 import pytest
-
 from auditor.reports import REPORTERS
 
 pytestmark = pytest.mark.engine
