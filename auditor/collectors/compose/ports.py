@@ -234,8 +234,7 @@ def dedupe_keys(entry: Any, bindings: list[PortBinding]) -> list[str]:
     for port in bindings:
         if isinstance(entry, dict):
             published = entry.get("published")
-            target = entry.get("target")
-            target_text = str(target) if isinstance(target, int) else f"%!d(string={target})"
+            target_text = str(port.container_port)  # compose casts target to a number first
             host = entry.get("host_ip") if "host_ip" in entry else "0.0.0.0"
             proto = entry.get("protocol") if "protocol" in entry else "tcp"
             keys.append(f"{host}:{_go_text(published)}:{target_text}/{proto}")

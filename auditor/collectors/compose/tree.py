@@ -1,20 +1,22 @@
 """YAML 1.2 loading into plain dicts and lists that remember the file and line of every item.
 
-``ruamel.yaml`` (round-trip mode) parses YAML 1.2, so an unquoted ``22:22`` stays a string, and
-keeps positions. The tree is converted once into ``Map``/``Seq`` (a ``dict``/``list`` carrying
-an ``Origin`` per key or item) so interpolation, merging and ``extends`` can move items around
-without losing where each one was written. Alias expansion is bounded (billion-laughs files).
+``ruamel.yaml`` composes the node graph (libyaml through ``ruamel.yaml.clib`` when installed,
+ten times faster than its round-trip loader) with a position on every node; plain scalars are
+then typed by the YAML 1.2 core schema, so an unquoted ``22:22`` stays a string. The graph is
+converted once into ``Map``/``Seq`` (a ``dict``/``list`` carrying an ``Origin`` per key or item)
+so interpolation, merging and ``extends`` can move items around without losing where each one
+was written. Alias expansion is bounded (billion-laughs files).
 """
 
 from __future__ import annotations
 
-import datetime
+import re
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from auditor.errors import InputError
 from auditor.model import Origin, SourceKind
@@ -68,115 +70,121 @@ class Seq(list):
         return self.where[index] if 0 <= index < len(self.where) else self.origin
 
 
-def _tag(node: Any) -> str | None:
-    tag = getattr(node, "tag", None)
-    value = getattr(tag, "value", None)
-    return value if isinstance(value, str) else None
+_PLAIN_NULL = {"", "~", "null", "Null", "NULL"}
+_PLAIN_TRUE = {"true", "True", "TRUE"}
+_PLAIN_FALSE = {"false", "False", "FALSE"}
+_INT = re.compile(r"[-+]?[0-9]+\Z")
+_OCT = re.compile(r"0o[0-7]+\Z")
+_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _tag_of(node: Node) -> str:
+    tag = node.tag
+    return str(getattr(tag, "value", tag) or "")
+
+
+def plain_scalar(text: str) -> Any:
+    """A plain (unquoted) scalar resolved by the YAML 1.2 core schema: ``22:22`` stays a string."""
+    if text in _PLAIN_NULL:
+        return None
+    if text in _PLAIN_TRUE:
+        return True
+    if text in _PLAIN_FALSE:
+        return False
+    if _INT.match(text):
+        return int(text)
+    if _OCT.match(text):
+        return int(text[2:], 8)
+    if _HEX.match(text):
+        return int(text[2:], 16)
+    if _FLOAT.match(text):
+        return float(text)
+    return text
 
 
 class _Converter:
+    """Node graph (with marks) -> ``Map``/``Seq``/scalars, bounding alias expansion."""
+
     def __init__(self, uri: str):
         self.uri = uri
         self.nodes = 0
 
-    def origin(self, line: int | None) -> Origin:
-        return Origin(SourceKind.COMPOSE, self.uri, None if line is None else line + 1)
+    def origin(self, node: Node) -> Origin:
+        return Origin(SourceKind.COMPOSE, self.uri, node.start_mark.line + 1)
 
-    def convert(self, node: Any, line: int | None, depth: int) -> Any:
+    def convert(self, node: Node, at: Origin, depth: int) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise InputError(f"document too large after expanding aliases (over {MAX_NODES} nodes)", self.uri)
         if depth > MAX_DEPTH:
-            raise InputError(f"document nested deeper than {MAX_DEPTH} levels (recursive alias?)", self.uri)
-        tag = _tag(node)
+            raise InputError(f"document nested deeper than {MAX_DEPTH} levels", self.uri)
+        tag = _tag_of(node)
         if tag == "!reset":
             return RESET
-        if isinstance(node, CommentedMap):
-            return self._map(node, line, depth, tag == "!override")
-        if isinstance(node, CommentedSeq):
-            out = Seq(self.origin(line), tag == "!override")
-            for i, item in enumerate(node):
-                item_line = _item_line(node, i, line)
-                out.add(self.convert(item, item_line, depth + 1), self.origin(item_line))
-            return out
-        if isinstance(node, TaggedScalar):
+        if isinstance(node, ScalarNode):
+            if node.style in (None, "") and not tag.startswith("!"):
+                return plain_scalar(node.value)  # implicit type, by the YAML 1.2 core schema
             return node.value
-        if isinstance(node, bool) or node is None:
-            return node
-        if isinstance(node, int):
-            return int(node)
-        if isinstance(node, float):
-            return float(node)
-        if isinstance(node, (datetime.date, datetime.datetime)):
-            return node.isoformat()
-        return str(node)
+        if isinstance(node, SequenceNode):
+            seq = Seq(at, tag == "!override")
+            for item in node.value:
+                where = self.origin(item)
+                seq.add(self.convert(item, where, depth + 1), where)
+            return seq
+        if isinstance(node, MappingNode):
+            return self._mapping(node, at, depth, tag == "!override")
+        raise InputError(f"unsupported YAML node {type(node).__name__}", at.uri, at.line)
 
-    def _map(self, node: CommentedMap, line: int | None, depth: int, override: bool) -> Map:
-        out = Map(self.origin(line if line is not None else _own_line(node)), override)
-        for key, value in node.items():
-            key_line = _key_line(node, key, line)
-            if isinstance(key, (CommentedMap, CommentedSeq)):
-                raise InputError("a mapping key must be a scalar", self.uri, None if key_line is None else key_line + 1)
-            text = _key_text(key)
-            out.put(text, self.convert(value, key_line, depth + 1), self.origin(key_line))
+    def _mapping(self, node: MappingNode, at: Origin, depth: int, override: bool) -> Map:
+        out = Map(at, override)
+        merges: list[Node] = []
+        for key_node, value_node in node.value:
+            if _tag_of(key_node) == _MERGE_TAG or (isinstance(key_node, ScalarNode) and key_node.value == "<<" and not key_node.style):
+                merges.extend(value_node.value if isinstance(value_node, SequenceNode) else [value_node])
+                continue
+            where = self.origin(key_node)
+            if not isinstance(key_node, ScalarNode):
+                raise InputError("a mapping key must be a scalar", self.uri, where.line)
+            key = key_node.value
+            if key in out:
+                raise InputError(f"mapping key {key!r} already defined at line {out.at(key).line}", self.uri, where.line)
+            out.put(key, self.convert(value_node, where, depth + 1), where)
+        for source in merges:
+            if not isinstance(source, MappingNode):
+                raise InputError("a merge key (<<) needs a mapping or a list of mappings", self.uri, self.origin(source).line)
+            merged = self._mapping(source, self.origin(source), depth + 1, False)
+            for key, value in merged.items():
+                if key not in out:
+                    out.put(key, value, merged.at(key))
         return out
 
 
-def _key_text(key: Any) -> str:
-    if isinstance(key, bool):
-        return "true" if key else "false"
-    if key is None:
-        return "null"
-    return str(key)
-
-
-def _own_line(node: Any) -> int | None:
-    lc = getattr(node, "lc", None)
-    return getattr(lc, "line", None) if lc is not None else None
-
-
-def _key_line(node: CommentedMap, key: Any, fallback: int | None) -> int | None:
-    try:
-        return node.lc.key(key)[0]
-    except (KeyError, TypeError, AttributeError):
-        pass
-    # A key that came in through a ``<<: *anchor`` merge: point at the anchored mapping.
-    for item in getattr(node, "merge", None) or ():
-        source = item[1] if isinstance(item, tuple) else item  # ruamel >= 0.19: a MergeValue of maps
-        if isinstance(source, CommentedMap) and key in source:
-            return _key_line(source, key, fallback)
-    return fallback
-
-
-def _item_line(node: CommentedSeq, index: int, fallback: int | None) -> int | None:
-    try:
-        return node.lc.item(index)[0]
-    except (KeyError, IndexError, TypeError, AttributeError):
-        return fallback
-
-
 def _yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.version = (1, 2)
-    yaml.allow_duplicate_keys = False
-    return yaml
+    """The fastest YAML reader that keeps positions: libyaml (ruamel.yaml.clib) when present."""
+    return YAML(typ="safe", pure=False)
 
 
 def parse_text(text: str, uri: str) -> Any:
     """Parse YAML text into the positioned tree; every failure is an ``InputError``."""
     try:
-        node = _yaml().load(text)
+        node = _yaml().compose(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
         raise InputError(f"YAML syntax error: {problem}", uri, line) from None
     except YAMLError as exc:
-        raise InputError(f"YAML error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", uri) from None
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"YAML error: {first}", uri) from None
     except RecursionError:
         raise InputError("YAML is nested too deeply", uri) from None
+    if node is None:
+        return None
+    converter = _Converter(uri)
     try:
-        return _Converter(uri).convert(node, 0 if node is not None else None, 0)
+        return converter.convert(node, converter.origin(node), 0)
     except RecursionError:
         raise InputError("YAML is nested too deeply", uri) from None
 
