@@ -33,6 +33,8 @@ class HostSpec(EngineSpec):
 def parse_hosts_file(path: str, base: EngineSpec) -> list[EngineSpec]:
     """Read ``URL [NAME]`` lines; TLS settings and timeout come from ``base`` (the CLI)."""
     try:
+        if Path(path).exists() and not Path(path).is_file():  # a FIFO or device never ends
+            raise InputError("hosts file is not a regular file", path)
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read hosts file: {exc.strerror or exc}", path) from None
