@@ -341,6 +341,34 @@ def test_fuzz_baseline(data):
     _parse_outcome(_Tally.of("baseline files"), lambda d: parse_baseline(d, "baseline.json"), data, (InputError,))
 
 
+HOSTS_SEEDS = [b"unix:///var/run/docker.sock local\n# comment\ntcp://10.0.0.5:2376 edge-1\n",
+               b"ssh://ops@host1\n\n  tcp://[::1]:2375   v6 # trailing\n"]
+
+
+@pytest.fixture(scope="module")
+def hosts_work():
+    work = Workdir()
+    yield work
+    _finish(work, "fleet hosts files (--hosts-file)")
+
+
+@fuzz_settings(200)
+@given(data=mutated_bytes(HOSTS_SEEDS))
+def test_fuzz_hosts_file(hosts_work, data):
+    from auditor.collectors.engine import EngineSpec
+    from auditor.fleet import parse_hosts_file
+
+    path = hosts_work.write("hosts.txt", data)
+    try:
+        specs = parse_hosts_file(str(path), EngineSpec(timeout=3))
+    except InputError as exc:
+        assert "\n" not in str(exc)
+        hosts_work.outcomes["input error (exit 2)"] += 1
+    else:
+        assert specs and all(s.url and s.timeout == 3 for s in specs)
+        hosts_work.outcomes["result"] += 1
+
+
 @fuzz_settings(200)
 @given(data=st.one_of(mutated_tree(_json_trees("iperf3")).map(lambda d: json.dumps(d).encode()),
                       mutated_bytes(seeds("iperf3"))))

@@ -129,7 +129,7 @@ def test_device_behind_json_name_is_refused(cli, tmp_path):
     _scan(cli, str(link), expect=2, message="not a regular file", case="/dev/zero behind a .json name")
 
 
-@pytest.mark.parametrize("option", ["--waivers", "--config", "--baseline"])
+@pytest.mark.parametrize("option", ["--waivers", "--config", "--baseline", "--hosts-file"])
 def test_endless_side_files_are_refused(cli, tmp_path, option):
     link = tmp_path / "side-file"
     os.symlink("/dev/zero", link)
