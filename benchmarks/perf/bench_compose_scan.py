@@ -67,36 +67,50 @@ def timed(args: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProces
     return time.perf_counter() - start, proc
 
 
+MODES = {
+    # name: (auditor arguments, compose-lint arguments)
+    "json report": (["-f", "json"], ["--format", "json"]),
+    "quiet (summary only)": (["-q"], ["-q"]),
+}
+
+
 def main(count: int, repeats: int) -> None:
     bin_dir = Path(sys.executable).parent
     linter = shutil.which("compose-lint", path=str(bin_dir)) or shutil.which("compose-lint")
     if linter is None:
         sys.exit("compose-lint is not installed: pip install -e '.[bench-compose]'")
-    auditor = [sys.executable, "-m", "auditor", "scan", ".", "-f", "json", "--fail-on", "none"]
     with tempfile.TemporaryDirectory(prefix="auditor-bench-compose-") as tmp:
         root = Path(tmp)
         files = generate(root, count)
-        lint = [linter, "check", "--format", "json", "--fail-on", "critical", "--no-merge-overrides",
-                *(str(f.relative_to(root)) for f in files)]
-        ours, theirs = [], []
+        names = [str(f.relative_to(root)) for f in files]
+        times: dict[tuple[str, str], list[float]] = {}
+        report: dict = {}
         for _ in range(repeats):
-            seconds, proc = timed(auditor, root)
-            if proc.returncode not in (0, 1):
-                sys.exit(f"auditor failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
-            report = json.loads(proc.stdout)
-            ours.append(seconds)
-            seconds, proc = timed(lint, root)
-            if proc.returncode not in (0, 1):
-                sys.exit(f"compose-lint failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
-            theirs.append(seconds)
-        projects = len(report["targets"])
+            for mode, (ours_args, lint_args) in MODES.items():
+                args = [sys.executable, "-m", "auditor", "scan", ".", "--fail-on", "none", *ours_args]
+                seconds, proc = timed(args, root)
+                if proc.returncode != 0:
+                    sys.exit(f"auditor failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
+                if ours_args[0] == "-f":
+                    report = json.loads(proc.stdout)
+                times.setdefault((mode, "auditor"), []).append(seconds)
+                args = [linter, "check", "--fail-on", "critical", "--no-merge-overrides", *lint_args, *names]
+                seconds, proc = timed(args, root)
+                if proc.returncode not in (0, 1):
+                    sys.exit(f"compose-lint failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
+                times.setdefault((mode, "compose-lint"), []).append(seconds)
         services = sum(t["containers"] for t in report["targets"])
-        a, b = statistics.median(ours), statistics.median(theirs)
-        print(f"compose files: {count} ({projects} projects, {services} services), repeats: {repeats}")
-        print(f"auditor scan      median {a:7.2f} s  ({1000 * a / count:6.2f} ms/file)  runs: {', '.join(f'{x:.2f}' for x in ours)}")
-        print(f"compose-lint      median {b:7.2f} s  ({1000 * b / count:6.2f} ms/file)  runs: {', '.join(f'{x:.2f}' for x in theirs)}")
-        print(f"ratio auditor/compose-lint: {a / b:.2f} (same run, same files; below 1 means auditor is faster)")
-        print(f"auditor findings: {len(report['findings'])}")
+        print(f"compose files: {count} ({len(report['targets'])} projects, {services} services), "
+              f"repeats: {repeats}, auditor findings: {len(report['findings'])}")
+        for mode in MODES:
+            medians = {}
+            for tool in ("auditor", "compose-lint"):
+                runs = times[(mode, tool)]
+                medians[tool] = statistics.median(runs)
+                print(f"  {mode:22} {tool:13} median {medians[tool]:6.2f} s ({1000 * medians[tool] / count:5.2f} ms/file)"
+                      f"  runs: {', '.join(f'{x:.2f}' for x in runs)}")
+            ratio = medians["auditor"] / medians["compose-lint"]
+            print(f"  {mode:22} ratio auditor/compose-lint: {ratio:.2f} (same run, same files; below 1: auditor faster)")
 
 
 if __name__ == "__main__":
