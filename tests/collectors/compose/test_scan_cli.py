@@ -105,3 +105,16 @@ def test_hostile_input_never_shows_a_traceback(tmp_path: Path) -> None:
     assert lines[2] == "auditor: error: missing/compose.yaml:3: required variable IMAGE is missing a value: IMAGE is required"
     assert lines[3].startswith("auditor: error: tabs/compose.yaml:2: YAML syntax error")
     assert lines[4] == "auditor: error: types/compose.yaml:4: service s ports must be a list"
+
+
+def test_two_services_claiming_one_host_port_point_at_both_lines(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        'services:\n  a:\n    image: x\n    ports: ["127.0.0.1:${PORT}:80"]\n  b:\n    image: y\n    ports:\n'
+        '      - target: 81\n        published: 8080\n        host_ip: 127.0.0.1\n'
+    )
+    (tmp_path / "ci.env").write_text("PORT=8080\n")
+    proc = scan(".", "--env-file", "ci.env", "-f", "json", "--fail-on", "none", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    clashes = {(f["resource"]["name"], f["location"]["uri"], f["location"]["line"]) for f in report["findings"] if f["rule_id"] == "PORT007"}
+    assert clashes == {("a", "compose.yaml", 4), ("b", "compose.yaml", 8)}
