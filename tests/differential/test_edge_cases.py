@@ -242,6 +242,17 @@ services:
 """
         }
     },
+    "plain scalars with colons in flow mappings (YAML 1.2)": {
+        "files": {
+            "compose.yaml": """
+services:
+  a:
+    image: x
+    labels: {socket: unix:///run/x.sock, url: http://example.test:8080/}
+    ports: [22:22, 127.0.0.1:80:80, "[::1]:443:443"]
+"""
+        }
+    },
     "compose file written as JSON": {
         "files": {"compose.json": '{"services": {"a": {"image": "x", "ports": ["8080:80", {"target": 53, "protocol": "udp", "published": "53"}]}}}'}
     },

@@ -1,8 +1,8 @@
 """YAML 1.2 loading into plain dicts and lists that remember the file and line of every item.
 
-``ruamel.yaml`` composes the node graph (libyaml through ``ruamel.yaml.clib`` when installed,
-ten times faster than its round-trip loader) with a position on every node; plain scalars are
-then typed by the YAML 1.2 core schema, so an unquoted ``22:22`` stays a string. The graph is
+``ruamel.yaml`` composes the node graph (twice as fast as its round-trip loader, which also
+builds objects) with a position on every node; plain scalars are then typed by the YAML 1.2
+core schema, so an unquoted ``22:22`` stays a string. The graph is
 converted once into ``Map``/``Seq`` (a ``dict``/``list`` carrying an ``Origin`` per key or item)
 so interpolation, merging and ``extends`` can move items around without losing where each one
 was written. Alias expansion is bounded (billion-laughs files).
@@ -162,8 +162,9 @@ class _Converter:
 
 
 def _yaml() -> YAML:
-    """The fastest YAML reader that keeps positions: libyaml (ruamel.yaml.clib) when present."""
-    return YAML(typ="safe", pure=False)
+    """ruamel's pure-Python composer: YAML 1.2 scanning (libyaml, a YAML 1.1 scanner, rejects
+    ``{a: unix:///x}``, which compose accepts), positions on every node, no object construction."""
+    return YAML(typ="safe", pure=True)
 
 
 def parse_text(text: str, uri: str) -> Any:
