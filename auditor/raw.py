@@ -167,9 +167,13 @@ def raw_from_json(doc: Mapping[str, Any], path: str) -> RawState:
         containers=tuple(doc.get("containers", [])),
         networks=tuple(doc.get("networks", [])),
         host=host,
-        notes=tuple(str(n) for n in doc.get("notes", []) if isinstance(n, str)),
+        notes=tuple(n for n in _list_or_empty(doc.get("notes")) if isinstance(n, str)),
         source_uri=path,
     )
+
+
+def _list_or_empty(value: Any) -> list:
+    return value if isinstance(value, list) else []
 
 
 _FACT_FIELDS = {f.name for f in fields(DaemonFacts)}
