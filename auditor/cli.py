@@ -17,9 +17,9 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("auditor.commands.rules_cmd", "rules_command"),
     ("auditor.commands.rules_cmd", "explain_command"),
     ("auditor.commands.bench", "bench_command"),
-    ("auditor.commands.watch", "watch_command"),
     ("auditor.commands.history", "history_command"),
     ("auditor.commands.diff", "diff_command"),
+    ("auditor.commands.watch", "watch_command"),
     ("auditor.commands.demo", "demo_command"),
     ("auditor.commands.report", "report_command"),
 )
@@ -48,5 +48,8 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - last line of defence
         if os.environ.get("AUDITOR_DEBUG"):
             raise
-        click.echo(f"auditor: internal error: {type(exc).__name__}: {exc} (set AUDITOR_DEBUG=1 for details)", err=True)
+        click.echo(
+            f"auditor: internal error: {type(exc).__name__}: {exc} (set AUDITOR_DEBUG=1 for details)",
+            err=True,
+        )
         sys.exit(exit_codes.INCOMPLETE)
