@@ -81,7 +81,6 @@ class Route:
     conn_port: int
     servers: Servers
     published: dict[str, tuple[str, int]] = field(default_factory=dict)  # tool -> (host ip, port)
-    note: str = ""
 
 
 class BenchError(Exception):
@@ -319,10 +318,13 @@ class BenchEnvironment:
         self.routes["host"] = Route("host", None, "127.0.0.1", *ports, servers)
 
     def _default_bridge(self) -> None:
-        bindings: list[tuple[str, ...]] = [("127.0.0.1",)]
+        bindings: list[tuple] = [("127.0.0.1",)]
         if self.gateway_ip:
             bindings.append((self.gateway_ip,))
-        published = {f"{IPERF_PORT}/tcp": bindings, f"{IPERF_PORT}/udp": bindings,
+        # iperf3 sends UDP data to its control port number, so tcp and udp share one host port
+        iperf_host_port = procfs.free_port()
+        iperf_bindings = [(b[0], iperf_host_port) for b in bindings]
+        published = {f"{IPERF_PORT}/tcp": iperf_bindings, f"{IPERF_PORT}/udp": iperf_bindings,
                      f"{SOCKPERF_PORT}/tcp": bindings, f"{CONN_PORT}/tcp": bindings}
         server = self._server_container("bridge-server", network_mode="bridge", ports=published)
         _, servers = self._namespace_servers(server)
