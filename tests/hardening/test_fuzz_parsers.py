@@ -208,6 +208,14 @@ class Workdir:
         self.path = Path(self.tmp.name)
         self.outcomes: Counter[str] = Counter()
 
+    def tally(self, run) -> None:
+        """Count the outcome of one input; an unexpected exception is counted, then re-raised."""
+        try:
+            self.outcomes[run()] += 1
+        except Exception:
+            self.outcomes["crash"] += 1
+            raise
+
     def write(self, name: str, data: bytes) -> Path:
         p = self.path / name
         p.write_bytes(data)
@@ -234,8 +242,13 @@ def scan_file(path: Path) -> str:
 def _finish(work: Workdir, parser: str) -> None:
     total = sum(work.outcomes.values())
     assert total > 0
-    summary = ", ".join(f"{n} {k}" for k, n in sorted(work.outcomes.items()))
-    record("fuzzing", parser, summary + ", 0 crashes", inputs=total)
+    record("fuzzing", parser, _summary(work.outcomes), inputs=total)
+
+
+def _summary(counts: Counter) -> str:
+    text = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()) if k != "crash")
+    crashes = counts.get("crash", 0)
+    return text + (f", {crashes} crash (inputs while shrinking included)" if crashes else ", 0 crashes")
 
 
 @pytest.fixture(scope="module")
@@ -252,7 +265,7 @@ def saved_work():
     json_any.map(lambda d: json.dumps(d).encode()),
 ))
 def test_fuzz_saved_json(saved_work, data):
-    saved_work.outcomes[scan_file(saved_work.write("input.json", data))] += 1
+    saved_work.tally(lambda: scan_file(saved_work.write("input.json", data)))
 
 
 @pytest.fixture(scope="module")
@@ -276,7 +289,7 @@ def test_fuzz_compose(compose_work, data, env):
         env_file.unlink(missing_ok=True)
     else:
         env_file.write_bytes(env)
-    compose_work.outcomes[scan_file(compose_work.write("compose.yaml", data))] += 1
+    compose_work.tally(lambda: scan_file(compose_work.write("compose.yaml", data)))
 
 
 def _parse_outcome(work: Counter, parse, text: str, errors: tuple[type[Exception], ...]) -> None:
@@ -287,6 +300,9 @@ def _parse_outcome(work: Counter, parse, text: str, errors: tuple[type[Exception
         if isinstance(exc, InputError):  # our own messages are one line (tools' own may not be)
             assert "\n" not in str(exc), repr(exc)
         work["clean error"] += 1
+    except Exception:
+        work["crash"] += 1
+        raise
     else:
         work["result"] += 1
 
@@ -308,8 +324,7 @@ def _record_tallies():
     yield
     for name, counts in _Tally.counts.items():
         if counts:
-            summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-            record("fuzzing", name, summary + ", 0 crashes", inputs=sum(counts.values()))
+            record("fuzzing", name, _summary(counts), inputs=sum(counts.values()))
     _Tally.counts.clear()
 
 
@@ -358,15 +373,16 @@ def test_fuzz_hosts_file(hosts_work, data):
     from auditor.collectors.engine import EngineSpec
     from auditor.fleet import parse_hosts_file
 
-    path = hosts_work.write("hosts.txt", data)
-    try:
-        specs = parse_hosts_file(str(path), EngineSpec(timeout=3))
-    except InputError as exc:
-        assert "\n" not in str(exc)
-        hosts_work.outcomes["input error (exit 2)"] += 1
-    else:
+    def run() -> str:
+        try:
+            specs = parse_hosts_file(str(hosts_work.write("hosts.txt", data)), EngineSpec(timeout=3))
+        except InputError as exc:
+            assert "\n" not in str(exc)
+            return "input error (exit 2)"
         assert specs and all(s.url and s.timeout == 3 for s in specs)
-        hosts_work.outcomes["result"] += 1
+        return "result"
+
+    hosts_work.tally(run)
 
 
 @fuzz_settings(200)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 
@@ -32,8 +33,10 @@ def _scan(cli, *args: str, expect: int, message: str, case: str, cwd=None):
     if expect == 2:
         lines = proc.stderr.strip().splitlines()
         assert all(line.startswith("auditor: error: ") for line in lines), proc.stderr
-    record("resource bounds", case, f"exit {proc.returncode} in {seconds:.1f} s" +
-           (f": {message}" if expect == 2 else ""), inputs=1)
+    first = proc.stderr.strip().splitlines()[0] if proc.stderr.strip() and expect == 2 else ""
+    said = re.sub(r"^auditor: error: (/\S+?: )?", "", first)  # drop the prefix and the temporary path
+    record("resource bounds", case, f"exit {proc.returncode} in {seconds:.1f} s" + (f": {said}" if said else ""),
+           inputs=1)
     return proc
 
 
