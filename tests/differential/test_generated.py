@@ -203,3 +203,21 @@ def test_fuzzed_port_strings_accepted_and_rejected_alike(specs: list[str]) -> No
         _compare({"services": {f"s{i}": {"image": "x", "ports": [s]} for i, s in enumerate(accepted)}})
     for spec in rejected[:3]:
         _compare({"services": {"s": {"image": "x", "ports": [spec]}}})
+
+
+@settings(max_examples=15, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(port_file(), port_file())
+def test_generated_override_files_merge_like_compose(base: dict, override: dict) -> None:
+    """A base file and an override file with the same services: ports appended and de-duplicated."""
+    with tempfile.TemporaryDirectory(prefix="auditor-diff-") as tmp:
+        directory = Path(tmp) / "merge"
+        directory.mkdir()
+        (directory / "compose.yaml").write_text(json.dumps(base))
+        (directory / "compose.override.yaml").write_text(json.dumps(override))
+        files = ["compose.yaml", "compose.override.yaml"]
+        cli = run_cli(directory, files)
+        assert cli.ok, cli.stderr
+        ours = ours_or_error(directory, files)
+        assert not isinstance(ours, InputError), str(ours)
+        assert our_facts(ours) == cli_facts(cli.config)
