@@ -93,5 +93,5 @@ def result_json(result: ScanResult) -> dict[str, Any]:
 
 
 def render(result: ScanResult, stream: IO[str]) -> None:
-    json.dump(result_json(result), stream, indent=2, sort_keys=False)
+    stream.write(json.dumps(result_json(result), indent=2))
     stream.write("\n")
