@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import docker
 import docker.errors
 
+from auditor.errors import InputError
+
 from . import procfs
 from .image import build_image
 from .plan import Capabilities
@@ -208,7 +210,7 @@ class BenchEnvironment:
             try:
                 self.client.images.get(self.user_image)
             except docker.errors.ImageNotFound:
-                raise BenchError(f"image {self.user_image!r} is not on this engine (bench never pulls)") from None
+                raise InputError(f"--image {self.user_image!r} is not on this engine (bench never pulls)") from None
             self.image = self.user_image
         elif self.modes - {"host-loopback"}:
             self.log("building the tools image from this host's iperf3, sockperf and busybox")

@@ -169,6 +169,9 @@ def bench_command(modes, duration, repeat, warmup, quick, outputs, image, cleanu
 
             print_summary(doc, sys.stdout)
         failed = [m["mode"] for m in doc["modes"] if m["status"] == "failed"]
+        if not any(m["status"] == "ok" for m in doc["modes"]):
+            reasons = sorted({m.get("skipped_reason") or m.get("error") or "" for m in doc["modes"]})
+            fail(f"nothing could be measured: {'; '.join(reasons)}", exit_codes.INCOMPLETE)
         if failed:
             click.echo(f"auditor: error: mode(s) failed: {', '.join(failed)}", err=True)
             sys.exit(exit_codes.INCOMPLETE)

@@ -155,3 +155,10 @@ def test_bad_options_exit_2():
     assert result.stderr.strip().startswith("auditor: error: unknown mode(s) warp (known: host-loopback,")
     result = subprocess.run([*AUDITOR, "bench", "-o", "x.csv"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "bench writes .json or .html" in result.stderr
+
+
+def test_missing_user_image_is_an_input_error(docker_client):
+    result = subprocess.run([*AUDITOR, "bench", "--modes", "bridge", "--image", "auditor-bench/absent:0", "-q"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "auditor: error: --image 'auditor-bench/absent:0' is not on this engine (bench never pulls)"
