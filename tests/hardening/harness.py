@@ -15,6 +15,8 @@ import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+CORPUS = Path(__file__).parent / "corpus"
+LONG_FUZZ = bool(os.environ.get("AUDITOR_FUZZ_EXAMPLES"))
 STATS_ENV = "AUDITOR_HARDENING_STATS"
 _lock = threading.Lock()
 
@@ -23,6 +25,20 @@ def fuzz_examples(default: int) -> int:
     """How many inputs each fuzzer tries: brief by default, ``AUDITOR_FUZZ_EXAMPLES`` for long runs."""
     text = os.environ.get("AUDITOR_FUZZ_EXAMPLES")
     return int(text) if text and text.isdigit() and int(text) > 0 else default
+
+
+def fuzz_settings(default: int):
+    """Hypothesis settings: ``default`` fixed inputs in the test command, N random ones when
+    ``AUDITOR_FUZZ_EXAMPLES=N`` (``scripts/fuzz.sh``)."""
+    from hypothesis import HealthCheck, settings
+
+    return settings(
+        max_examples=fuzz_examples(default),
+        deadline=None,
+        derandomize=not LONG_FUZZ,  # the test command always tries the same inputs
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
 
 
 def record(area: str, case: str, outcome: str, inputs: int = 0, faults: int = 0) -> None:

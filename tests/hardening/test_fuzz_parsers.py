@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import os
 import tempfile
 import tomllib
 from collections import Counter
@@ -24,8 +23,8 @@ from typing import Any
 import pytest
 from auditor.benchmarks.parsers import ToolOutputError, parse_connrate, parse_iperf3, parse_sockperf
 from auditor.reports import REPORTERS
-from hardening.harness import fuzz_examples, record
-from hypothesis import HealthCheck, given, settings
+from hardening.harness import CORPUS, fuzz_settings, record
+from hypothesis import given
 from hypothesis import strategies as st
 
 from auditor import exit_codes
@@ -37,20 +36,8 @@ from auditor.pipeline import ScanRequest, scan
 from auditor.severity import Severity
 from auditor.waivers import parse_waivers
 
-CORPUS = Path(__file__).parent / "corpus"
-LONG = bool(os.environ.get("AUDITOR_FUZZ_EXAMPLES"))
 RULES = discover_rules()
 RULE_IDS = tuple(r.id for r in RULES)
-
-
-def fuzz_settings(default: int) -> settings:
-    return settings(
-        max_examples=fuzz_examples(default),
-        deadline=None,
-        derandomize=not LONG,  # the test command always tries the same inputs
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
 
 
 def seeds(kind: str) -> list[bytes]:
