@@ -80,3 +80,16 @@ def test_no_secret_in_snapshot_export(cli, recorder, secretive, tmp_path):
     rescanned = cli("scan", str(snap), "-f", "json", "--fail-on", "none")
     assert _leaks(rescanned.stdout) == []
     recorder("secrets", "snapshot export + offline rescan", "0 leaks", inputs=2 * len(SECRETS))
+
+
+def test_no_secret_in_history_store(cli, recorder, secretive, tmp_path):
+    """``scan --store``: the SQLite history (and its journal files) holds no secret."""
+    db = tmp_path / "history.sqlite3"
+    proc = cli("scan", f"--store={db}", "-f", "json", "-q", "--fail-on", "none")
+    assert proc.returncode == 0, proc.stderr
+    listing = cli("history", "--store", str(db), "-f", "json")
+    assert listing.returncode == 0, listing.stderr
+    stored = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("history.sqlite3"))
+    assert secretive.encode() in stored  # the scan really was recorded
+    assert _leaks(stored.decode("utf-8", "replace") + listing.stdout) == []
+    recorder("secrets", "history store (SQLite) + auditor history", "0 leaks", inputs=len(SECRETS))
