@@ -197,3 +197,19 @@ def test_proxy_itself_is_transparent(exposed, docker_client):
             client.close()
     assert set(exposed) <= listed
     assert inspected["Id"] == docker_client.containers.get(exposed[0]).id
+
+
+def test_fault_on_one_engine_keeps_the_others(cli, recorder, exposed):
+    """Two engines, one failing mid-scan: exit 3, and the healthy engine's findings are reported."""
+    fault = DropConnections(after=1, match=INSPECT)
+    with docker_proxy() as healthy, docker_proxy(fault) as broken:
+        proc = cli("scan", "--engine", healthy.url, "--engine", broken.url, "-f", "json", "--fail-on", "none")
+    assert proc.returncode == 3, proc.stderr
+    doc = json.loads(proc.stdout)
+    status = {t["address"]: t["status"] for t in doc["targets"]}
+    assert status == {healthy.url: "complete", broken.url: "failed"}
+    assert doc["gate"]["verdict"] == "incomplete"
+    assert set(exposed) <= {f["resource"]["name"] for f in doc["findings"]}
+    assert "closed the connection mid-scan" in proc.stderr
+    recorder("engine faults", "one of two engines restarts mid-scan", "exit 3, the other engine's findings reported",
+             faults=fault.injected)
