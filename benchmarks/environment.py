@@ -36,6 +36,7 @@ IPERF_PORT = 5201
 SOCKPERF_PORT = 11111
 CONN_PORT = 12865
 READY_TIMEOUT = 30.0
+SETTLE_AFTER_INTERRUPTED_BUILD = 15.0
 
 
 def new_run_id() -> str:
@@ -187,15 +188,18 @@ class BenchEnvironment:
                     proc.kill()
                 with contextlib.suppress(Exception):
                     proc.wait(timeout=5)
-            for c in reversed(self.containers):
-                with contextlib.suppress(docker.errors.NotFound):
-                    c.remove(force=True, v=True)
-            for n in reversed(self.networks):
-                with contextlib.suppress(docker.errors.NotFound):
-                    n.remove()
-            if self.built_image:
-                with contextlib.suppress(docker.errors.ImageNotFound):
-                    self.client.images.remove(self.built_image, force=True)
+            # by label, not by handle: a create or build interrupted mid-call leaves objects the
+            # daemon finishes after we stopped waiting; sweep until a sweep finds nothing
+            label = f"{RUN_LABEL}={self.run_id}"
+            build_interrupted = self.built_image is not None and self.image is None
+            deadline = time.monotonic() + (SETTLE_AFTER_INTERRUPTED_BUILD if build_interrupted else 0)
+            quiet = 0
+            while True:
+                found = remove_labelled(self.client, label)
+                quiet = quiet + 1 if found == (0, 0, 0) else 0
+                if time.monotonic() >= deadline or quiet >= 2:
+                    break
+                time.sleep(0.5)
         finally:
             if in_main:
                 for s, handler in previous.items():
@@ -418,6 +422,47 @@ class CleanupReport:
     kept_alive_runs: set[str] = field(default_factory=set)
 
 
+def remove_labelled(client, label: str, keep=lambda labels: False) -> tuple[int, int, int]:
+    """Remove containers, then networks, then images carrying ``label`` (``key=value``).
+
+    Uses the list endpoints only (no per-object inspect), so objects that vanish meanwhile
+    (another clean-up running at the same time) are no error. Returns the counts removed.
+    """
+    removed = [0, 0, 0]
+
+    def containers() -> None:
+        for c in client.api.containers(all=True, filters={"label": [label]}):
+            if not keep(c.get("Labels")):
+                with contextlib.suppress(docker.errors.NotFound):
+                    client.api.remove_container(c["Id"], force=True, v=True)
+                    removed[0] += 1
+
+    containers()
+    for n in client.api.networks(filters={"label": [label]}):
+        if keep(n.get("Labels")):
+            continue
+        for attempt in range(20):  # a container created meanwhile may still hold an endpoint
+            try:
+                client.api.remove_network(n["Id"])
+                removed[1] += 1
+                break
+            except docker.errors.NotFound:
+                break
+            except docker.errors.APIError:
+                if attempt == 19:
+                    raise
+                time.sleep(0.25)
+                containers()
+    images = client.api.images(all=True, filters={"label": [label]})
+    for img in sorted(images, key=lambda i: not [t for t in i.get("RepoTags") or [] if t != "<none>:<none>"]):
+        if keep(img.get("Labels")):
+            continue
+        with contextlib.suppress(docker.errors.ImageNotFound, docker.errors.NotFound, docker.errors.APIError):
+            client.api.remove_image(img["Id"], force=True)
+            removed[2] += 1
+    return removed[0], removed[1], removed[2]
+
+
 def _is_leftover(obj_labels: dict | None) -> bool:
     pid = (obj_labels or {}).get(PID_LABEL, "")
     return not (pid.isdigit() and procfs.pid_alive(int(pid)) and int(pid) != 0)
@@ -426,25 +471,11 @@ def _is_leftover(obj_labels: dict | None) -> bool:
 def cleanup_leftovers(client) -> CleanupReport:
     """Remove benchmark objects whose creating process is gone; keep those of live runs."""
     report = CleanupReport()
-    flt = {"label": [LABEL]}
-    for c in client.containers.list(all=True, filters=flt):
-        if _is_leftover(c.labels):
-            with contextlib.suppress(docker.errors.NotFound):
-                c.remove(force=True, v=True)
-                report.containers += 1
-        else:
-            report.kept_alive_runs.add(c.labels.get(RUN_LABEL, "?"))
-    for n in client.networks.list(filters=flt):
-        if _is_leftover(n.attrs.get("Labels")):
-            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-                n.remove()
-                report.networks += 1
-    images = client.images.list(all=True, filters=flt)
-    for img in sorted(images, key=lambda i: not i.tags):  # tagged first: removes their parents too
-        if _is_leftover(img.labels):
-            with contextlib.suppress(docker.errors.ImageNotFound, docker.errors.APIError):
-                client.images.remove(img.id, force=True)
-                report.images += 1
+    for c in client.api.containers(all=True, filters={"label": [LABEL]}):
+        if not _is_leftover(c.get("Labels")):
+            report.kept_alive_runs.add((c.get("Labels") or {}).get(RUN_LABEL, "?"))
+    counts = remove_labelled(client, LABEL, keep=lambda labels: not _is_leftover(labels))
+    report.containers, report.networks, report.images = counts
     report.processes = _kill_orphan_processes()
     return report
 
