@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import docker
 import docker.errors
@@ -82,3 +84,32 @@ def test_snapshot_through_read_only_proxy(cli, recorder, risky, tmp_path):
     assert offline.returncode == 0, offline.stderr
     assert _ours(json.loads(offline.stdout), risky) == _ours(live, risky) != []
     recorder("least privilege", "snapshot through GET-only proxy", "written, 0 non-GET requests", inputs=count)
+
+
+def test_watch_through_read_only_proxy(engine_objects, recorder):
+    """``auditor watch`` follows /events through the proxy and reports a new container: GET only."""
+    with read_only_proxy() as (proxy, policy):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "auditor", "watch", "--engine", proxy.url, "-f", "json",
+             "--duration", "8", "--debounce", "0.3"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            first = json.loads(proc.stdout.readline())
+            assert first["type"] == "status" and first["event"] == "ready"
+            web = engine_objects.container("ro-watch", ports={"6379/tcp": ("0.0.0.0", None)})
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        paths, count = proxy.paths(), len(proxy.requests)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    messages = [json.loads(line) for line in out.splitlines() if line.strip()]
+    new = {(m.get("finding") or {}).get("resource", {}).get("name") for m in messages
+           if m["type"] == "finding" and m["change"] == "new"}
+    assert web.name in new, messages
+    assert policy.violations == [] and proxy.methods() == {"GET"}
+    assert any(p.startswith("/events") for p in paths)
+    recorder("least privilege", "watch (/events stream) through GET-only proxy", "new container reported, 0 non-GET requests",
+             inputs=count)

@@ -379,6 +379,9 @@ class DockerProxy:
             reply = fault.before(request)
             if reply is not None:
                 break
+        if reply is None and request.method == "GET" and request.path.startswith("/events"):
+            self._stream(handler, request)  # endless: relayed as it comes, faults do not apply
+            return
         if reply is None:
             try:
                 reply = self._forward(request)
@@ -387,6 +390,36 @@ class DockerProxy:
             for fault in self.faults:
                 reply = fault.after(request, reply)
         self._send(handler, request, reply)
+
+    def _stream(self, handler: _Handler, request: Request) -> None:
+        """Relay a streaming answer (``/events``) chunk by chunk until either side or the proxy stops."""
+        conn = _UnixHTTPConnection(self.upstream, UPSTREAM_TIMEOUT)
+        try:
+            headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
+            conn.request("GET", request.raw_path, headers=headers)
+            resp = conn.getresponse()
+            handler.send_response_only(resp.status)
+            for key, value in resp.getheaders():
+                if key.lower() not in _HOP_HEADERS:
+                    handler.send_header(key, value)
+            handler.send_header("Transfer-Encoding", "chunked")
+            handler.end_headers()
+            handler.close_connection = True
+            conn.sock.settimeout(0.2)
+            while not self._stop.is_set():
+                try:
+                    chunk = resp.read1(65536)
+                except TimeoutError:
+                    continue
+                if not chunk:
+                    break
+                handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                handler.wfile.flush()
+            handler.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            handler.close_connection = True
+        finally:
+            conn.close()
 
     def _send(self, handler: _Handler, request: Request, reply: Reply) -> None:
         if reply.delay and self._stop.wait(reply.delay):
