@@ -15,6 +15,8 @@ import subprocess
 import tarfile
 from collections.abc import Iterable, Mapping
 
+from auditor import scratch_image
+
 TOOLS = ("iperf3", "sockperf")
 _LDD_LINE = re.compile(r"^\s*(?:\S+\s+=>\s+)?(/\S+)\s+\(0x[0-9a-f]+\)\s*$")
 
@@ -68,13 +70,11 @@ def host_binaries() -> dict[str, str]:
 
 
 def find_busybox() -> str:
-    for candidate in ("/bin/busybox", "/usr/bin/busybox"):
-        if os.path.exists(candidate):
-            return candidate
-    found = shutil.which("busybox")
-    if not found:
-        raise ImageError("busybox is needed to build the tools image (apt-get install busybox-static)")
-    return found
+    """The host's static busybox (shared with the demo's scratch images)."""
+    try:
+        return scratch_image.find_busybox()
+    except FileNotFoundError as exc:
+        raise ImageError(str(exc)) from None
 
 
 def build_context(labels: Mapping[str, str]) -> io.BytesIO:

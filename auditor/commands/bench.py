@@ -56,15 +56,16 @@ def _plain_progress():
 
 
 def _rich_progress():
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, Progress, TextColumn
 
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                   TimeRemainingColumn(), transient=True)
-    task = bar.add_task("bench", total=1)
+                   TextColumn("{task.fields[left]}"), transient=True)
+    task = bar.add_task("bench", total=1, left="")
 
     def show(done: int, total: int, step, eta: float | None) -> None:
         phase = "warm-up" if step.warmup else f"repetition {step.round + 1}"
-        bar.update(task, total=total, completed=done, description=f"{step.mode} ({phase})")
+        left = f"about {eta:.0f}s left" if eta is not None and done < total else ""
+        bar.update(task, total=total, completed=done, description=f"{step.mode} ({phase})", left=left)
     return show, bar
 
 
