@@ -11,6 +11,8 @@ from dataclasses import replace
 
 from auditor.findings import Finding
 
+from .statistics import MIN_PAIRS_FOR_CLAIM
+
 # rule id -> (mode, reference mode, what the ratio means)
 CITATIONS: dict[str, tuple[str, str, str]] = {
     "HOST004": ("published-proxy", "published-nat", "the userland proxy vs kernel DNAT"),
@@ -44,7 +46,12 @@ def _ratio_text(r: dict | None, lower_is_better: bool = False) -> str | None:
     interval = ""
     if isinstance(r.get("ci_low"), int | float) and isinstance(r.get("ci_high"), int | float):
         interval = f", 95% CI {(r['ci_low'] - 1) * 100:+.0f}%..{(r['ci_high'] - 1) * 100:+.0f}%"
-    verdict = "" if r.get("real") else "; within noise"
+    if r.get("real"):
+        verdict = ""
+    elif int(r.get("pairs") or 0) < MIN_PAIRS_FOR_CLAIM:
+        verdict = f"; {r.get('pairs') or 0} repetitions, too few to call it real"
+    else:
+        verdict = "; within noise"
     return f"{abs(change):.0f}% {word}{interval}{verdict}"
 
 

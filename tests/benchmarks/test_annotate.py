@@ -55,3 +55,12 @@ def test_no_citation_without_the_measured_modes():
     doc = document(results, modes="bridge,published-proxy")
     f = finding("HOST004")
     assert annotate([f], doc) == (f,)
+
+
+def test_few_repetitions_are_not_called_noise_but_too_few():
+    results = {mode: {kind: samples[:3] for kind, samples in data.items()}
+               for mode, data in standard_results().items()}
+    (out,) = annotate([finding("HOST004", "Proxy on.")], document(results))
+    assert "throughput 60% less" in out.message
+    assert "3 repetitions, too few to call it real" in out.message
+    assert "within noise" not in out.message
