@@ -53,16 +53,18 @@ def remove_test_objects(client: docker.DockerClient, only_pid: str | None = None
         pid = (obj_labels or {}).get(PID_LABEL)
         return pid == only_pid if only_pid else not _pid_alive(pid)
 
-    for c in client.containers.list(all=True, filters=flt):
-        if ours(c.labels):
+    # The low-level list needs no per-container inspect, so a container that another session
+    # removes meanwhile cannot make the clean-up itself fail.
+    for c in client.api.containers(all=True, filters=flt):
+        if ours(c.get("Labels") or {}):
             try:
-                c.remove(force=True, v=True)
+                client.api.remove_container(c["Id"], force=True, v=True)
             except docker.errors.NotFound:
                 pass
-    for n in client.networks.list(filters=flt):
-        if ours(n.attrs.get("Labels") or {}):
+    for n in client.api.networks(filters=flt):
+        if ours(n.get("Labels") or {}):
             try:
-                n.remove()
+                client.api.remove_network(n["Id"])
             except docker.errors.NotFound:
                 pass
 
