@@ -8,6 +8,7 @@ exist are given as engines: nothing here talks to an engine or the network.
 from __future__ import annotations
 
 import os
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -63,6 +64,7 @@ def runner():
     counts: Counter[str] = Counter()
     yield CliRunner(), counts
     os.chdir(old)
+    shutil.rmtree(WORK, ignore_errors=True)
     if counts:
         summary = ", ".join(f"{n} exit {k}" for k, n in sorted(counts.items()))
         record("fuzzing", "auditor scan command lines", summary + ", 0 tracebacks", inputs=sum(counts.values()))
