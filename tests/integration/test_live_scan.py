@@ -91,7 +91,13 @@ def test_snapshot_round_trip_gives_the_same_findings(risky, tmp_path):
     ours = set(risky.values())
 
     def mine(text: str) -> list[dict]:
-        return [f for f in json.loads(text)["findings"] if f["resource"]["name"] in ours]
+        # Rules about neighbours (e.g. NET009 on the shared default bridge) depend on what
+        # other sessions run meanwhile, so compare the rules that look at one container only.
+        return [
+            f
+            for f in json.loads(text)["findings"]
+            if f["resource"]["name"] in ours and f["rule_id"] in FOUNDATION_RULES
+        ]
 
     assert mine(live.stdout) == mine(offline.stdout)
     assert len(mine(live.stdout)) >= 6
