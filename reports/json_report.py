@@ -89,6 +89,9 @@ def result_json(result: ScanResult) -> dict[str, Any]:
     topology = topology_json(result)  # names only: networks, containers, published ports
     if topology is not None:
         out["topology"] = topology
+    benchmark = result.extras.get("benchmark")  # `scan --bench`: kept so `auditor report` can chart it
+    if benchmark is not None:
+        out["benchmark"] = benchmark
     return out
 
 

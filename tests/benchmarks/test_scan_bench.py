@@ -41,3 +41,18 @@ def test_scan_rejects_a_file_that_is_not_a_bench_result(tmp_path):
     result = scan("--bench", str(bogus))
     assert result.exit_code == 2
     assert result.output.strip().endswith("not an `auditor bench` result (missing kind: auditor-bench)")
+
+
+def test_saved_result_keeps_the_benchmark_for_a_later_html_report(tmp_path):
+    bench = tmp_path / "bench.json"
+    bench.write_text(dumps(document(standard_results())))
+    saved = tmp_path / "scan.json"
+    result = CliRunner().invoke(
+        build_cli(), ["scan", str(DEMO), "-q", "-o", str(saved), "--fail-on", "none", "--bench", str(bench)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(saved.read_text())["benchmark"]["run"]["id"] == "abc123"
+    page = tmp_path / "report.html"
+    rendered = CliRunner().invoke(build_cli(), ["report", str(saved), "-o", str(page)])
+    assert rendered.exit_code == 0, rendered.output
+    assert '<section id="benchmark">' in page.read_text()
