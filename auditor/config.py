@@ -36,10 +36,22 @@ class Config:
     baseline: str | None = None
     format: str | None = None
     outputs: tuple[str, ...] = ()
+    store: str | None = None
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
 
-KEYS = ("fail-on", "fail-on-new", "enable-rules", "disable-rules", "severity", "waivers", "baseline", "format", "outputs")
+KEYS = (
+    "fail-on",
+    "fail-on-new",
+    "enable-rules",
+    "disable-rules",
+    "severity",
+    "waivers",
+    "baseline",
+    "format",
+    "outputs",
+    "store",
+)
 
 
 def _key_lines(text: str, section: str | None) -> dict[str, int]:
@@ -106,7 +118,7 @@ def parse_config(text: str, path: str, known_rules: Iterable[str], is_pyproject:
     for key, value in table.items():
         if key not in KEYS:
             fail(f"unknown setting {key!r} (known: {', '.join(KEYS)})", key)
-        if key in ("fail-on", "waivers", "baseline", "format"):
+        if key in ("fail-on", "waivers", "baseline", "format", "store"):
             if not isinstance(value, str) or not value.strip():
                 fail(f"{key!r} must be a non-empty string", key)
             values[key] = value.strip()
@@ -160,6 +172,7 @@ def parse_config(text: str, path: str, known_rules: Iterable[str], is_pyproject:
         baseline=relative("baseline"),
         format=values.get("format"),
         outputs=values.get("outputs", ()),
+        store=values["store"] if "://" in values.get("store", "") else relative("store"),
         lines=lines,
     )
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from auditor.commands.common import render_to_string, user_errors, write_text_atomically
-from auditor.commands.history import store_option
+from auditor.commands.history import configured_store, store_option
 from auditor.errors import InputError
 from auditor.history import Store, open_store
 from auditor.history.diff import DiffSide, FindingDiff, diff_findings, side_from_report
@@ -86,7 +86,7 @@ def resolve_sides(store: str | None, old: str | None, new: str | None, target: s
             old_findings = [f for f in old_findings if f.target == target]
             new_findings = [f for f in new_findings if f.target == target]
         return diff_findings(old_side, old_findings, new_side, new_findings)
-    with open_store(store) as db:
+    with open_store(store, configured=configured_store()) as db:
         sides = []
         warnings: list[str] = []
         if old is None or new is None:

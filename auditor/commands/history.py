@@ -42,7 +42,7 @@ def history_table(rows: list[TargetScan]) -> str:
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def history_command(store, target, limit, fmt):
     """List recorded scans per target with counts of open findings by severity."""
-    with user_errors(), open_store(store) as db:
+    with user_errors(), open_store(store, configured=configured_store()) as db:
         rows = db.target_scans(target=target, limit=limit)
         if target is not None and not rows:
             known = ", ".join(db.target_names()) or "none recorded yet"
@@ -56,13 +56,21 @@ def history_command(store, target, limit, fmt):
             click.echo(f"no scans recorded in {db.description} yet (run `auditor scan --store`)")
 
 
-def record_scan(store: str, result, code: int) -> int:
+def configured_store() -> str | None:
+    """The ``store`` setting of the config file in the current directory (see auditor.config)."""
+    from auditor.config import load_config
+    from auditor.discovery import discover_rules
+
+    return load_config(None, [r.id for r in discover_rules()]).store
+
+
+def record_scan(store: str, result, code: int, configured: str | None = None) -> int:
     """Record a finished scan; a store that cannot be written makes the run incomplete (3)."""
     from auditor import exit_codes
     from auditor.errors import AuditorError
 
     try:
-        with open_store(store) as db:
+        with open_store(store, configured=configured) as db:
             scan_id = db.record(result)
             click.echo(f"auditor: recorded scan {scan_id} in {db.description}", err=True)
     except AuditorError as exc:

@@ -124,6 +124,6 @@ def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout
             for line in host_status_lines(result):
                 click.echo(f"auditor: {line}", err=True)
         code = exit_codes.for_result(result)
-        if store is not None:
-            code = record_scan(store, result, code)
+        if store is not None or gates.config.store:
+            code = record_scan(store or "default", result, code, configured=gates.config.store)
         sys.exit(code)

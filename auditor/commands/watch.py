@@ -11,7 +11,7 @@ import click
 from auditor import exit_codes
 from auditor.collectors.engine import EngineSpec
 from auditor.commands.common import engine_options, engine_specs, fail, user_errors
-from auditor.commands.history import STORE_HELP
+from auditor.commands.history import STORE_HELP, configured_store
 from auditor.discovery import DiscoveryError, discover_rules
 from auditor.history import open_store
 from auditor.history.watcher import Watcher, WatchSettings
@@ -65,12 +65,15 @@ def watch_command(engines, tls_verify, tlscacert, tlscert, tlskey, timeout, fmt,
         specs = engine_specs(engines, tls_verify, tlscacert, tlscert, tlskey, timeout) or (EngineSpec(timeout=timeout),)
         if len(specs) != 1:
             fail("watch follows one --engine at a time (start one watch per engine)", exit_codes.INPUT_ERROR)
-        threshold = None if fail_on.strip().lower() == "none" else Severity.parse(fail_on)
+        from auditor.commands.scan import parse_fail_on
+
+        threshold = parse_fail_on(fail_on)
         try:
             rules = discover_rules()
         except DiscoveryError as exc:
             fail(str(exc), exit_codes.INPUT_ERROR)
-        db = open_store(store) if store is not None else None
+        configured = configured_store()
+        db = open_store(store, configured=configured) if store is not None or configured else None
         render = json_line if fmt == "json" else text_line
 
         def emit(message: dict[str, Any]) -> None:

@@ -35,9 +35,10 @@ def default_store_path() -> Path:
     return user_data_dir() / "history.sqlite3"
 
 
-def resolve_store_spec(spec: str | None) -> str:
-    """The store a command uses: the option, else ``$AUDITOR_STORE``, else the default file."""
-    chosen = spec if spec not in (None, "", "default") else os.environ.get(STORE_ENV) or None
+def resolve_store_spec(spec: str | None, configured: str | None = None) -> str:
+    """The store a command uses: the option, else ``$AUDITOR_STORE``, else the config file's
+    ``store``, else the default file."""
+    chosen = spec if spec not in (None, "", "default") else os.environ.get(STORE_ENV) or configured or None
     if chosen in (None, "default"):
         return str(default_store_path())
     return str(chosen)
@@ -58,9 +59,9 @@ def redact_url(spec: str) -> str:
     return f"{scheme}://{creds}@{host}"
 
 
-def open_store(spec: str | None = None, migrate: bool = True) -> Store:
+def open_store(spec: str | None = None, migrate: bool = True, configured: str | None = None) -> Store:
     """Open (and by default migrate) the store named by ``spec``; see the module docstring."""
-    resolved = resolve_store_spec(spec)
+    resolved = resolve_store_spec(spec, configured)
     store = _open_postgres(resolved) if is_postgres(resolved) else _open_sqlite(resolved)
     if migrate:
         try:
