@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
@@ -21,13 +21,6 @@ from auditor.errors import InputError
 from auditor.findings import ScanResult
 
 _SCHEMES = ("unix://", "tcp://", "ssh://", "http://", "https://", "npipe://")
-
-
-@dataclass(frozen=True)
-class HostSpec(EngineSpec):
-    """An engine with an optional name given by the fleet's hosts file."""
-
-    name: str | None = None
 
 
 def parse_hosts_file(path: str, base: EngineSpec) -> list[EngineSpec]:
@@ -52,7 +45,7 @@ def parse_hosts_file(path: str, base: EngineSpec) -> list[EngineSpec]:
         if not url.startswith(_SCHEMES):
             raise InputError(f"{url!r} is not an engine URL (unix://, tcp://, ssh://)", path, number)
         name = parts[1] if len(parts) == 2 else None
-        specs.append(HostSpec(**{**base.__dict__, "url": url, "name": name}))
+        specs.append(replace(base, url=url, name=name))
     if not specs:
         raise InputError("hosts file lists no engines", path)
     return specs
@@ -67,8 +60,7 @@ def fleet_specs(cli_specs: Sequence[EngineSpec], hosts_file: str | None, base: E
 
 
 def host_label(spec: EngineSpec) -> str:
-    name = getattr(spec, "name", None)
-    return f"{name} ({spec.address})" if name else spec.address
+    return f"{spec.name} ({spec.address})" if spec.name else spec.address
 
 
 def progress_wanted(stream: IO[str]) -> bool:

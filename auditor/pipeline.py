@@ -63,7 +63,7 @@ def _read_host_facts() -> dict:
 
 
 def collect_engine(spec: EngineSpec, on_progress: Callable[[int, int], None] | None = None) -> Collected:
-    alias = getattr(spec, "name", None)  # a fleet hosts file may name its engines
+    alias = spec.name  # a fleet hosts file may name its engines
     placeholder = Target(SourceKind.ENGINE, alias or spec.address, spec.address)
     try:
         raw = fetch_raw(spec, on_progress=on_progress, host_facts=_read_host_facts)

@@ -37,6 +37,7 @@ class EngineSpec:
     client_key: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     read_host_config: bool | None = None  # None: read daemon.json etc. only for a local socket
+    name: str | None = None  # a fleet hosts file may name the engine; reports then use that name
 
     @property
     def address(self) -> str:

@@ -13,7 +13,7 @@ from auditor.collectors.engine import EngineSpec
 from auditor.commands.diff import diff_command
 from auditor.commands.scan import scan_command
 from auditor.errors import InputError
-from auditor.fleet import FleetProgress, HostSpec, fleet_progress, parse_hosts_file
+from auditor.fleet import FleetProgress, fleet_progress, parse_hosts_file
 from auditor.history.diff import DiffSide, diff_findings
 from auditor.history.records import FindingRecord
 
@@ -89,8 +89,8 @@ def test_hosts_file_lines_names_comments_and_errors(tmp_path):
     hosts = tmp_path / "hosts"
     hosts.write_text("# fleet\n\ntcp://10.0.0.1:2376 web1  # rack 1\nssh://ops@h2\n")
     specs = parse_hosts_file(str(hosts), base)
-    assert specs == [HostSpec(url="tcp://10.0.0.1:2376", tls_verify=True, ca_cert="/ca.pem", timeout=5, name="web1"),
-                     HostSpec(url="ssh://ops@h2", tls_verify=True, ca_cert="/ca.pem", timeout=5, name=None)]
+    assert specs == [EngineSpec(url="tcp://10.0.0.1:2376", tls_verify=True, ca_cert="/ca.pem", timeout=5, name="web1"),
+                     EngineSpec(url="ssh://ops@h2", tls_verify=True, ca_cert="/ca.pem", timeout=5, name=None)]
     hosts.write_text("tcp://h1:2376\nh2:2376\n")
     with pytest.raises(InputError, match=r"hosts:2: 'h2:2376' is not an engine URL"):
         parse_hosts_file(str(hosts), base)
@@ -109,7 +109,7 @@ class Terminal(io.StringIO):
 
 
 def test_progress_shows_on_terminals_only(monkeypatch):
-    specs = [HostSpec(url="tcp://h1:2376", name="web1"), EngineSpec(url="unix:///x.sock")]
+    specs = [EngineSpec(url="tcp://h1:2376", name="web1"), EngineSpec(url="unix:///x.sock")]
     monkeypatch.setenv("CI", "true")
     with fleet_progress(specs, Terminal()) as progress:
         assert progress is None  # CI logs stay quiet
