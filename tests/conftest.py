@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from support.engine import EngineObjects, build_test_image, remove_test_objects  # noqa: E402
+from support.engine import EngineObjects, build_test_image, remove_test_image, remove_test_objects  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +32,7 @@ def docker_client():
     remove_test_objects(client)  # leftovers of dead sessions
     yield client
     remove_test_objects(client, only_pid=str(os.getpid()))
+    remove_test_image(client)
     client.close()
 
 

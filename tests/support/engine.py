@@ -69,6 +69,16 @@ def remove_test_objects(client: docker.DockerClient, only_pid: str | None = None
                 pass
 
 
+def remove_test_image(client: docker.DockerClient) -> None:
+    """Remove the test image unless another live test session still has containers on it."""
+    try:
+        if client.api.containers(all=True, filters={"label": [TEST_LABEL], "ancestor": IMAGE}):
+            return
+        client.images.remove(IMAGE)
+    except docker.errors.APIError:
+        pass  # in use by a container created meanwhile: the next session removes it
+
+
 class EngineObjects:
     """Creates labelled containers and networks for one test and removes them afterwards."""
 
