@@ -156,6 +156,10 @@ class Container:
 
     @property
     def published_ports(self) -> tuple[PortBinding, ...]:
+        """Ports Docker really publishes: none in host or none network mode, where Docker
+        discards port mappings (host mode exposes every listening port instead: NET003)."""
+        if self.network_mode in ("host", "none"):
+            return ()
         return tuple(p for p in self.ports if p.published)
 
     @property

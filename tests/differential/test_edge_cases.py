@@ -253,6 +253,32 @@ services:
 """
         }
     },
+    "include, short and long syntax, with its own env file": {
+        "args": ["compose.yaml"],
+        "files": {
+            "compose.yaml": """
+include:
+  - sub/db.yaml
+  - path: [cache.yaml]
+    env_file: cache.env
+services:
+  web: {image: x, ports: ["8080:80"], networks: [front]}
+networks:
+  front: {}
+""",
+            "sub/db.yaml": """
+services:
+  db: {image: postgres, ports: ["5432:5432"], networks: [back]}
+networks:
+  back: {internal: true}
+""",
+            "cache.yaml": """
+services:
+  cache: {image: redis, ports: ["${CACHE_PORT}:6379"]}
+""",
+            "cache.env": "CACHE_PORT=16379\n",
+        },
+    },
     "compose file written as JSON": {
         "files": {"compose.json": '{"services": {"a": {"image": "x", "ports": ["8080:80", {"target": 53, "protocol": "udp", "published": "53"}]}}}'}
     },
@@ -275,23 +301,29 @@ INVALID: dict[str, dict] = {
         "compose.yaml": "services:\n  a:\n    image: x\n    network_mode: host\n    networks: [n]\nnetworks:\n  n: {}\n"
     },
     "ports not a list": {"compose.yaml": "services:\n  a:\n    image: x\n    ports: '80:80'\n"},
+    "include redefines a service": {
+        "compose.yaml": "include: [other.yaml]\nservices:\n  a:\n    image: x\n",
+        "other.yaml": "services:\n  a:\n    image: y\n",
+    },
     "extends circular": {
         "compose.yaml": "services:\n  a:\n    image: x\n    extends: b\n  b:\n    image: x\n    extends: a\n"
     },
 }
 
 
-def _write(tmp_path: Path, files: dict[str, str]) -> list[str]:
+def _write(tmp_path: Path, files: dict[str, str], args: list[str] | None = None) -> list[str]:
+    """Write the case's files; the compose files passed with -f are ``args`` or all of them."""
     for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
-    return [n for n in files if n != ".env"]
+    return args or [n for n in files if n != ".env"]
 
 
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
 def test_agrees_with_compose_cli(tmp_path: Path, case: str) -> None:
     spec = CASES[case]
     env = spec.get("env", {})
-    names = _write(tmp_path, spec["files"])
+    names = _write(tmp_path, spec["files"], spec.get("args"))
     cli = run_cli(tmp_path, names, env)
     assert cli.ok, cli.stderr
     ours = ours_or_error(tmp_path, names, env)
@@ -301,7 +333,8 @@ def test_agrees_with_compose_cli(tmp_path: Path, case: str) -> None:
 
 @pytest.mark.parametrize("case", list(INVALID), ids=list(INVALID))
 def test_both_reject(tmp_path: Path, case: str) -> None:
-    names = _write(tmp_path, INVALID[case])
+    files = INVALID[case]
+    names = _write(tmp_path, files, ["compose.yaml"] if "other.yaml" in files else None)
     cli = run_cli(tmp_path, names)
     assert not cli.ok, f"compose accepted it: {cli.config}"
     ours = ours_or_error(tmp_path, names)

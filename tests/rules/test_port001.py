@@ -38,3 +38,8 @@ def test_silent_on_loopback_specific_address_and_exposed_only():
 def test_daemon_ip_narrows_empty_host_ip():
     snap = snapshot(container("web", ports=[port(80, 8080, host_ip="")]), daemon=DaemonFacts(default_bind_ip="127.0.0.1"))
     assert run_rule(RULE, snap) == []
+
+
+def test_ports_of_a_host_network_service_are_discarded_like_docker_does():
+    host_mode = container("web", ports=[port(80, host_ip="")], network_mode="host", networks=(), compose=True)
+    assert run_rule(RULE, snapshot(host_mode)) == []

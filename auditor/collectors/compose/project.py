@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.errors import InputError
-from auditor.model import Snapshot, SourceKind, Target
+from auditor.model import Origin, Snapshot, SourceKind, Target
 
 from .build import ProjectBuilder, fail, mapping
 from .interpolate import interpolate_tree, read_env_file
@@ -125,18 +125,78 @@ def resolve_extends(loader: Loader, path: Path, name: str, chain: tuple[tuple[Pa
     return merge_maps(base, own, ("services", name), keep_base_origin=False)
 
 
-def load_tree(loader: Loader, files: Sequence[Path]) -> Map:
-    """All files, each with its ``extends`` resolved, merged in order."""
+# Top-level sections an included project contributes to the including one.
+INCLUDED_SECTIONS = ("services", "networks", "volumes", "secrets", "configs")
+MAX_INCLUDE_DEPTH = 16
+
+
+def _include_entries(tree: Map, path: Path) -> list[tuple[list[Path], list[str], Origin]]:
+    """``include:`` items as (files merged in order, env files, origin), paths resolved from
+    the including file's directory. Short syntax is a path; long syntax a mapping."""
+    items = tree.get("include")
+    if items is None:
+        return []
+    if not isinstance(items, Seq):
+        raise fail("include must be a list", tree.at("include"))
+    out = []
+    for index, item in enumerate(items):
+        origin = items.at(index)
+        env_files: list[str] = []
+        if isinstance(item, str):
+            paths = [item]
+        elif isinstance(item, Map):
+            raw = item.get("path")
+            paths = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, Seq) else []
+            env = item.get("env_file")
+            env_files = [env] if isinstance(env, str) else [str(e) for e in env] if isinstance(env, Seq) else []
+        else:
+            paths = []
+        if not paths or not all(isinstance(p, str) and p for p in paths):
+            raise fail("include items need a path", origin)
+        out.append(([path.parent / p for p in paths], [str(path.parent / e) for e in env_files], origin))
+    return out
+
+
+def _add_included(own: Map, included: Map, origin: Origin) -> None:
+    """Add an included project's resources; redefining one is an error, as in compose."""
+    for section in INCLUDED_SECTIONS:
+        theirs = included.get(section)
+        if not isinstance(theirs, Map) or not theirs:
+            continue
+        mine = own.get(section)
+        if not isinstance(mine, Map):
+            mine = Map(theirs.origin)
+            own.put(section, mine, origin)
+        for name, value in theirs.items():
+            if name in mine:
+                raise fail(f"{section}.{name} conflicts with a resource imported by include", origin)
+            mine.put(name, value, theirs.at(name))
+
+
+def load_tree(loader: Loader, files: Sequence[Path], depth: int = 0) -> Map:
+    """All files, each with its ``extends`` resolved and its ``include`` added, merged in order."""
     merged: Map | None = None
     for path in files:
         tree = loader.load(path)
-        services = mapping(tree.get("services"), "services", tree.at("services"))
+        services = mapping(tree.get("services", Map(tree.origin)), "services", tree.at("services") if "services" in tree else tree.origin)
         resolved = Map(services.origin)
         for name in services:
             resolved.put(name, resolve_extends(loader, path, name), services.at(name))
         own = Map(tree.origin)
         for key, value in tree.items():
-            own.put(key, resolved if key == "services" else value, tree.at(key))
+            if key != "include":
+                own.put(key, resolved if key == "services" else value, tree.at(key))
+        if "services" not in own:
+            own.put("services", resolved, tree.origin)
+        for include_files, env_files, origin in _include_entries(tree, path):
+            if depth >= MAX_INCLUDE_DEPTH:
+                raise fail("include nested too deeply (a file including itself?)", origin)
+            missing = [f for f in include_files if not f.is_file()]
+            if missing:
+                raise fail(f"included file {missing[0].name} not found", origin)
+            sub_env = Environment(include_files[0].parent, env_files, loader.uris, loader.env.environ)
+            included = load_tree(Loader(sub_env, loader.uris), include_files, depth + 1)
+            _add_included(own, included, origin)
         merged = own if merged is None else merge_maps(merged, own)
     assert merged is not None
     return strip_resets(merged)
