@@ -104,8 +104,9 @@ class FleetProgress:
 
 @contextmanager
 def fleet_progress(specs: Sequence[EngineSpec], stream: IO[str] = sys.stderr) -> Iterator[FleetProgress | None]:
-    """A progress display for several engines on a terminal; ``None`` otherwise (CI, pipes)."""
-    if len(specs) < 2 or not progress_wanted(stream):
+    """A progress display for the engines being scanned (one line each) on a terminal;
+    ``None`` otherwise (CI, pipes), so logs stay quiet."""
+    if not specs or not progress_wanted(stream):
         yield None
         return
     with FleetProgress(specs, stream) as progress:

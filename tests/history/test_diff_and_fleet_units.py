@@ -116,8 +116,13 @@ def test_progress_shows_on_terminals_only(monkeypatch):
     monkeypatch.delenv("CI")
     with fleet_progress(specs, io.StringIO()) as progress:
         assert progress is None  # not a terminal
-    with fleet_progress(specs[:1], Terminal()) as progress:
-        assert progress is None  # one engine: nothing to follow
+    with fleet_progress([], Terminal()) as progress:
+        assert progress is None  # no engine (compose files, saved JSON): nothing to follow
+    single = Terminal()
+    with fleet_progress(specs[:1], single) as progress:
+        assert isinstance(progress, FleetProgress)  # a big single host is long work too
+        progress(specs[0], "inspecting", 150, 300)
+    assert "150/300" in single.getvalue()
     screen = Terminal()
     with fleet_progress(specs, screen) as progress:
         assert isinstance(progress, FleetProgress)
