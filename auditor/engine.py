@@ -7,7 +7,7 @@ result is marked incomplete so it can never be mistaken for a clean one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from auditor.findings import Finding, Resource, RuleError, fingerprint
 from auditor.model import Container, Network, Origin, Snapshot, SourceKind, Target
@@ -47,6 +47,13 @@ def location_of(obs: Observation, target: Target) -> Origin:
     return Origin(kind=target.kind, uri=target.address)
 
 
+def _stable(resource: Resource, subject: Container | Network | Target) -> Resource:
+    """The resource as fingerprints see it: names that survive re-creation and rescheduling."""
+    if isinstance(subject, Container) and subject.kind == "container" and subject.stable_name != resource.name:
+        return replace(resource, name=subject.stable_name)
+    return resource
+
+
 def to_finding(rule: Rule, obs: Observation, target: Target) -> Finding:
     resource = resource_of(obs.subject, target)
     severity = obs.severity if obs.severity is not None else rule.meta.severity
@@ -59,7 +66,7 @@ def to_finding(rule: Rule, obs: Observation, target: Target) -> Finding:
         location=location_of(obs, target),
         evidence=obs.evidence,
         remediation=rule.meta.remediation,
-        fingerprint=fingerprint(rule.id, target.name, resource, obs.key),
+        fingerprint=fingerprint(rule.id, target.name, _stable(resource, obs.subject), obs.key),
         references=rule.meta.references,
         key=obs.key,
     )

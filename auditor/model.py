@@ -148,11 +148,13 @@ class Container:
     service: str | None = None
     origin: Origin | None = None
     network_mode_origin: Origin | None = None
+    swarm_service: bool = False  # a swarm service (its ingress ports are open on every node)
 
     @property
     def kind(self) -> str:
-        """``service`` for compose services, ``container`` otherwise."""
-        return "service" if self.origin and self.origin.kind is SourceKind.COMPOSE else "container"
+        """``service`` for compose and swarm services, ``container`` otherwise."""
+        compose = self.origin is not None and self.origin.kind is SourceKind.COMPOSE
+        return "service" if compose or self.swarm_service else "container"
 
     @property
     def published_ports(self) -> tuple[PortBinding, ...]:
@@ -180,6 +182,15 @@ class Container:
 
     def label(self, key: str) -> str | None:
         return dict(self.labels).get(key)
+
+    @property
+    def stable_name(self) -> str:
+        """The name fingerprints use. A swarm task's container (``web.1.<task id>``) gets a new
+        task id whenever it is rescheduled, so the id is dropped (``web.1``)."""
+        task_id = self.label("com.docker.swarm.task.id")
+        if task_id and self.name.endswith("." + task_id):
+            return self.name[: -len(task_id) - 1]
+        return self.name
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from auditor.collectors.inspect import (
     daemon_facts_from_api,
     normalize_container,
     normalize_network,
+    normalize_swarm_service,
 )
 from auditor.errors import InputError
 from auditor.model import DaemonFacts, Snapshot, SourceKind, Target
@@ -105,6 +106,33 @@ def sanitize_container(doc: Mapping[str, Any]) -> dict:
     return out
 
 
+def sanitize_service(doc: Mapping[str, Any]) -> dict:
+    """A swarm service without env, args or secrets: name, labels, image, mounts, ports."""
+    spec = doc.get("Spec") if isinstance(doc.get("Spec"), dict) else {}
+    task = spec.get("TaskTemplate") if isinstance(spec.get("TaskTemplate"), dict) else {}
+    cspec = task.get("ContainerSpec") if isinstance(task.get("ContainerSpec"), dict) else {}
+    endpoint = doc.get("Endpoint") if isinstance(doc.get("Endpoint"), dict) else {}
+    labels = spec.get("Labels") if isinstance(spec.get("Labels"), dict) else {}
+    mounts = cspec.get("Mounts") if isinstance(cspec.get("Mounts"), list) else []
+    return {
+        "ID": doc.get("ID"),
+        "Spec": {
+            "Name": spec.get("Name"),
+            "Labels": dict(redact_labels(labels)),
+            "TaskTemplate": {
+                "ContainerSpec": {
+                    "Image": cspec.get("Image"),
+                    "Mounts": [_pick(m, ("Type", "Source", "Target", "ReadOnly")) for m in mounts],
+                    "CapabilityAdd": cspec.get("CapabilityAdd"),
+                },
+                "Networks": task.get("Networks") if isinstance(task.get("Networks"), list) else [],
+            },
+            "EndpointSpec": _pick(spec.get("EndpointSpec"), ("Mode", "Ports")),
+        },
+        "Endpoint": _pick(endpoint, ("Ports", "VirtualIPs")),
+    }
+
+
 def sanitize_network(doc: Mapping[str, Any]) -> dict:
     out = _pick(doc, _NETWORK_KEEP)
     if isinstance(out.get("Labels"), dict):
@@ -124,6 +152,7 @@ class RawState:
     host: Mapping[str, Any]
     notes: tuple[str, ...] = ()
     source_uri: str | None = None
+    services: tuple[dict, ...] = ()  # swarm services (managers only)
 
     def to_json(self) -> dict:
         return {
@@ -138,6 +167,7 @@ class RawState:
             "host": dict(self.host),
             "containers": list(self.containers),
             "networks": list(self.networks),
+            "services": list(self.services),
             "notes": list(self.notes),
         }
 
@@ -155,7 +185,7 @@ def raw_from_json(doc: Mapping[str, Any], path: str) -> RawState:
     target = doc.get("target")
     if not isinstance(target, dict) or not isinstance(target.get("name"), str):
         raise InputError("snapshot has no target name", path)
-    for key in ("containers", "networks"):
+    for key in ("containers", "networks", "services"):
         if not isinstance(doc.get(key, []), list):
             raise InputError(f"snapshot field {key!r} must be a list", path)
     engine = doc.get("engine") if isinstance(doc.get("engine"), dict) else {}
@@ -169,6 +199,7 @@ def raw_from_json(doc: Mapping[str, Any], path: str) -> RawState:
         host=host,
         notes=tuple(n for n in _list_or_empty(doc.get("notes")) if isinstance(n, str)),
         source_uri=path,
+        services=tuple(doc.get("services", [])),
     )
 
 
@@ -234,6 +265,8 @@ def normalize_raw(raw: RawState) -> Snapshot:
     uri = raw.source_uri
     networks = tuple(normalize_network(d, raw.target, uri) for d in raw.networks)
     containers = tuple(normalize_container(d, raw.target, uri) for d in raw.containers)
+    network_names = {n.id: n.name for n in networks if n.id}
+    containers += tuple(normalize_swarm_service(d, raw.target, network_names, uri) for d in raw.services)
     facts = merge_host_facts(daemon_facts_from_api(raw.version, raw.info, networks), raw.host)
     return Snapshot(
         target=raw.target,

@@ -111,11 +111,24 @@ def workload_of(container: Container) -> str:
 
 
 def user_networks(snapshot: Snapshot) -> Iterator[Network]:
-    """Networks other than the default bridge and the special ``host``/``none`` ones."""
+    """Networks other than the default bridge, the special ``host``/``none`` ones, and the
+    swarm routing mesh (``ingress``), which Docker itself attaches every published service to."""
     for net in snapshot.networks:
         if net.is_default_bridge or net.name in ("host", "none") or net.driver in ("host", "null"):
             continue
+        if net.ingress:
+            continue
         yield net
+
+
+def members_can_talk(net: Network | None) -> bool:
+    """False where Docker keeps a network's members apart: the swarm ``ingress`` mesh, and
+    bridges with inter-container communication off (e.g. swarm's ``docker_gwbridge``)."""
+    if net is None:
+        return True
+    if net.ingress:
+        return False
+    return not (net.driver == "bridge" and net.option("com.docker.network.bridge.enable_icc") == "false")
 
 
 def describe_groups(members: tuple[Container, ...]) -> dict[str, list[str]]:

@@ -12,7 +12,16 @@ from auditor.model import Snapshot
 from auditor.rule import Observation, Rule, RuleMeta
 from auditor.severity import Severity
 
-from ._helpers import cis, cwe, format_groups, name_of, unrelated_groups, user_networks, workload_of
+from ._helpers import (
+    cis,
+    cwe,
+    format_groups,
+    members_can_talk,
+    name_of,
+    unrelated_groups,
+    user_networks,
+    workload_of,
+)
 from .services import backend_service
 
 META = RuleMeta(
@@ -41,6 +50,8 @@ META = RuleMeta(
 
 def check(snapshot: Snapshot) -> Iterator[Observation]:
     for net in user_networks(snapshot):
+        if not members_can_talk(net):
+            continue
         groups = unrelated_groups(net, snapshot.members(net.name))
         if groups is None:
             continue

@@ -13,7 +13,7 @@ from auditor.model import Container, Snapshot
 from auditor.rule import Observation, Rule, RuleMeta
 from auditor.severity import Severity
 
-from ._helpers import cis, cwe, has_cap, name_of
+from ._helpers import cis, cwe, has_cap, members_can_talk, name_of
 
 META = RuleMeta(
     id="NET009",
@@ -60,7 +60,8 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
         shared = [
             name
             for name in sorted(container.network_names)
-            if any(m.name != container.name for m in snapshot.members(name))
+            if members_can_talk(snapshot.network(name))
+            and any(m.name != container.name for m in snapshot.members(name))
         ]
         if not shared:
             continue

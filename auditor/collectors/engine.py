@@ -20,7 +20,7 @@ import requests.exceptions
 
 from auditor.errors import TargetUnavailable
 from auditor.model import SourceKind, Target
-from auditor.raw import RawState, sanitize_container, sanitize_network
+from auditor.raw import RawState, sanitize_container, sanitize_network, sanitize_service
 
 DEFAULT_TIMEOUT = 30.0
 INSPECT_WORKERS = 8
@@ -173,6 +173,7 @@ def fetch_raw(
                 for d in pool.map(lambda n: _inspect_network(client, n["Id"], progress), networks)
                 if d is not None
             ]
+        services = _swarm_services(client, info, progress)
     except TargetUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - a fault mid-scan must not become a traceback
@@ -193,4 +194,21 @@ def fetch_raw(
         networks=tuple(sanitize_network(d) for d in sorted(net_docs, key=lambda d: str(d.get("Name")))),
         host=extra,
         notes=tuple(sorted(progress.notes)),
+        services=tuple(sanitize_service(d) for d in sorted(services, key=lambda d: str(d.get("ID")))),
     )
+
+
+def _swarm_services(client: docker.APIClient, info: dict, progress: _Progress) -> list[dict]:
+    """Swarm services, on a manager only: their ingress ports are open on every node.
+
+    A worker cannot list services; that is noted, since its published ingress ports are then
+    only visible by scanning a manager.
+    """
+    swarm = info.get("Swarm") if isinstance(info.get("Swarm"), dict) else {}
+    if swarm.get("LocalNodeState") != "active":
+        return []
+    if not swarm.get("ControlAvailable"):
+        progress.notes.append("swarm worker: services (and their ingress ports) are only listed on a manager")
+        return []
+    listed = client.services()
+    return [d for d in listed if isinstance(d, dict)]

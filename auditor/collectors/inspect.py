@@ -250,6 +250,76 @@ def normalize_network(doc: Mapping[str, Any], target: Target, source_uri: str | 
     )
 
 
+def normalize_swarm_service(
+    doc: Mapping[str, Any], target: Target, network_names: Mapping[str, str], source_uri: str | None = None
+) -> Container:
+    """A swarm service as a ``Container`` of kind ``service``.
+
+    Only ingress-mode ports are modelled here: the routing mesh opens them on every interface
+    of every node. Host-mode ports are bound by each task's container, which the container
+    list of that node already shows.
+    """
+    spec = _dict(doc.get("Spec"))
+    name = _str(spec.get("Name")) or _str(doc.get("ID")) or "unnamed-service"
+    task = _dict(spec.get("TaskTemplate"))
+    cspec = _dict(task.get("ContainerSpec"))
+    labels = _dict(spec.get("Labels"))
+    if target.kind is SourceKind.ENGINE:
+        origin = Origin(SourceKind.ENGINE, f"docker://{target.name}/services/{name}")
+    else:
+        origin = Origin(target.kind, source_uri or target.address)
+    endpoint_ports = _list(_dict(doc.get("Endpoint")).get("Ports")) or _list(_dict(spec.get("EndpointSpec")).get("Ports"))
+    ports = []
+    for entry in endpoint_ports:
+        entry = _dict(entry)
+        if (_str(entry.get("PublishMode")) or "ingress") != "ingress":
+            continue
+        target_port, published = entry.get("TargetPort"), entry.get("PublishedPort")
+        if not isinstance(target_port, int) or not 0 < target_port < 65536:
+            raise InputError(f"service {name}: invalid target port {target_port!r}", source_uri)
+        ports.append(
+            PortBinding(
+                container_port=target_port,
+                protocol=(_str(entry.get("Protocol")) or "tcp").lower(),
+                host_ip="",
+                host_port=published if isinstance(published, int) and published > 0 else None,
+                origin=origin,
+            )
+        )
+    networks = []
+    for net in _list(task.get("Networks")):
+        ref = _str(_dict(net).get("Target")) or ""
+        networks.append(network_names.get(ref) or next((v for k, v in network_names.items() if k.startswith(ref)), ref))
+    if ports and "ingress" not in networks:
+        networks.append("ingress")
+    mounts = tuple(
+        Mount(
+            source=_str(_dict(m).get("Source")) or "",
+            target=_str(_dict(m).get("Target")) or "",
+            type=_str(_dict(m).get("Type")) or "bind",
+            read_only=_dict(m).get("ReadOnly") is True,
+            origin=origin,
+        )
+        for m in _list(cspec.get("Mounts"))
+    )
+    return Container(
+        name=name,
+        image=_str(cspec.get("Image")),
+        id=_str(doc.get("ID")),
+        state="service",
+        network_mode=networks[0] if networks else "default",
+        endpoints=tuple(Endpoint(network=n, origin=origin) for n in networks if n),
+        ports=tuple(ports),
+        cap_add=tuple(canonical_capability(c) for c in _list(cspec.get("CapabilityAdd"))),
+        mounts=mounts,
+        labels=redact_labels(labels),
+        project=_str(labels.get(STACK_NAMESPACE)),
+        service=name,
+        origin=origin,
+        swarm_service=True,
+    )
+
+
 def _option_bool(value: str | None) -> bool | None:
     if value is None:
         return None

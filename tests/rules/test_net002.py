@@ -72,3 +72,18 @@ def test_without_backends_severity_stays_medium():
     snap = snapshot(container("a", project="x", networks=("n",)), container("b", project="y", networks=("n",)))
     [f] = run_rule(RULE, snap)
     assert f.severity is Severity.MEDIUM
+
+
+def test_networks_that_keep_members_apart_are_not_shared():
+    from dataclasses import replace
+
+    members = (
+        container("shop-web-1", project="shop", networks=("ingress", "docker_gwbridge")),
+        container("blog-app-1", project="blog", networks=("ingress", "docker_gwbridge")),
+    )
+    ingress = replace(network("ingress", driver="overlay", scope="swarm"), ingress=True)
+    gwbridge = network("docker_gwbridge", options={"com.docker.network.bridge.enable_icc": "false"})
+    assert run_rule(RULE, snapshot(*members, networks=(DEFAULT_BRIDGE, ingress, gwbridge))) == []
+    talking = network("docker_gwbridge", options={"com.docker.network.bridge.enable_icc": "true"})
+    [f] = run_rule(RULE, snapshot(*members, networks=(DEFAULT_BRIDGE, ingress, talking)))
+    assert f.resource.name == "docker_gwbridge"

@@ -1,0 +1,60 @@
+"""Swarm services from a real manager's snapshot (Docker 20.10): ingress ports, mounts, names."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from auditor.discovery import discover_rules
+from auditor.engine import run_rules
+from auditor.raw import normalize_raw, raw_from_json
+from support.builders import container, run_rule, snapshot
+
+from auditor.rules.net009_net_caps import RULE as NET009
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "swarm" / "manager-snapshot.json"
+
+
+def _snapshot():
+    return normalize_raw(raw_from_json(json.loads(FIXTURE.read_text()), str(FIXTURE)))
+
+
+def test_a_service_carries_its_ingress_ports_and_mounts_but_not_host_mode_ports():
+    snap = _snapshot()
+    (service,) = [c for c in snap.containers if c.kind == "service"]
+    assert (service.name, service.project, service.swarm_service) == ("webpub", "shop", True)
+    assert [(p.container_port, p.protocol, p.host_ip, p.host_port) for p in service.published_ports] == [
+        (80, "tcp", "", 8088)
+    ]
+    assert [(m.source, m.target) for m in service.mounts] == [("/var/run/docker.sock", "/var/run/docker.sock")]
+    assert "ingress" in service.network_names
+    assert service.label("api.token") == "[redacted]"
+    assert service.origin.uri == "docker://vm/services/webpub"
+
+
+def test_the_task_container_keeps_its_host_mode_port_and_a_stable_name():
+    (task,) = [c for c in _snapshot().containers if c.kind == "container"]
+    assert task.name.startswith("webpub.1.")
+    assert task.stable_name == "webpub.1"
+    assert [(p.container_port, p.protocol, p.host_port) for p in task.published_ports] == [
+        (53, "udp", 5353),
+        (53, "udp", 5353),
+    ]
+
+
+def test_findings_on_the_service_and_no_neighbour_noise_from_ingress():
+    run = run_rules(_snapshot(), discover_rules())
+    got = sorted((f.rule_id, f.resource.kind, f.resource.name.split(".")[0]) for f in run.findings)
+    assert ("PORT001", "service", "webpub") in got
+    assert ("HOST002", "service", "webpub") in got
+    assert ("HOST002", "container", "webpub") in got
+    assert not [f for f in run.findings if f.rule_id in ("NET002", "NET009")]
+
+
+def test_task_fingerprints_survive_rescheduling():
+    first = container("web.1.aaaa", labels={"com.docker.swarm.task.id": "aaaa"}, networks=("appnet",))
+    again = container("web.1.bbbb", labels={"com.docker.swarm.task.id": "bbbb"}, networks=("appnet",))
+    other = container("peer", networks=("appnet",))
+    fp = [f.fingerprint for f in run_rule(NET009, snapshot(first, other)) if f.resource.name.startswith("web")]
+    fp2 = [f.fingerprint for f in run_rule(NET009, snapshot(again, other)) if f.resource.name.startswith("web")]
+    assert fp and fp == fp2
