@@ -7,11 +7,13 @@ what a later offline scan will normalize again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -41,11 +43,42 @@ class EngineSpec:
 
     @property
     def address(self) -> str:
-        return self.url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        return self.url or default_engine_address()
 
     @property
     def is_local(self) -> bool:
         return self.address.startswith("unix://") or self.address.startswith("npipe://")
+
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+
+
+def _context_host() -> str | None:
+    """The docker endpoint of ``DOCKER_CONTEXT`` or the CLI's current context, read as the CLI
+    reads it (``$DOCKER_CONFIG`` or ``~/.docker``). The SDK's own reader misses contexts when
+    that folder has no config.json, so this follows the CLI's layout directly."""
+    config_dir = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    name = os.environ.get("DOCKER_CONTEXT")
+    if not name:
+        try:
+            name = json.loads((config_dir / "config.json").read_text()).get("currentContext")
+        except (OSError, ValueError, AttributeError):
+            return None
+    if not name or name == "default":
+        return None
+    meta = config_dir / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest() / "meta.json"
+    try:
+        host = json.loads(meta.read_text())["Endpoints"]["docker"]["Host"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return host if isinstance(host, str) and host else None
+
+
+def default_engine_address() -> str:
+    """Where the ``docker`` CLI itself would go: ``DOCKER_HOST``, else the endpoint of the
+    ``DOCKER_CONTEXT`` / current ``docker context`` (rootless, Desktop, remote contexts), else
+    the standard socket."""
+    return os.environ.get("DOCKER_HOST") or _context_host() or DEFAULT_SOCKET
 
 
 @dataclass
@@ -105,10 +138,7 @@ class _EngineClient(docker.APIClient):
 def connect(spec: EngineSpec) -> docker.APIClient:
     """A low-level client; the API version is negotiated with one ``GET /version``."""
     try:
-        if spec.url is None and not os.environ.get("DOCKER_HOST"):
-            base_url = "unix:///var/run/docker.sock"
-        else:
-            base_url = spec.address
+        base_url = spec.address
         use_ssh = base_url.startswith("ssh://")
         return _EngineClient(
             base_url=base_url,
