@@ -39,7 +39,9 @@ def _engine_reachable() -> tuple[object | None, str | None]:
     import docker
 
     try:
-        client = docker.from_env(timeout=30)
+        from auditor.collectors.engine import default_engine_address
+
+        client = docker.DockerClient(base_url=default_engine_address(), timeout=30)
         client.ping()
         return client, None
     except Exception as exc:  # noqa: BLE001 - any failure means "no engine"
