@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 
 from auditor import exit_codes
+from auditor.benchmarks.annotate import annotate as annotate_bench
+from auditor.benchmarks.results import load as load_bench
 from auditor.commands.common import (
     engine_options,
     engine_specs,
@@ -17,26 +19,14 @@ from auditor.commands.common import (
     user_errors,
     write_text_atomically,
 )
-from auditor.benchmarks.annotate import annotate as annotate_bench
-from auditor.benchmarks.results import load as load_bench
 from auditor.commands.gates import gate_options, resolve_gates, warn_expired
-from auditor.discovery import DiscoveryError, discover_rules
 from auditor.commands.history import record_scan
+from auditor.discovery import DiscoveryError, discover_rules
 from auditor.errors import InputError
 from auditor.fleet import fleet_progress, fleet_specs, host_status_lines
 from auditor.pipeline import ComposeOptions, ScanRequest, scan
 from auditor.policy import apply_policy
 from auditor.reports import REPORTERS, format_for_path
-from auditor.severity import Severity
-
-
-def parse_fail_on(text: str) -> Severity | None:
-    if text.strip().lower() == "none":
-        return None
-    try:
-        return Severity.parse(text)
-    except ValueError as exc:
-        raise InputError(f"--fail-on: {exc}") from None
 
 
 def plan_outputs(outputs: tuple[str, ...]) -> list[tuple[str, str]]:

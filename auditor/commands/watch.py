@@ -16,7 +16,6 @@ from auditor.discovery import DiscoveryError, discover_rules
 from auditor.history import open_store
 from auditor.history.watcher import Watcher, WatchSettings
 from auditor.reports.json_report import finding_json
-from auditor.severity import Severity
 
 
 def json_line(message: dict[str, Any]) -> str:
@@ -65,9 +64,9 @@ def watch_command(engines, tls_verify, tlscacert, tlscert, tlskey, timeout, fmt,
         specs = engine_specs(engines, tls_verify, tlscacert, tlscert, tlskey, timeout) or (EngineSpec(timeout=timeout),)
         if len(specs) != 1:
             fail("watch follows one --engine at a time (start one watch per engine)", exit_codes.INPUT_ERROR)
-        from auditor.commands.scan import parse_fail_on
+        from auditor.commands.gates import parse_threshold
 
-        threshold = parse_fail_on(fail_on)
+        threshold = parse_threshold(fail_on, "--fail-on")
         try:
             rules = discover_rules()
         except DiscoveryError as exc:
