@@ -15,7 +15,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from support.engine import EngineObjects, build_test_image, remove_test_image, remove_test_objects  # noqa: E402
+from support.engine import (
+    EngineObjects,
+    build_test_image,
+    end_session,
+    register_session,
+    remove_test_objects,
+)  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -30,9 +36,10 @@ def docker_client():
             pytest.fail(f"the Docker engine is required but not reachable: {exc}")
         pytest.skip(f"no Docker engine: {exc}")
     remove_test_objects(client)  # leftovers of dead sessions
+    session = register_session(client)
     yield client
     remove_test_objects(client, only_pid=str(os.getpid()))
-    remove_test_image(client)
+    end_session(client, session)
     client.close()
 
 

@@ -61,6 +61,12 @@ def remove_test_objects(client: docker.DockerClient, only_pid: str | None = None
                 client.api.remove_container(c["Id"], force=True, v=True)
             except docker.errors.NotFound:
                 pass
+    for v in client.volumes.list(filters={"label": TEST_LABEL}):
+        if ours(v.attrs.get("Labels") or {}):
+            try:
+                v.remove(force=True)
+            except docker.errors.APIError:
+                pass
     for n in client.api.networks(filters=flt):
         if ours(n.get("Labels") or {}):
             try:
@@ -69,11 +75,32 @@ def remove_test_objects(client: docker.DockerClient, only_pid: str | None = None
                 pass
 
 
-def remove_test_image(client: docker.DockerClient) -> None:
-    """Remove the test image unless another live test session still has containers on it."""
+def register_session(client: docker.DockerClient) -> str:
+    """Mark this test session as live on the engine (a labelled, empty volume)."""
+    name = f"audt-session-{os.getpid()}"
+    client.volumes.create(name, labels=labels())
+    return name
+
+
+def live_sessions(client: docker.DockerClient) -> list[str]:
+    """Pids of test sessions that are still running, this one included."""
+    found = []
+    for volume in client.volumes.list(filters={"label": TEST_LABEL}):
+        pid = (volume.attrs.get("Labels") or {}).get(PID_LABEL)
+        if _pid_alive(pid):
+            found.append(str(pid))
+    return found
+
+
+def end_session(client: docker.DockerClient, session: str) -> None:
+    """Remove this session's marker, and the test image when no other session still runs."""
     try:
-        if client.api.containers(all=True, filters={"label": [TEST_LABEL], "ancestor": IMAGE}):
-            return
+        client.volumes.get(session).remove(force=True)
+    except docker.errors.NotFound:
+        pass
+    if live_sessions(client):
+        return
+    try:
         client.images.remove(IMAGE)
     except docker.errors.APIError:
         pass  # in use by a container created meanwhile: the next session removes it
@@ -100,6 +127,7 @@ class EngineObjects:
         kwargs.setdefault("name", unique(prefix))
         kwargs.setdefault("detach", True)
         kwargs["labels"] = {**labels(), **kwargs.get("labels", {})}
+        build_test_image(self.client)  # another session may have ended and removed it meanwhile
         c = self.client.containers.run(self.image, command, **kwargs)
         self.containers.append(c)
         return c
