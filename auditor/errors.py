@@ -24,6 +24,14 @@ class InputError(AuditorError):
 
 
 class TargetUnavailable(AuditorError):
-    """A target could not be scanned (engine unreachable, permission denied): exit 3."""
+    """A target could not be scanned (engine unreachable, permission denied): exit 3.
+
+    ``partial`` holds what was read before a fault in the middle of a scan (a ``RawState``),
+    so the report can show it, marked incomplete, instead of nothing.
+    """
 
     exit_code = 3
+
+    def __init__(self, message: str, partial: object | None = None):
+        super().__init__(message)
+        self.partial = partial

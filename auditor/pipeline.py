@@ -22,7 +22,7 @@ from auditor.collectors.saved import (
     read_json,
 )
 from auditor.engine import run_rules, sort_findings
-from auditor.errors import AuditorError, InputError
+from auditor.errors import AuditorError, InputError, TargetUnavailable
 from auditor.findings import RuleError, ScanResult, TargetResult
 from auditor.model import Snapshot, SourceKind, Target
 from auditor.raw import RawState, is_snapshot_document, normalize_raw
@@ -70,6 +70,13 @@ def collect_engine(spec: EngineSpec, on_progress: Callable[[int, int], None] | N
         if alias:
             raw = replace(raw, target=replace(raw.target, name=alias))
         return Collected(raw.target, normalize_raw(raw), raw=raw)
+    except TargetUnavailable as exc:
+        partial = exc.partial if isinstance(exc.partial, RawState) else None
+        if partial is None:
+            return Collected(placeholder, None, exc)
+        if alias:
+            partial = replace(partial, target=replace(partial.target, name=alias))
+        return Collected(partial.target, normalize_raw(partial), exc, raw=partial)
     except AuditorError as exc:
         return Collected(placeholder, None, exc)
 
@@ -182,7 +189,8 @@ def target_result(item: Collected) -> TargetResult:
     snap = item.snapshot
     return TargetResult(
         target=item.target,
-        status="complete",
+        status="complete" if item.error is None else "incomplete",
+        error=None if item.error is None else str(item.error),
         notes=snap.notes,
         not_checked=snap.not_checked,
         containers=len(snap.containers),

@@ -85,6 +85,7 @@ def default_engine_address() -> str:
 class _Progress:
     inspected: int = 0
     notes: list[str] = field(default_factory=list)
+    refused: list[BaseException] = field(default_factory=list)  # inspects the engine refused
 
 
 def _tls_config(spec: EngineSpec) -> docker.tls.TLSConfig | bool:
@@ -157,6 +158,9 @@ def _inspect_container(client: docker.APIClient, cid: str, progress: _Progress) 
     except docker.errors.NotFound:
         progress.notes.append(f"container {cid[:12]} was removed between list and inspect; skipped")
         return None
+    except docker.errors.APIError as exc:  # one container the engine will not describe
+        progress.refused.append(exc)
+        return None
     progress.inspected += 1
     return doc
 
@@ -178,6 +182,11 @@ def fetch_raw(
     client = connect(spec)
     progress = _Progress()
     ids: list[str] = []
+    version: dict = {}
+    info: dict | None = None
+    containers: list[dict] = []
+    net_docs: list[dict] = []
+    services: list[dict] = []
     try:
         version = client.version()
         info = client.info()
@@ -186,7 +195,6 @@ def fetch_raw(
         ids = [c["Id"] for c in listed if isinstance(c, dict) and "Id" in c]
         with ThreadPoolExecutor(max_workers=INSPECT_WORKERS) as pool:
             futures = [pool.submit(_inspect_container, client, cid, progress) for cid in ids]
-            containers = []
             for done, fut in enumerate(futures, 1):
                 try:
                     doc = fut.result()
@@ -208,9 +216,21 @@ def fetch_raw(
         raise
     except Exception as exc:  # noqa: BLE001 - a fault mid-scan must not become a traceback
         where = f" (stopped after inspecting {progress.inspected} of {len(ids)} containers)" if ids else ""
-        raise TargetUnavailable(describe_failure(spec.address, exc) + where) from exc
+        partial = None
+        if isinstance(info, dict) and containers:  # report what was read, marked incomplete
+            partial = _raw_state(spec, version, info, containers, net_docs, services, progress, host_facts)
+        raise TargetUnavailable(describe_failure(spec.address, exc) + where, partial=partial) from exc
     finally:
         client.close()
+    raw = _raw_state(spec, version, info, containers, net_docs, services, progress, host_facts)
+    if progress.refused:  # the rest of the engine was read: report it, marked incomplete
+        count = f" ({len(progress.refused)} of {len(ids)} containers could not be inspected)"
+        message = describe_failure(spec.address, progress.refused[0]) + count
+        raise TargetUnavailable(message, partial=raw if containers else None)
+    return raw
+
+
+def _raw_state(spec, version, info, containers, net_docs, services, progress, host_facts) -> RawState:
     name = str(info.get("Name") or spec.address)
     extra = {}
     read_host = spec.read_host_config if spec.read_host_config is not None else spec.is_local

@@ -50,8 +50,15 @@ def _assert_incomplete(proc, doc, reason: str) -> None:
     assert doc["scan"]["complete"] is False
     assert doc["gate"]["verdict"] == "incomplete"
     (target,) = doc["targets"]
-    assert target["status"] == "failed"
+    # "failed" when nothing usable was read; "incomplete" when the fault hit after some
+    # containers were inspected: those are reported, and the report says it is partial.
+    assert target["status"] in ("failed", "incomplete")
     assert reason in target["error"]
+    if target["status"] == "failed":
+        assert doc["findings"] == []
+    else:
+        assert "could not be inspected" in target["error"] or "stopped after inspecting" in target["error"]
+        assert target["containers"] >= 1
 
 
 FAULTS: list[tuple[str, callable, str]] = [
@@ -74,8 +81,7 @@ def test_fault_ends_in_exit_3(cli, recorder, exposed, case, make_fault, reason):
     with docker_proxy(fault) as proxy:
         proc, doc = _scan(cli, proxy)
     assert fault.injected >= 1
-    _assert_incomplete(proc, doc, reason)
-    assert doc["findings"] == []  # nothing half-read is reported as if it were the whole host
+    _assert_incomplete(proc, doc, reason)  # nothing half-read is reported as if it were the whole host
     recorder("engine faults", case, f"exit {proc.returncode}: {reason}", faults=fault.injected)
 
 
@@ -212,4 +218,18 @@ def test_fault_on_one_engine_keeps_the_others(cli, recorder, exposed):
     assert set(exposed) <= {f["resource"]["name"] for f in doc["findings"]}
     assert "closed the connection mid-scan" in proc.stderr
     recorder("engine faults", "one of two engines restarts mid-scan", "exit 3, the other engine's findings reported",
+             faults=fault.injected)
+
+
+def test_a_fault_after_some_inspects_reports_what_was_read(cli, recorder, exposed):
+    """Exit 3 "with what was scanned": the inspected containers' findings, marked incomplete."""
+    fault = Status(INSPECT, 500, "driver failed", after=1)  # the first inspect passes, the rest fail
+    with docker_proxy(fault) as proxy:
+        proc, doc = _scan(cli, proxy)
+    _assert_incomplete(proc, doc, "refused a request: driver failed")
+    (target,) = doc["targets"]
+    assert target["status"] == "incomplete"
+    assert f"of {target['containers'] + fault.injected} containers could not be inspected" in target["error"]
+    assert doc["gate"]["passed"] is False
+    recorder("engine faults", "500 after some inspects", "exit 3, partial findings reported as incomplete",
              faults=fault.injected)

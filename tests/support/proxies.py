@@ -160,18 +160,25 @@ class Status(Fault):
 
     name = "error status"
 
-    def __init__(self, match: str, status: int, message: str):
+    def __init__(self, match: str, status: int, message: str, after: int = 0):
         super().__init__()
         self.match = re.compile(match)
         self.status = status
         self.message = message
         self.name = f"HTTP {status}"
+        self.after_n = after  # let this many matching requests through first
+        self.seen = 0
+        self._lock = threading.Lock()
 
     def before(self, request: Request) -> Reply | None:
-        if self.match.search(request.path):
-            self._hit()
-            return _json_reply(self.status, {"message": self.message})
-        return None
+        if not self.match.search(request.path):
+            return None
+        with self._lock:
+            self.seen += 1
+            if self.seen <= self.after_n:
+                return None
+        self._hit()
+        return _json_reply(self.status, {"message": self.message})
 
 
 class Vanish(Fault):
