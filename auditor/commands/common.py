@@ -24,7 +24,7 @@ def engine_options(func: Callable) -> Callable:
             "engines",
             multiple=True,
             metavar="URL",
-            help="Docker engine to scan: unix://, tcp://, ssh:// (repeatable). Default: DOCKER_HOST or the local socket.",
+            help="Docker engine to scan: unix://, tcp://, ssh:// (repeatable). Default: DOCKER_HOST, the current docker context, or the local socket.",
         ),
         click.option("--tls-verify", is_flag=True, help="Use TLS and verify the engine's certificate."),
         click.option("--tlscacert", type=click.Path(dir_okay=False), help="CA certificate for --tls-verify."),

@@ -72,7 +72,8 @@ def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout
                  fail_on, env_files, profiles, compose_files, quiet, hosts_file, store, bench_file=None, **gate_args):
     """Audit Docker engines, compose files and saved inspect JSON.
 
-    With no PATHS and no --engine, the local engine (DOCKER_HOST or the default socket) is
+    With no PATHS and no --engine, the local engine (DOCKER_HOST, the docker context, or the
+    default socket) is
     scanned. Exit codes: 0 clean, 1 gate failed, 2 usage/input error, 3 scan incomplete.
     """
     with user_errors():
