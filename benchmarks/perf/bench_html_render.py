@@ -17,11 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from auditor.reports.html import render_html
+
 from auditor.discovery import discover_rules
 from auditor.engine import run_rules, sort_findings
 from auditor.findings import ScanResult, TargetResult
 from auditor.model import Container, Endpoint, Origin, PortBinding, Snapshot, SourceKind, Target
-from auditor.reports.html import render_html
 from auditor.severity import Severity
 
 CHROMIUM = "/usr/bin/chromium"

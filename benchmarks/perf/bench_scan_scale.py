@@ -71,7 +71,9 @@ def main(sizes: list[int]) -> None:
                 live, offline = [], []
                 for _ in range(REPEATS):  # interleaved so drift hits both alike
                     live.append(timed(lambda: scan(ScanRequest(), rules, Severity.HIGH)))
-                    offline.append(timed(lambda: scan(ScanRequest(paths=(str(snap),)), rules, Severity.HIGH)))
+                    offline.append(
+                        timed(lambda path=str(snap): scan(ScanRequest(paths=(path,)), rules, Severity.HIGH))
+                    )
                 lm, om = statistics.median(live), statistics.median(offline)
                 rows.append((n, total, lm / total * 1000, om / total * 1000, lm / om))
                 print(f"N={n}: measured", file=sys.stderr)

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from auditor.reports import html
 from gates.cisupport import scan_result
 from support.builders import container, port, snapshot

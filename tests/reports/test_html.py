@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import dataclasses
+import datetime as dt
 import hashlib
 import io
 import json
@@ -14,18 +14,18 @@ import sys
 from html import unescape
 
 import pytest
-from markupsafe import escape
-
-from auditor.errors import InputError
-from auditor.policy import Policy, apply_policy
-from auditor.waivers import parse_waivers
-from auditor.model import Container, Origin, SourceKind
 from auditor.reports import EXTENSIONS, REPORTERS, html, json_report
 from auditor.reports.topology import layout, snapshot_topology, topology_json
+from gates.cisupport import scan_result
+from markupsafe import escape
+from support.builders import container, port, snapshot
+
+from auditor.errors import InputError
+from auditor.model import Container, Origin, SourceKind
+from auditor.policy import Policy, apply_policy
 from auditor.result_io import result_from_json
 from auditor.rule import Reference
-from gates.cisupport import scan_result
-from support.builders import container, port, snapshot
+from auditor.waivers import parse_waivers
 
 XSS_NAME = "<script>window.__pwned=1</script>"
 XSS_ATTR = '"><img src=x onerror="window.__pwned=2">'

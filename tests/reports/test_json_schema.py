@@ -9,13 +9,13 @@ from importlib import resources
 
 import jsonschema
 import pytest
+from auditor.reports import json_report
+from support.builders import TARGET, container, mount, port, snapshot
 
 from auditor.discovery import discover_rules
 from auditor.engine import run_rules
 from auditor.findings import ScanResult, TargetResult
-from auditor.reports import json_report
 from auditor.severity import Severity
-from support.builders import TARGET, container, mount, port, snapshot
 
 
 def schema() -> dict:
