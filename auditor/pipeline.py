@@ -219,7 +219,7 @@ def evaluate(
     for item in collected:
         result = target_result(item)
         if result.status == "complete" and item.target.name in crashed_targets:
-            result = TargetResult(**{**result.__dict__, "status": "incomplete", "error": "a rule crashed"})
+            result = replace(result, status="incomplete", error="a rule crashed")
         targets.append(result)
     return ScanResult(
         tool_version=__version__,

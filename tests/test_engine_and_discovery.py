@@ -88,3 +88,19 @@ def test_a_plugin_exporting_rules_is_loaded():
 def test_port_builder_smoke():
     assert port(80).display() == "0.0.0.0:80->80/tcp"
     assert port(80, host_ip="::").display() == "[::]:80->80/tcp"
+
+
+def test_a_crashing_rule_makes_the_scan_incomplete_exit_3():
+    import time
+    from datetime import UTC, datetime
+
+    from auditor import exit_codes
+    from auditor.pipeline import Collected, evaluate
+
+    snap = snapshot(container("a"))
+    result = evaluate([Collected(snap.target, snap)], [CRASHING, SEEING], Severity.CRITICAL,
+                      datetime.now(UTC), time.monotonic())
+    (target,) = result.targets
+    assert (target.status, target.error) == ("incomplete", "a rule crashed")
+    assert result.verdict == "incomplete" and not result.complete
+    assert exit_codes.for_result(result) == exit_codes.INCOMPLETE
