@@ -55,6 +55,12 @@ class PortBinding:
     host_port_end: int | None = None
     published: bool = True
     origin: Origin | None = None
+    ephemeral: bool = False  # the engine chose the host port (shown in host_port while running)
+
+    @property
+    def requested_host_port(self) -> int | None:
+        """The host port as configured: ``None`` when the engine picks one."""
+        return None if self.ephemeral else self.host_port
 
     @property
     def is_all_interfaces(self) -> bool:

@@ -31,11 +31,14 @@ def port_key(port: PortBinding) -> str:
     """A fingerprint key for a binding: stable across re-creation and stop/start.
 
     Wildcard bindings share one key whether written as empty, ``0.0.0.0`` or ``::`` (a
-    running container shows both families, a stopped one shows the requested empty IP), and
-    ephemeral host ports never enter it.
+    running container shows both families, a stopped one shows the requested empty IP).
+    A configured host port is part of it (``-p 8080:80 -p 9090:80`` are two exposures); an
+    ephemeral one never is, as the engine assigns a new one on every start.
     """
     ip = "*" if port.is_all_interfaces else port.host_ip
-    return f"{ip}:{port.container_port}/{port.protocol}"
+    host = port.requested_host_port
+    host_part = "ephemeral" if host is None else str(host)
+    return f"{ip}:{host_part}->{port.container_port}/{port.protocol}"
 
 
 def wildcard_groups(container: Container) -> Iterator[tuple[PortBinding, tuple[str, ...]]]:
@@ -47,7 +50,7 @@ def wildcard_groups(container: Container) -> Iterator[tuple[PortBinding, tuple[s
     groups: dict[tuple, list[PortBinding]] = {}
     for port in container.published_ports:
         if port.is_all_interfaces:
-            groups.setdefault((port.container_port, port.protocol, port.host_port), []).append(port)
+            groups.setdefault((port.container_port, port.protocol, port.requested_host_port), []).append(port)
     for bindings in groups.values():
         addresses = tuple(dict.fromkeys(b.host_ip or "*" for b in bindings))
         yield bindings[0], addresses
@@ -189,7 +192,7 @@ def first_per_key(snapshot: Snapshot, wanted) -> Iterator[tuple[Container, PortB
     """
     seen: set[tuple[str, str, int | None]] = set()
     for container, port in published_ports(snapshot):
-        key = (container.name, port_key(port), port.host_port)
+        key = (container.name, port_key(port), port.requested_host_port)
         if key in seen or not wanted(port):
             continue
         seen.add(key)

@@ -129,7 +129,12 @@ def container_ports(doc: Mapping[str, Any]) -> tuple[tuple[PortBinding, ...], bo
     exposed = {parse_port_key(k) for k in _dict(config.get("ExposedPorts"))}
 
     if running and live:
-        ports = _bindings(live, published_only=False)
+        requested = _bindings(host_config.get("PortBindings"), published_only=True)
+        fixed = {(p.container_port, p.protocol) for p in requested if p.host_port is not None}
+        ports = [
+            replace(p, ephemeral=p.published and (p.container_port, p.protocol) not in fixed)
+            for p in _bindings(live, published_only=False)
+        ]
     else:
         ports = _bindings(host_config.get("PortBindings"), published_only=True)
         bound = {(p.container_port, p.protocol) for p in ports}

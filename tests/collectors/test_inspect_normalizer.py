@@ -115,3 +115,9 @@ def test_bad_port_keys_are_input_errors(key):
 def test_non_container_document_is_rejected():
     with pytest.raises(InputError):
         normalize_container({"Name": "x"}, TARGET)
+
+
+def test_engine_chosen_host_ports_are_marked_ephemeral():
+    cs = _containers()
+    assert [(p.host_port, p.ephemeral) for p in cs["fx-default"].published_ports] == [(32771, True), (32771, True)]
+    assert {p.ephemeral for p in cs["fx-running"].published_ports} == {False}

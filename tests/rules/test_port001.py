@@ -30,16 +30,49 @@ def test_empty_host_ip_means_all_interfaces():
 def test_silent_on_loopback_specific_address_and_exposed_only():
     c = container(
         "web",
-        ports=[port(80, 8080, host_ip="127.0.0.1"), port(81, host_ip="192.0.2.10"), port(82, published=False)],
+        ports=[
+            port(80, 8080, host_ip="127.0.0.1"),
+            port(81, host_ip="192.0.2.10"),
+            port(82, published=False),
+        ],
     )
     assert run_rule(RULE, snapshot(c)) == []
 
 
 def test_daemon_ip_narrows_empty_host_ip():
-    snap = snapshot(container("web", ports=[port(80, 8080, host_ip="")]), daemon=DaemonFacts(default_bind_ip="127.0.0.1"))
+    snap = snapshot(
+        container("web", ports=[port(80, 8080, host_ip="")]), daemon=DaemonFacts(default_bind_ip="127.0.0.1")
+    )
     assert run_rule(RULE, snap) == []
 
 
 def test_ports_of_a_host_network_service_are_discarded_like_docker_does():
     host_mode = container("web", ports=[port(80, host_ip="")], network_mode="host", networks=(), compose=True)
     assert run_rule(RULE, snapshot(host_mode)) == []
+
+
+def test_one_container_port_on_two_host_ports_is_two_findings():
+    web = container("web", ports=[port(80, 8080), port(80, 9090), port(80, 8080, host_ip="::")])
+    found = run_rule(RULE, snapshot(web))
+    assert sorted(f.message for f in found) == [
+        "web publishes 80/tcp on host port 8080 of all IPv4 interfaces (0.0.0.0) and all IPv6 interfaces (::).",
+        "web publishes 80/tcp on host port 9090 of all IPv4 interfaces (0.0.0.0).",
+    ]
+    assert len({f.fingerprint for f in found}) == 2
+
+
+def test_ephemeral_ports_keep_their_fingerprint_across_restarts():
+    from dataclasses import replace
+
+    running = container(
+        "web",
+        ports=[
+            replace(port(80, 32768), ephemeral=True),
+            replace(port(80, 32769, host_ip="::"), ephemeral=True),
+        ],
+    )
+    restarted = container("web", ports=[replace(port(80, 32771), ephemeral=True)])
+    stopped = container("web", ports=[port(80, host_ip="", published=True)])
+    stopped = replace(stopped, ports=(replace(stopped.ports[0], host_port=None),))
+    prints = [[f.fingerprint for f in run_rule(RULE, snapshot(c))] for c in (running, restarted, stopped)]
+    assert len(prints[0]) == 1 and prints[0] == prints[1] == prints[2]
