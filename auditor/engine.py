@@ -6,6 +6,7 @@ result is marked incomplete so it can never be mistaken for a clean one.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -87,13 +88,22 @@ def run_rules(snapshot: Snapshot, rules: Sequence[Rule]) -> RuleRun:
 
 
 def dedupe(findings: Iterable[Finding]) -> list[Finding]:
-    """Drop exact repeats (same fingerprint), keeping the first, in a stable order."""
-    seen: set[str] = set()
+    """Drop repeats (same fingerprint and message), keeping the first, in a stable order.
+
+    Two different observations that a rule keyed alike are both kept: the later one gets a
+    fingerprint that also covers its message, so nothing is hidden and fingerprints stay unique.
+    """
+    seen: dict[str, str] = {}
     out: list[Finding] = []
     for f in findings:
         if f.fingerprint in seen:
-            continue
-        seen.add(f.fingerprint)
+            if seen[f.fingerprint] == f.message:
+                continue
+            digest = hashlib.sha256(f"{f.fingerprint}\x1f{f.message}".encode()).hexdigest()[:32]
+            f = replace(f, fingerprint=digest)
+            if f.fingerprint in seen:
+                continue
+        seen[f.fingerprint] = f.message
         out.append(f)
     return out
 

@@ -104,3 +104,16 @@ def test_a_crashing_rule_makes_the_scan_incomplete_exit_3():
     assert (target.status, target.error) == ("incomplete", "a rule crashed")
     assert result.verdict == "incomplete" and not result.complete
     assert exit_codes.for_result(result) == exit_codes.INCOMPLETE
+
+
+def _same_key_twice(snap):
+    for c in snap.containers:
+        yield Observation(c, f"{c.name} first", key="k")
+        yield Observation(c, f"{c.name} second", key="k")
+        yield Observation(c, f"{c.name} first", key="k")
+
+
+def test_alike_keyed_but_different_observations_are_both_kept_with_unique_fingerprints():
+    run = run_rules(snapshot(container("a")), [Rule(_meta("TEST902"), _same_key_twice)])
+    assert [f.message for f in run.findings] == ["a first", "a second"]
+    assert len({f.fingerprint for f in run.findings}) == 2
