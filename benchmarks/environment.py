@@ -432,10 +432,18 @@ def remove_labelled(client, label: str, keep=lambda labels: False) -> tuple[int,
 
     def containers() -> None:
         for c in client.api.containers(all=True, filters={"label": [label]}):
-            if not keep(c.get("Labels")):
-                with contextlib.suppress(docker.errors.NotFound):
-                    client.api.remove_container(c["Id"], force=True, v=True)
-                    removed[0] += 1
+            if keep(c.get("Labels")):
+                continue
+            try:
+                client.api.remove_container(c["Id"], force=True, v=True)
+            except docker.errors.NotFound:
+                continue
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:
+                    raise
+                # "removal already in progress" (an interrupted earlier call): count it, so the
+                # caller's sweep comes back until the container is really gone
+            removed[0] += 1
 
     containers()
     for n in client.api.networks(filters={"label": [label]}):
