@@ -19,6 +19,27 @@ from auditor.severity import Severity
 STARTED = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 
+def waived_and_baselined(fail_on_new: bool = False) -> ScanResult:
+    """Two containers with PORT001: ``web`` waived until 2031 and in the baseline, ``api``
+    with a waiver that expired in 2020 and new against the baseline (the day is 2030-01-01)."""
+    from support.builders import container, port, snapshot
+
+    from auditor.policy import Policy, apply_policy
+    from auditor.waivers import parse_waivers
+
+    snap = snapshot(container("web", ports=[port(80, 8080)]), container("api", ports=[port(81, 8081)]))
+    waivers = parse_waivers(
+        "- rule: PORT001\n  match: {container: web}\n  reason: front end\n  owner: web-team\n  expires: 2031-01-01\n"
+        "- rule: PORT001\n  match: {container: api}\n  reason: temporary\n  owner: api-team\n  expires: 2020-01-01\n",
+        "w.yaml",
+        ["PORT001"],
+    )
+    first = scan_result(snap, rule_ids={"PORT001"})
+    baseline = frozenset(f.fingerprint for f in first.findings if f.resource.name == "web")
+    policy = Policy(today=dt.date(2030, 1, 1), waivers=waivers, baseline=baseline, fail_on_new=fail_on_new)
+    return apply_policy(first, policy)
+
+
 def scan_result(*snaps: Snapshot, fail_on: Severity | None = Severity.HIGH, rule_ids=None, root: str | None = None) -> ScanResult:
     """Run the real rules over builder snapshots, as the pipeline does."""
     rules = [r for r in discover_rules(include_plugins=False) if rule_ids is None or r.id in rule_ids]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import datetime as dt
 import hashlib
 import io
 import json
@@ -16,16 +15,14 @@ from html import unescape
 import pytest
 from auditor.reports import EXTENSIONS, REPORTERS, html, json_report
 from auditor.reports.topology import layout, snapshot_topology, topology_json
-from gates.cisupport import scan_result
+from gates.cisupport import scan_result, waived_and_baselined
 from markupsafe import escape
 from support.builders import container, port, snapshot
 
 from auditor.errors import InputError
 from auditor.model import Container, Origin, SourceKind
-from auditor.policy import Policy, apply_policy
 from auditor.result_io import result_from_json
 from auditor.rule import Reference
-from auditor.waivers import parse_waivers
 
 XSS_NAME = "<script>window.__pwned=1</script>"
 XSS_ATTR = '"><img src=x onerror="window.__pwned=2">'
@@ -264,18 +261,7 @@ def test_json_result_reads_back_to_the_same_document_and_page():
 
 
 def test_policy_block_reads_back_waivers_and_baseline():
-    snap = snapshot(container("web", ports=[port(80, 8080)]), container("api", ports=[port(81, 8081)]))
-    waivers = parse_waivers(
-        "- rule: PORT001\n  match: {container: web}\n  reason: front end\n  owner: web-team\n  expires: 2031-01-01\n"
-        "- rule: PORT001\n  match: {container: api}\n  reason: temporary\n  owner: api-team\n  expires: 2020-01-01\n",
-        "w.yaml",
-        ["PORT001"],
-    )
-    first = scan_result(snap, rule_ids={"PORT001"})
-    baseline = frozenset(f.fingerprint for f in first.findings if f.resource.name == "web")
-    result = apply_policy(
-        first, Policy(today=dt.date(2030, 1, 1), waivers=waivers, baseline=baseline, fail_on_new=True)
-    )
+    result = waived_and_baselined(fail_on_new=True)
     doc = json_doc(result)
     assert doc["policy"]["baseline"] == {"new": 1, "existing": 1}
     again = result_from_json(json.loads(json.dumps(doc)))

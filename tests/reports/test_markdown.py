@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 from auditor.reports import markdown
-from gates.cisupport import scan_result
+from gates.cisupport import scan_result, waived_and_baselined
 from markdown_it import MarkdownIt
 from support.builders import container, port, snapshot
-
-from auditor.policy import Policy, apply_policy
-from auditor.waivers import parse_waivers
 
 
 def render(result) -> str:
@@ -58,16 +54,7 @@ def test_long_messages_are_shortened():
 
 
 def test_expired_waivers_waived_count_and_baseline():
-    snap = snapshot(container("web", ports=[port(80, 8080)]), container("api", ports=[port(81, 8081)]))
-    waivers = parse_waivers(
-        "- rule: PORT001\n  match: {container: web}\n  reason: front end\n  owner: web-team\n  expires: 2031-01-01\n"
-        "- rule: PORT001\n  match: {container: api}\n  reason: temporary\n  owner: api-team\n  expires: 2020-01-01\n",
-        "w.yaml",
-        ["PORT001"],
-    )
-    first = scan_result(snap, rule_ids={"PORT001"})
-    baseline = frozenset(f.fingerprint for f in first.findings if f.resource.name == "web")
-    result = apply_policy(first, Policy(today=dt.date(2030, 1, 1), waivers=waivers, baseline=baseline))
+    result = waived_and_baselined()
     text = render(result)
     assert "1 open, 1 waived, 1 new and 1 existing against the baseline." in text
     assert "- PORT001 (container=api), owner api-team, expired 2020-01-01: temporary. 1 finding(s) back, w.yaml:6" in text
