@@ -15,6 +15,7 @@ from pathlib import Path
 
 from auditor import __version__
 from auditor.collectors.engine import EngineSpec, fetch_raw
+from auditor.collectors.host_facts import read_local_host_facts
 from auditor.collectors.saved import (
     combine_inspect_files,
     load_snapshot_file,
@@ -56,17 +57,11 @@ class Collected:
     raw: RawState | None = None
 
 
-def _read_host_facts() -> dict:
-    from auditor.collectors.host_facts import read_local_host_facts
-
-    return read_local_host_facts()
-
-
 def collect_engine(spec: EngineSpec, on_progress: Callable[[int, int], None] | None = None) -> Collected:
     alias = spec.name  # a fleet hosts file may name its engines
     placeholder = Target(SourceKind.ENGINE, alias or spec.address, spec.address)
     try:
-        raw = fetch_raw(spec, on_progress=on_progress, host_facts=_read_host_facts)
+        raw = fetch_raw(spec, on_progress=on_progress, host_facts=read_local_host_facts)
         if alias:
             raw = replace(raw, target=replace(raw.target, name=alias))
         return Collected(raw.target, normalize_raw(raw), raw=raw)

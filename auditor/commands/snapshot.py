@@ -8,8 +8,8 @@ import click
 
 from auditor import exit_codes
 from auditor.collectors.engine import EngineSpec, fetch_raw
+from auditor.collectors.host_facts import read_local_host_facts
 from auditor.commands.common import engine_options, engine_specs, fail, user_errors, write_text_atomically
-from auditor.pipeline import _read_host_facts
 from auditor.raw import dumps
 
 
@@ -29,7 +29,7 @@ def snapshot_command(engines, tls_verify, tlscacert, tlscert, tlskey, timeout, o
         )
         if len(specs) != 1:
             fail("snapshot takes one --engine at a time", exit_codes.INPUT_ERROR)
-        raw = fetch_raw(specs[0], host_facts=_read_host_facts)
+        raw = fetch_raw(specs[0], host_facts=read_local_host_facts)
         text = dumps(raw)
         if output:
             write_text_atomically(output, text)

@@ -22,9 +22,10 @@ from typing import Any
 import docker.errors
 
 from auditor.collectors.engine import EngineSpec, connect, describe_failure, fetch_raw
+from auditor.collectors.host_facts import read_local_host_facts
 from auditor.errors import AuditorError
 from auditor.findings import Finding, ScanResult
-from auditor.pipeline import Collected, _read_host_facts, evaluate
+from auditor.pipeline import Collected, evaluate
 from auditor.raw import RawState, normalize_raw, sanitize_container, sanitize_network
 from auditor.rule import Rule
 from auditor.severity import Severity
@@ -145,7 +146,7 @@ class Watcher:
     # -- state ----------------------------------------------------------------------------
     def full_scan(self, reason: str) -> bool:
         try:
-            raw = fetch_raw(self.spec, host_facts=_read_host_facts)
+            raw = fetch_raw(self.spec, host_facts=read_local_host_facts)
         except AuditorError as exc:
             self._status("error", reason=reason, error=str(exc))
             return False
