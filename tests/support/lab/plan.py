@@ -34,10 +34,10 @@ from typing import Any
 
 PREFIX = "audlab-"
 BENCHMARK_NET = ipaddress.ip_network("198.18.0.0/15")
-LAN_SPACE = ipaddress.ip_network("198.18.0.0/17")
-SWARM_POOL = ipaddress.ip_network("198.18.128.0/17")
-ENGINE_SPACE = ipaddress.ip_network("198.19.0.0/16")
-LAN6 = ipaddress.ip_network("2001:2:0:ff::/64")
+LAN_SPACE = ipaddress.IPv4Network("198.18.0.0/17")
+SWARM_POOL = ipaddress.IPv4Network("198.18.128.0/17")
+ENGINE_SPACE = ipaddress.IPv4Network("198.19.0.0/16")
+LAN6 = ipaddress.IPv6Network("2001:2:0:ff::/64")
 MAX_ENGINES = 8  # macvlan ranges: eight /28s in the LAN's upper half
 MAX_HOSTS = 27  # .101 - .127
 ENGINE_HOST_BASE = 10
@@ -199,8 +199,11 @@ def make_plan(
         raise LabError(f"a lab has 1-{MAX_ENGINES} engines and at most {MAX_HOSTS} outside hosts")
     if not re.fullmatch(r"[0-9a-f]{4}", tag):
         raise LabError(f"lab tag {tag!r} must be four hex digits")
-    net = ipaddress.ip_network(lan)
-    if not isinstance(net, ipaddress.IPv4Network) or net.prefixlen != 24 or not net.subnet_of(LAN_SPACE):
+    try:
+        net = ipaddress.IPv4Network(lan)
+    except ValueError as exc:
+        raise LabError(f"the lab LAN {lan!r}: {exc}") from None
+    if net.prefixlen != 24 or not net.subnet_of(LAN_SPACE):
         raise LabError(f"the lab LAN must be a /24 inside {LAN_SPACE}, not {lan}")
     for config in engines:
         reserved = RESERVED_KEYS & set(config.daemon)
@@ -211,7 +214,7 @@ def make_plan(
     prefix = netns_prefix(lab_id)
     engine_plans = []
     for index, config in enumerate(engines, start=1):
-        block = ipaddress.ip_network(f"198.19.{16 * index}.0/20")
+        block = ipaddress.IPv4Network(f"198.19.{16 * index}.0/20")
         engine_plans.append(
             EnginePlan(
                 index=index,
@@ -223,8 +226,8 @@ def make_plan(
                 macvlan_port=f"{config.name}-mv" if config.macvlan_parent else None,
                 bridge_cidr=next(block.subnets(new_prefix=24)),
                 address_pool=list(block.subnets(new_prefix=21))[1],
-                ipv6_cidr=ipaddress.ip_network(f"2001:2:0:{index:x}::/64"),
-                macvlan_range=ipaddress.ip_network(f"{net.network_address + 128 + 16 * (index - 1)}/28"),
+                ipv6_cidr=ipaddress.IPv6Network(f"2001:2:0:{index:x}::/64"),
+                macvlan_range=ipaddress.IPv4Network(f"{net.network_address + 128 + 16 * (index - 1)}/28"),
                 cgroup_parent=f"/{prefix}{config.name}",
                 directory=directory / config.name,
             )

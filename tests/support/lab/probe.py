@@ -125,7 +125,7 @@ def _tcp_round(
                 sock = socks[i]
                 if i in waiting_banner:
                     try:
-                        data = sock.recv(256)
+                        data: bytes = sock.recv(256)
                     except OSError as exc:
                         data = f"<{errno.errorcode.get(exc.errno or 0, exc)}>".encode()
                     done[i] = (Outcome.OPEN, "connected", data)
@@ -214,8 +214,8 @@ def probe_udp(
     elapsed = time.monotonic() - start
     results = []
     for i, t in enumerate(targets):
-        outcome, detail, data = done.get(i, (Outcome.NO_REPLY, "timeout", None))
-        results.append(ProbeResult(t, outcome, detail, elapsed, data))
+        outcome, detail, reply = done.get(i, (Outcome.NO_REPLY, "timeout", None))
+        results.append(ProbeResult(t, outcome, detail, elapsed, reply))
     return results
 
 

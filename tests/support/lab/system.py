@@ -256,7 +256,7 @@ def mounts_under(directory: Path) -> list[str]:
 
 def unmount_all(directory: Path) -> list[str]:
     """Detach every mount dockerd left below ``directory`` (overlays, shm, netns files)."""
-    failed = []
+    failed: list[str] = []
     for _ in range(5):  # stacked mounts on one point come off one per pass
         points = mounts_under(directory)
         if not points:
