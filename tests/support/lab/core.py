@@ -49,7 +49,7 @@ from .plan import (
     inside_lab_space,
     make_plan,
 )
-from .probe import ProbeResult, Target, probe_all
+from .probe import Outcome, ProbeResult, Target, probe_all
 
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 8.0
@@ -161,6 +161,7 @@ class Lab:
         self.reaped: dict[str, list[str]] = {}
         self.timings: dict[str, float] = {}
         self.swarm: Swarm | None = None
+        self._spawned: list[subprocess.Popen[str]] = []
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -201,6 +202,10 @@ class Lab:
         self._closed = True
         old = self._mask_signals()
         try:
+            for proc in self._spawned:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.communicate()
             with ThreadPoolExecutor(max_workers=max(1, len(self.engines))) as pool:
                 list(pool.map(self._stop_engine, self.engines.values()))
             problems = reaper.destroy(self.plan.lab_id, self.plan.directory, set(self._inodes.values()))
@@ -410,6 +415,19 @@ class Lab:
         """Run a command in the network namespace of an engine or outside host."""
         return system.run_in(self.netns(name), argv, check=check, timeout=timeout, input=input, env=env)
 
+    def spawn(self, name: str, argv: Sequence[str]) -> subprocess.Popen[str]:
+        """Start a long-running command (a server) in a lab namespace; stopped by ``close``."""
+        proc = subprocess.Popen(
+            system.nsenter_argv(self.netns(name), argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self._spawned.append(proc)
+        return proc
+
     def probe(
         self,
         name: str,
@@ -428,6 +446,26 @@ class Lab:
     ) -> list[ProbeResult]:
         wanted = list(targets)
         return system.call_in_netns(self.netns(name), lambda: probe_all(wanted, timeout, banner=banner))
+
+    def wait_probe(
+        self,
+        name: str,
+        address: str,
+        port: int,
+        proto: str = "tcp",
+        *,
+        want: Outcome = Outcome.OPEN,
+        timeout: float = 10.0,
+        banner: bool = False,
+    ) -> ProbeResult:
+        """Probe until the outcome is ``want`` (a server starting up) or time runs out; the
+        last result either way, for the caller to assert on."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = self.probe(name, address, port, proto, banner=banner)
+            if result.outcome is want or time.monotonic() > deadline:
+                return result
+            time.sleep(0.1)
 
     def add_route(self, name: str, destination: str, via: str) -> None:
         """Route ``destination`` through ``via`` (an engine/host name or an address)."""
