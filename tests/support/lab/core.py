@@ -369,6 +369,9 @@ class Lab:
             if proc is not None and proc.poll() is None:
                 # A wedged daemon is killed below anyway; a container may exit meanwhile.
                 with contextlib.suppress(Exception):
+                    if engine.client.info()["Swarm"].get("ControlAvailable"):
+                        for service in engine.client.api.services():  # else tasks come back
+                            engine.client.api.remove_service(service["ID"])
                     for container in engine.client.api.containers():
                         with contextlib.suppress(docker.errors.APIError):
                             engine.client.api.kill(container["Id"])
@@ -545,8 +548,8 @@ class Lab:
         return self.swarm
 
     def create_service(self, engine: str, command: Sequence[str], **kwargs: Any) -> Any:
-        """A swarm service from the lab image that never asks a registry for a digest."""
+        """A swarm service from the lab image. Nothing asks a registry: the SDK speaks API
+        1.41, where the daemon no longer resolves digests on create, and the daemons run with
+        DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1, so tasks use the loaded image without a pull."""
         image = kwargs.pop("image", self.image)
-        return self.engines[engine].client.services.create(
-            image, list(command), resolve_image="never", **kwargs
-        )
+        return self.engines[engine].client.services.create(image, list(command), **kwargs)

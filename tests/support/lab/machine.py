@@ -17,6 +17,8 @@ import ipaddress
 import os
 import re
 import subprocess
+import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,7 @@ class MachineState:
     iptables: tuple[str, ...]
     mounts: tuple[str, ...]
     cgroups: tuple[str, ...]
+    engine_subnets: tuple[str, ...] = ()  # the machine engine's networks around the dump
 
 
 def _live_other_labs() -> set[str]:
@@ -70,8 +73,10 @@ def _links() -> tuple[str, ...]:
 
 
 def _processes(other_labs: set[str], machine_dockerd: int | None) -> tuple[str, ...]:
-    found = []
+    """Docker-family processes and anything naming a lab directory, except those of the
+    machine's engine and of other live sessions (by their own or an ancestor's command line)."""
     markers = [f"{DEFAULT_BASE}/{lab}/" for lab in other_labs]
+    table: dict[int, tuple[int, str, list[str]]] = {}
     for pid in system.all_pids():
         fields = system.stat_fields(pid)
         if fields is None or fields[0] in ("Z", "X"):
@@ -80,19 +85,28 @@ def _processes(other_labs: set[str], machine_dockerd: int | None) -> tuple[str, 
             comm = Path(f"/proc/{pid}/comm").read_text().strip()
         except OSError:
             continue
-        argv = system.cmdline(pid)
+        table[pid] = (int(fields[1]), comm, system.cmdline(pid))
+
+    def elsewhere(pid: int) -> bool:
+        seen = set()
+        while pid in table and pid not in seen:
+            seen.add(pid)
+            ppid, comm, argv = table[pid]
+            text = " ".join(argv)
+            if pid == machine_dockerd or any(m in text for m in markers) or _foreign_path(argv):
+                return True
+            if comm.startswith("containerd") and any(a in text for a in MACHINE_CONTAINERD):
+                return True  # the machine engine's containerd and shims
+            pid = ppid
+        return False
+
+    found = []
+    for pid, (_ppid, comm, argv) in table.items():
         text = " ".join(argv)
-        if comm not in DOCKER_FAMILY and "auditor-lab" not in text:
-            continue
-        if any(m in text for m in markers):
-            continue  # another session's live lab
-        if comm.startswith("containerd-shim") and any(a in text for a in MACHINE_CONTAINERD):
-            continue  # the machine engine's containers (other sessions start and stop them)
-        if comm == "docker-proxy" and machine_dockerd is not None and int(fields[1]) == machine_dockerd:
-            continue
-        if comm == "runc":
-            continue  # short-lived helpers of whichever containerd
-        found.append(f"{pid} {text}")
+        if comm == "runc" or (comm not in DOCKER_FAMILY and "auditor-lab" not in text):
+            continue  # runc: short-lived helpers of whichever containerd
+        if not elsewhere(pid):
+            found.append(f"{pid} {text}")
     return tuple(sorted(found))
 
 
@@ -133,15 +147,31 @@ def _foreign(name: str) -> bool:
     )
 
 
-def capture() -> MachineState:
+def _foreign_path(argv: Sequence[str]) -> bool:
+    """A daemon of another live session: a path in its arguments names that session's pid
+    (``/tmp/audexp-4891-ipv6/data``), as every lab path names its owner."""
+    for arg in argv:
+        for part in arg.split("/")[1:-1] if "/" in arg else []:
+            if _foreign(part):
+                return True
+    return False
+
+
+def capture(client=None) -> MachineState:  # type: ignore[no-untyped-def]
+    """The machine now; with the machine engine's ``client``, also its network subnets, listed
+    before and after the firewall dump so a network made or removed meanwhile is known."""
     others = _live_other_labs()
+    subnets = machine_subnets(client) if client is not None else []
+    rules = _iptables()
+    subnets += machine_subnets(client) if client is not None else []
     return MachineState(
         netns=tuple(n for n in _all_netns() if not _foreign(n)),
         links=_links(),
         processes=_processes(others, machine_dockerd_pid()),
-        iptables=_iptables(),
+        iptables=rules,
         mounts=tuple(m for m in _mounts() if not any(lab in m for lab in others)),
         cgroups=_cgroups(others),
+        engine_subnets=tuple(sorted(set(subnets))),
     )
 
 
@@ -178,16 +208,15 @@ def differences(
 
     ``fields`` narrows the comparison, e.g. to ``("link", "iptables")`` while a lab runs
     (its own namespaces, processes and mounts exist then, by design)."""
-    subnets = list(machine_subnets)
+    subnets = sorted({*machine_subnets, *before.engine_subnets, *after.engine_subnets})
     out: list[str] = []
 
     def compare(label: str, old: Sequence[str], new: Sequence[str]) -> None:
         if label not in fields:
             return
-        gone = [x for x in old if x not in new]
-        came = [x for x in new if x not in old]
-        out.extend(f"{label}: gone {x}" for x in gone)
-        out.extend(f"{label}: new {x}" for x in came)
+        gone, came = Counter(old) - Counter(new), Counter(new) - Counter(old)
+        out.extend(f"{label}: gone {x}" for x in sorted(gone.elements()))
+        out.extend(f"{label}: new {x}" for x in sorted(came.elements()))
 
     compare("netns", before.netns, after.netns)
     compare(
@@ -196,12 +225,13 @@ def differences(
         [x for x in after.links if not _ENGINE_LINK.match(x)],
     )
     compare("process", before.processes, after.processes)
-    old_rules = [x for x in before.iptables if not is_engine_churn(x, subnets)]
-    new_rules = [x for x in after.iptables if not is_engine_churn(x, subnets)]
-    if old_rules != new_rules and "iptables" in fields:
-        compare("iptables", old_rules, new_rules)
-        if not out or not out[-1].startswith("iptables"):
-            out.append("iptables: same rules in a different order")
+    # Compared as a multiset: the machine's engine re-inserts its jump rules (DOCKER-USER
+    # first) whenever it creates a network for another session; a lab never runs iptables here.
+    compare(
+        "iptables",
+        [x for x in before.iptables if not is_engine_churn(x, subnets)],
+        [x for x in after.iptables if not is_engine_churn(x, subnets)],
+    )
     if "iptables" in fields:
         out.extend(f"iptables: lab trace {x}" for x in after.iptables if _LAB_TRACE.search(x))
     compare("mount", before.mounts, after.mounts)
@@ -217,3 +247,15 @@ def machine_subnets(client) -> list[str]:  # type: ignore[no-untyped-def]
             if config.get("Subnet"):
                 subnets.append(config["Subnet"])
     return subnets
+
+
+def settle(before: MachineState, client, timeout: float = 10.0) -> list[str]:  # type: ignore[no-untyped-def]
+    """Differences from ``before`` once the machine's engine is quiet: captured again for up to
+    ``timeout`` seconds while another session's engine activity is half-way (a rule removed
+    and not yet re-added). What a lab leaves behind does not go away by waiting."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = differences(before, capture(client))
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,14 +145,14 @@ def destroy(lab_id: str, directory: Path, netns_inodes: set[int]) -> list[str]:
     return problems
 
 
-def stale_labs(base: Path = DEFAULT_BASE) -> list[str]:
+def stale_labs(base: Path = DEFAULT_BASE, namespaces: Iterable[str] | None = None) -> list[str]:
     """Ids of labs on this machine whose owner is gone (from directories and namespaces)."""
     ids: dict[str, Owner | None] = {}
     if base.is_dir():
         for entry in base.iterdir():
             if entry.is_dir() and owner_of(entry.name):
                 ids[entry.name] = owner_from_state(read_state(entry), entry.name)
-    for name in system.list_lab_netns():
+    for name in system.list_lab_netns() if namespaces is None else namespaces:
         parts = name[len(PREFIX) :].split("-")
         lab_id = "-".join(parts[:2])
         if owner_of(lab_id) and lab_id not in ids:
