@@ -253,3 +253,23 @@ def test_lab_refuses_anything_outside_its_namespaces_and_addresses(settings_lab)
         settings_lab.add_route("laptop", "10.0.0.0/8", "e1")
     with pytest.raises(LabError, match="not the lab's"):
         system.run_in("default", ["iptables-save"])
+
+
+def test_loopback_published_port_from_an_l2_neighbour(settings_lab):
+    """A port published on 127.0.0.1 answers a LAN neighbour that sends to 127.0.0.1 via the
+    engine's MAC: DNAT in PREROUTING rewrites the address before the martian check. Docker 28
+    added raw-table drops against this; this 20.10 has none, proxy on or off."""
+    lab = settings_lab
+    seen, expected = {}, {}
+    for name in ("e1", "e2"):
+        client = lab.engines[name].client
+        fixed = int(client.version()["Version"].split(".")[0]) >= 28
+        expected[name] = (Outcome.FILTERED, None) if fixed else (Outcome.OPEN, f"lo-{name}\n".encode())
+        with serving(client, lab.image, f"lo-{name}", ports={"80/tcp": ("127.0.0.1", 18086)}):
+            inside = lab.run(name, ["busybox", "nc", "-w", "2", "127.0.0.1", "18086"], check=False)
+            assert inside.stdout == f"lo-{name}\n"  # it is up
+            assert lab.probe("attacker", lab.engines[name].lan_ip, 18086).outcome is Outcome.REFUSED
+            with lab.loopback_via("attacker", name):
+                result = lab.probe("attacker", "127.0.0.1", 18086, banner=True)
+            seen[name] = (result.outcome, result.banner)
+    assert seen == expected  # here (20.10): both open

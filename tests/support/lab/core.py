@@ -24,7 +24,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -477,6 +477,30 @@ class Lab:
         if not inside_lab_space(str(net.network_address)) or not inside_lab_space(gateway):
             raise LabError(f"routes stay inside the lab's address space: {destination} via {gateway}")
         system.ip("-n", self.netns(name), "route", "replace", str(net), "via", gateway)
+
+    @contextlib.contextmanager
+    def loopback_via(self, name: str, engine: str) -> Iterator[None]:
+        """Make ``name`` send 127.0.0.1 out of its LAN interface to ``engine``'s MAC address,
+        as a neighbour on the engine's L2 segment can (moby 41872/45610); restored afterwards.
+
+        The host loses its own loopback meanwhile (its 127.0.0.1 is removed and lo is down).
+        """
+        netns = self.netns(name)
+        if name not in self.hosts:
+            raise LabError(f"only an outside host gives up its loopback, not {name!r}")
+        for key in ("all", "eth0"):
+            system.sysctl_write(netns, f"net.ipv4.conf.{key}.route_localnet", "1")
+        system.ip("-n", netns, "link", "set", "lo", "down")
+        system.ip("-n", netns, "addr", "del", "127.0.0.1/8", "dev", "lo")
+        system.ip("-n", netns, "route", "replace", "127.0.0.1/32", "via", self.address(engine), "dev", "eth0")
+        try:
+            yield
+        finally:
+            system.ip("-n", netns, "route", "del", "127.0.0.1/32")
+            system.ip("-n", netns, "addr", "add", "127.0.0.1/8", "dev", "lo")
+            system.ip("-n", netns, "link", "set", "lo", "up")
+            for key in ("all", "eth0"):
+                system.sysctl_write(netns, f"net.ipv4.conf.{key}.route_localnet", "0")
 
     def route_to_network(self, name: str, engine: str, network: str = "bridge") -> str:
         """Route an engine's Docker network subnet via that engine ("direct routing")."""
