@@ -149,8 +149,8 @@ def test_default_bind_address_loopback_keeps_the_port_off_the_lan(settings_lab):
         assert web.attrs["NetworkSettings"]["Ports"]["80/tcp"] == [
             {"HostIp": "127.0.0.1", "HostPort": "18083"}
         ]
-        inside = lab.run("e2", ["busybox", "nc", "-w", "2", "127.0.0.1", "18083"], check=False)
-        assert inside.stdout == "local-only\n"  # DNAT in OUTPUT (no proxy), route_localnet on docker0
+        inside = lab.wait_probe("e2", "127.0.0.1", 18083, banner=True)
+        assert inside.banner == b"local-only\n"  # DNAT in OUTPUT (no proxy), route_localnet on docker0
         assert lab.probe("laptop", e2.lan_ip, 18083).outcome is Outcome.REFUSED
 
 
@@ -171,7 +171,8 @@ def test_direct_routing_to_a_bridge_subnet(settings_lab):
         ):
             assert lab.probe("attacker", bridge_ip(pub), 80).outcome is Outcome.UNREACHABLE  # no route yet
             lab.route_to_network("attacker", name)
-            assert lab.wait_probe(name, bridge_ip(unpub), 81).outcome is Outcome.OPEN  # it is up
+            for server, port in ((pub, 80), (unpub, 81)):  # both are up, seen from the engine
+                assert lab.wait_probe(name, bridge_ip(server), port).outcome is Outcome.OPEN
             results = lab.probe_many(
                 "attacker", [Target(bridge_ip(pub), 80), Target(bridge_ip(unpub), 81)], banner=True
             )
@@ -266,8 +267,8 @@ def test_loopback_published_port_from_an_l2_neighbour(settings_lab):
         fixed = int(client.version()["Version"].split(".")[0]) >= 28
         expected[name] = (Outcome.FILTERED, None) if fixed else (Outcome.OPEN, f"lo-{name}\n".encode())
         with serving(client, lab.image, f"lo-{name}", ports={"80/tcp": ("127.0.0.1", 18086)}):
-            inside = lab.run(name, ["busybox", "nc", "-w", "2", "127.0.0.1", "18086"], check=False)
-            assert inside.stdout == f"lo-{name}\n"  # it is up
+            inside = lab.wait_probe(name, "127.0.0.1", 18086, banner=True)
+            assert inside.banner == f"lo-{name}\n".encode()  # it is up
             assert lab.probe("attacker", lab.engines[name].lan_ip, 18086).outcome is Outcome.REFUSED
             with lab.loopback_via("attacker", name):
                 result = lab.probe("attacker", "127.0.0.1", 18086, banner=True)
