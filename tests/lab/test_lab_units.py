@@ -318,3 +318,16 @@ def test_destroy_removes_a_stale_directory_state_file_last(tmp_path):
     write_state(directory, {"owner": {"pid": 1, "start_time": None, "boot_id": ""}})
     assert destroy(lab_id, directory, set()) == []
     assert not directory.exists()
+
+
+def test_a_lab_gives_back_the_signal_handlers_it_found(tmp_path):
+    import signal
+
+    from support.lab import Lab
+
+    before = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    lab = Lab([EngineConfig("e1")], base_dir=tmp_path)
+    lab._catch_sigterm()
+    assert signal.getsignal(signal.SIGTERM) is not before[1]
+    lab._restore_signals(lab._mask_signals())
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before

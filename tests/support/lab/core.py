@@ -158,6 +158,7 @@ class Lab:
         self._started = False
         self._closed = False
         self._old_sigterm: Any = None
+        self._caught_sigterm = False
         self.reaped: dict[str, list[str]] = {}
         self.timings: dict[str, float] = {}
         self.swarm: Swarm | None = None
@@ -222,20 +223,23 @@ class Lab:
         def on_term(signum: int, frame: FrameType | None) -> None:
             raise KeyboardInterrupt(f"signal {signum}")
 
-        self._old_sigterm = signal.signal(signal.SIGTERM, on_term)
+        previous = signal.signal(signal.SIGTERM, on_term)
+        self._old_sigterm = signal.SIG_DFL if previous is None else previous  # None: set outside Python
+        self._caught_sigterm = True
 
     def _mask_signals(self) -> dict[int, Any] | None:
+        """Ignore Ctrl-C and SIGTERM while cleaning up (a second Ctrl-C must not leave half a lab)."""
         if threading.current_thread() is not threading.main_thread():
             return None
         return {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
 
-    def _restore_signals(self, old: dict[int, Any] | None) -> None:
-        if old is None:
+    def _restore_signals(self, masked: dict[int, Any] | None) -> None:
+        """Back to the handlers from before the lab: SIGINT as at clean-up, SIGTERM as at start."""
+        if masked is None:
             return
-        signal.signal(signal.SIGINT, old[signal.SIGINT])
-        signal.signal(
-            signal.SIGTERM, self._old_sigterm if self._old_sigterm is not None else old[signal.SIGTERM]
-        )
+        signal.signal(signal.SIGINT, masked[signal.SIGINT] or signal.SIG_DFL)
+        term = self._old_sigterm if self._caught_sigterm else masked[signal.SIGTERM]
+        signal.signal(signal.SIGTERM, term or signal.SIG_DFL)
 
     def _save_state(self) -> None:
         owner = reaper.Owner.me()
