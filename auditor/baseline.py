@@ -7,12 +7,12 @@ open or waived: accepting a risk and then removing the waiver does not make it n
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from auditor import inputs
 from auditor.errors import InputError
 
-MAX_BASELINE_BYTES = 256 * 1024 * 1024
+MAX_BASELINE_BYTES = inputs.JSON_LIMIT
 SUPPORTED_SCHEMA = "1."
 
 
@@ -36,19 +36,5 @@ def parse_baseline(doc: object, path: str) -> frozenset[str]:
 
 
 def load_baseline(path: str | Path) -> frozenset[str]:
-    p = Path(path)
-    try:
-        if p.exists() and not p.is_file():
-            raise InputError("baseline is not a regular file", str(path))
-        if p.stat().st_size > MAX_BASELINE_BYTES:
-            raise InputError("baseline file is too large", str(path))
-        doc = json.loads(p.read_bytes())
-    except InputError:
-        raise
-    except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON: {exc.msg}", str(path), exc.lineno) from None
-    except UnicodeDecodeError:
-        raise InputError("baseline file is not UTF-8 text", str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read baseline: {exc.strerror or exc}", str(path)) from None
+    doc = inputs.load_json(path, "baseline file", MAX_BASELINE_BYTES)
     return parse_baseline(doc, str(path))

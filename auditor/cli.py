@@ -39,10 +39,18 @@ def build_cli() -> click.Group:
 def main() -> None:
     """Entry point: no traceback ever reaches the user unless AUDITOR_DEBUG is set."""
     try:
-        build_cli()(standalone_mode=True)
+        code = build_cli().main(standalone_mode=False)
     except SystemExit:
         raise
-    except KeyboardInterrupt:
+    except click.UsageError as exc:
+        # One line, like every other input error: a CI log shows it whole.
+        command = exc.ctx.command_path if exc.ctx is not None else "auditor"
+        click.echo(f"auditor: error: {exc.format_message()} (see '{command} --help')", err=True)
+        sys.exit(exit_codes.INPUT_ERROR)
+    except click.ClickException as exc:
+        click.echo(f"auditor: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.Abort):
         click.echo("auditor: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - last line of defence
@@ -53,3 +61,4 @@ def main() -> None:
             err=True,
         )
         sys.exit(exit_codes.INCOMPLETE)
+    sys.exit(code if isinstance(code, int) else 0)

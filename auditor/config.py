@@ -7,6 +7,7 @@ file and line (exit 2): an unknown key, a wrong type, an unknown rule id or seve
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor import inputs
 from auditor.errors import InputError
 from auditor.severity import Severity
 
@@ -177,13 +179,8 @@ def parse_config(text: str, path: str, known_rules: Iterable[str], is_pyproject:
     )
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError("config file is not UTF-8 text", str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read config file: {exc.strerror or exc}", str(path)) from None
+def _read(path: Path, shown: str | None = None) -> str:
+    return inputs.read_text(path, "config file", inputs.CONFIG_LIMIT, shown=shown)
 
 
 def load_config(explicit: str | None, known_rules: Iterable[str], cwd: Path | None = None) -> Config:
@@ -191,13 +188,11 @@ def load_config(explicit: str | None, known_rules: Iterable[str], cwd: Path | No
     known = tuple(known_rules)
     if explicit:
         path = Path(explicit)
-        if not path.is_file():
-            raise InputError("no such config file", explicit)
         return parse_config(_read(path), explicit, known, path.name == PYPROJECT) or Config(path=explicit)
     root = cwd or Path.cwd()
     for name, is_pyproject in ((CONFIG_FILE, False), (PYPROJECT, True)):
         path = root / name
-        if path.is_file():
+        if os.path.lexists(path):
             shown = name if cwd is None else str(path)
             config = parse_config(_read(path), shown, known, is_pyproject)
             if config is not None:

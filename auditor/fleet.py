@@ -13,9 +13,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from pathlib import Path
 from typing import IO
 
+from auditor import inputs
 from auditor.collectors.engine import EngineSpec
 from auditor.errors import InputError
 from auditor.findings import ScanResult
@@ -25,14 +25,7 @@ _SCHEMES = ("unix://", "tcp://", "ssh://", "http://", "https://", "npipe://")
 
 def parse_hosts_file(path: str, base: EngineSpec) -> list[EngineSpec]:
     """Read ``URL [NAME]`` lines; TLS settings and timeout come from ``base`` (the CLI)."""
-    try:
-        if Path(path).exists() and not Path(path).is_file():  # a FIFO or device never ends
-            raise InputError("hosts file is not a regular file", path)
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read hosts file: {exc.strerror or exc}", path) from None
-    except UnicodeDecodeError:
-        raise InputError("hosts file is not UTF-8 text", path) from None
+    text = inputs.read_text(path, "hosts file", inputs.HOSTS_LIMIT)
     specs: list[EngineSpec] = []
     for number, line in enumerate(text.splitlines(), 1):
         content = line.split("#", 1)[0].strip()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from auditor import __version__
+from auditor import __version__, inputs
 from auditor.collectors.engine import EngineSpec, fetch_raw
 from auditor.collectors.host_facts import read_local_host_facts
 from auditor.collectors.saved import (
@@ -136,14 +136,7 @@ def collect_paths(paths: Sequence[str], options: ComposeOptions) -> list[Collect
 
 
 def _starts_like_json(path: Path) -> bool:
-    if not path.is_file():  # opening a FIFO would wait forever; devices never end
-        return False
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(64).lstrip()
-    except OSError:
-        return False
-    return head[:1] in (b"[", b"{")
+    return inputs.peek(path).lstrip()[:1] in (b"[", b"{")
 
 
 HostProgress = Callable[[EngineSpec, str, int, int], None]  # (engine, state, done, total)

@@ -7,12 +7,11 @@ The saved gate, topology and benchmark travel in ``ScanResult.extras``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+from auditor import inputs
 from auditor.errors import InputError
 from auditor.findings import Finding, Resource, RuleError, ScanResult, TargetResult
 from auditor.model import Origin, SourceKind, Target
@@ -248,16 +247,5 @@ def _exposure(r: _Reader, value: Any, where: str) -> None:
 
 def read_result(path: str) -> ScanResult:
     """Read and parse a JSON result file (``-`` for stdin)."""
-    import sys
-
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", path) from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not JSON: {exc.msg}", path, exc.lineno) from None
+    doc = inputs.load_json(path, "JSON result", stdin=True)
     return result_from_json(doc, path)

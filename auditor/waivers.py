@@ -19,13 +19,14 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from auditor import inputs
 from auditor.errors import InputError
 from auditor.findings import Finding
 
 DEFAULT_WAIVERS_FILE = ".auditor-waivers.yaml"
 MATCH_KEYS = ("host", "project", "service", "container", "network", "resource", "port")
 ENTRY_KEYS = ("rule", "match", "reason", "owner", "expires")
-MAX_WAIVERS_BYTES = 4 * 1024 * 1024
+MAX_WAIVERS_BYTES = inputs.WAIVERS_LIMIT
 
 
 @dataclass(frozen=True)
@@ -175,19 +176,7 @@ def parse_waivers(text: str, path: str, known_rules: Iterable[str]) -> tuple[Wai
 
 
 def load_waivers(path: str | Path, known_rules: Iterable[str]) -> tuple[Waiver, ...]:
-    p = Path(path)
-    try:
-        if p.exists() and not p.is_file():
-            raise InputError("waivers file is not a regular file", str(path))
-        if p.stat().st_size > MAX_WAIVERS_BYTES:
-            raise InputError("waivers file is too large", str(path))
-        text = p.read_text(encoding="utf-8")
-    except InputError:
-        raise
-    except UnicodeDecodeError:
-        raise InputError("waivers file is not UTF-8 text", str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read waivers file: {exc.strerror or exc}", str(path)) from None
+    text = inputs.read_text(path, "waivers file", MAX_WAIVERS_BYTES)
     return parse_waivers(text, str(path), known_rules)
 
 

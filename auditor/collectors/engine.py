@@ -20,7 +20,8 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from auditor.errors import TargetUnavailable
+from auditor import inputs
+from auditor.errors import InputError, TargetUnavailable
 from auditor.model import SourceKind, Target
 from auditor.raw import RawState, sanitize_container, sanitize_network, sanitize_service
 
@@ -61,15 +62,15 @@ def _context_host() -> str | None:
     name = os.environ.get("DOCKER_CONTEXT")
     if not name:
         try:
-            name = json.loads((config_dir / "config.json").read_text()).get("currentContext")
-        except (OSError, ValueError, AttributeError):
+            name = inputs.load_json(config_dir / "config.json", "docker config", inputs.CONFIG_LIMIT).get("currentContext")
+        except (InputError, AttributeError):
             return None
     if not name or name == "default":
         return None
     meta = config_dir / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest() / "meta.json"
     try:
-        host = json.loads(meta.read_text())["Endpoints"]["docker"]["Host"]
-    except (OSError, ValueError, KeyError, TypeError):
+        host = inputs.load_json(meta, "docker context", inputs.CONFIG_LIMIT)["Endpoints"]["docker"]["Host"]
+    except (InputError, KeyError, TypeError):
         return None
     return host if isinstance(host, str) and host else None
 

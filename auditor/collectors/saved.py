@@ -7,42 +7,22 @@ usual way people save them).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from auditor import inputs
 from auditor.collectors.inspect import is_container_document, is_network_document
 from auditor.errors import InputError
 from auditor.model import SourceKind, Target
 from auditor.raw import RawState, is_snapshot_document, raw_from_json, sanitize_container, sanitize_network
 
-MAX_JSON_BYTES = 256 * 1024 * 1024
+MAX_JSON_BYTES = inputs.JSON_LIMIT
 SAVED_INSPECT_TARGET = "saved-inspect"
 
 
 def read_json(path: Path) -> Any:
     """Parse a JSON file, turning every failure into a one-line ``InputError``."""
-    try:
-        if not path.is_file():
-            raise InputError("not a regular file (a FIFO, device or socket cannot be scanned)", str(path))
-        size = path.stat().st_size
-        if size > MAX_JSON_BYTES:
-            raise InputError(f"file is too large to scan ({size} bytes)", str(path))
-        with path.open("rb") as fh:
-            data = fh.read()
-        return json.loads(data)
-    except InputError:
-        raise
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", str(path)
-        ) from None
-    except UnicodeDecodeError:
-        raise InputError("file is not UTF-8 text", str(path)) from None
-    except RecursionError:
-        raise InputError("JSON is nested too deeply", str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror or exc}", str(path)) from None
+    return inputs.load_json(path, "JSON file", MAX_JSON_BYTES)
 
 
 def looks_like_saved_json(doc: Any) -> bool:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
+from auditor import inputs
 from auditor.commands.common import render_to_string, user_errors, write_text_atomically
 from auditor.commands.history import configured_store, store_option
 from auditor.errors import InputError
@@ -38,12 +38,7 @@ def _is_scan_id(text: str) -> bool:
 
 
 def load_report(path: str) -> tuple[DiffSide, list[FindingRecord]]:
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read report: {exc.strerror or exc}", path) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not a JSON report: {exc}", path) from None
+    doc = inputs.load_json(path, "JSON report")
     try:
         return side_from_report(doc, path)
     except (KeyError, TypeError, AttributeError, ValueError):

@@ -7,6 +7,7 @@ config file, then built-in defaults) and rejects contradictory combinations with
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,15 +84,13 @@ def _waivers(no_waivers: bool, path: str | None, config: Config, known: Sequence
     if no_waivers:
         return ()
     if path:
-        if not Path(path).is_file():
-            raise InputError("no such waivers file", path)
         return load_waivers(path, known)
     if config.waivers:
-        if not Path(config.waivers).is_file():
+        if not Path(config.waivers).exists():
             raise InputError(f"waivers file {config.waivers!r} named in the config does not exist", _config_where(config, "waivers"))
         return load_waivers(config.waivers, known)
     default = cwd / DEFAULT_WAIVERS_FILE
-    return load_waivers(DEFAULT_WAIVERS_FILE if cwd == Path.cwd() else default, known) if default.is_file() else ()
+    return load_waivers(DEFAULT_WAIVERS_FILE if cwd == Path.cwd() else default, known) if os.path.lexists(default) else ()
 
 
 def resolve_gates(
@@ -131,8 +130,6 @@ def resolve_gates(
         raise InputError("--fail-on-new needs --baseline (a previous JSON result)")
     if only_new and threshold is None:
         raise InputError("--fail-on-new has no effect with --fail-on none")
-    if baseline_path and not Path(baseline_path).is_file():
-        raise InputError("no such baseline file", baseline_path)
     baseline = load_baseline(baseline_file) if baseline_file else None
     policy = Policy(
         today=today or dt.date.today(),

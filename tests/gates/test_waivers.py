@@ -85,7 +85,7 @@ def test_malformed_entries_name_file_and_line(text, message):
 
 
 def test_load_errors(tmp_path):
-    with pytest.raises(InputError, match="cannot read waivers file"):
+    with pytest.raises(InputError, match="no such waivers file"):
         load_waivers(tmp_path / "missing.yaml", KNOWN)
     bad = tmp_path / "bad.yaml"
     bad.write_bytes(b"\xff\xfe\x00")

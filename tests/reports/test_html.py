@@ -337,7 +337,7 @@ def test_report_command_renders_a_saved_result(tmp_path):
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
-        ("{not json", "not JSON: Expecting property name enclosed in double quotes"),
+        ("{not json", "malformed JSON: Expecting property name enclosed in double quotes"),
         ('{"schema_version": "1.0"}', "not a valid auditor JSON result: scan: expected an object"),
         ("[]", "not a valid auditor JSON result: document: expected an object"),
     ],
@@ -356,4 +356,4 @@ def test_report_command_bad_input_exits_2_with_one_line(tmp_path, content, fragm
 def test_report_command_missing_file_exits_2(tmp_path):
     proc = cli("report", str(tmp_path / "nope.json"))
     assert proc.returncode == 2
-    assert proc.stderr.strip() == f"auditor: error: {tmp_path / 'nope.json'}: no such file"
+    assert proc.stderr.strip() == f"auditor: error: {tmp_path / 'nope.json'}: no such JSON result"

@@ -260,7 +260,7 @@ def test_deep_nesting_is_bounded(tmp_path: Path) -> None:
 def test_huge_file_is_refused(tmp_path: Path) -> None:
     big = "services: {}\n" + "# padding\n" * 500_000
     err = error_of(tmp_path, big)
-    assert "too large to be a compose file" in str(err)
+    assert "compose file is larger than the limit of 4194304 bytes" in str(err)
 
 
 def test_empty_file(tmp_path: Path) -> None:
