@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,10 +94,14 @@ def _str_list(value: Any, key: str, fail) -> tuple[str, ...]:
     return tuple(v.strip() for v in value)
 
 
-def parse_config(text: str, path: str, known_rules: Iterable[str], is_pyproject: bool = False) -> Config | None:
+def parse_config(text: str, path: str, known_rules: Iterable[str], is_pyproject: bool = False,
+                 confine_to: Path | None = None) -> Config | None:
     """Validate a config document; ``None`` when a pyproject has no ``[tool.auditor]``.
 
     A document with a top-level ``tool`` table is read like a pyproject, whatever its name.
+    ``confine_to`` is set for a config found in the working directory, which belongs to the
+    repository being scanned rather than to the user: every path it names (outputs, store,
+    waivers, baseline) must then stay inside that directory, and it may not name a store URL.
     """
     try:
         doc = tomllib.loads(text)
@@ -158,6 +162,8 @@ def parse_config(text: str, path: str, known_rules: Iterable[str], is_pyproject:
     if both:
         fail(f"rule {sorted(both)[0]!r} is both enabled and disabled", "disable-rules")
     base = Path(path).parent
+    if confine_to is not None:
+        _confine(values, confine_to, fail)
 
     def relative(key: str) -> str | None:
         value = values.get(key)
@@ -179,6 +185,37 @@ def parse_config(text: str, path: str, known_rules: Iterable[str], is_pyproject:
     )
 
 
+_FORMAT_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9_-]*:(?!//)")
+
+
+def inside(root: Path, value: str) -> bool:
+    """True when ``value``, taken relative to ``root``, names a place inside ``root`` once
+    ``..`` and every existing symbolic link on the way are resolved."""
+    if not value or Path(value).is_absolute() or value.startswith("~"):
+        return False
+    real_root = Path(os.path.realpath(root))
+    resolved = Path(os.path.realpath(real_root / value))
+    return resolved == real_root or real_root in resolved.parents
+
+
+def _confine(values: dict[str, Any], root: Path, fail: Callable[..., None]) -> None:
+    """Refuse paths of a repository's config that leave the repository (see ``parse_config``)."""
+    why = "a config found in the scanned directory may only name paths inside it"
+    for key in ("waivers", "baseline"):
+        if key in values and not inside(root, values[key]):
+            fail(f"{key!r} {values[key]!r} is outside the repository: {why}; pass --{key} instead", key)
+    for item in values.get("outputs", ()):
+        target = _FORMAT_PREFIX.sub("", item, count=1)
+        if target != "-" and not inside(root, target):
+            fail(f"output {item!r} is outside the repository: {why}; pass -o instead", "outputs")
+    store = values.get("store")
+    if store is not None and "://" in store:
+        fail(f"'store' may not name a URL in a config found in the scanned directory: {why}; pass --store instead",
+             "store")
+    if store is not None and store != "default" and not inside(root, store):
+        fail(f"'store' {store!r} is outside the repository: {why}; pass --store instead", "store")
+
+
 def _read(path: Path, shown: str | None = None) -> str:
     return inputs.read_text(path, "config file", inputs.CONFIG_LIMIT, shown=shown)
 
@@ -194,7 +231,7 @@ def load_config(explicit: str | None, known_rules: Iterable[str], cwd: Path | No
         path = root / name
         if os.path.lexists(path):
             shown = name if cwd is None else str(path)
-            config = parse_config(_read(path), shown, known, is_pyproject)
+            config = parse_config(_read(path, shown), shown, known, is_pyproject, confine_to=root)
             if config is not None:
                 return config
     return Config()
