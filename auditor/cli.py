@@ -8,7 +8,8 @@ import sys
 
 import click
 
-from auditor import __version__, exit_codes
+from auditor import __version__
+from auditor.model import exit_codes
 
 # (module, attribute) of every command, in help order. Add a line per new command module.
 COMMANDS: tuple[tuple[str, str], ...] = (

@@ -6,8 +6,8 @@ import json
 import statistics as _stats
 from collections.abc import Sequence
 
-from auditor import inputs
-from auditor.errors import InputError
+from auditor.model import inputs
+from auditor.model.errors import InputError
 
 from .plan import BASELINES, COMPARISONS, PlannedMode
 from .runner import KINDS, Results, Sample

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import IO
 
-from auditor.findings import ScanResult
+from auditor.model.findings import ScanResult
 
 from . import codequality, html, json_report, junit, markdown, sarif, table
 

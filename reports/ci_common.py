@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
-from auditor.findings import Finding, ScanResult
-from auditor.model import Container, SourceKind
-from auditor.rule import RuleMeta
+from auditor.model.findings import Finding, ScanResult
+from auditor.model.records import Container, SourceKind
+from auditor.model.rule import RuleMeta
 
 CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
 WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
@@ -126,7 +126,7 @@ def rule_metas(result: ScanResult) -> dict[str, RuleMeta]:
     """Metadata of the rules that ran: from the scan (``extras["rule_meta"]``) or discovery."""
     metas = result.extras.get("rule_meta")
     if metas is None:
-        from auditor.discovery import DiscoveryError, discover_rules
+        from auditor.audit.discovery import DiscoveryError, discover_rules
 
         try:
             metas = {r.id: r.meta for r in discover_rules()}

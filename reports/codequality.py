@@ -12,8 +12,8 @@ import hashlib
 import json
 from typing import IO, Any
 
-from auditor.findings import Finding, ScanResult
-from auditor.severity import Severity
+from auditor.model.findings import Finding, ScanResult
+from auditor.model.severity import Severity
 
 from .ci_common import Place, places
 

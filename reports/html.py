@@ -16,8 +16,8 @@ from typing import IO, Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from auditor.findings import Finding, ScanResult
-from auditor.severity import ORDERED_DESC
+from auditor.model.findings import Finding, ScanResult
+from auditor.model.severity import ORDERED_DESC
 
 from . import topology
 

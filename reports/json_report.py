@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import IO, Any
 
-from auditor.findings import Finding, ScanResult, TargetResult
+from auditor.model.findings import Finding, ScanResult, TargetResult
 
 from .ci_common import policy_json
 from .topology import topology_json

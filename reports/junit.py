@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import IO
 
-from auditor.findings import Finding, ScanResult
+from auditor.model.findings import Finding, ScanResult
 
 from .ci_common import places, rule_metas
 

@@ -15,8 +15,8 @@ from typing import IO, Any
 
 import jinja2
 
-from auditor.findings import ScanResult
-from auditor.severity import ORDERED_DESC
+from auditor.model.findings import ScanResult
+from auditor.model.severity import ORDERED_DESC
 
 from .ci_common import expired_waivers, places
 

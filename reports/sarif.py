@@ -13,9 +13,9 @@ import json
 import re
 from typing import IO, Any
 
-from auditor.findings import Finding, ScanResult
-from auditor.rule import RuleMeta
-from auditor.severity import Severity
+from auditor.model.findings import Finding, ScanResult
+from auditor.model.rule import RuleMeta
+from auditor.model.severity import Severity
 
 from .ci_common import Place, expired_waivers, logical_name, places, rule_metas
 

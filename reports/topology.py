@@ -11,10 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.engine import resource_of
-from auditor.findings import Finding, ScanResult
-from auditor.model import Container, PortBinding, Snapshot
-from auditor.severity import Severity
+from auditor.model.findings import Finding, ScanResult, resource_of
+from auditor.model.records import Container, PortBinding, Snapshot
+from auditor.model.severity import Severity
 
 # Exposure classes, worst first; the template colours them and the legend explains them.
 EXPOSURES: tuple[tuple[str, str], ...] = (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model import Container, Network, PortBinding, Snapshot
-from auditor.rule import Reference
+from auditor.model.records import Container, Network, PortBinding, Snapshot
+from auditor.model.rule import Reference
 
 
 def cis(item: str, title: str) -> Reference:

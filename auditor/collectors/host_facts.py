@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from auditor import inputs
-from auditor.errors import InputError
+from auditor.model import inputs
+from auditor.model.errors import InputError
 
 Runner = Callable[[Sequence[str]], str | None]
 

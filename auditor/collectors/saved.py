@@ -7,14 +7,24 @@ usual way people save them).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor import inputs
+from auditor.collectors.base import Collected, Progress
 from auditor.collectors.inspect import is_container_document, is_network_document
-from auditor.errors import InputError
-from auditor.model import SourceKind, Target
-from auditor.raw import RawState, is_snapshot_document, raw_from_json, sanitize_container, sanitize_network
+from auditor.collectors.raw import (
+    RawState,
+    is_snapshot_document,
+    normalize_raw,
+    raw_from_json,
+    sanitize_container,
+    sanitize_network,
+)
+from auditor.model import inputs
+from auditor.model.errors import AuditorError, InputError
+from auditor.model.records import SourceKind, Target
 
 MAX_JSON_BYTES = inputs.JSON_LIMIT
 SAVED_INSPECT_TARGET = "saved-inspect"
@@ -76,3 +86,47 @@ def combine_inspect_files(docs: list[tuple[str, Any]]) -> RawState:
 
 def load_snapshot_file(path: str, doc: Any) -> RawState:
     return raw_from_json(doc, path)
+
+
+def starts_like_json(path: Path) -> bool:
+    """The first bytes of a regular file open a JSON object or list (FIFOs are never opened)."""
+    return inputs.peek(path).lstrip()[:1] in (b"[", b"{")
+
+
+def saved_json_of(path: Path) -> object | None:
+    """The parsed document when ``path`` holds saved inspect JSON or a snapshot, else ``None``."""
+    if not starts_like_json(path):
+        return None
+    try:
+        doc = read_json(path)
+    except InputError:
+        return None  # not valid JSON: the caller's own reader reports it
+    return doc if looks_like_saved_json(doc) else None
+
+
+@dataclass(frozen=True)
+class SavedSource:
+    """Saved JSON already parsed: each snapshot file is a target, plain inspect files one together."""
+
+    docs: tuple[tuple[str, object], ...]
+
+    def collect(self, progress: Progress | None = None) -> Sequence[Collected]:
+        out: list[Collected] = []
+        plain: list[tuple[str, object]] = []
+        for path, doc in self.docs:
+            if is_snapshot_document(doc):
+                try:
+                    raw = load_snapshot_file(path, doc)
+                    out.append(Collected(raw.target, normalize_raw(raw), raw=raw))
+                except AuditorError as exc:
+                    out.append(Collected(Target(SourceKind.SNAPSHOT, path, path), None, exc))
+            else:
+                plain.append((path, doc))
+        if plain:
+            try:
+                raw = combine_inspect_files(plain)
+                out.append(Collected(raw.target, normalize_raw(raw), raw=raw))
+            except AuditorError as exc:
+                address = ", ".join(p for p, _ in plain)
+                out.append(Collected(Target(SourceKind.SNAPSHOT, address, address), None, exc))
+        return out

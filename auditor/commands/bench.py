@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 
 import click
 
-from auditor import __version__, exit_codes
+from auditor import __version__
 from auditor.commands.common import fail, user_errors, write_text_atomically
-from auditor.errors import InputError
+from auditor.model import exit_codes
+from auditor.model.errors import InputError
 
 OUTPUT_FORMATS = {".json": "json", ".html": "html", ".htm": "html"}
 

@@ -12,8 +12,8 @@ from typing import IO
 
 import click
 
-from auditor.collectors.engine import DEFAULT_TIMEOUT, EngineSpec
-from auditor.errors import AuditorError, InputError
+from auditor.collectors.endpoints import DEFAULT_TIMEOUT, EngineSpec
+from auditor.model.errors import AuditorError, InputError
 
 
 def engine_options(func: Callable) -> Callable:

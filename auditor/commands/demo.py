@@ -7,12 +7,13 @@ from pathlib import Path
 
 import click
 
-from auditor import exit_codes
+from auditor.audit.discovery import discover_rules
+from auditor.audit.pipeline import scan
+from auditor.collectors.request import ScanRequest
 from auditor.commands.common import render_to_string, user_errors, write_text_atomically
-from auditor.discovery import discover_rules
-from auditor.pipeline import ScanRequest, scan
+from auditor.model import exit_codes
+from auditor.model.severity import Severity
 from auditor.reports import REPORTERS
-from auditor.severity import Severity
 
 # Report file names per format; formats not listed here are written as report.<format>.
 FILE_NAMES = {
@@ -39,7 +40,7 @@ def _engine_reachable() -> tuple[object | None, str | None]:
     import docker
 
     try:
-        from auditor.collectors.engine import default_engine_address
+        from auditor.collectors.endpoints import default_engine_address
 
         client = docker.DockerClient(base_url=default_engine_address(), timeout=30)
         client.ping()
@@ -62,7 +63,7 @@ def demo_command(out_dir):
 
     Without a reachable engine, scans the bundled example snapshot instead.
     """
-    from auditor.demo import bundled_snapshot, demo_environment
+    from auditor.app.demo import bundled_snapshot, demo_environment
 
     say = lambda text: click.echo(f"[demo] {text}", err=True)  # noqa: E731
     with user_errors():

@@ -12,13 +12,13 @@ import sys
 
 import click
 
-from auditor import inputs
 from auditor.commands.common import render_to_string, user_errors, write_text_atomically
 from auditor.commands.history import configured_store, store_option
-from auditor.errors import InputError
 from auditor.history import Store, open_store
 from auditor.history.diff import DiffSide, FindingDiff, diff_findings, side_from_report
 from auditor.history.records import FindingRecord
+from auditor.model import inputs
+from auditor.model.errors import InputError
 from auditor.reports.diff_html import render_html, render_markdown
 
 FORMATS = ("markdown", "json", "html")

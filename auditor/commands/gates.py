@@ -15,13 +15,13 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from auditor.baseline import load_baseline
-from auditor.config import Config, load_config
-from auditor.errors import InputError
-from auditor.policy import Policy, check_selection, select_rules
-from auditor.rule import Rule
-from auditor.severity import Severity
-from auditor.waivers import DEFAULT_WAIVERS_FILE, Waiver, load_waivers
+from auditor.model.errors import InputError
+from auditor.model.rule import Rule
+from auditor.model.severity import Severity
+from auditor.policy.apply import Policy, check_selection, select_rules
+from auditor.policy.baseline import load_baseline
+from auditor.policy.config import Config, load_config
+from auditor.policy.waivers import DEFAULT_WAIVERS_FILE, Waiver, load_waivers
 
 DEFAULT_FAIL_ON = "high"
 DEFAULT_FORMAT = "table"

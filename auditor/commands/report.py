@@ -6,11 +6,11 @@ import sys
 
 import click
 
+from auditor.collectors.results import read_result
 from auditor.commands.common import render_to_string, user_errors, write_text_atomically
 from auditor.commands.scan import plan_outputs
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 from auditor.reports import REPORTERS
-from auditor.result_io import read_result
 
 
 @click.command("report")

@@ -8,9 +8,13 @@ from pathlib import Path
 
 import click
 
-from auditor import exit_codes
+from auditor.app.progress import fleet_progress
+from auditor.audit.discovery import DiscoveryError, discover_rules
+from auditor.audit.pipeline import scan
 from auditor.benchmarks.annotate import annotate as annotate_bench
 from auditor.benchmarks.results import load as load_bench
+from auditor.collectors.fleet import fleet_specs
+from auditor.collectors.request import ComposeOptions, ScanRequest
 from auditor.commands.common import (
     engine_options,
     engine_specs,
@@ -21,12 +25,11 @@ from auditor.commands.common import (
 )
 from auditor.commands.gates import gate_options, resolve_gates, warn_expired
 from auditor.commands.history import record_scan
-from auditor.discovery import DiscoveryError, discover_rules
-from auditor.errors import InputError
-from auditor.fleet import fleet_progress, fleet_specs, host_status_lines
-from auditor.pipeline import ComposeOptions, ScanRequest, scan
-from auditor.policy import apply_policy
+from auditor.model import exit_codes
+from auditor.model.errors import InputError
+from auditor.policy.apply import apply_policy
 from auditor.reports import REPORTERS, format_for_path
+from auditor.reports.table import host_status_lines
 
 
 def plan_outputs(outputs: tuple[str, ...]) -> list[tuple[str, str]]:

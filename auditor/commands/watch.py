@@ -8,13 +8,13 @@ from typing import Any
 
 import click
 
-from auditor import exit_codes
-from auditor.collectors.engine import EngineSpec
+from auditor.app.watch import Watcher, WatchSettings
+from auditor.audit.discovery import DiscoveryError, discover_rules
+from auditor.collectors.endpoints import EngineSpec
 from auditor.commands.common import engine_options, engine_specs, fail, user_errors
 from auditor.commands.history import STORE_HELP, configured_store
-from auditor.discovery import DiscoveryError, discover_rules
 from auditor.history import open_store
-from auditor.history.watcher import Watcher, WatchSettings
+from auditor.model import exit_codes
 from auditor.reports.json_report import finding_json
 
 

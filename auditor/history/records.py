@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.findings import Finding, ScanResult
-from auditor.severity import Severity
+from auditor.model.findings import Finding, ScanResult
+from auditor.model.severity import Severity
 
 SEVERITY_LABELS = tuple(s.label for s in sorted(Severity, reverse=True))
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from auditor.benchmarks.results import dumps, load, validate
 
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 
 from .synthetic import document, mode_samples, standard_results
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import jsonschema
 
-from auditor.discovery import discover_rules
-from auditor.engine import run_rules, sort_findings
-from auditor.findings import ScanResult, TargetResult
-from auditor.model import Snapshot
-from auditor.severity import Severity
+from auditor.audit.discovery import discover_rules
+from auditor.audit.run import run_rules
+from auditor.model.findings import ScanResult, TargetResult, sort_findings
+from auditor.model.records import Snapshot
+from auditor.model.severity import Severity
 
 STARTED = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
@@ -24,8 +24,8 @@ def waived_and_baselined(fail_on_new: bool = False) -> ScanResult:
     with a waiver that expired in 2020 and new against the baseline (the day is 2030-01-01)."""
     from support.builders import container, port, snapshot
 
-    from auditor.policy import Policy, apply_policy
-    from auditor.waivers import parse_waivers
+    from auditor.policy.apply import Policy, apply_policy
+    from auditor.policy.waivers import parse_waivers
 
     snap = snapshot(container("web", ports=[port(80, 8080)]), container("api", ports=[port(81, 8081)]))
     waivers = parse_waivers(

@@ -7,11 +7,11 @@ import datetime as dt
 from gates.cisupport import scan_result
 from support.builders import container, mount, port, snapshot
 
-from auditor import exit_codes
-from auditor.discovery import discover_rules
-from auditor.policy import Policy, apply_policy, select_rules
-from auditor.severity import Severity
-from auditor.waivers import parse_waivers
+from auditor.audit.discovery import discover_rules
+from auditor.model import exit_codes
+from auditor.model.severity import Severity
+from auditor.policy.apply import Policy, apply_policy, select_rules
+from auditor.policy.waivers import parse_waivers
 
 TODAY = dt.date(2030, 6, 15)
 

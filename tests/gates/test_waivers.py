@@ -8,8 +8,8 @@ import pytest
 from gates.cisupport import scan_result
 from support.builders import container, network, port, snapshot
 
-from auditor.errors import InputError
-from auditor.waivers import Waiver, load_waivers, matches, parse_waivers, subject_of
+from auditor.model.errors import InputError
+from auditor.policy.waivers import Waiver, load_waivers, matches, parse_waivers, subject_of
 
 KNOWN = ("PORT001", "PORT002", "NET001", "NET003")
 

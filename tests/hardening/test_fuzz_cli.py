@@ -19,8 +19,8 @@ from hardening.harness import CORPUS, fuzz_settings, record
 from hypothesis import given
 from hypothesis import strategies as st
 
+from auditor.audit.discovery import discover_rules
 from auditor.cli import build_cli
-from auditor.discovery import discover_rules
 
 RULE_IDS = [r.id for r in discover_rules()]
 CORPUS_FILES = sorted(str(p) for p in CORPUS.glob("*/*") if p.parent.name in ("saved_json", "compose"))

@@ -27,14 +27,15 @@ from hardening.harness import CORPUS, fuzz_settings, record
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auditor import exit_codes
-from auditor.baseline import parse_baseline
-from auditor.config import parse_config
-from auditor.discovery import discover_rules
-from auditor.errors import InputError
-from auditor.pipeline import ScanRequest, scan
-from auditor.severity import Severity
-from auditor.waivers import parse_waivers
+from auditor.audit.discovery import discover_rules
+from auditor.audit.pipeline import scan
+from auditor.collectors.request import ScanRequest
+from auditor.model import exit_codes
+from auditor.model.errors import InputError
+from auditor.model.severity import Severity
+from auditor.policy.baseline import parse_baseline
+from auditor.policy.config import parse_config
+from auditor.policy.waivers import parse_waivers
 
 RULES = discover_rules()
 RULE_IDS = tuple(r.id for r in RULES)
@@ -357,8 +358,8 @@ def hosts_work():
 @fuzz_settings(200)
 @given(data=mutated_bytes(HOSTS_SEEDS))
 def test_fuzz_hosts_file(hosts_work, data):
-    from auditor.collectors.engine import EngineSpec
-    from auditor.fleet import parse_hosts_file
+    from auditor.collectors.endpoints import EngineSpec
+    from auditor.collectors.fleet import parse_hosts_file
 
     def run() -> str:
         try:

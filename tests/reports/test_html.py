@@ -19,10 +19,10 @@ from gates.cisupport import scan_result, waived_and_baselined
 from markupsafe import escape
 from support.builders import container, port, snapshot
 
-from auditor.errors import InputError
-from auditor.model import Container, Origin, SourceKind
-from auditor.result_io import result_from_json
-from auditor.rule import Reference
+from auditor.collectors.results import result_from_json
+from auditor.model.errors import InputError
+from auditor.model.records import Container, Origin, SourceKind
+from auditor.model.rule import Reference
 
 XSS_NAME = "<script>window.__pwned=1</script>"
 XSS_ATTR = '"><img src=x onerror="window.__pwned=2">'

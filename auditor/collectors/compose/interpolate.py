@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from auditor import inputs
-from auditor.errors import InputError
+from auditor.model import inputs
+from auditor.model.errors import InputError
 
 from .tree import Map, Seq
 

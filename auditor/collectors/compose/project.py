@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from auditor.errors import InputError
-from auditor.model import Origin, Snapshot, SourceKind, Target
+from auditor.model.errors import InputError
+from auditor.model.records import Origin, Snapshot, SourceKind, Target
 
 from .build import ProjectBuilder, fail, mapping
 from .interpolate import interpolate_tree, read_env_file

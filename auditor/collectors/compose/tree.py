@@ -18,9 +18,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from auditor import inputs
-from auditor.errors import InputError
-from auditor.model import Origin, SourceKind
+from auditor.model import inputs
+from auditor.model.errors import InputError
+from auditor.model.records import Origin, SourceKind
 
 MAX_FILE_BYTES = inputs.COMPOSE_LIMIT
 MAX_NODES = 200_000

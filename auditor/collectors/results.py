@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from auditor import inputs
-from auditor.errors import InputError
-from auditor.findings import Finding, Resource, RuleError, ScanResult, TargetResult
-from auditor.model import Origin, SourceKind, Target
-from auditor.rule import Reference
-from auditor.severity import Severity
+from auditor.model import inputs
+from auditor.model.errors import InputError
+from auditor.model.findings import Finding, Resource, RuleError, ScanResult, TargetResult
+from auditor.model.records import Origin, SourceKind, Target
+from auditor.model.rule import Reference
+from auditor.model.severity import Severity
 
 SUPPORTED_MAJOR = "1"
 EXPOSURE_NAMES = ("host", "all", "address", "loopback", "unpublished")  # reports/topology.py

@@ -1,4 +1,4 @@
-"""The rule catalog as documentation: ``python -m auditor.rules_doc > docs/rules.md``.
+"""The rule catalog as documentation: ``auditor rules -f markdown > docs/rules.md``.
 
 ``rule_facts`` is the one place that decides what a rule's documentation says; the Markdown
 page and ``auditor explain ID`` both render it, so they cannot drift apart.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from auditor.rule import Rule, RuleMeta
+from auditor.model.rule import RuleMeta
 
 FAMILIES = (
     ("PORT", "Port exposure"),
@@ -51,12 +51,12 @@ def _md_item(text: str) -> str:
     return text
 
 
-def markdown(rules: Sequence[Rule]) -> str:
+def markdown(rules: Sequence[RuleMeta]) -> str:
     """The whole catalog page: an index table, then one section per rule."""
     out = [
         "# Rule catalog",
         "",
-        "Generated from the rules' metadata by `python -m auditor.rules_doc > docs/rules.md`;",
+        "Generated from the rules' metadata by `auditor rules -f markdown > docs/rules.md`;",
         "`auditor explain ID` prints the same text. Do not edit by hand: a test fails when this",
         "page and the rules disagree.",
         "",
@@ -73,15 +73,15 @@ def markdown(rules: Sequence[Rule]) -> str:
         "| id | severity | title |",
         "|---|---|---|",
     ]
-    out += [f"| [{r.id}](#{r.id.lower()}) | {r.meta.severity.label} | {r.meta.title} |" for r in rules]
+    out += [f"| [{r.id}](#{r.id.lower()}) | {r.severity.label} | {r.title} |" for r in rules]
     for prefix, family in FAMILIES:
         members = [r for r in rules if r.id.startswith(prefix)]
         if not members:
             continue
         out += ["", f"## {family}"]
         for rule in members:
-            out += ["", f"### {rule.id}", "", f"**{rule.meta.title}**", ""]
-            for heading, body in rule_facts(rule.meta):
+            out += ["", f"### {rule.id}", "", f"**{rule.title}**", ""]
+            for heading, body in rule_facts(rule):
                 if isinstance(body, list):
                     out += [f"{heading}:", ""] + [f"- {_md_item(item)}" for item in body] + [""]
                 else:
@@ -90,7 +90,7 @@ def markdown(rules: Sequence[Rule]) -> str:
                 out.pop()
     others = [r for r in rules if not r.id.startswith(tuple(p for p, _ in FAMILIES))]
     if others:
-        out += ["", "## Other rules"] + [f"- {r.id}: {r.meta.title}" for r in others]
+        out += ["", "## Other rules"] + [f"- {r.id}: {r.title}" for r in others]
     return "\n".join(out) + "\n"
 
 
@@ -98,18 +98,6 @@ def _family_order(rule_id: str) -> int:
     return next((i for i, (p, _) in enumerate(FAMILIES) if rule_id.startswith(p)), len(FAMILIES))
 
 
-def catalog_page(rules: Sequence[Rule] | None = None) -> str:
-    """docs/rules.md for the given rules (default: the built-in ones), grouped by family."""
-    if rules is None:
-        from auditor.rules import BUILTIN_RULES
-
-        rules = BUILTIN_RULES
+def catalog_page(rules: Sequence[RuleMeta]) -> str:
+    """docs/rules.md for the given rules, grouped by family."""
     return markdown(sorted(rules, key=lambda r: (_family_order(r.id), r.id)))
-
-
-def main() -> None:
-    print(catalog_page(), end="")
-
-
-if __name__ == "__main__":
-    main()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from auditor.model import Origin, Target
-from auditor.rule import Reference
-from auditor.severity import Severity
+from auditor.model.records import Container, Network, Origin, Target
+from auditor.model.rule import Reference
+from auditor.model.severity import Severity
 
 
 @dataclass(frozen=True)
@@ -119,3 +120,37 @@ class ScanResult:
                 counts[f.severity.label] += 1
         counts["total"] = sum(counts.values())
         return counts
+
+
+def resource_of(subject: Container | Network | Target, target: Target) -> Resource:
+    """Name the subject of an observation the way reports name it."""
+    if isinstance(subject, Container):
+        return Resource(
+            kind=subject.kind,
+            name=subject.service if subject.kind == "service" and subject.service else subject.name,
+            id=subject.id,
+            project=subject.project,
+            host=target.name,
+        )
+    if isinstance(subject, Network):
+        return Resource(
+            kind="network", name=subject.name, id=subject.id, project=subject.project, host=target.name
+        )
+    return Resource(kind="host", name=subject.name, host=target.name)
+
+
+def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Most severe first, then by rule, host, resource and key: deterministic output."""
+    return tuple(
+        sorted(
+            findings,
+            key=lambda f: (
+                -int(f.severity),
+                f.rule_id,
+                f.resource.host or "",
+                f.resource.project or "",
+                f.resource.name,
+                f.key,
+            ),
+        )
+    )

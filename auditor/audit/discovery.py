@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
-from auditor.rule import Rule
+from auditor.model.rule import Rule
 
 ENTRY_POINT_GROUP = "auditor.rules"
 

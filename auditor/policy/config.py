@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor import inputs
-from auditor.errors import InputError
-from auditor.severity import Severity
+from auditor.model import inputs
+from auditor.model.errors import InputError
+from auditor.model.severity import Severity
 
 CONFIG_FILE = ".auditor.toml"
 PYPROJECT = "pyproject.toml"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from auditor.model import Container, Network, Origin, Snapshot, Target
-from auditor.severity import Severity
+from auditor.model.records import Container, Network, Origin, Snapshot, Target
+from auditor.model.severity import Severity
 
 
 @dataclass(frozen=True)

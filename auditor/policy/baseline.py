@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from auditor import inputs
-from auditor.errors import InputError
+from auditor.model import inputs
+from auditor.model.errors import InputError
 
 MAX_BASELINE_BYTES = inputs.JSON_LIMIT
 SUPPORTED_SCHEMA = "1."

@@ -19,9 +19,9 @@ from auditor.collectors.inspect import (
     normalize_network,
     normalize_swarm_service,
 )
-from auditor.errors import InputError
-from auditor.model import DaemonFacts, Snapshot, SourceKind, Target
-from auditor.redact import redact_labels
+from auditor.model.errors import InputError
+from auditor.model.records import DaemonFacts, Snapshot, SourceKind, Target
+from auditor.model.redact import redact_labels
 
 SNAPSHOT_FORMAT = "auditor-snapshot"
 SNAPSHOT_VERSION = 1

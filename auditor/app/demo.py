@@ -17,7 +17,7 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from auditor.scratch_image import build_busybox_image
+from auditor.benchmarks.image import build_busybox_image
 
 DEMO_LABEL = "io.auditor.demo"
 DEMO_IMAGE = "auditor-demo/busybox:1"

@@ -21,14 +21,16 @@ from typing import Any
 
 import docker.errors
 
-from auditor.collectors.engine import EngineSpec, connect, describe_failure, fetch_raw
+from auditor.audit.pipeline import evaluate
+from auditor.collectors.base import Collected
+from auditor.collectors.endpoints import EngineSpec
+from auditor.collectors.engine import connect, describe_failure, fetch_raw
 from auditor.collectors.host_facts import read_local_host_facts
-from auditor.errors import AuditorError
-from auditor.findings import Finding, ScanResult
-from auditor.pipeline import Collected, evaluate
-from auditor.raw import RawState, normalize_raw, sanitize_container, sanitize_network
-from auditor.rule import Rule
-from auditor.severity import Severity
+from auditor.collectors.raw import RawState, normalize_raw, sanitize_container, sanitize_network
+from auditor.model.errors import AuditorError
+from auditor.model.findings import Finding, ScanResult
+from auditor.model.rule import Rule
+from auditor.model.severity import Severity
 
 WATCHED_EVENTS = {
     "container": ("create", "start", "stop", "die", "destroy", "rename", "update", "pause", "unpause"),

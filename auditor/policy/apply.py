@@ -10,13 +10,12 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from auditor.engine import sort_findings
-from auditor.errors import InputError
-from auditor.findings import Finding, ScanResult
-from auditor.model import Container, Snapshot
-from auditor.rule import Rule
-from auditor.severity import Severity
-from auditor.waivers import Waiver, matches, subject_of
+from auditor.model.errors import InputError
+from auditor.model.findings import Finding, ScanResult, sort_findings
+from auditor.model.records import Container, Snapshot
+from auditor.model.rule import Rule
+from auditor.model.severity import Severity
+from auditor.policy.waivers import Waiver, matches, subject_of
 
 
 @dataclass(frozen=True)

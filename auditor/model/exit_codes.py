@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.findings import ScanResult
+from auditor.model.findings import ScanResult
 
 OK = 0  # scan complete, nothing at or above the threshold
 GATE_FAILED = 1  # findings at or above --fail-on

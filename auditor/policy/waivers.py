@@ -19,9 +19,9 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from auditor import inputs
-from auditor.errors import InputError
-from auditor.findings import Finding
+from auditor.model import inputs
+from auditor.model.errors import InputError
+from auditor.model.findings import Finding
 
 DEFAULT_WAIVERS_FILE = ".auditor-waivers.yaml"
 MATCH_KEYS = ("host", "project", "service", "container", "network", "resource", "port")

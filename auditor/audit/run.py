@@ -10,32 +10,15 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from auditor.findings import Finding, Resource, RuleError, fingerprint
-from auditor.model import Container, Network, Origin, Snapshot, SourceKind, Target
-from auditor.rule import Observation, Rule
+from auditor.model.findings import Finding, Resource, RuleError, fingerprint, resource_of
+from auditor.model.records import Container, Network, Origin, Snapshot, Target
+from auditor.model.rule import Observation, Rule
 
 
 @dataclass(frozen=True)
 class RuleRun:
     findings: tuple[Finding, ...]
     errors: tuple[RuleError, ...]
-
-
-def resource_of(subject: Container | Network | Target, target: Target) -> Resource:
-    """Name the subject of an observation the way reports name it."""
-    if isinstance(subject, Container):
-        return Resource(
-            kind=subject.kind,
-            name=subject.service if subject.kind == "service" and subject.service else subject.name,
-            id=subject.id,
-            project=subject.project,
-            host=target.name,
-        )
-    if isinstance(subject, Network):
-        return Resource(
-            kind="network", name=subject.name, id=subject.id, project=subject.project, host=target.name
-        )
-    return Resource(kind="host", name=subject.name, host=target.name)
 
 
 def location_of(obs: Observation, target: Target) -> Origin:
@@ -108,22 +91,3 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
     return out
 
 
-def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
-    """Most severe first, then by rule, host, resource and key: deterministic output."""
-    return tuple(
-        sorted(
-            findings,
-            key=lambda f: (
-                -int(f.severity),
-                f.rule_id,
-                f.resource.host or "",
-                f.resource.project or "",
-                f.resource.name,
-                f.key,
-            ),
-        )
-    )
-
-
-def is_compose(snapshot: Snapshot) -> bool:
-    return snapshot.target.kind is SourceKind.COMPOSE

@@ -17,7 +17,7 @@ import stat
 import sys
 from pathlib import Path
 
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 
 KIB = 1024
 MIB = 1024 * KIB
