@@ -23,6 +23,11 @@ SEVERITY_STYLE = {
 }
 
 
+# Rows the table lists (most severe first). A table is read by a person; laying out tens of
+# thousands of rows took rich minutes, and a hostile input can ask for that many findings.
+TABLE_ROWS = 500
+
+
 def render(result: ScanResult, stream: IO[str]) -> None:
     console = Console(
         file=stream, width=160 if not stream.isatty() else None, highlight=False, soft_wrap=False
@@ -31,7 +36,7 @@ def render(result: ScanResult, stream: IO[str]) -> None:
         table = Table(show_lines=False, header_style="bold")
         for col in ("Severity", "Rule", "Resource", "Message", "Location"):
             table.add_column(col, overflow="fold")
-        for f in result.findings:
+        for f in result.findings[:TABLE_ROWS]:
             loc = f.location
             where = ""
             if loc is not None:
@@ -47,6 +52,10 @@ def render(result: ScanResult, stream: IO[str]) -> None:
                 escape(where),
             )
         console.print(table)
+        hidden = len(result.findings) - TABLE_ROWS
+        if hidden > 0:
+            console.print(f"{hidden} more findings are not listed here (the table shows the first {TABLE_ROWS}); "
+                          "every format but the table lists them all, e.g. -o findings.json.")
     else:
         console.print("No findings.")
     for t in result.targets:

@@ -11,6 +11,7 @@ import ipaddress
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from auditor.model.records import Container, PortBinding, Snapshot
 from auditor.model.rule import Observation, Rule, RuleMeta
@@ -84,7 +85,17 @@ class _Claim:
     port: PortBinding
     start: int
     end: int
-    label: str  # how another claim's message names this one
+
+    @property
+    def label(self) -> str:
+        """How another claim's message names this one."""
+        return f"{name_of(self.container)} ({self.port.display()})"
+
+    @cached_property
+    def identity(self) -> tuple:
+        """What ``label`` shows, as a sortable key: a claim listed twice is one claimant."""
+        p = self.port
+        return self.container.name, p.host_ip, self.start, p.host_port_end or 0, p.container_port, p.protocol
 
 
 def _address_class(ip: str) -> tuple[int | None, str, object]:
@@ -109,7 +120,7 @@ class _Lane:
     answer "which claims of other containers overlap [s, e]" in O(log n) per claim found."""
 
     def __init__(self, claims: list[_Claim]):
-        claims.sort(key=lambda c: (c.start, c.container.name, c.label))
+        claims.sort(key=lambda c: (c.start, c.identity))
         self.claims = claims
         self.starts = [c.start for c in claims]
         self.ends = sorted(c.end for c in claims)
@@ -200,31 +211,29 @@ def _merge(a: tuple, b: tuple) -> tuple:
 
 
 class _Claims:
-    """Every fixed host-port claim, split into lanes so that one claim is compared only with
-    those its address can overlap: all (empty IP), a family (wildcard), or one address."""
+    """Every fixed host-port claim; the contested ones split into lanes so that one claim is
+    compared only with those its address can overlap: all (empty IP), a family (wildcard), or
+    one address."""
 
     def __init__(self, snapshot: Snapshot):
         groups: dict[tuple, list[_Claim]] = {}
-        self.claims: list[_Claim] = []
-        seen: set[tuple[str, str]] = set()
-        for c in snapshot.containers:
-            for p in c.published_ports:
-                if p.host_port is None:
-                    continue
-                end = p.host_port + p.host_port_count - 1
-                claim = _Claim(c, p, p.host_port, end, f"{name_of(c)} ({p.display()})")
-                self.claims.append(claim)
-                if (c.name, claim.label) in seen:
-                    continue  # the same claim listed twice is one claimant
-                seen.add((c.name, claim.label))
-                family, kind, key = _address_class(p.host_ip)
-                groups.setdefault((p.protocol, "every"), []).append(claim)
-                if kind == "all":
-                    groups.setdefault((p.protocol, "all"), []).append(claim)
-                else:
-                    groups.setdefault((p.protocol, "family", family), []).append(claim)
-                    exact = (p.protocol, "wildcard", family) if kind == "wildcard" else (p.protocol, "one", family, key)
-                    groups.setdefault(exact, []).append(claim)
+        self.claims = [_Claim(c, p, p.host_port, p.host_port + p.host_port_count - 1)
+                       for c in snapshot.containers for p in c.published_ports if p.host_port is not None]
+        self.contested = _contested(self.claims)
+        seen: set[tuple] = set()
+        for i in sorted(self.contested):
+            claim, p = self.claims[i], self.claims[i].port
+            if claim.identity in seen:
+                continue
+            seen.add(claim.identity)
+            family, kind, key = _address_class(p.host_ip)
+            groups.setdefault((p.protocol, "every"), []).append(claim)
+            if kind == "all":
+                groups.setdefault((p.protocol, "all"), []).append(claim)
+            else:
+                groups.setdefault((p.protocol, "family", family), []).append(claim)
+                exact = (p.protocol, "wildcard", family) if kind == "wildcard" else (p.protocol, "one", family, key)
+                groups.setdefault(exact, []).append(claim)
         self.lanes = {key: _Lane(claims) for key, claims in groups.items()}
 
     def _lanes_for(self, port: PortBinding) -> list[_Lane]:
@@ -252,10 +261,38 @@ class _Claims:
         return sorted({c.label for c in found}), total - len(found)
 
 
+def _contested(claims: list[_Claim]) -> set[int]:
+    """Indexes of the claims whose host ports overlap a claim of another container on the same
+    protocol, whatever the addresses. Only these can clash, so only these are indexed: one
+    container publishing 65,535 ports costs a sort and two passes."""
+    by_protocol: dict[str, list[int]] = {}
+    for i, claim in enumerate(claims):
+        by_protocol.setdefault(claim.port.protocol, []).append(i)
+    out: set[int] = set()
+    for order in by_protocol.values():
+        order.sort(key=lambda i: claims[i].start)
+        top: tuple = (-1, None, -1, None)  # latest end so far, and latest end of another name
+        for i in order:
+            claim, name = claims[i], claims[i].container.name
+            if (top[0] if top[1] != name else top[2]) >= claim.start:
+                out.add(i)  # an earlier-starting claim of another container reaches this one
+            top = _merge(top, (claim.end, name, -1, None))
+        later_other: int | None = None  # the next claim (by start) of another container
+        for k in range(len(order) - 1, -1, -1):
+            claim = claims[order[k]]
+            # When the same container follows, the next other one it had stays the candidate.
+            if k + 1 < len(order) and claims[order[k + 1]].container.name != claim.container.name:
+                later_other = order[k + 1]
+            if later_other is not None and claims[later_other].start <= claim.end:
+                out.add(order[k])
+    return out
+
+
 def check(snapshot: Snapshot) -> Iterator[Observation]:
     index = _Claims(snapshot)
     reported: set[tuple[str, str]] = set()
-    for claim in index.claims:
+    for i in sorted(index.contested):
+        claim = index.claims[i]
         container, port = claim.container, claim.port
         key = f"{port_key(port)}:{port.host_port}"
         if (container.name, key) in reported:

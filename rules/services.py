@@ -8,6 +8,7 @@ critical rather than high).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from auditor.model.records import Container, PortBinding
 
@@ -80,10 +81,15 @@ def _image_base(image: str | None) -> str:
     return last.split(":", 1)[0].lower()
 
 
+@lru_cache(maxsize=4096)
+def _image_matches(base: str) -> tuple[Service, ...]:
+    """Services an image name says it runs; asked once per image, not once per port."""
+    return tuple(s for s in SERVICES if base and any(base.startswith(i) for i in s.images))
+
+
 def identify(container: Container, port: PortBinding) -> Service | None:
     """The sensitive service behind a port, by container port first, image name second."""
-    base = _image_base(container.image)
-    image_matches = [s for s in SERVICES if base and any(base.startswith(i) for i in s.images)]
+    image_matches = _image_matches(_image_base(container.image))
     for service in image_matches:
         if port.container_port in service.ports or not service.ports:
             return service

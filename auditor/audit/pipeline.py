@@ -32,10 +32,14 @@ def target_result(item: Collected) -> TargetResult:
             input_error=isinstance(error, InputError),
         )
     snap = item.snapshot
+    error = None if item.error is None else str(item.error)
+    if error is None and snap.unreadable:
+        more = len(snap.unreadable) - 3
+        error = "input not fully read: " + "; ".join(snap.unreadable[:3]) + (f"; and {more} more" if more > 0 else "")
     return TargetResult(
         target=item.target,
-        status="complete" if item.error is None else "incomplete",
-        error=None if item.error is None else str(item.error),
+        status="complete" if error is None else "incomplete",
+        error=error,
         notes=snap.notes,
         not_checked=snap.not_checked,
         containers=len(snap.containers),

@@ -38,8 +38,25 @@ def _stable(resource: Resource, subject: Container | Network | Target) -> Resour
     return resource
 
 
-def to_finding(rule: Rule, obs: Observation, target: Target) -> Finding:
-    resource = resource_of(obs.subject, target)
+def _resources(subject: Container | Network | Target, target: Target) -> tuple[Resource, Resource]:
+    """The resource a finding names, and the one its fingerprint uses."""
+    resource = resource_of(subject, target)
+    return resource, _stable(resource, subject)
+
+
+Resources = dict[int, tuple[object, Resource, Resource]]
+
+
+def to_finding(rule: Rule, obs: Observation, target: Target, resources: Resources | None = None) -> Finding:
+    """``resources`` caches the resources per subject within one run (a container with 65,535
+    ports is one subject of 65,535 observations); it holds each subject, so no id is reused."""
+    if resources is None:
+        resource, stable = _resources(obs.subject, target)
+    else:
+        key = id(obs.subject)
+        if key not in resources:
+            resources[key] = (obs.subject, *_resources(obs.subject, target))
+        _, resource, stable = resources[key]
     severity = obs.severity if obs.severity is not None else rule.meta.severity
     return Finding(
         rule_id=rule.id,
@@ -50,7 +67,7 @@ def to_finding(rule: Rule, obs: Observation, target: Target) -> Finding:
         location=location_of(obs, target),
         evidence=obs.evidence,
         remediation=rule.meta.remediation,
-        fingerprint=fingerprint(rule.id, target.name, _stable(resource, obs.subject), obs.key),
+        fingerprint=fingerprint(rule.id, target.name, stable, obs.key),
         references=rule.meta.references,
         key=obs.key,
     )
@@ -60,13 +77,14 @@ def run_rules(snapshot: Snapshot, rules: Sequence[Rule]) -> RuleRun:
     """Apply every rule to one snapshot; collect findings and crashes separately."""
     findings: list[Finding] = []
     errors: list[RuleError] = []
+    resources: Resources = {}
     for rule in rules:
         try:
             observations: Iterable[Observation] = list(rule.check(snapshot))
         except Exception as exc:  # noqa: BLE001 - a broken rule must not end the scan
             errors.append(RuleError(rule.id, snapshot.target.name, f"{type(exc).__name__}: {exc}"))
             continue
-        findings.extend(to_finding(rule, obs, snapshot.target) for obs in observations)
+        findings.extend(to_finding(rule, obs, snapshot.target, resources) for obs in observations)
     return RuleRun(tuple(dedupe(findings)), tuple(errors))
 
 

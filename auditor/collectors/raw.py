@@ -15,6 +15,7 @@ from typing import Any
 
 from auditor.collectors.inspect import (
     daemon_facts_from_api,
+    json_type,
     normalize_container,
     normalize_network,
     normalize_swarm_service,
@@ -263,10 +264,16 @@ def not_checked(facts: DaemonFacts) -> tuple[str, ...]:
 def normalize_raw(raw: RawState) -> Snapshot:
     """One ``Snapshot`` from raw documents, whether they came live or from a file."""
     uri = raw.source_uri
-    networks = tuple(normalize_network(d, raw.target, uri) for d in raw.networks)
-    containers = tuple(normalize_container(d, raw.target, uri) for d in raw.containers)
+    problems: list[str] = []
+    for key, docs in (("networks", raw.networks), ("containers", raw.containers), ("services", raw.services)):
+        for index, doc in enumerate(docs):
+            if not isinstance(doc, dict):
+                raise InputError(f"{key}[{index}] is {json_type(doc)}, not an inspect document (an object)", uri)
+    networks = tuple(normalize_network(d, raw.target, uri, problems) for d in raw.networks)
+    containers = tuple(normalize_container(d, raw.target, uri, problems) for d in raw.containers)
     network_names = {n.id: n.name for n in networks if n.id}
-    containers += tuple(normalize_swarm_service(d, raw.target, network_names, uri) for d in raw.services)
+    ids = sorted(network_names)
+    containers += tuple(normalize_swarm_service(d, raw.target, network_names, uri, ids) for d in raw.services)
     facts = merge_host_facts(daemon_facts_from_api(raw.version, raw.info, networks), raw.host)
     return Snapshot(
         target=raw.target,
@@ -275,6 +282,7 @@ def normalize_raw(raw: RawState) -> Snapshot:
         networks=tuple(sorted(networks, key=lambda n: n.name)),
         notes=raw.notes,
         not_checked=not_checked(facts),
+        unreadable=tuple(problems),
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -150,16 +151,48 @@ def peek(path: Path, size: int = 64) -> bytes:
         os.close(fd)
 
 
+class DuplicateKey(ValueError):
+    """A JSON object names one key twice: readers disagree on which value counts (Python keeps
+    the last), so a second ``"Privileged": false`` could hide the first one's ``true``."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return out
+
+
+def _line_of_key(raw: bytes, key: str) -> int | None:
+    """The line of the repeated key, when the key occurs exactly twice as a key in the whole
+    document (then the second one is the repeat); otherwise no line rather than a wrong one."""
+    found = list(re.finditer(re.escape(json.dumps(key).encode()) + rb"\s*:", raw))
+    return raw.count(b"\n", 0, found[1].start()) + 1 if len(found) == 2 else None
+
+
 def parse_json(data: bytes | str, what: str, shown: str) -> object:
-    """JSON text to Python values; malformed, too deep, too many values or absurd numbers are
-    one ``InputError``. The value count is bounded before parsing (an upper estimate: every
-    ``{``, ``[`` and ``,``), so memory stays bounded whatever the document's shape."""
+    """JSON text to Python values; malformed, too deep, too many values, absurd numbers or a
+    key given twice in one object are one ``InputError``. The value count is bounded before
+    parsing (an upper estimate: every ``{``, ``[`` and ``,``), so memory stays bounded whatever
+    the document's shape."""
     raw = data.encode() if isinstance(data, str) else data
     values = raw.count(b"{") + raw.count(b"[") + raw.count(b",")
     if values > JSON_MAX_VALUES:
         raise InputError(f"{what} holds too many values (about {values}, limit {JSON_MAX_VALUES})", shown)
     try:
-        return json.loads(data)
+        return json.loads(data, object_pairs_hook=_unique_keys)
+    except DuplicateKey as exc:
+        shown_key = exc.key if len(exc.key) <= 60 else exc.key[:60] + "..."
+        raise InputError(f"{what} names the key {shown_key!r} twice in one object (which one counts is "
+                         "ambiguous)", shown, _line_of_key(raw, exc.key)) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", shown) from None
     except UnicodeDecodeError:

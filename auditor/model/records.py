@@ -171,7 +171,7 @@ class Container:
             return ()
         return tuple(p for p in self.ports if p.published)
 
-    @property
+    @cached_property
     def network_names(self) -> tuple[str, ...]:
         return tuple(e.network for e in self.endpoints)
 
@@ -188,7 +188,11 @@ class Container:
         return None
 
     def label(self, key: str) -> str | None:
-        return dict(self.labels).get(key)
+        return self._label_map.get(key)
+
+    @cached_property
+    def _label_map(self) -> dict[str, str]:
+        return dict(self.labels)
 
     @property
     def stable_name(self) -> str:
@@ -266,7 +270,9 @@ class Snapshot:
 
     ``notes`` records what happened while collecting (e.g. a container that vanished between
     list and inspect); ``not_checked`` names facts that could not be read, so reports can say
-    so instead of implying a pass.
+    so instead of implying a pass. ``unreadable`` names fields the input holds in a form the
+    normalizer could not read (a list where docker writes an object): the target is then
+    reported incomplete, since rules saw only part of it.
     """
 
     target: Target
@@ -275,6 +281,7 @@ class Snapshot:
     networks: tuple[Network, ...] = ()
     notes: tuple[str, ...] = ()
     not_checked: tuple[str, ...] = ()
+    unreadable: tuple[str, ...] = ()
 
     def network(self, name: str) -> Network | None:
         """The first network whose name or id is ``name`` (an index lookup, not a scan)."""

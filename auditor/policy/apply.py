@@ -71,6 +71,8 @@ def _containers(snapshots: Iterable[Snapshot]) -> dict[tuple[str, str, str], Con
 
 def _waiver_for(finding: Finding, waivers: tuple[Waiver, ...], index, today: dt.date) -> Waiver | None:
     """The active waiver that matches, else the latest expired one (to report it)."""
+    if not waivers:
+        return None
     r = finding.resource
     container = index.get((r.host or "", r.kind, r.name))
     networks = container.network_names if container else ()
@@ -100,8 +102,10 @@ def _apply_one(finding: Finding, policy: Policy, index) -> tuple[Finding, Waiver
     baseline = None
     if policy.baseline is not None:
         baseline = "existing" if finding.fingerprint in policy.baseline else "new"
-    updated = replace(finding, severity=severity, status=status, waiver=note, baseline=baseline)
-    return updated, waiver
+    changes = {"severity": severity, "status": status, "waiver": note, "baseline": baseline}
+    if all(getattr(finding, k) == v for k, v in changes.items()):
+        return finding, waiver  # most findings: nothing to change, no copy
+    return replace(finding, **changes), waiver
 
 
 def apply_policy(result: ScanResult, policy: Policy) -> ScanResult:
