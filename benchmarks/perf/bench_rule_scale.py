@@ -7,7 +7,10 @@ container publishing every port, another clashing with every hundredth. Each sha
 normalized with the real normalizer, then every built-in rule runs over the small and the large
 snapshot alternately, REPEATS times, and the fastest CPU time of each is kept. Printed: the
 normalizer's and the rules' growth ratio t(large)/t(small) (10 for linear growth; the README
-promises no worse than ~12), and the rules that dominate.
+promises no worse than ~12), the rules that dominate, and the ratio of a plainly linear pass
+over the same objects measured beside them (memory caches and a loaded machine make ten times
+the objects cost more than ten times; compare the rules' ratio with that one), and the ratio
+of function calls the rules make (cProfile), which no machine noise touches.
 
 Usage: ``.venv/bin/python benchmarks/perf/bench_rule_scale.py [REPEATS]``.
 ``tests/hardening/test_rule_scaling.py`` runs the same measurement with the same documents.
@@ -105,6 +108,15 @@ def rule_times(snapshot: Snapshot, rules: Sequence[Rule]) -> dict[str, float]:
     return {r.id: _cpu(lambda r=r: list(r.check(fresh))) for r in rules}
 
 
+def linear_pass(snapshot: Snapshot) -> int:
+    """Plainly linear work over the same objects (read every container, network and port, keep
+    a small tuple per port), measured beside the rules: what ten times the objects costs on this
+    machine right now (memory caches and neighbours make it more than 10x)."""
+    kept = [(c.name, p.container_port, p.host_ip) for c in snapshot.containers for p in c.ports]
+    kept += [(n.name, n.driver, n.internal) for n in snapshot.networks]
+    return len(kept)
+
+
 def call_counts(snapshot: Snapshot, rules: Sequence[Rule]) -> dict[str, int]:
     """Function calls (Python and C) each rule makes, counted by cProfile: a measure of work
     that no neighbour's load and no cache size changes. A quadratic loop shows up as
@@ -137,10 +149,13 @@ def measure(shape: str, repeats: int = 3, rules: Sequence[Rule] | None = None,
     raws = raws or documents(shape)
     snaps = {size: normalize_raw(raw) for size, raw in raws.items()}
     best_norm = {size: float("inf") for size in raws}
+    best_linear = {size: float("inf") for size in raws}
     best_rules: dict[int, dict[str, float]] = {size: {} for size in raws}
     for _ in range(repeats):
         for size in (small, large):
             best_norm[size] = min(best_norm[size], _cpu(lambda size=size: normalize_raw(raws[size])))
+            best_linear[size] = min(best_linear[size], _cpu(lambda size=size: [linear_pass(snaps[size])
+                                                                               for _ in range(5)]))
             for rule_id, seconds in rule_times(snaps[size], rules).items():
                 best_rules[size][rule_id] = min(best_rules[size].get(rule_id, float("inf")), seconds)
     total = {size: sum(best_rules[size].values()) for size in raws}
@@ -150,19 +165,26 @@ def measure(shape: str, repeats: int = 3, rules: Sequence[Rule] | None = None,
         "rules": (total[small], total[large]),
         "rules_ratio": total[large] / total[small],
         "normalize_ratio": best_norm[large] / best_norm[small],
+        "linear_ratio": best_linear[large] / best_linear[small],
         "per_rule": {rid: (best_rules[small][rid], best_rules[large][rid]) for rid in best_rules[large]},
     }
 
 
 def main(repeats: int) -> None:
+    rules = discover_rules()
     for shape in SHAPES:
-        m = measure(shape, repeats)
+        raws = documents(shape)
+        m = measure(shape, repeats, rules, raws)
+        calls = {size: sum(call_counts(normalize_raw(raw), rules).values()) for size, raw in raws.items()}
         small, large = m["small"], m["large"]
         (ns, nl), (rs, rl) = m["normalize"], m["rules"]
         print(f"{shape}: {small:,} -> {large:,}")
         print(f"  normalize  {ns * 1000:8.1f} ms -> {nl * 1000:8.1f} ms   ratio {m['normalize_ratio']:5.1f}")
         print(f"  all rules  {rs * 1000:8.1f} ms -> {rl * 1000:8.1f} ms   ratio {m['rules_ratio']:5.1f}"
               f"   (t(large)/t(small); linear = {large / small:.0f})")
+        print(f"  a plain linear pass over the same objects, side by side: ratio {m['linear_ratio']:5.1f}")
+        print(f"  function calls of all rules: {calls[small]:,} -> {calls[large]:,}   "
+              f"ratio {calls[large] / calls[small]:5.1f}   (no machine noise)")
         top = sorted(m["per_rule"].items(), key=lambda item: -item[1][1])[:5]
         for rule_id, (s, big) in top:
             ratio = f"{big / s:5.1f}" if s > 0 else "    -"
