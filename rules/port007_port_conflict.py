@@ -137,6 +137,7 @@ class _Lane:
         self.own = {name: (starts, sorted(ends)) for name, (starts, ends) in own.items()}
         self.has_ranges = any(c.end > c.start for c in claims)
         self._tree: list[tuple[int, str | None, int, str | None]] | None = None
+        self._prefix: list[tuple] = []  # built with the tree
 
     def count(self, start: int, end: int, name: str) -> int:
         """Claims overlapping [start, end] whose container is not ``name``."""
@@ -165,7 +166,18 @@ class _Lane:
         A segment tree over the sorted claims keeps, per node, the latest end and the latest
         end of a different container, so subtrees that hold only ``name`` are skipped whole.
         """
+        if lo == 0:
+            return []
         tree = self._tree if self._tree is not None else self._build()
+        end1, name1, index1, end2, _, index2 = self._prefix[lo - 1]
+        best, index = (end1, index1) if name1 != name else (end2, index2)
+        if best < start:
+            return []  # nothing before ``lo`` of another container reaches ``start``
+        reaching = lo - bisect_left(self.ends, start)  # an end before ``start`` has its start before it too
+        starts, ends = self.own.get(name, ((), ()))
+        reaching -= bisect_left(starts, start) - bisect_left(ends, start)
+        if reaching == 1:  # the usual case (one wide range reaches it): the latest-ending one
+            return [index]
         size = len(tree) // 2
         out: list[int] = []
         stack = [(1, 0, size)]
@@ -194,8 +206,25 @@ class _Lane:
             tree[size + i] = (c.end, c.container.name, -1, None)
         for node in range(size - 1, 0, -1):
             tree[node] = _merge(tree[2 * node], tree[2 * node + 1])
+        # The same two ends over every prefix, with the index each came from.
+        self._prefix = []
+        top: tuple = (-1, None, -1, -1, None, -1)
+        for i, c in enumerate(self.claims):
+            top = _push(top, c.end, c.container.name, i)
+            self._prefix.append(top)
         self._tree = tree
         return tree
+
+
+def _push(top: tuple, end: int, name: str, index: int) -> tuple:
+    """``(end, name, index)`` of the latest end and of the latest end of another name, after
+    one more claim."""
+    end1, name1, index1, end2, name2, index2 = top
+    if end > end1:
+        return (end, name, index, end1, name1, index1) if name != name1 else (end, name, index, end2, name2, index2)
+    if name != name1 and end > end2:
+        return end1, name1, index1, end, name, index
+    return top
 
 
 def _merge(a: tuple, b: tuple) -> tuple:
