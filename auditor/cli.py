@@ -10,6 +10,7 @@ import click
 
 from auditor import __version__
 from auditor.model import exit_codes
+from auditor.model.text import visible
 
 # (module, attribute) of every command, in help order. Add a line per new command module.
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -46,10 +47,10 @@ def main() -> None:
     except click.UsageError as exc:
         # One line, like every other input error: a CI log shows it whole.
         command = exc.ctx.command_path if exc.ctx is not None else "auditor"
-        click.echo(f"auditor: error: {exc.format_message()} (see '{command} --help')", err=True)
+        click.echo(visible(f"auditor: error: {exc.format_message()} (see '{command} --help')"), err=True)
         sys.exit(exit_codes.INPUT_ERROR)
     except click.ClickException as exc:
-        click.echo(f"auditor: error: {exc.format_message()}", err=True)
+        click.echo(visible(f"auditor: error: {exc.format_message()}"), err=True)
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, click.Abort):
         click.echo("auditor: interrupted", err=True)
@@ -58,7 +59,7 @@ def main() -> None:
         if os.environ.get("AUDITOR_DEBUG"):
             raise
         click.echo(
-            f"auditor: internal error: {type(exc).__name__}: {exc} (set AUDITOR_DEBUG=1 for details)",
+            visible(f"auditor: internal error: {type(exc).__name__}: {exc} (set AUDITOR_DEBUG=1 for details)"),
             err=True,
         )
         sys.exit(exit_codes.INCOMPLETE)

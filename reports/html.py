@@ -19,6 +19,7 @@ from markupsafe import Markup
 from auditor.model.findings import Finding, PolicySummary, ScanResult
 from auditor.model.history import FindingDiff
 from auditor.model.severity import ORDERED_DESC
+from auditor.model.text import visible_lines
 from auditor.model.topology import EXPOSURES
 
 from . import topology
@@ -35,8 +36,15 @@ def environment() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_shown,
     )
     return env
+
+
+def _shown(value: object) -> object:
+    """Every plain string a template prints, with control and bidi characters shown escaped
+    (a U+202E in a name would reorder the page's text); markup the report builds stays."""
+    return visible_lines(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
 def csp_hash(text: str) -> str:

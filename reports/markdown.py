@@ -19,6 +19,7 @@ import jinja2
 from auditor.model.findings import PolicySummary, ScanResult
 from auditor.model.history import FindingDiff
 from auditor.model.severity import ORDERED_DESC
+from auditor.model.text import visible
 
 from .ci_common import expired_waivers, places
 from .formats import DIFF, SCAN, OutputFormat
@@ -31,10 +32,11 @@ _MD_BLOCK_START = re.compile(r"^(\d+)([.)])|^([#+\-=>])")  # block markup, only 
 
 
 def md_escape(value: Any) -> str:
-    """Plain text that renders as itself in GitHub/GitLab Markdown, on one line."""
+    """Plain text that renders as itself in GitHub/GitLab Markdown, on one line (control and
+    bidi characters shown escaped)."""
     if value is None:
         return ""
-    text = " ".join(str(value).split())
+    text = visible(" ".join(str(value).split()))
     text = html.escape(text, quote=False)
     text = _MD_INLINE.sub(r"\\\1", text)
     text = _MD_BLOCK_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(1) else f"\\{m.group(3)}", text)

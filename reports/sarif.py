@@ -16,6 +16,7 @@ from typing import IO, Any
 from auditor.model.findings import Finding, ScanResult
 from auditor.model.rule import RuleMeta
 from auditor.model.severity import Severity
+from auditor.model.text import visible
 
 from .ci_common import Place, expired_waivers, logical_name, places, rule_metas
 from .formats import SCAN, OutputFormat
@@ -99,6 +100,17 @@ def _location(f: Finding, place: Place) -> dict[str, Any]:
     }
 
 
+_LINK_SYNTAX = re.compile(r"([\\\[\]])")
+
+
+def sarif_text(text: str) -> str:
+    """A plain-text SARIF message as its viewers show it. SARIF reads ``[text](target)`` in a
+    message as an embedded link (GitHub renders it), so brackets and backslashes from names are
+    escaped with a backslash as SARIF 2.1.0 (3.11.6) prescribes; control and bidi characters
+    are shown escaped."""
+    return _LINK_SYNTAX.sub(r"\\\1", visible(text))
+
+
 def result_entry(f: Finding, rule_index: int, place: Place) -> dict[str, Any]:
     props: dict[str, Any] = {
         "severity": f.severity.label,
@@ -110,7 +122,7 @@ def result_entry(f: Finding, rule_index: int, place: Place) -> dict[str, Any]:
         "ruleId": f.rule_id,
         "ruleIndex": rule_index,
         "level": level(f.severity),
-        "message": {"text": f.message},
+        "message": {"text": sarif_text(f.message)},
         "locations": [_location(f, place)],
         "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
         "properties": props,
@@ -125,7 +137,7 @@ def result_entry(f: Finding, rule_index: int, place: Place) -> dict[str, Any]:
             {
                 "kind": "external",
                 "status": "accepted",
-                "justification": f"{w.reason} (owner: {w.owner or '?'}, expires {w.expires or '?'})",
+                "justification": visible(f"{w.reason} (owner: {w.owner or '?'}, expires {w.expires or '?'})"),
             }
         ]
     return entry
@@ -140,8 +152,8 @@ def _notifications(result: ScanResult) -> list[dict[str, Any]]:
                 "descriptor": {"id": "expired-waiver"},
                 "associatedRule": {"id": w.rule},
                 "message": {
-                    "text": f"Waiver for {w.rule} ({w.match}) owned by {w.owner} expired on "
-                    f"{w.expires} and no longer suppresses {w.findings} finding(s): {w.source}"
+                    "text": sarif_text(f"Waiver for {w.rule} ({w.match}) owned by {w.owner} expired on "
+                                       f"{w.expires} and no longer suppresses {w.findings} finding(s): {w.source}")
                 },
             }
         )
@@ -163,11 +175,12 @@ def sarif_json(result: ScanResult) -> dict[str, Any]:
     if notes:
         invocation["toolConfigurationNotifications"] = notes
     errors = [
-        {"level": "error", "message": {"text": f"rule {e.rule_id} crashed on {e.target}: {e.error}"}, "associatedRule": {"id": e.rule_id}}
+        {"level": "error", "message": {"text": sarif_text(f"rule {e.rule_id} crashed on {e.target}: {e.error}")},
+         "associatedRule": {"id": e.rule_id}}
         for e in result.rule_errors
     ]
     errors += [
-        {"level": "error", "message": {"text": f"{t.target.kind.value} {t.target.name}: {t.error}"}}
+        {"level": "error", "message": {"text": sarif_text(f"{t.target.kind.value} {t.target.name}: {t.error}")}}
         for t in result.targets
         if t.error
     ]

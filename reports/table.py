@@ -10,6 +10,7 @@ from rich.table import Table
 
 from auditor.model.findings import ScanResult
 from auditor.model.severity import Severity
+from auditor.model.text import visible
 
 from .ci_common import policy_lines
 from .formats import SCAN, OutputFormat
@@ -26,6 +27,12 @@ SEVERITY_STYLE = {
 # Rows the table lists (most severe first). A table is read by a person; laying out tens of
 # thousands of rows took rich minutes, and a hostile input can ask for that many findings.
 TABLE_ROWS = 500
+
+
+def _cell(text: str) -> str:
+    """Text from the scan as the terminal shows it: rich markup and every control or bidi
+    character escaped, so a name cannot colour, clear or retitle the terminal."""
+    return escape(visible(text))
 
 
 def render(result: ScanResult, stream: IO[str]) -> None:
@@ -45,11 +52,11 @@ def render(result: ScanResult, stream: IO[str]) -> None:
             if f.baseline:
                 status += f" ({f.baseline})"
             table.add_row(
-                f"[{SEVERITY_STYLE[f.severity]}]{f.severity.label}[/]{escape(status)}",
-                f.rule_id,
-                escape(f"{f.resource.kind}/{f.resource.name}"),
-                escape(f.message),
-                escape(where),
+                f"[{SEVERITY_STYLE[f.severity]}]{f.severity.label}[/]{_cell(status)}",
+                _cell(f.rule_id),
+                _cell(f"{f.resource.kind}/{f.resource.name}"),
+                _cell(f.message),
+                _cell(where),
             )
         console.print(table)
         hidden = len(result.findings) - TABLE_ROWS
@@ -64,15 +71,15 @@ def render(result: ScanResult, stream: IO[str]) -> None:
             line += f" ({t.containers} containers, {t.networks} networks)"
         if t.error:
             line += f" - {t.error}"
-        console.print(escape(line))
+        console.print(_cell(line))
         for note in t.notes:
-            console.print(escape(f"  note: {note}"))
+            console.print(_cell(f"  note: {note}"))
         if t.not_checked:
-            console.print(escape(f"  not checked: {', '.join(t.not_checked)}"))
+            console.print(_cell(f"  not checked: {', '.join(t.not_checked)}"))
     for e in result.rule_errors:
-        console.print(escape(f"rule {e.rule_id} crashed on {e.target}: {e.error}"), style="red")
+        console.print(_cell(f"rule {e.rule_id} crashed on {e.target}: {e.error}"), style="red")
     for line in policy_lines(result):
-        console.print(escape(line), style="yellow")
+        console.print(_cell(line), style="yellow")
     counts = result.counts()
     summary = ", ".join(f"{counts[s.label]} {s.label}" for s in sorted(Severity, reverse=True))
     gate = "none" if result.fail_on is None else result.fail_on.label

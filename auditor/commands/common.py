@@ -17,6 +17,7 @@ import click
 
 from auditor.collectors.endpoints import DEFAULT_TIMEOUT, EngineSpec
 from auditor.model.errors import AuditorError, InputError
+from auditor.model.text import visible
 
 
 def engine_options(func: Callable) -> Callable:
@@ -61,8 +62,9 @@ def engine_specs(engines, tls_verify, tlscacert, tlscert, tlskey, timeout) -> tu
 
 
 def fail(message: str, code: int) -> None:
-    """Print one line to stderr and exit with a documented code."""
-    click.echo(f"auditor: error: {message}", err=True)
+    """Print one line to stderr and exit with a documented code. The message often quotes an
+    input (a path, a service name), so control and bidi characters are shown escaped."""
+    click.echo(f"auditor: error: {visible(message)}", err=True)
     sys.exit(code)
 
 

@@ -15,6 +15,7 @@ from click.core import ParameterSource
 
 from auditor.model.findings import ScanResult
 from auditor.model.rule import Rule
+from auditor.model.text import visible
 from auditor.policy.gate import GateFlags, GateSettings, resolve_gate
 from auditor.policy.waivers import DEFAULT_WAIVERS_FILE
 
@@ -70,7 +71,7 @@ def warn_expired(result: ScanResult) -> None:
     """One stderr line per expired waiver: it no longer suppresses anything."""
     for w in result.policy.expired_waivers if result.policy is not None else ():
         click.echo(
-            f"auditor: warning: {w.source}: waiver for {w.rule} ({w.match}) owned by {w.owner} "
-            f"expired on {w.expires}; {w.findings} finding(s) are open again",
+            visible(f"auditor: warning: {w.source}: waiver for {w.rule} ({w.match}) owned by {w.owner} "
+                    f"expired on {w.expires}; {w.findings} finding(s) are open again"),
             err=True,
         )

@@ -11,6 +11,7 @@ from auditor.audit.discovery import DiscoveryError, discover_rules
 from auditor.collectors.results import read_result
 from auditor.commands.common import FormatChoice, user_errors, write_outputs
 from auditor.model.findings import ScanResult
+from auditor.model.text import visible
 from auditor.reports.formats import SCAN, registry
 
 
@@ -56,6 +57,6 @@ def report_command(result_file, outputs, fmt):
         result = with_rule_metadata(read_result(result_file))
         write_outputs(formats, planned, SCAN, result)
         for _, path in planned:
-            click.echo(f"auditor: wrote {path}", err=True)
+            click.echo(visible(f"auditor: wrote {path}"), err=True)
         if stdout_render is not None:
             stdout_render(result, sys.stdout)

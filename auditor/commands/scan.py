@@ -22,6 +22,7 @@ from auditor.commands.common import (
 from auditor.commands.gates import gate_options, resolve_gates, warn_expired
 from auditor.commands.history import record_scan
 from auditor.model import exit_codes
+from auditor.model.text import visible
 from auditor.reports.formats import SCAN, registry
 from auditor.reports.table import host_status_lines
 
@@ -89,10 +90,10 @@ def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout
         for t in result.targets:
             if t.error:
                 prefix = "" if t.target.name in t.error else f"{t.target.kind.value} {t.target.name}: "
-                click.echo(f"auditor: error: {prefix}{t.error}", err=True)
+                click.echo(visible(f"auditor: error: {prefix}{t.error}"), err=True)
         if len(request.engines) > 1:
             for line in host_status_lines(result):
-                click.echo(f"auditor: {line}", err=True)
+                click.echo(visible(f"auditor: {line}"), err=True)
         code = exit_codes.for_result(result)
         if store is not None or gates.config.store:
             code = record_scan(store or "default", result, code, configured=gates.config.store)

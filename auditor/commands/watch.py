@@ -15,6 +15,7 @@ from auditor.commands.common import engine_options, engine_specs, fail, user_err
 from auditor.commands.history import STORE_HELP, configured_store
 from auditor.history import open_store
 from auditor.model import exit_codes
+from auditor.model.text import visible
 from auditor.reports.json_report import finding_json
 
 
@@ -26,6 +27,11 @@ def json_line(message: dict[str, Any]) -> str:
 
 
 def text_line(message: dict[str, Any]) -> str:
+    """One line for a terminal, names and messages with control and bidi characters escaped."""
+    return visible(_text_line(message))
+
+
+def _text_line(message: dict[str, Any]) -> str:
     clock = message["time"][11:19]
     if message["type"] == "finding":
         f = message["finding"]

@@ -163,7 +163,7 @@ class Container:
         compose = self.origin is not None and self.origin.kind is SourceKind.COMPOSE
         return "service" if compose or self.swarm_service else "container"
 
-    @cached_property
+    @property
     def published_ports(self) -> tuple[PortBinding, ...]:
         """Ports Docker really publishes: none in host or none network mode, where Docker
         discards port mappings (host mode exposes every listening port instead: NET003)."""
@@ -171,7 +171,7 @@ class Container:
             return ()
         return tuple(p for p in self.ports if p.published)
 
-    @cached_property
+    @property
     def network_names(self) -> tuple[str, ...]:
         return tuple(e.network for e in self.endpoints)
 
@@ -188,11 +188,7 @@ class Container:
         return None
 
     def label(self, key: str) -> str | None:
-        return self._label_map.get(key)
-
-    @cached_property
-    def _label_map(self) -> dict[str, str]:
-        return dict(self.labels)
+        return next((value for name, value in reversed(self.labels) if name == key), None)
 
     @property
     def stable_name(self) -> str:
