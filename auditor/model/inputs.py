@@ -27,7 +27,7 @@ MIB = 1024 * KIB
 COMPOSE_LIMIT = 4 * MIB
 ENV_LIMIT = 1 * MIB
 CONFIG_LIMIT = 1 * MIB
-WAIVERS_LIMIT = 4 * MIB
+WAIVERS_LIMIT = 512 * KIB  # YAML parses at about 6 us a byte (ruamel, pure Python): ~3 s at the cap
 HOSTS_LIMIT = 1 * MIB
 JSON_LIMIT = 100 * MIB
 # Values a JSON input may hold: parsed values cost up to ~72 bytes each (an empty dict in a
@@ -110,6 +110,22 @@ def read_bytes(path: str | os.PathLike[str], what: str, limit: int, *, shown: st
             os.close(fd)
 
 
+# Python refuses to convert integers of more digits (a guard against quadratic conversion);
+# a parser that meets one raises a bare ValueError deep inside. Found first, it is one line.
+MAX_DIGITS = 4300
+_LONG_NUMBER = re.compile(rf"(?<![0-9])[0-9]{{{MAX_DIGITS + 1}}}")  # only at a run's start: linear
+_LONG_NUMBER_BYTES = re.compile(rf"(?<![0-9])[0-9]{{{MAX_DIGITS + 1}}}".encode())
+
+
+def check_numbers(text: str | bytes, what: str, shown: str) -> None:
+    """An ``InputError`` naming the line of the first run of more than 4,300 digits."""
+    found = (_LONG_NUMBER_BYTES if isinstance(text, bytes) else _LONG_NUMBER).search(text)  # type: ignore[arg-type]
+    if found is not None:
+        newline = b"\n" if isinstance(text, bytes) else "\n"
+        line = text.count(newline, 0, found.start()) + 1  # type: ignore[arg-type]
+        raise InputError(f"{what} holds a number of more than {MAX_DIGITS:,} digits", shown, line)
+
+
 def decode(data: bytes, what: str, shown: str) -> str:
     """UTF-8 text (a leading byte-order mark is dropped), or one ``InputError``."""
     try:
@@ -120,9 +136,12 @@ def decode(data: bytes, what: str, shown: str) -> str:
 
 def read_text(path: str | os.PathLike[str], what: str, limit: int, *, shown: str | None = None,
               stdin: bool = False) -> str:
-    """``read_bytes`` decoded as UTF-8."""
+    """``read_bytes`` decoded as UTF-8; a number too long for any parser to read is refused
+    here, with its line (compose, env, config, waivers and hosts files all come this way)."""
     shown = shown or os.fspath(path)
-    return decode(read_bytes(path, what, limit, shown=shown, stdin=stdin), what, shown)
+    text = decode(read_bytes(path, what, limit, shown=shown, stdin=stdin), what, shown)
+    check_numbers(text, what, shown)
+    return text
 
 
 def is_regular_file(path: str | os.PathLike[str]) -> bool:
@@ -200,6 +219,7 @@ def parse_json(data: bytes | str, what: str, shown: str) -> object:
     except RecursionError:
         raise InputError(f"{what} is nested too deeply", shown) from None
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        check_numbers(raw, what, shown)
         raise InputError(f"{what} holds an unreadable value: {str(exc).splitlines()[0]}", shown) from None
 
 

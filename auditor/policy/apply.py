@@ -23,7 +23,7 @@ from auditor.model.findings import (
 from auditor.model.records import Container, Snapshot, resource_of
 from auditor.model.rule import Rule
 from auditor.model.severity import Severity
-from auditor.policy.waivers import Waiver, matches, subject_of
+from auditor.policy.waivers import OTHER_KEYS, PORT_KEYS, Subject, Waiver, matches, subject_of
 
 
 @dataclass(frozen=True)
@@ -69,16 +69,39 @@ def _containers(snapshots: Iterable[Snapshot]) -> dict[tuple[str, str, str], Con
     return out
 
 
-def _waiver_for(finding: Finding, waivers: tuple[Waiver, ...], index, today: dt.date) -> Waiver | None:
+class _Waivers:
+    """The waivers of each rule, and which of them a subject matches apart from its ports,
+    remembered: a container with 65,535 port findings is matched once, then only by port."""
+
+    def __init__(self, waivers: tuple[Waiver, ...]):
+        self.by_rule: dict[str, list[Waiver]] = {}
+        for w in waivers:
+            self.by_rule.setdefault(w.rule, []).append(w)
+        self._candidates: dict[tuple[str, Subject], list[Waiver]] = {}
+
+    def matching(self, rule_id: str, subject: Subject) -> list[Waiver]:
+        rule = rule_id.upper()
+        waivers = self.by_rule.get(rule)
+        if not waivers:
+            return []
+        key = (rule, replace(subject, ports=()))
+        candidates = self._candidates.get(key)
+        if candidates is None:
+            candidates = [w for w in waivers if matches(w, rule, subject, OTHER_KEYS)]
+            self._candidates[key] = candidates
+        return [w for w in candidates if matches(w, rule, subject, PORT_KEYS)]
+
+
+def _waiver_for(finding: Finding, waivers: _Waivers, index, today: dt.date) -> Waiver | None:
     """The active waiver that matches, else the latest expired one (to report it)."""
-    if not waivers:
+    if not waivers.by_rule.get(finding.rule_id.upper()):
         return None
     r = finding.resource
     container = index.get((r.host or "", r.kind, r.name))
     networks = container.network_names if container else ()
     service = container.service if container else None
     subject = subject_of(finding, networks, service)
-    found = [w for w in waivers if matches(w, finding.rule_id, subject)]
+    found = waivers.matching(finding.rule_id, subject)
     active = [w for w in found if not w.expired(today)]
     if active:
         return active[0]
@@ -91,9 +114,9 @@ def _note(waiver: Waiver, expired: bool) -> WaiverNote:
                       state="expired" if expired else "active")
 
 
-def _apply_one(finding: Finding, policy: Policy, index) -> tuple[Finding, Waiver | None]:
+def _apply_one(finding: Finding, policy: Policy, index, waivers: _Waivers) -> tuple[Finding, Waiver | None]:
     severity = policy.severity.get(finding.rule_id.upper(), finding.severity)
-    waiver = _waiver_for(finding, policy.waivers, index, policy.today)
+    waiver = _waiver_for(finding, waivers, index, policy.today)
     status, note = "open", None
     if waiver is not None:
         expired = waiver.expired(policy.today)
@@ -111,12 +134,13 @@ def _apply_one(finding: Finding, policy: Policy, index) -> tuple[Finding, Waiver
 def apply_policy(result: ScanResult, policy: Policy) -> ScanResult:
     """A new result with the policy applied; ``result.policy`` records what the policy did."""
     index = _containers(result.snapshots)
+    waivers = _Waivers(policy.waivers)
     findings: list[Finding] = []
     expired: dict[str, tuple[Waiver, int]] = {}
     for f in result.findings:
         if not policy.selects(f.rule_id):
             continue
-        updated, waiver = _apply_one(f, policy, index)
+        updated, waiver = _apply_one(f, policy, index, waivers)
         findings.append(updated)
         if waiver is not None and waiver.expired(policy.today):
             seen = expired.get(waiver.source, (waiver, 0))[1]
