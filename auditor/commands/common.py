@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -18,6 +19,17 @@ import click
 from auditor.collectors.endpoints import DEFAULT_TIMEOUT, EngineSpec
 from auditor.model.errors import AuditorError, InputError
 from auditor.model.text import visible
+
+
+class FiniteFloat(click.FloatRange):
+    """A float range that also refuses ``nan`` and ``inf`` (``--timeout nan`` passed every
+    comparison, so it was accepted)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 def engine_options(func: Callable) -> Callable:
@@ -36,7 +48,7 @@ def engine_options(func: Callable) -> Callable:
         click.option("--tlskey", type=click.Path(dir_okay=False), help="Client key for TLS."),
         click.option(
             "--timeout",
-            type=click.FloatRange(min=0.1),
+            type=FiniteFloat(min=0.1),
             default=DEFAULT_TIMEOUT,
             show_default=True,
             help="Seconds to wait for each engine request.",

@@ -11,7 +11,7 @@ import click
 from auditor.app.watch import Watcher, WatchSettings
 from auditor.audit.discovery import DiscoveryError, discover_rules
 from auditor.collectors.endpoints import EngineSpec
-from auditor.commands.common import engine_options, engine_specs, fail, user_errors
+from auditor.commands.common import FiniteFloat, engine_options, engine_specs, fail, user_errors
 from auditor.commands.history import STORE_HELP, configured_store
 from auditor.history import open_store
 from auditor.model import exit_codes
@@ -47,11 +47,11 @@ def _text_line(message: dict[str, Any]) -> str:
 @engine_options
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text lines for people, or JSON lines (one object per line).")
-@click.option("--debounce", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
+@click.option("--debounce", type=FiniteFloat(min=0.05), default=1.0, show_default=True,
               help="Seconds of quiet after an event before re-auditing.")
-@click.option("--rescan-interval", type=click.FloatRange(min=5), default=300.0, show_default=True,
+@click.option("--rescan-interval", type=FiniteFloat(min=5), default=300.0, show_default=True,
               help="Seconds between full re-scans, so nothing drifts.")
-@click.option("--duration", type=click.FloatRange(min=0), default=0, show_default=True,
+@click.option("--duration", type=FiniteFloat(min=0), default=0, show_default=True,
               help="Stop after this many seconds (0: until interrupted).")
 @click.option("--fail-on", default="high", show_default=True, metavar="SEVERITY",
               help="Threshold for the verdict recorded with each audit in the store.")

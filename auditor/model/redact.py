@@ -13,15 +13,20 @@ REDACTED = "[redacted]"
 
 _SECRET_KEY = re.compile(
     r"(pass(word|wd|phrase)?|secret|token|api[-_.]?key|access[-_.]?key|private[-_.]?key|"
-    r"credential|auth|session|cookie|signature|dsn|connection[-_.]?string)",
+    r"credential|auth|session|cookie|signature|dsn|connection[-_.]?string|webhook"
+    r"|(^|[-_.])pwd?($|[-_.]))",  # db_pwd, mysql.root.pw
     re.IGNORECASE,
 )
 _SECRET_VALUE = re.compile(
-    r"(://[^/\s:@]+:[^/\s@]+@"  # user:password@ in a URL
+    r"(://[^/\s:@]*:[^/\s@]+@"  # user:password@ in a URL, the user may be empty (redis://:pw@host)
+    r"|(^|[?&;\s])(?i:password|passwd|pwd|pass)=[^&;\s]"  # JDBC/ODBC: ...?user=x&password=..., Pwd=...;
     r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
     r"|\bAKIA[0-9A-Z]{16}\b"  # AWS access key id
     r"|\bgh[pousr]_[A-Za-z0-9]{30,}\b"  # GitHub tokens
     r"|\bxox[abpr]-[A-Za-z0-9-]{10,}\b"  # Slack tokens
+    r"|(?i:hooks\.slack\.com)/(services|workflows|triggers)/"  # Slack webhook URLs
+    r"|://[^/\s@]+@[^/\s]*(?i:sentry\.io)|[?&]sentry_key="  # Sentry DSNs and report URLs
+    r"|\b[rs]k_(live|test)_[A-Za-z0-9]{8,}"  # Stripe secret and restricted keys
     r"|\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.)",  # JWT
 )
 

@@ -15,6 +15,7 @@ from auditor.model.errors import InputError
 from auditor.model.records import Container, DaemonFacts, Endpoint, Mount, Network, Origin, Snapshot, Target
 from auditor.model.redact import redact_labels
 
+from .interpolate import as_written, came_from_variables
 from .ports import PortSpecError, dedupe, dedupe_keys, parse_expose, parse_port
 from .tree import Map, Seq
 from .volumes import VolumeSpecError, parse_volume
@@ -203,6 +204,9 @@ class ProjectBuilder:
                 try:
                     bindings = parser(entry, origin)
                 except PortSpecError as exc:
+                    if came_from_variables(entry):  # the parser quotes values: they may be .env secrets
+                        raise fail(f"service {name}: invalid {field} entry {as_written(entry)!r} (after "
+                                   "interpolation; the variables' values are not shown)", origin) from None
                     raise fail(f"service {name}: {exc}", origin) from None
                 if field == "ports":
                     items.extend(zip(dedupe_keys(entry, bindings), bindings, strict=True))
@@ -217,6 +221,9 @@ class ProjectBuilder:
             try:
                 mount = parse_volume(entry, entries.at(i), self.volume_name)
             except VolumeSpecError as exc:
+                if came_from_variables(entry):
+                    raise fail(f"service {name}: invalid volume {as_written(entry)!r} (after interpolation; the "
+                               "variables' values are not shown)", entries.at(i)) from None
                 raise fail(f"service {name}: {exc}", entries.at(i)) from None
             by_target[mount.target] = mount
         return tuple(by_target.values())

@@ -128,10 +128,42 @@ def interpolate_tree(node: Any, lookup: Lookup) -> Any:
     return node
 
 
+class Interpolated(str):
+    """A value that interpolation changed, remembering how it was written, so an error about
+    it quotes ``${DB_PASSWORD}:80`` and never the value, which may come from ``.env``."""
+
+    template: str
+
+    def __new__(cls, value: str, template: str) -> Interpolated:
+        made = super().__new__(cls, value)
+        made.template = template
+        return made
+
+
+def as_written(value: Any) -> Any:
+    """``value`` with every interpolated string replaced by its template (for messages)."""
+    if isinstance(value, Interpolated):
+        return value.template
+    if isinstance(value, dict):
+        return {k: as_written(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_written(v) for v in value]
+    return value
+
+
+def came_from_variables(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(came_from_variables(v) for v in value.values())
+    if isinstance(value, list):
+        return any(came_from_variables(v) for v in value)
+    return isinstance(value, Interpolated)
+
+
 def _value(value: Any, lookup: Lookup, parent: Map | Seq, where: Any) -> Any:
     if isinstance(value, str):
         try:
-            return substitute(value, lookup)
+            result = substitute(value, lookup)
+            return Interpolated(result, value) if result != value else result
         except TemplateError as exc:
             origin = parent.at(where)
             raise InputError(str(exc), origin.uri, origin.line) from None
