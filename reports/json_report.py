@@ -97,7 +97,7 @@ def result_json(result: ScanResult) -> dict[str, Any]:
 
 
 def render(result: ScanResult, stream: IO[str]) -> None:
-    stream.write(json.dumps(result_json(result), indent=2))
+    json.dump(result_json(result), stream, indent=2)  # chunk by chunk: no second copy as one string
     stream.write("\n")
 
 

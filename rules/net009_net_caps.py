@@ -61,7 +61,7 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
             name
             for name in sorted(container.network_names)
             if members_can_talk(snapshot.network(name))
-            and snapshot.member_names(name) - {container.name}
+            and snapshot.has_other_member(name, container.name)
         ]
         if not shared:
             continue

@@ -106,10 +106,26 @@ def render_to_string(render: Callable[[object, IO[str]], None], result: object) 
     return buf.getvalue()
 
 
+def write_rendered(path: str, render: Callable[[object, IO[str]], None], document: object) -> None:
+    """Render straight into a temporary file beside ``path``, then rename it into place: a
+    report of tens of thousands of findings is never held in memory as one string."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as fh:
+            render(document, fh)
+        tmp.replace(target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise InputError(f"cannot write output: {exc.strerror or exc}", path) from None
+
+
 def write_outputs(formats: Registry, planned: Sequence[tuple[str, str]], kind: str, document: object) -> None:
     """Render ``document`` once per planned ``(format, path)``."""
     for fmt, path in planned:
-        write_text_atomically(path, render_to_string(formats.renderer(fmt, kind), document))
+        write_rendered(path, formats.renderer(fmt, kind), document)
 
 
 class FormatChoice(click.Choice):

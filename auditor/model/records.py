@@ -288,8 +288,13 @@ class Snapshot:
         return self._member_index.get(network_name, ())
 
     def member_names(self, network_name: str) -> frozenset[str]:
-        """The names of a network's members, for "is anyone else on it" in constant time."""
+        """The names of a network's members."""
         return self._member_name_index.get(network_name, frozenset())
+
+    def has_other_member(self, network_name: str, name: str) -> bool:
+        """Whether a container not named ``name`` is on the network, in constant time."""
+        names = self.member_names(network_name)
+        return len(names) > 1 or (len(names) == 1 and name not in names)
 
     # Built once on first use. Rules ask per container or per network; a linear scan each time
     # made them quadratic (10,000 containers: minutes). The fields stay frozen: a cached

@@ -56,13 +56,14 @@ def _network(name: str, driver: str = "bridge", project: str | None = None) -> d
 
 
 def containers_shape(n: int) -> RawState:
-    """``n`` containers, twenty per network, with something for every rule to look at."""
+    """``n`` containers, twenty per network and every second one also on one shared network
+    (so a rule that compares members pairwise shows), with something for every rule to look at."""
     networks = [_network(f"net{i}", "macvlan" if i % 50 == 7 else "bridge", project=f"p{i % 7}")
                 for i in range(max(1, n // 20))]
     networks.append(_network("proxy"))
     docs = []
     for i in range(n):
-        nets = [networks[i % (len(networks) - 1)]["Name"]] + (["proxy"] if i % 10 == 0 else [])
+        nets = [networks[i % (len(networks) - 1)]["Name"]] + (["proxy"] if i % 2 == 0 else [])
         host_port = "80" if i % 50 == 0 else str(1024 + i % 60000)
         ip = "127.0.0.1" if i % 4 == 1 else ""
         proto = "udp" if i % 9 == 0 else "tcp"
