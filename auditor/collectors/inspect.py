@@ -97,6 +97,7 @@ class Reading:
         self.subject = subject
         self.source_uri = source_uri
         self.problems = problems if problems is not None else []
+        self.addresses: set[str] = set()  # host addresses already found valid (65,535 ports share one or two)
 
     def wrong_type(self, field: str, value: Any, expected: str) -> None:
         where = f"{self.source_uri}: " if self.source_uri else ""
@@ -159,14 +160,17 @@ def _host_port(text: Any, field: str, reading: Reading) -> tuple[int | None, int
 
 def _host_ip(value: Any, field: str, reading: Reading) -> str:
     """The host address as written: empty, or an IPv4/IPv6 address (never a name or junk)."""
-    if value in (None, ""):
+    if value is None or value == "":
         return ""
     if not isinstance(value, str):
         raise reading.invalid(field, f"host address is {json_type(value)}, not a string")
+    if value in reading.addresses:
+        return value
     try:
         ipaddress.ip_address(value)
     except ValueError:
         raise reading.invalid(field, f"host address {value[:60]!r} is not an IP address") from None
+    reading.addresses.add(value)
     return value
 
 

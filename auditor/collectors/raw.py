@@ -21,6 +21,7 @@ from auditor.collectors.inspect import (
     normalize_swarm_service,
 )
 from auditor.model.errors import InputError
+from auditor.model.inputs import MAX_PORT_BINDINGS
 from auditor.model.records import DaemonFacts, Snapshot, SourceKind, Target
 from auditor.model.redact import redact_labels
 
@@ -270,7 +271,14 @@ def normalize_raw(raw: RawState) -> Snapshot:
             if not isinstance(doc, dict):
                 raise InputError(f"{key}[{index}] is {json_type(doc)}, not an inspect document (an object)", uri)
     networks = tuple(normalize_network(d, raw.target, uri, problems) for d in raw.networks)
-    containers = tuple(normalize_container(d, raw.target, uri, problems) for d in raw.containers)
+    normalized, bindings = [], 0
+    for doc in raw.containers:
+        normalized.append(normalize_container(doc, raw.target, uri, problems))
+        bindings += len(normalized[-1].ports)
+        if bindings > MAX_PORT_BINDINGS:
+            raise InputError(f"more than {MAX_PORT_BINDINGS:,} port bindings in one target (one container publishing "
+                             "every port on IPv4 and IPv6 lists 131,070)", uri)
+    containers = tuple(normalized)
     network_names = {n.id: n.name for n in networks if n.id}
     ids = sorted(network_names)
     containers += tuple(normalize_swarm_service(d, raw.target, network_names, uri, ids) for d in raw.services)

@@ -99,6 +99,11 @@ def path_sources(paths: Sequence[str], options: ComposeOptions) -> list[FailedSo
             if looks_like_saved_json(doc):
                 saved.append((text, doc))
                 continue
+            if not isinstance(doc, dict):  # a compose file is a mapping: reading this as YAML again is waste
+                error = InputError("neither docker inspect output (a list of container and network documents) "
+                                   "nor a snapshot, and a compose file would be a mapping", text)
+                failed.append(FailedSource(Collected(Target(SourceKind.SNAPSHOT, text, text), None, error)))
+                continue
         compose_paths.append(path)
     sources: list[FailedSource | SavedSource | ComposeSource] = []
     if saved:

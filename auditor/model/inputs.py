@@ -35,6 +35,11 @@ JSON_LIMIT = 100 * MIB
 # A snapshot of 10,000 containers holds about 600,000.
 JSON_MAX_VALUES = 2_500_000
 
+# Port bindings one target may hold: every port of both families, which is what one running
+# container publishing 1-65535 lists. Each binding costs about 2 KB once it has findings, and a
+# 300-byte compose file of eight "1-65535:1-65535" services asked for 524,280 of them.
+MAX_PORT_BINDINGS = 131_072
+
 _CHUNK = 1 * MIB
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
 

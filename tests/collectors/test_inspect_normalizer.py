@@ -138,6 +138,7 @@ def _doc(port_bindings=None, **host_config):
         ({"HostPort": "8o"}, "HostConfig.PortBindings['80/tcp'][0].HostPort: invalid host port '8o'"),
         ({"HostPort": "9" * 5000}, "HostConfig.PortBindings['80/tcp'][0].HostPort: invalid host port '" + "9" * 40 + "'"),
         ({"HostPort": ["80"]}, "HostConfig.PortBindings['80/tcp'][0].HostPort: host port is a list, not a string"),
+        ({"HostPort": "80", "HostIp": ["::"]}, "HostConfig.PortBindings['80/tcp'][0].HostIp: host address is a list, not a string"),
     ],
 )
 def test_impossible_port_values_are_input_errors_naming_the_field(entry, message):
@@ -185,3 +186,18 @@ def test_null_fields_are_empty_not_wrong():
 def test_unknown_protocols_and_junk_port_keys_are_input_errors(key):
     with pytest.raises(InputError):
         parse_port_key(key)
+
+
+def test_a_target_holds_a_bounded_number_of_port_bindings():
+    """Each binding costs about 2 KB once it has findings; more than one container can publish
+    (every port on both families) is refused before the rules run."""
+    from auditor.collectors.raw import RawState, normalize_raw
+    from auditor.model.inputs import MAX_PORT_BINDINGS
+
+    every = {f"{p}/tcp": [{"HostIp": "0.0.0.0", "HostPort": str(p)}, {"HostIp": "::", "HostPort": str(p)}]
+             for p in range(1, 65536)}
+    one = {**_doc(every), "Name": "/a"}
+    assert len(normalize_raw(RawState(TARGET, {}, {}, (one,), (), {})).containers[0].ports) == 131_070
+    two = {**_doc({"1/udp": [{"HostPort": "1"}], "2/udp": [{"HostPort": "2"}], "3/udp": [{"HostPort": "3"}]}), "Name": "/b"}
+    with pytest.raises(InputError, match=f"more than {MAX_PORT_BINDINGS:,} port bindings in one target"):
+        normalize_raw(RawState(TARGET, {}, {}, (one, two), (), {}))

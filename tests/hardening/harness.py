@@ -74,31 +74,66 @@ HOSTILE_SECONDS = 5.0
 HOSTILE_BYTES = 300 * 1024 * 1024
 
 
-def run_bounded(*args: str, cwd: str | Path, env: dict | None = None, stdin_path: str | None = None,
-                seconds: float = HOSTILE_SECONDS, max_rss: int = HOSTILE_BYTES) -> subprocess.CompletedProcess:
-    """Run the CLI on hostile input: it must end within ``seconds`` and ``max_rss`` bytes of
-    resident memory (read from the child's own rusage), with no traceback and no internal
-    error. A hang is killed and fails the test."""
-    import tempfile
+def _wall_allowance(seconds: float) -> float:
+    """Wall-clock time a case may take: ``seconds`` on an idle machine, stretched by the load
+    average when other test runs share the cores (the case's own CPU time is held to
+    ``seconds`` regardless). A hang uses no CPU and is still cut off."""
+    cpus = os.cpu_count() or 1
+    return seconds * max(1.0, os.getloadavg()[0] / cpus)
+
+
+def _wait_bounded(proc: subprocess.Popen, args: tuple[str, ...], seconds: float, pump=None):
+    """Wait for ``proc`` (calling ``pump`` meanwhile, e.g. to drain a terminal); kill it past
+    the wall-clock allowance. Returns the exit status and the child's rusage."""
     import time
 
+    started = time.monotonic()
+    allowed = _wall_allowance(seconds)
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            return status, usage
+        if time.monotonic() - started > allowed:
+            allowed = max(allowed, _wall_allowance(seconds))  # the load may have risen meanwhile
+            if time.monotonic() - started > allowed:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                raise AssertionError(f"auditor {' '.join(args)} did not end within {allowed:.1f} s")
+        if pump is not None:
+            pump(0.02)
+        else:
+            time.sleep(0.02)
+
+
+def _check_bounds(args: tuple[str, ...], usage, seconds: float, max_rss: int, stderr: str) -> None:
+    cpu = usage.ru_utime + usage.ru_stime
+    rss = usage.ru_maxrss * 1024  # kilobytes on Linux
+    assert cpu <= seconds, f"auditor {' '.join(args)} used {cpu:.1f} s of CPU"
+    assert rss <= max_rss, f"auditor {' '.join(args)} used {rss // 2**20} MiB"
+    assert "Traceback" not in stderr, stderr
+    assert "internal error" not in stderr, stderr
+
+
+def _env(env: dict | None) -> dict:
     full_env = {k: v for k, v in os.environ.items() if k not in ("AUDITOR_DEBUG", "DOCKER_HOST")}
     full_env.update(env or {})
+    return full_env
+
+
+def run_bounded(*args: str, cwd: str | Path, env: dict | None = None, stdin_path: str | None = None,
+                seconds: float = HOSTILE_SECONDS, max_rss: int = HOSTILE_BYTES) -> subprocess.CompletedProcess:
+    """Run the CLI on hostile input: it must end within ``seconds`` of CPU time and ``max_rss``
+    bytes of resident memory (both read from the child's own rusage), with no traceback and no
+    internal error. Wall-clock time is bounded too (``_wall_allowance``): a hang is killed and
+    fails the test."""
+    import tempfile
+
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL  # noqa: SIM115
-        started = time.monotonic()
         proc = subprocess.Popen([sys.executable, "-m", "auditor", *args], stdin=stdin, stdout=out, stderr=err,
-                                cwd=str(cwd), env=full_env)
+                                cwd=str(cwd), env=_env(env))
         try:
-            while True:
-                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-                if pid:
-                    break
-                if time.monotonic() - started > seconds:
-                    proc.kill()
-                    os.wait4(proc.pid, 0)
-                    raise AssertionError(f"auditor {' '.join(args)} did not end within {seconds} s")
-                time.sleep(0.02)
+            status, usage = _wait_bounded(proc, args, seconds)
         finally:
             if stdin_path:
                 stdin.close()
@@ -106,10 +141,60 @@ def run_bounded(*args: str, cwd: str | Path, env: dict | None = None, stdin_path
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    rss = usage.ru_maxrss * 1024  # kilobytes on Linux
-    assert rss <= max_rss, f"auditor {' '.join(args)} used {rss // 2**20} MiB"
-    assert "Traceback" not in stderr, stderr
-    assert "internal error" not in stderr, stderr
+    _check_bounds(args, usage, seconds, max_rss, stderr)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def run_on_terminal(*args: str, cwd: str | Path, env: dict | None = None, columns: int = 160,
+                    seconds: float = HOSTILE_SECONDS,
+                    max_rss: int = HOSTILE_BYTES) -> subprocess.CompletedProcess:
+    """``run_bounded`` with stdout and stderr each on a terminal of its own (a pty), as a
+    person at a shell sees them; the bytes are returned undecoded-then-decoded as written."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    masters, slaves = [], []
+    for _ in range(2):
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+        masters.append(master)
+        slaves.append(slave)
+    chunks: dict[int, list[bytes]] = {m: [] for m in masters}
+    open_masters = set(masters)
+
+    def pump(timeout: float) -> None:
+        ready, _, _ = select.select(list(open_masters), [], [], timeout) if open_masters else ([], [], [])
+        for fd in ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # EIO: the child closed its end
+                data = b""
+            if data:
+                chunks[fd].append(data)
+            else:
+                open_masters.discard(fd)
+
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "auditor", *args], stdin=subprocess.DEVNULL,
+                                stdout=slaves[0], stderr=slaves[1], cwd=str(cwd), env=_env(env), close_fds=True)
+        for slave in slaves:
+            os.close(slave)
+        slaves = []
+        status, usage = _wait_bounded(proc, args, seconds, pump)
+        while open_masters:
+            pump(0.2)
+    finally:
+        for fd in slaves + masters:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stdout, stderr = (b"".join(chunks[m]).decode(errors="replace") for m in masters)
+    _check_bounds(args, usage, seconds, max_rss, stderr)
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from auditor.collectors.raw import not_checked
 from auditor.model.errors import InputError
+from auditor.model.inputs import MAX_PORT_BINDINGS
 from auditor.model.records import Container, DaemonFacts, Endpoint, Mount, Network, Origin, Snapshot, Target
 from auditor.model.redact import redact_labels
 
@@ -94,6 +95,7 @@ class ProjectBuilder:
         self.volumes = mapping(tree.get("volumes"), "volumes", tree.at("volumes"))
         self.services = mapping(tree.get("services"), "services", tree.at("services"))
         self.used_networks: dict[str, Origin | None] = {}
+        self.bindings = 0  # port bindings so far: a range entry expands into one per port
 
     # --- networks ------------------------------------------------------------------------
 
@@ -208,6 +210,10 @@ class ProjectBuilder:
                         raise fail(f"service {name}: invalid {field} entry {as_written(entry)!r} (after "
                                    "interpolation; the variables' values are not shown)", origin) from None
                     raise fail(f"service {name}: {exc}", origin) from None
+                self.bindings += len(bindings)
+                if self.bindings > MAX_PORT_BINDINGS:
+                    raise fail(f"service {name}: the project publishes more than {MAX_PORT_BINDINGS:,} port "
+                               "bindings (one container publishing every port on IPv4 and IPv6 lists 131,070)", origin)
                 if field == "ports":
                     items.extend(zip(dedupe_keys(entry, bindings), bindings, strict=True))
                 else:
