@@ -15,6 +15,7 @@ from auditor.model import inputs
 from auditor.model.errors import InputError
 
 _SCHEMES = ("unix://", "tcp://", "ssh://", "http://", "https://", "npipe://")
+MAX_HOSTS = 1000  # each engine costs about a millisecond of CPU even when it does not answer
 
 
 def parse_hosts_file(path: str, base: EngineSpec) -> list[EngineSpec]:
@@ -33,6 +34,9 @@ def parse_hosts_file(path: str, base: EngineSpec) -> list[EngineSpec]:
             raise InputError(f"{url!r} is not an engine URL (unix://, tcp://, ssh://)", path, number)
         name = parts[1] if len(parts) == 2 else None
         specs.append(replace(base, url=url, name=name))
+        if len(specs) > MAX_HOSTS:
+            raise InputError(f"hosts file lists more than {MAX_HOSTS:,} engines (split the fleet into several scans)",
+                             path, number)
     if not specs:
         raise InputError("hosts file lists no engines", path)
     return specs

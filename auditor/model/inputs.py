@@ -30,10 +30,12 @@ CONFIG_LIMIT = 1 * MIB
 WAIVERS_LIMIT = 512 * KIB  # YAML parses at about 6 us a byte (ruamel, pure Python): ~3 s at the cap
 HOSTS_LIMIT = 1 * MIB
 JSON_LIMIT = 100 * MIB
-# Values a JSON input may hold: parsed values cost up to ~72 bytes each (an empty dict in a
-# list), so this bounds a parse to about 180 MB beyond the text itself, whatever the shape.
-# A snapshot of 10,000 containers holds about 600,000.
-JSON_MAX_VALUES = 2_500_000
+# Values a JSON input may hold, counted before parsing as every "{", "[", "," and ":" (an upper
+# estimate). The costliest shape per counted value is a list of one-key objects with distinct
+# string values: about 250 bytes parsed for three counted, so this bounds a parse to about
+# 170 MB beyond the text itself, whatever the shape. A snapshot of 10,000 containers counts
+# about 1,100,000.
+JSON_MAX_VALUES = 2_000_000
 
 # Port bindings one target may hold: every port of both families, which is what one running
 # container publishing 1-65535 lists. Each binding costs about 2 KB once it has findings, and a
@@ -205,10 +207,10 @@ def _line_of_key(raw: bytes, key: str) -> int | None:
 def parse_json(data: bytes | str, what: str, shown: str) -> object:
     """JSON text to Python values; malformed, too deep, too many values, absurd numbers or a
     key given twice in one object are one ``InputError``. The value count is bounded before
-    parsing (an upper estimate: every ``{``, ``[`` and ``,``), so memory stays bounded whatever
-    the document's shape."""
+    parsing (an upper estimate: every ``{``, ``[``, ``,`` and ``:``), so memory stays bounded
+    whatever the document's shape."""
     raw = data.encode() if isinstance(data, str) else data
-    values = raw.count(b"{") + raw.count(b"[") + raw.count(b",")
+    values = raw.count(b"{") + raw.count(b"[") + raw.count(b",") + raw.count(b":")
     if values > JSON_MAX_VALUES:
         raise InputError(f"{what} holds too many values (about {values}, limit {JSON_MAX_VALUES})", shown)
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 REDACTED = "[redacted]"
 
@@ -31,8 +32,21 @@ _SECRET_VALUE = re.compile(
 )
 
 
+# A pattern above can only match text holding one of these (lower-cased): checking them first
+# spares the regular expressions (a few microseconds each) for nearly every label.
+_KEY_MARKERS = ("pass", "secret", "token", "api", "access", "private", "credential", "auth", "session",
+                "cookie", "signature", "dsn", "connection", "webhook", "pw")
+_VALUE_MARKERS = ("@", "=", "-----begin", "akia", "gh", "xox", "hooks.slack.com", "k_live_", "k_test_", "eyj")
+
+
+@lru_cache(maxsize=65536)
 def looks_secret(key: str, value: str) -> bool:
-    return bool(_SECRET_KEY.search(key) or _SECRET_VALUE.search(value))
+    """Cached: the same labels recur on every container of a service, and each saved label is
+    checked when it is sanitized and again when it is normalized."""
+    lowered_key, lowered = key.lower(), value.lower()
+    if any(m in lowered_key for m in _KEY_MARKERS) and _SECRET_KEY.search(key):
+        return True
+    return any(m in lowered for m in _VALUE_MARKERS) and bool(_SECRET_VALUE.search(value))
 
 
 def redact_labels(labels: Mapping[str, object] | None) -> tuple[tuple[str, str], ...]:

@@ -114,6 +114,14 @@ def _check_bounds(args: tuple[str, ...], usage, seconds: float, max_rss: int, st
     assert "internal error" not in stderr, stderr
 
 
+def _completed(proc: subprocess.Popen, stdout: str, stderr: str, usage) -> subprocess.CompletedProcess:
+    """The outcome, with the child's CPU seconds (``cpu``) and peak resident bytes (``rss``)."""
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+    done.cpu = usage.ru_utime + usage.ru_stime  # type: ignore[attr-defined]
+    done.rss = usage.ru_maxrss * 1024  # type: ignore[attr-defined]
+    return done
+
+
 def _env(env: dict | None) -> dict:
     full_env = {k: v for k, v in os.environ.items() if k not in ("AUDITOR_DEBUG", "DOCKER_HOST")}
     full_env.update(env or {})
@@ -142,7 +150,7 @@ def run_bounded(*args: str, cwd: str | Path, env: dict | None = None, stdin_path
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     _check_bounds(args, usage, seconds, max_rss, stderr)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+    return _completed(proc, stdout, stderr, usage)
 
 
 def run_on_terminal(*args: str, cwd: str | Path, env: dict | None = None, columns: int = 160,
@@ -195,7 +203,7 @@ def run_on_terminal(*args: str, cwd: str | Path, env: dict | None = None, column
     proc.returncode = os.waitstatus_to_exitcode(status)
     stdout, stderr = (b"".join(chunks[m]).decode(errors="replace") for m in masters)
     _check_bounds(args, usage, seconds, max_rss, stderr)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+    return _completed(proc, stdout, stderr, usage)
 
 
 def tree_state(root: Path) -> dict[str, tuple[int, float]]:
