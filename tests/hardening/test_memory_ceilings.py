@@ -126,8 +126,8 @@ def test_worst_shape_within_the_bounds(tmp_path: Path, shape: str) -> None:
     assert rss <= HOSTILE_BYTES
 
 
-@pytest.mark.xfail(strict=True, reason="ruamel's pure-Python YAML composer: ~30 us and ~5 KB per node "
-                   "(the compose reader's parser is being replaced, see docs/hardening.md)")
+@pytest.mark.xfail(strict=True, reason="ruamel's pure-Python YAML composer: 190,000 nodes take 6 s of CPU "
+                   "(the compose reader's parser is being replaced; see Limits in docs/hardening.md)")
 def test_compose_at_the_node_cap_within_the_bounds(tmp_path: Path) -> None:
     argv, _ = _compose_flow_list(tmp_path)
     proc = run_bounded(*argv, cwd=tmp_path)
