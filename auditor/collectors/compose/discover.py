@@ -9,6 +9,8 @@ and the walk is bounded.
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.errors import InputError
@@ -61,3 +63,28 @@ def find_projects(root: Path) -> list[tuple[Path, ...]]:
     if errors and not found and not os.access(root, os.R_OK):
         raise InputError(f"cannot read directory: {errors[0].strerror}", str(root))
     return found
+
+
+COMPOSE_LIKE = re.compile(r"(docker-)?compose([._-][^/]*)?\.ya?ml\Z")
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What a directory walk found: the projects, and compose-like files left out with why."""
+
+    projects: tuple[tuple[Path, ...], ...]
+    skipped: tuple[tuple[Path, str], ...] = ()
+
+
+def discover(root: Path) -> Discovery:
+    """Projects below ``root`` plus every compose-like file that is part of none of them."""
+    projects = find_projects(root)
+    used = {f for files in projects for f in files}
+    skipped = []
+    for current, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+        for name in sorted(files):
+            path = Path(current) / name
+            if COMPOSE_LIKE.match(name) and path not in used:
+                skipped.append((path, "not a standard compose file name"))
+    return Discovery(tuple(projects), tuple(skipped))
