@@ -93,7 +93,8 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
         reasons = daemon_reasons + network_reasons(snapshot, container)
         if not reasons:
             continue
-        service = identify(container, port)
+        ident = identify(container, port)
+        service = ident.service if ident is not None and not ident.weak else None
         worse = service is not None and service.unauthenticated_by_default
         suffix = (
             f" It serves {service.name}, which accepts unauthenticated connections by default, so this is critical."
