@@ -154,6 +154,8 @@ class Container:
     service: str | None = None
     origin: Origin | None = None
     network_mode_origin: Origin | None = None
+    privileged_origin: Origin | None = None  # the `privileged:` line of a compose service
+    cap_add_origins: tuple[Origin | None, ...] = ()  # one per cap_add item, where it was written
     swarm_service: bool = False  # a swarm service (its ingress ports are open on every node)
 
     @property
@@ -188,6 +190,12 @@ class Container:
 
     def label(self, key: str) -> str | None:
         return dict(self.labels).get(key)
+
+    def cap_add_origin(self, index: int) -> Origin | None:
+        """Where the ``index``-th added capability was written (the container's origin if unknown)."""
+        if 0 <= index < len(self.cap_add_origins) and self.cap_add_origins[index] is not None:
+            return self.cap_add_origins[index]
+        return self.origin
 
     @property
     def stable_name(self) -> str:

@@ -23,6 +23,11 @@ META = RuleMeta(
     id="PORT002",
     title="Sensitive service reachable beyond loopback",
     severity=Severity.HIGH,
+    other_severities=(
+        (Severity.CRITICAL, "for services that accept unauthenticated connections by default, identified by image or label"),
+        (Severity.MEDIUM, "for such services identified by the container port only"),
+        (Severity.LOW, "for other services identified by the container port only"),
+    ),
     rationale=(
         "Datastores, message brokers, orchestration APIs, admin consoles and remote shells are "
         "prime targets: scanners find them within minutes, and several (Redis, MongoDB, "

@@ -26,6 +26,7 @@ META = RuleMeta(
     id="PORT008",
     title="Loopback-published ports reachable from the local network",
     severity=Severity.HIGH,
+    other_severities=((Severity.CRITICAL, "when the port serves a service that accepts unauthenticated connections by default"),),
     rationale=(
         "Publishing to 127.0.0.1 is meant to keep a port on the host. On engines before "
         "28.0.0 the DNAT rule accepts packets for 127.0.0.1 from any interface, so a machine on "

@@ -24,9 +24,9 @@ def _rules():
 
 @click.command("rules")
 def rules_command():
-    """List every rule: id, default severity, title."""
+    """List every rule: id, the severities it emits, title (`auditor explain ID` says when)."""
     for rule in _rules():
-        click.echo(f"{rule.id:<8} {rule.meta.severity.label:<9} {rule.meta.title}")
+        click.echo(f"{rule.id:<8} {rule.meta.severity_range():<14} {rule.meta.title}")
 
 
 @click.command("explain")

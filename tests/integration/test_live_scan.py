@@ -65,7 +65,7 @@ def test_live_scan_reports_exact_findings_per_container(risky):
     assert findings_by_container(doc, risky) == {
         "all": [("PORT001", "medium")],
         "loopback": [],
-        "ipv6": [("PORT001", "medium"), ("PORT002", "critical")],
+        "ipv6": [("PORT001", "medium"), ("PORT002", "medium")],  # Redis's port, but only the port says so
         "host": [("NET003", "high")],
         "socket": [("HOST002", "critical")],
         "default": [("NET001", "medium")],

@@ -246,10 +246,12 @@ class ProjectBuilder:
             endpoints = (Endpoint(network="bridge", origin=mode_origin),) if mode == "bridge" else ()
         container_name = svc.get("container_name")
         image = svc.get("image")
-        caps = {}
+        caps: dict[str, dict[str, Origin]] = {}
         for field in ("cap_add", "cap_drop"):
             values = sequence(svc.get(field), f"service {name} {field}", svc.at(field))
-            caps[field] = tuple(dict.fromkeys(canonical_capability(v) for v in values))
+            caps[field] = {}
+            for i, value in enumerate(values):
+                caps[field].setdefault(canonical_capability(value), values.at(i))
         return Container(
             name=str(container_name) if container_name else name,
             image=str(image) if image is not None else None,
@@ -258,8 +260,10 @@ class ProjectBuilder:
             ports=tuple(self.ports(name, svc)),
             publish_all_ports=None,
             privileged=bool(to_bool(svc.get("privileged"), f"service {name} privileged", svc.at("privileged"))),
-            cap_add=caps["cap_add"],
-            cap_drop=caps["cap_drop"],
+            privileged_origin=svc.at("privileged") if "privileged" in svc else None,
+            cap_add=tuple(caps["cap_add"]),
+            cap_add_origins=tuple(caps["cap_add"].values()),
+            cap_drop=tuple(caps["cap_drop"]),
             mounts=self.mounts(name, svc),
             labels=redact_labels(string_map(svc.get("labels"), f"service {name} labels", svc.at("labels"))),
             project=self.project,

@@ -137,6 +137,30 @@ def test_container_name_caps_privileged_and_network_modes(tmp_path: Path) -> Non
     assert [n.name for n in snap.networks] == [f"{tmp_path.name.lower()}_default"]
 
 
+def test_privileged_and_cap_add_entries_keep_their_lines(tmp_path: Path) -> None:
+    snap = load(
+        tmp_path,
+        """services:
+  vpn:
+    image: x
+    network_mode: host
+    privileged: "yes"
+    cap_add:
+      - NET_ADMIN
+      - SYS_MODULE
+      - net_admin
+  plain:
+    image: x
+""",
+    )
+    svc = by_service(snap)
+    vpn = svc["vpn"]
+    assert (vpn.privileged, vpn.privileged_origin) == (True, at("compose.yaml", 5))
+    assert vpn.cap_add == ("NET_ADMIN", "SYS_MODULE")
+    assert vpn.cap_add_origins == (at("compose.yaml", 7), at("compose.yaml", 8))
+    assert (svc["plain"].privileged_origin, svc["plain"].cap_add_origins) == (None, ())
+
+
 def test_volume_forms(tmp_path: Path) -> None:
     snap = load(
         tmp_path,
