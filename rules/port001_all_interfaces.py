@@ -13,7 +13,7 @@ from auditor.model import Snapshot
 from auditor.rule import Observation, Rule, RuleMeta
 from auditor.severity import Severity
 
-from ._helpers import cis, cwe, docs, effective_bind_ip, port_evidence, port_key, wildcard_groups
+from ._helpers import cis, cwe, docs, effective_bind_ip, entries, name_of
 
 META = RuleMeta(
     id="PORT001",
@@ -49,22 +49,27 @@ def _describe(addresses: tuple[str, ...], snapshot: Snapshot) -> str:
 
 
 def check(snapshot: Snapshot) -> Iterator[Observation]:
-    for container in snapshot.containers:
-        for port, addresses in wildcard_groups(container):
-            bind = effective_bind_ip(port, snapshot)
-            if addresses == ("*",) and bind and bind not in ("0.0.0.0", "::"):
-                continue  # the daemon's `ip` option narrows empty host IPs to one address
-            host_port = "an ephemeral port" if port.host_port is None else f"host port {port.host_port}"
-            yield Observation(
-                subject=container,
-                message=(
-                    f"{container.name} publishes {port.container_port}/{port.protocol} on "
-                    f"{host_port} of {_describe(addresses, snapshot)}."
-                ),
-                key=port_key(port),
-                evidence=(*port_evidence(port), ("addresses", ", ".join(addresses))),
-                origin=port.origin,
-            )
+    for container, entry in entries(snapshot, lambda p: p.is_all_interfaces):
+        port, addresses = entry.first, entry.addresses
+        bind = effective_bind_ip(port, snapshot)
+        if addresses == ("*",) and bind and bind not in ("0.0.0.0", "::"):
+            continue  # the daemon's `ip` option narrows empty host IPs to one address
+        if port.requested_host_port is None:
+            host_port = "ephemeral ports" if entry.is_range else "an ephemeral port"
+        elif entry.is_range:
+            host_port = f"host ports {entry.bindings[0].host_port}-{entry.bindings[-1].host_port}"
+        else:
+            host_port = f"host port {port.host_port}"
+        what = f"{port.container_port}/{port.protocol}"
+        if entry.is_range:
+            what = f"{port.container_port}-{entry.bindings[-1].container_port}/{port.protocol} ({len(entry.bindings)} ports)"
+        yield Observation(
+            subject=container,
+            message=f"{name_of(container)} publishes {what} on {host_port} of {_describe(addresses, snapshot)}.",
+            key=entry.key,
+            evidence=(*entry.evidence(), ("addresses", ", ".join(addresses))),
+            origin=port.origin,
+        )
 
 
 RULE = Rule(META, check)

@@ -11,7 +11,7 @@ from auditor.model import Snapshot
 from auditor.rule import Observation, Rule, RuleMeta
 from auditor.severity import Severity
 
-from ._helpers import cis, first_per_key, name_of, port_evidence, port_key, reaches_beyond_loopback, where
+from ._helpers import cis, entries, name_of, reaches_beyond_loopback, where
 
 META = RuleMeta(
     id="PORT006",
@@ -33,17 +33,21 @@ META = RuleMeta(
 
 def check(snapshot: Snapshot) -> Iterator[Observation]:
     def wanted(port) -> bool:
-        return port.host_port is not None and port.host_port < 1024 and reaches_beyond_loopback(port, snapshot)
+        return port.requested_host_port is not None and port.host_port < 1024 and reaches_beyond_loopback(port, snapshot)
 
-    for container, port in first_per_key(snapshot, wanted):
+    for container, entry in entries(snapshot, wanted):
+        port = entry.first
+        if entry.is_range:
+            host = f"host ports {port.host_port}-{entry.bindings[-1].host_port}/{port.protocol}"
+            inside = f"container ports {port.container_port}-{entry.bindings[-1].container_port}"
+        else:
+            host = f"host port {port.host_port}/{port.protocol}"
+            inside = f"container port {port.container_port}"
         yield Observation(
             subject=container,
-            message=(
-                f"{name_of(container)} publishes privileged host port {port.host_port}/{port.protocol} "
-                f"(container port {port.container_port}) on {where(port)}."
-            ),
-            key=f"{port_key(port)}:{port.host_port}",
-            evidence=port_evidence(port),
+            message=f"{name_of(container)} publishes privileged {host} ({inside}) on {where(port)}.",
+            key=f"{entry.key}:{port.host_port}",
+            evidence=entry.evidence(),
             origin=port.origin,
         )
 

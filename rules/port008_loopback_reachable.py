@@ -16,7 +16,7 @@ from auditor.model import Container, PortBinding, Snapshot
 from auditor.rule import Observation, Rule, RuleMeta
 from auditor.severity import Severity
 
-from ._helpers import cwe, docs, first_per_key, name_of, parse_version, port_evidence, port_key
+from ._helpers import cwe, docs, entries, name_of, parse_version
 from .services import identify
 
 GATEWAY_MODE = "com.docker.network.bridge.gateway_mode_ipv4"
@@ -90,12 +90,12 @@ def network_reasons(snapshot: Snapshot, container: Container) -> list[str]:
 
 def check(snapshot: Snapshot) -> Iterator[Observation]:
     daemon_reasons = engine_reasons(snapshot)
-    for container, port in first_per_key(snapshot, _is_ipv4_loopback):
+    for container, entry in entries(snapshot, _is_ipv4_loopback):
         reasons = daemon_reasons + network_reasons(snapshot, container)
         if not reasons:
             continue
-        ident = identify(container, port)
-        service = ident.service if ident is not None and not ident.weak else None
+        idents = [i for p in entry.bindings if (i := identify(container, p)) is not None and not i.weak]
+        service = idents[0].service if idents else None
         worse = service is not None and service.unauthenticated_by_default
         suffix = (
             f" It serves {service.name}, which accepts unauthenticated connections by default, so this is critical."
@@ -105,13 +105,13 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
         yield Observation(
             subject=container,
             message=(
-                f"{name_of(container)} publishes {port.display()} to loopback, but it is reachable "
+                f"{name_of(container)} publishes {entry.display()} to loopback, but it is reachable "
                 f"from the local network: {'; '.join(reasons)}.{suffix}"
             ),
-            key=port_key(port),
-            evidence=(*port_evidence(port), ("reasons", "; ".join(reasons))),
+            key=entry.key,
+            evidence=(*entry.evidence(), ("reasons", "; ".join(reasons))),
             severity=Severity.CRITICAL if worse else None,
-            origin=port.origin,
+            origin=entry.first.origin,
         )
 
 
