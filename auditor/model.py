@@ -273,7 +273,8 @@ class Snapshot:
 
     ``notes`` records what happened while collecting (e.g. a container that vanished between
     list and inspect); ``not_checked`` names facts that could not be read, so reports can say
-    so instead of implying a pass.
+    so instead of implying a pass; ``incomplete`` says why only part of the target could be
+    read (the target is then reported incomplete and the gate cannot pass).
     """
 
     target: Target
@@ -282,6 +283,8 @@ class Snapshot:
     networks: tuple[Network, ...] = ()
     notes: tuple[str, ...] = ()
     not_checked: tuple[str, ...] = ()
+    incomplete: tuple[str, ...] = ()  # why this is a partial view (e.g. a compose fragment)
+    warnings: tuple[str, ...] = ()  # what the user should hear about while collecting
 
     def network(self, name: str) -> Network | None:
         for net in self.networks:

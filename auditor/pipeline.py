@@ -38,6 +38,8 @@ class ComposeOptions:
     env_files: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ()
     merge_files: tuple[str, ...] = ()  # --compose-file: one project from these, merged in order
+    variables: tuple[tuple[str, str], ...] = ()  # --set VAR=VALUE, over the environment and .env
+    all_profiles: bool = False  # --all-profiles: every service, whatever COMPOSE_PROFILES says
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,9 @@ def _collect_reporting(spec: EngineSpec, on_progress, host_progress: HostProgres
     return item
 
 
+PARTIAL_VIEW = "partial view: "
+
+
 def target_result(item: Collected) -> TargetResult:
     if item.snapshot is None:
         error = item.error or AuditorError("unknown failure")
@@ -182,10 +187,14 @@ def target_result(item: Collected) -> TargetResult:
             input_error=isinstance(error, InputError),
         )
     snap = item.snapshot
+    error = str(item.error) if item.error is not None else None
+    if snap.incomplete:
+        partial = PARTIAL_VIEW + "; ".join(snap.incomplete)
+        error = partial if error is None else f"{error}; {partial}"
     return TargetResult(
         target=item.target,
-        status="complete" if item.error is None else "incomplete",
-        error=None if item.error is None else str(item.error),
+        status="complete" if error is None else "incomplete",
+        error=error,
         notes=snap.notes,
         not_checked=snap.not_checked,
         containers=len(snap.containers),

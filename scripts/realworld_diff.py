@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from auditor.collectors.compose import ProjectSpec, load_project  # noqa: E402
-from auditor.collectors.compose.discover import discover  # noqa: E402
+from auditor.collectors.compose.discover import OVERRIDE_NAMES, discover  # noqa: E402
 from auditor.collectors.compose.project import Environment, Uris  # noqa: E402
 from auditor.errors import InputError  # noqa: E402
 from tests.differential.oracle import cli_facts, compose_binary, our_facts  # noqa: E402
@@ -81,6 +81,7 @@ class Tally:
     lint_examples: dict = field(default_factory=dict)
     skipped: Counter = field(default_factory=Counter)
     exit_codes: Counter = field(default_factory=Counter)
+    fragments: int = 0
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -120,7 +121,8 @@ def lint_topics_of(finding: dict) -> str | None:
     return topic
 
 
-def compare_lint(tally: Tally, repo: str, main_uri: str, ours: list[dict], theirs: list[dict] | None) -> None:
+def compare_lint(tally: Tally, repo: str, main_uri: str, ours: list[dict], theirs: list[dict] | None,
+                 active: set[str] | None = None, files: set[str] | None = None, base: str = "") -> None:
     if theirs is None:
         tally.lint["compose-lint could not lint the project"] += 1
         return
@@ -130,6 +132,12 @@ def compare_lint(tally: Tally, repo: str, main_uri: str, ours: list[dict], their
         topic = lint_topics_of(f)
         if topic is None:
             tally.lint[f"compose-lint only, outside network exposure ({f['rule_id']})"] += 1
+        elif (files is not None and os.path.basename(f.get("file", "")) in OVERRIDE_NAMES
+              and os.path.realpath(os.path.join(base, f.get("file", ""))) not in files):
+            label = ("compose-lint only: from a file compose does not read for this project "
+                     "(compose-lint merges the override file even with -f)")
+            tally.lint[label] += 1
+            tally.lint_examples.setdefault(label, []).append(f"{repo}/{main_uri}: {f.get('file')}")
         else:
             other.add((f.get("service") or "", topic))
     for key in sorted(mine | other):
@@ -137,6 +145,8 @@ def compare_lint(tally: Tally, repo: str, main_uri: str, ours: list[dict], their
             tally.lint[f"agree: {key[1]}"] += 1
             continue
         label = f"{'auditor' if key in mine else 'compose-lint'} only: {key[1]}"
+        if key not in mine and active is not None and key[0] not in active:
+            label += " (service not active: its profile is not in COMPOSE_PROFILES; compose-lint ignores profiles)"
         tally.lint[label] += 1
         tally.lint_examples.setdefault(label, []).append(f"{repo}/{main_uri} service {key[0]}")
     beyond = Counter(f["rule_id"] for f in ours if f["rule_id"] not in AUDITOR_TOPICS)
@@ -160,8 +170,7 @@ def scan_repo(tally: Tally, repo_dir: Path, linter: str | None, scratch: Path) -
     except json.JSONDecodeError:
         tally.tracebacks.append(f"{repo_dir.name}: no JSON on stdout (exit {proc.returncode})")
         return
-    by_address = {t["address"]: t for t in result["targets"]}
-    findings_by_uri: dict[str, list[dict]] = {}
+    by_address = {_target_key(t): t for t in result["targets"]}
     for f in result["findings"]:
         tally.rules[f["rule_id"]] += 1
         tally.severities[(f["rule_id"], f["severity"])] += 1
@@ -171,14 +180,17 @@ def scan_repo(tally: Tally, repo_dir: Path, linter: str | None, scratch: Path) -
     for _path, reason in found.skipped:
         tally.skipped[reason] += 1
     uris = Uris(repo_dir)
-    for files in found.projects:
-        spec = ProjectSpec(files, repo_dir)
-        main_uri = uris(files[0])
-        target = by_address.get(main_uri)
+    for project in found.projects:
+        files = project.files
+        spec = ProjectSpec(files, repo_dir, project.notes)
+        main_uri = " + ".join(uris(f) for f in files)
+        target = by_address.get(tuple(uris(f) for f in files)) or by_address.get((uris(files[0]),))
         status = target["status"] if target else "missing"
         tally.projects += 1
         ok, config, stderr = compose_config(files, profiles_in_env(spec), scratch)
         accepted = status == "complete"
+        if target is not None and target["status"] == "incomplete":
+            tally.fragments += 1
         tally.accept[("accepted" if ok else "rejected", status)] += 1
         if ok != accepted:
             tally.accept_mismatch.append(
@@ -203,14 +215,26 @@ def scan_repo(tally: Tally, repo_dir: Path, linter: str | None, scratch: Path) -
                 if mine["networks"] != theirs["networks"]:
                     diff["<networks>"] = {"auditor": mine["networks"], "compose": theirs["networks"]}
                 tally.facts_diff.append({"project": f"{repo_dir.name}/{main_uri}", "diff": diff})
-        ours = [f for f in result["findings"] if f["resource"]["host"] == (target or {}).get("name")
-                and (f["location"]["uri"] or "") in {uris(p) for p in files}]
-        findings_by_uri[main_uri] = ours
         if linter is not None and target is not None and status != "failed":
+            one = [sys.executable, "-m", "auditor", "scan", "-f", "json", "--fail-on", "none"]
+            for f in files:
+                one += ["--compose-file", str(f)]
+            ours = json.loads(run(one, files[0].parent).stdout)["findings"]
             lint = run([linter, "check", "--format", "json", "--allow-partial-coverage",
                         *[str(p) for p in files]], files[0].parent)
             theirs_lint = json.loads(lint.stdout)["findings"] if lint.returncode in (0, 1) and lint.stdout else None
-            compare_lint(tally, repo_dir.name, main_uri, ours, theirs_lint)
+            try:
+                active = {c.service for c in load_project(spec, environ={}).containers}
+            except InputError:
+                active = None
+            compare_lint(tally, repo_dir.name, main_uri, ours, theirs_lint, active,
+                         {os.path.realpath(p) for p in files}, str(files[0].parent))
+
+
+def _target_key(target: dict) -> tuple[str, ...]:
+    """A target's files: its address, or all of them when it merges several (same address)."""
+    merged = [n for n in target.get("notes", []) if n.startswith("merged files: ")]
+    return tuple(merged[0][len("merged files: "):].split(", ")) if merged else (target["address"],)
 
 
 def report(tally: Tally) -> None:
@@ -224,7 +248,7 @@ def report(tally: Tally) -> None:
     print("accepted/rejected (compose config -> auditor target status):")
     for (compose, ours), count in sorted(tally.accept.items()):
         print(f"  compose {compose:8} auditor {ours:10} {count}")
-    print(f"  disagreements: {len(tally.accept_mismatch)}")
+    print(f"  disagreements: {len(tally.accept_mismatch)}; fragments audited and marked incomplete: {tally.fragments}")
     for item in tally.accept_mismatch:
         print(f"    {item}")
     accepted = tally.facts_equal + len(tally.facts_diff)

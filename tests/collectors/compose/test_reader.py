@@ -243,14 +243,13 @@ def test_merge_files_option_merges_in_order(tmp_path: Path, monkeypatch: pytest.
     [
         ("services:\n  s:\n    image: x\n   ports: [\n", 4, "YAML syntax error"),
         ("services:\n  s:\n    image: x\n    ports:\n      - '80:80'\n      - '1:2:3:4'\n", 6, "invalid IP address"),
-        ("services:\n  s:\n    image: x\n    ports: ['${P:?set P}:80']\n", 4, "required variable P is missing a value: set P"),
         ("services:\n  s:\n    image: x\n    ports: 80\n", 4, "service s ports must be a list"),
         ("services:\n  s:\n    image: x\n    privileged: maybe\n", 4, "service s privileged must be a boolean"),
-        ("services:\n  s:\n    image: x\n    networks: [nope]\n", 4, "service s refers to undefined network nope"),
-        ("services:\n  s:\n    image: x\n    network_mode: service:ghost\n", 4, "undefined service ghost"),
         ("services:\n  s:\n    extends: t\n  t:\n    extends: s\n", 3, "circular reference in extends"),
         ("services:\n  s:\n    image: x\n    image: y\n", 4, "mapping key 'image' already defined at line 3"),
         ("- just\n- a list\n", 1, "must be a mapping at the top level"),
+        ("services:\n  s:\n    image: x\n    environment:\n", 4, "service s: environment must not be empty"),
+        ("services:\n  s:\n    image: x\n    labels:\n", 4, "service s: labels must not be empty"),
     ],
 )
 def test_invalid_input_is_one_error_with_file_and_line(tmp_path: Path, text: str, line: int, message: str) -> None:
@@ -259,6 +258,39 @@ def test_invalid_input_is_one_error_with_file_and_line(tmp_path: Path, text: str
     assert message in str(err)
     assert str(err).startswith(f"compose.yaml:{line}: ")
     assert "\n" not in str(err)
+
+
+def test_what_a_fragment_lacks_is_audited_and_listed(tmp_path: Path) -> None:
+    """Compose refuses these for lack of context; the rest of the file is audited all the same."""
+    snap = load(
+        tmp_path,
+        """services:
+  s:
+    networks: [proxy]
+    ports: ["${P:?set P}:80", "8080:8080"]
+    depends_on: [db]
+    env_file: [missing.env, {path: optional.env, required: false}]
+    volumes: ["data:/data", "/var/run/docker.sock:/var/run/docker.sock"]
+    secrets: [token]
+  j:
+    image: x
+    network_mode: service:ghost
+""",
+    )
+    assert snap.incomplete == (
+        "compose.yaml:4: required variable P is missing a value: set P",
+        "compose.yaml:2: service s has neither an image nor a build context",
+        "compose.yaml:5: service s depends on undefined service db",
+        "compose.yaml:8: service s refers to undefined secret token",
+        "compose.yaml:6: service s: env file missing.env not found",
+        "compose.yaml:3: service s refers to undefined network proxy",
+        "compose.yaml:7: service s refers to undefined volume data",
+        "compose.yaml:11: service j: network_mode refers to undefined service ghost",
+    )
+    svc = by_service(snap)
+    assert [m.source for m in svc["s"].mounts] == ["data", "/var/run/docker.sock"]
+    assert [(p.host_port, p.container_port) for p in svc["s"].ports] == [(None, 80), (8080, 8080)]
+    assert [n.name for n in snap.networks] == []  # the undefined network's settings are unknown
 
 
 def test_alias_bomb_is_bounded(tmp_path: Path) -> None:

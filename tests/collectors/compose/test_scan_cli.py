@@ -104,9 +104,10 @@ def test_hostile_input_never_shows_a_traceback(tmp_path: Path) -> None:
     assert len(lines) == len(cases)
     assert lines[0].startswith("auditor: error: binary/compose.yaml")
     assert "bomb/compose.yaml: document too large after expanding aliases" in lines[1]
-    assert lines[2] == "auditor: error: missing/compose.yaml:3: required variable IMAGE is missing a value: IMAGE is required"
-    assert lines[3].startswith("auditor: error: tabs/compose.yaml:2: YAML syntax error")
-    assert lines[4] == "auditor: error: types/compose.yaml:4: service s ports must be a list"
+    assert lines[2].startswith("auditor: error: tabs/compose.yaml:2: YAML syntax error")
+    assert lines[3] == "auditor: error: types/compose.yaml:4: service s ports must be a list"
+    # a missing required variable: audited with "" and marked incomplete, as a fragment is
+    assert lines[4] == "auditor: incomplete: missing/compose.yaml:3: required variable IMAGE is missing a value: IMAGE is required"
 
 
 def test_two_services_claiming_one_host_port_point_at_both_lines(tmp_path: Path) -> None:
