@@ -319,3 +319,12 @@ def entries(
     for container in snapshot.containers:
         for entry in port_entries(container, wanted):
             yield container, entry
+
+
+def reported_as_all_interfaces(entry: PortEntry, snapshot: Snapshot) -> bool:
+    """Whether PORT001 treats the entry as published on every interface (an empty host IP
+    counts unless the daemon's ``ip`` option is known to narrow it)."""
+    if not entry.first.is_all_interfaces:
+        return False
+    bind = effective_bind_ip(entry.first, snapshot)
+    return not (entry.addresses == ("*",) and bind and bind not in ("0.0.0.0", "::"))

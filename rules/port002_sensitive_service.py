@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model import PortBinding, Snapshot
+from auditor.model import Snapshot
 from auditor.rule import Observation, Rule, RuleMeta
 from auditor.severity import Severity
 
-from ._helpers import PortEntry, cis, cwe, entries, name_of
-from .services import Identification, identify
+from ._helpers import cis, cwe, entries, name_of
+from .services import Identification, identify_any
 
 META = RuleMeta(
     id="PORT002",
@@ -48,13 +48,6 @@ META = RuleMeta(
 )
 
 
-def _identified(container, entry: PortEntry) -> tuple[PortBinding, Identification] | None:
-    """The first port of the entry that identifies a service (strong evidence before weak)."""
-    found = [(port, ident) for port in entry.bindings if (ident := identify(container, port)) is not None]
-    found.sort(key=lambda item: item[1].weak)
-    return found[0] if found else None
-
-
 def severity_of(ident: Identification) -> Severity:
     """Critical/high when the image says so; medium/low when only the port number does."""
     if ident.weak:
@@ -64,7 +57,7 @@ def severity_of(ident: Identification) -> Severity:
 
 def check(snapshot: Snapshot) -> Iterator[Observation]:
     for container, entry in entries(snapshot, lambda p: p.beyond_loopback):
-        hit = _identified(container, entry)
+        hit = identify_any(container, entry.bindings)
         if hit is None:
             continue
         port, ident = hit

@@ -1,6 +1,8 @@
 """PORT006: a privileged host port (below 1024) is published beyond loopback (CIS 5.8).
 
 What counts is the host port, not the port inside the container: ``-p 8080:80`` is fine.
+An entry published on all interfaces is PORT001's, whose message names the privileged port
+(one finding per port entry); this rule covers entries bound to a specific address.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from auditor.model import Snapshot
 from auditor.rule import Observation, Rule, RuleMeta
 from auditor.severity import Severity
 
-from ._helpers import cis, entries, name_of, reaches_beyond_loopback, where
+from ._helpers import cis, entries, name_of, reaches_beyond_loopback, reported_as_all_interfaces, where
 
 META = RuleMeta(
     id="PORT006",
@@ -36,6 +38,8 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
         return port.requested_host_port is not None and port.host_port < 1024 and reaches_beyond_loopback(port, snapshot)
 
     for container, entry in entries(snapshot, wanted):
+        if reported_as_all_interfaces(entry, snapshot):
+            continue
         port = entry.first
         if entry.is_range:
             host = f"host ports {port.host_port}-{entry.bindings[-1].host_port}/{port.protocol}"

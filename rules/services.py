@@ -189,6 +189,23 @@ def identify(container: Container, port: PortBinding) -> Identification | None:
     return None
 
 
+def identify_any(container: Container, ports: tuple[PortBinding, ...]) -> tuple[PortBinding, Identification] | None:
+    """The first of ``ports`` (one port entry) that identifies a service, strong evidence first."""
+    found = [(port, ident) for port in ports if (ident := identify(container, port)) is not None]
+    found.sort(key=lambda item: item[1].weak)
+    return found[0] if found else None
+
+
+def specifically_reported(container: Container, ports: tuple[PortBinding, ...]) -> bool:
+    """Whether a port entry is reported by a rule that names what it serves at medium or above
+    (PORT002: a sensitive service; PORT005: a UDP amplifier). The generic all-interfaces
+    finding (PORT001) then stays out: one finding per port entry."""
+    if any(udp_amplifier(port) is not None for port in ports):
+        return True
+    hit = identify_any(container, ports)
+    return hit is not None and (not hit[1].weak or hit[1].service.unauthenticated_by_default)
+
+
 BACKEND_CATEGORIES = ("datastore", "broker", "search")
 
 

@@ -39,15 +39,14 @@ def test_directory_scan_points_at_file_and_line() -> None:
         ("compose", "shop", "shop/compose.yaml", "complete"),
         ("compose", "tools", "tools/docker-compose.yml", "complete"),
     ]
+    # db (postgres) and legacy (Redis's port) are PORT002's: one finding per port entry
     assert located(report) == {
         ("PORT001", "web", "shop", "shop/compose.yaml", 7),
-        ("PORT001", "db", "shop", "shop/compose.yaml", 20),
         ("PORT002", "db", "shop", "shop/compose.yaml", 20),
         ("HOST002", "portainer", "shop", "shop/compose.yaml", 26),
         ("NET003", "debug", "shop", "shop/compose.override.yaml", 9),
         ("NET003", "metrics", "tools", "tools/docker-compose.yml", 4),
         ("NET001", "legacy", "tools", "tools/docker-compose.yml", 7),
-        ("PORT001", "legacy", "tools", "tools/docker-compose.yml", 9),
         ("PORT002", "legacy", "tools", "tools/docker-compose.yml", 9),
     }
     by_key = {(f["rule_id"], f["resource"]["name"]): f for f in report["findings"]}
