@@ -55,6 +55,16 @@ def _stable(resource: Resource, subject: Container | Network | Target) -> Resour
     return resource
 
 
+def _evidence(obs: Observation) -> tuple[tuple[str, str], ...]:
+    """The observation's evidence, plus the container name of a compose service that sets one
+    (findings name services by their key; ``container_name`` is kept here)."""
+    subject = obs.subject
+    named = isinstance(subject, Container) and subject.kind == "service" and bool(subject.service)
+    if named and subject.name != subject.service and all(k != "container_name" for k, _ in obs.evidence):
+        return (*obs.evidence, ("container_name", subject.name))
+    return obs.evidence
+
+
 def to_finding(rule: Rule, obs: Observation, target: Target) -> Finding:
     resource = resource_of(obs.subject, target)
     severity = obs.severity if obs.severity is not None else rule.meta.severity
@@ -65,7 +75,7 @@ def to_finding(rule: Rule, obs: Observation, target: Target) -> Finding:
         message=obs.message,
         resource=resource,
         location=location_of(obs, target),
-        evidence=obs.evidence,
+        evidence=_evidence(obs),
         remediation=rule.meta.remediation,
         fingerprint=fingerprint(rule.id, target.name, _stable(resource, obs.subject), obs.key),
         references=rule.meta.references,
@@ -114,12 +124,15 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
-    """Most severe first, then by rule, host, resource and key: deterministic output."""
+    """Most severe first; within a severity, file by file in line order (compose), then by
+    rule, host, resource and key: deterministic output that reads like the file."""
     return tuple(
         sorted(
             findings,
             key=lambda f: (
                 -int(f.severity),
+                f.location.uri if f.location and f.location.line is not None else "",
+                f.location.line if f.location and f.location.line is not None else 0,
                 f.rule_id,
                 f.resource.host or "",
                 f.resource.project or "",

@@ -56,6 +56,9 @@ class PortBinding:
     published: bool = True
     origin: Origin | None = None
     ephemeral: bool = False  # the engine chose the host port (shown in host_port while running)
+    # index of the compose `ports` item it was written in (a range is one item); bookkeeping
+    # for grouping, not part of what the binding is
+    entry: int | None = field(default=None, compare=False)
 
     @property
     def requested_host_port(self) -> int | None:

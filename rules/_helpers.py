@@ -266,7 +266,7 @@ class PortEntry:
 
 def _joins(prev: PortBinding, port: PortBinding) -> bool:
     """Whether ``port`` continues the range ``prev`` belongs to (same entry, next port)."""
-    if (prev.protocol, prev.host_ip, prev.origin) != (port.protocol, port.host_ip, port.origin):
+    if (prev.protocol, prev.host_ip, prev.origin, prev.entry) != (port.protocol, port.host_ip, port.origin, port.entry):
         return False
     if port.container_port != prev.container_port + 1 or prev.host_port_end or port.host_port_end:
         return False

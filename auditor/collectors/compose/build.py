@@ -8,6 +8,7 @@ never read.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +216,7 @@ class ProjectBuilder:
                 except PortSpecError as exc:
                     raise fail(f"service {name}: {exc}", origin) from None
                 if field == "ports":
+                    bindings = [replace(b, entry=i) for b in bindings]
                     items.extend(zip(dedupe_keys(entry, bindings), bindings, strict=True))
                 else:
                     items.extend((f"expose:{b.container_port}/{b.protocol}", b) for b in bindings)

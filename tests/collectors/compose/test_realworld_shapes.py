@@ -83,3 +83,44 @@ networks:
     assert [(f.resource.kind, f.resource.name, dict(f.evidence)["members"]) for f in net_raw] == [
         ("network", f"{tmp_path.name.lower()}_default", "cache, web, worker")
     ]
+
+
+def test_a_service_is_named_by_its_key_everywhere_with_container_name_in_evidence(tmp_path: Path) -> None:
+    got = findings(
+        tmp_path,
+        """services:
+  proxy:
+    image: example/proxy:1
+    container_name: edge-proxy
+    network_mode: host
+    volumes:
+      - /var/run/docker.sock:/var/run/docker.sock
+  app:
+    image: example/app:1
+    container_name: app-1
+    ports: ["8080:8080"]
+""",
+    )
+    assert {(f.rule_id, f.resource.name) for f in got} == {("HOST002", "proxy"), ("NET003", "proxy"), ("PORT001", "app")}
+    assert all(f.message.startswith(f.resource.name + " ") for f in got)
+    assert {f.resource.name: dict(f.evidence)["container_name"] for f in got} == {"proxy": "edge-proxy", "app": "app-1"}
+
+
+def test_findings_of_one_severity_follow_the_file_line_by_line(tmp_path: Path) -> None:
+    from auditor.engine import sort_findings
+
+    got = sort_findings(
+        findings(
+            tmp_path,
+            """services:
+  z-last:
+    image: example/z:1
+    ports: ["8001:8001"]
+  a-first:
+    image: example/a:1
+    ports: ["8002:8002", "8003:8003"]
+""",
+        )
+    )
+    assert [(f.rule_id, f.location.line) for f in got if f.rule_id == "PORT001"] == [
+        ("PORT001", 4), ("PORT001", 7), ("PORT001", 7)]
