@@ -332,6 +332,8 @@ INVALID: dict[str, dict] = {
     "undefined volume": {"compose.yaml": "services:\n  a:\n    image: x\n    volumes: ['data:/data']\n"},
     "undefined secret": {"compose.yaml": "services:\n  a:\n    image: x\n    secrets: [token]\n"},
     "network_mode of an undefined service": {"compose.yaml": "services:\n  a:\n    image: x\n    network_mode: service:b\n"},
+    "unknown top-level key": {"compose.yaml": "services:\n  a:\n    image: x\nfoo: 1\n"},
+    "empty mapping": {"compose.yaml": "{}\n"},
     "ports not a list": {"compose.yaml": "services:\n  a:\n    image: x\n    ports: '80:80'\n"},
     "include redefines a service": {
         "compose.yaml": "include: [other.yaml]\nservices:\n  a:\n    image: x\n",

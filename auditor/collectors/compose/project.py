@@ -19,6 +19,7 @@ from .merge import merge_maps, strip_resets
 from .tree import Map, Seq, load_file
 
 _NAME_CHARS = re.compile(r"[a-z0-9_-]")
+TOP_LEVEL_KEYS = ("services", "networks", "volumes", "secrets", "configs", "include", "name", "version", "models")
 MAX_EXTENDS_DEPTH = 32
 
 
@@ -79,6 +80,16 @@ class Loader:
                 raise InputError("empty compose file", uri)
             if not isinstance(tree, Map):
                 raise InputError("a compose file must be a mapping at the top level", uri, 1)
+            if not tree:
+                raise InputError("empty compose file (expected services, or `docker inspect` output)", uri, 1)
+            unknown = [k for k in tree if k not in TOP_LEVEL_KEYS and not k.startswith("x-")]
+            if unknown:
+                raise InputError(
+                    f"unknown top-level key {unknown[0]!r}: expected a compose file ({', '.join(TOP_LEVEL_KEYS)}), "
+                    "`docker inspect` output or an auditor snapshot",
+                    uri,
+                    tree.at(unknown[0]).line,
+                )
             self.cache[key] = interpolate_tree(tree, self.env.lookup, self.unresolved)
         return self.cache[key]
 

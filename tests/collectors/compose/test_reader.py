@@ -381,3 +381,26 @@ def test_file_argument_outside_cwd_keeps_its_path(tmp_path: Path, monkeypatch: p
 def test_empty_directory_is_an_input_error(tmp_path: Path) -> None:
     [item] = collect_compose([tmp_path], ComposeOptions())
     assert item.snapshot is None and "no compose files found" in str(item.error)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("wrong.json", '{"foo": 1, "bar": [1, 2, 3]}',
+         "wrong.json:1: unknown top-level key 'foo': expected a compose file (services, networks, volumes, secrets, "
+         "configs, include, name, version, models), `docker inspect` output or an auditor snapshot"),
+        ("empty.json", "{}", "empty.json:1: empty compose file (expected services, or `docker inspect` output)"),
+        ("compose.yaml", "services: {a: {image: x}}\nserivces: {}\n",
+         "compose.yaml:2: unknown top-level key 'serivces': expected a compose file (services, networks, volumes, "
+         "secrets, configs, include, name, version, models), `docker inspect` output or an auditor snapshot"),
+    ],
+)
+def test_unrecognised_input_is_an_input_error_saying_what_was_expected(tmp_path: Path, name: str, text: str, message: str) -> None:
+    """A gate pointed at the wrong file must not pass (exit 2), as compose refuses it too."""
+    import subprocess
+    import sys
+
+    (tmp_path / name).write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "auditor", "scan", name, "-q"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert (proc.returncode, proc.stderr.strip()) == (2, f"auditor: error: {message}")
