@@ -73,8 +73,29 @@ def is_compose(path: str) -> bool:
     return COMPOSE_NAME.match(parts[-1]) is not None and not (set(parts[:-1]) & SKIPPED)
 
 
-def references(text: str) -> list[str]:
-    """Paths a compose file needs at load time (env_file, extends.file, include), as written."""
+def dot_env(data: bytes | None) -> dict[str, str]:
+    """``KEY=VALUE`` lines of a ``.env`` file (enough to resolve the paths compose files name)."""
+    out = {}
+    for line in (data or b"").decode("utf-8", "replace").splitlines():
+        key, eq, value = line.strip().removeprefix("export ").partition("=")
+        if eq and key and not key.startswith("#"):
+            out[key.strip()] = value.strip().strip("'\"")
+    return out
+
+
+def resolve(path: str, env: dict[str, str]) -> str:
+    """``${VAR}`` / ``${VAR:-default}`` / ``$VAR`` in a referenced path, from ``.env``."""
+
+    def one(match: re.Match) -> str:
+        name, default = match.group(1) or match.group(3), match.group(2)
+        return env.get(name) or (default or "")
+
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)", one, path)
+
+
+def references(text: str, variables: dict[str, str] | None = None) -> list[str]:
+    """Paths a compose file needs at load time (env_file, extends.file, include), variables
+    resolved from the ``.env`` beside it."""
     try:
         doc = YAML(typ="safe", pure=True).load(text)
     except Exception:  # noqa: BLE001 - a broken file is part of the corpus; it needs nothing
@@ -105,7 +126,8 @@ def references(text: str) -> list[str]:
         ext = svc.get("extends")
         if isinstance(ext, dict) and isinstance(ext.get("file"), str):
             out.append(ext["file"])
-    return [p for p in out if "$" not in p]
+    resolved = [resolve(p, variables or {}) for p in out]
+    return [p for p in resolved if p and "$" not in p]
 
 
 def extract(repo: Path, commit: str, dest: Path) -> int:
@@ -139,7 +161,9 @@ def extract(repo: Path, commit: str, dest: Path) -> int:
         if is_compose(path):
             count += 1
             base = posixpath.dirname(path)
-            wanted += [posixpath.join(base, ref) for ref in references(data.decode("utf-8", "replace"))]
+            env_entry = entries.get(posixpath.join(base, ".env"))
+            env = dot_env(git(repo, "cat-file", "blob", env_entry[1]) if env_entry and env_entry[0] != "120000" else None)
+            wanted += [posixpath.join(base, ref) for ref in references(data.decode("utf-8", "replace"), env)]
     return count
 
 

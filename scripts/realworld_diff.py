@@ -303,7 +303,7 @@ def _compose_files(root: Path):
     for current, _dirs, files in os.walk(root):
         for name in files:
             rel = (Path(current) / name).relative_to(root).as_posix()
-            if is_compose(rel):
+            if is_compose(rel) and not (Path(current) / name).is_symlink():
                 yield rel
 
 
