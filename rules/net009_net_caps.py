@@ -44,7 +44,9 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
         ]
         if len(members) < 2:
             continue
-        keeping = sorted(name_of(c) for c in members if not c.privileged and not has_cap(c.cap_drop, "NET_RAW"))
+        keeping = sorted(
+            name_of(c) for c in members if not c.privileged and not has_cap(c.cap_drop, "NET_RAW")
+        )
         if not keeping:
             continue
         listed = ", ".join(keeping)

@@ -45,7 +45,8 @@ def shared_networks(snapshot: Snapshot, container: Container) -> list[str]:
     return [
         name
         for name in sorted(container.network_names)
-        if members_can_talk(snapshot.network(name)) and any(m.name != container.name for m in snapshot.members(name))
+        if members_can_talk(snapshot.network(name))
+        and any(m.name != container.name for m in snapshot.members(name))
     ]
 
 

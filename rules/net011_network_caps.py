@@ -19,9 +19,21 @@ from .net010_privileged import shared_networks
 # capability -> (what it allows, severity alone, severity with host networking)
 NETWORK_CAPS: dict[str, tuple[str, Severity, Severity]] = {
     "ALL": ("every capability, the network ones included", Severity.HIGH, Severity.CRITICAL),
-    "SYS_MODULE": ("loading kernel modules into the host kernel (netfilter included)", Severity.HIGH, Severity.CRITICAL),
-    "SYS_ADMIN": ("mounts, namespaces and many network administration calls", Severity.HIGH, Severity.CRITICAL),
-    "NET_ADMIN": ("changing interfaces, routes and firewall rules, and promiscuous capture", Severity.MEDIUM, Severity.CRITICAL),
+    "SYS_MODULE": (
+        "loading kernel modules into the host kernel (netfilter included)",
+        Severity.HIGH,
+        Severity.CRITICAL,
+    ),
+    "SYS_ADMIN": (
+        "mounts, namespaces and many network administration calls",
+        Severity.HIGH,
+        Severity.CRITICAL,
+    ),
+    "NET_ADMIN": (
+        "changing interfaces, routes and firewall rules, and promiscuous capture",
+        Severity.MEDIUM,
+        Severity.CRITICAL,
+    ),
     "BPF": ("loading BPF programs that can filter and redirect traffic", Severity.MEDIUM, Severity.HIGH),
     "NET_RAW": ("raw sockets: packet capture, ARP and DNS spoofing", Severity.LOW, Severity.HIGH),
 }

@@ -31,8 +31,18 @@ from ruamel.yaml import YAML
 HERE = Path(__file__).resolve().parent
 COMPOSE_NAME = re.compile(r"(docker-)?compose([._-][^/]*)?\.ya?ml\Z")
 SKIPPED = {
-    ".git", "node_modules", ".venv", "venv", "vendor", "__pycache__", ".tox", ".nox",
-    "site-packages", ".idea", ".cache", ".terraform",
+    ".git",
+    "node_modules",
+    ".venv",
+    "venv",
+    "vendor",
+    "__pycache__",
+    ".tox",
+    ".nox",
+    "site-packages",
+    ".idea",
+    ".cache",
+    ".terraform",
 }
 MAX_BYTES = 1024 * 1024
 
@@ -162,7 +172,11 @@ def extract(repo: Path, commit: str, dest: Path) -> int:
             count += 1
             base = posixpath.dirname(path)
             env_entry = entries.get(posixpath.join(base, ".env"))
-            env = dot_env(git(repo, "cat-file", "blob", env_entry[1]) if env_entry and env_entry[0] != "120000" else None)
+            env = dot_env(
+                git(repo, "cat-file", "blob", env_entry[1])
+                if env_entry and env_entry[0] != "120000"
+                else None
+            )
             wanted += [posixpath.join(base, ref) for ref in references(data.decode("utf-8", "replace"), env)]
     return count
 

@@ -61,7 +61,16 @@ AUDITOR_TOPICS = {
     "NET003": "host-network",
     "NET011": "net-cap",
 }
-NETWORK_CAPS = {"NET_ADMIN", "NET_RAW", "SYS_MODULE", "SYS_ADMIN", "NET_BIND_SERVICE", "NET_BROADCAST", "ALL", "BPF"}
+NETWORK_CAPS = {
+    "NET_ADMIN",
+    "NET_RAW",
+    "SYS_MODULE",
+    "SYS_ADMIN",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "ALL",
+    "BPF",
+}
 
 
 @dataclass
@@ -121,21 +130,36 @@ def lint_topics_of(finding: dict) -> str | None:
     return topic
 
 
-def compare_lint(tally: Tally, repo: str, main_uri: str, ours: list[dict], theirs: list[dict] | None,
-                 active: set[str] | None = None, files: set[str] | None = None, base: str = "") -> None:
+def compare_lint(
+    tally: Tally,
+    repo: str,
+    main_uri: str,
+    ours: list[dict],
+    theirs: list[dict] | None,
+    active: set[str] | None = None,
+    files: set[str] | None = None,
+    base: str = "",
+) -> None:
     if theirs is None:
         tally.lint["compose-lint could not lint the project"] += 1
         return
-    mine = {(f["resource"]["name"], AUDITOR_TOPICS[f["rule_id"]]) for f in ours if f["rule_id"] in AUDITOR_TOPICS}
+    mine = {
+        (f["resource"]["name"], AUDITOR_TOPICS[f["rule_id"]]) for f in ours if f["rule_id"] in AUDITOR_TOPICS
+    }
     other: set[tuple[str, str]] = set()
     for f in theirs:
         topic = lint_topics_of(f)
         if topic is None:
             tally.lint[f"compose-lint only, outside network exposure ({f['rule_id']})"] += 1
-        elif (files is not None and os.path.basename(f.get("file", "")) in OVERRIDE_NAMES
-              and os.path.realpath(os.path.join(base, f.get("file", ""))) not in files):
-            label = ("compose-lint only: from a file compose does not read for this project "
-                     "(compose-lint merges the override file even with -f)")
+        elif (
+            files is not None
+            and os.path.basename(f.get("file", "")) in OVERRIDE_NAMES
+            and os.path.realpath(os.path.join(base, f.get("file", ""))) not in files
+        ):
+            label = (
+                "compose-lint only: from a file compose does not read for this project "
+                "(compose-lint merges the override file even with -f)"
+            )
             tally.lint[label] += 1
             tally.lint_examples.setdefault(label, []).append(f"{repo}/{main_uri}: {f.get('file')}")
         else:
@@ -146,7 +170,9 @@ def compare_lint(tally: Tally, repo: str, main_uri: str, ours: list[dict], their
             continue
         label = f"{'auditor' if key in mine else 'compose-lint'} only: {key[1]}"
         if key not in mine and active is not None and key[0] not in active:
-            label += " (service not active: its profile is not in COMPOSE_PROFILES; compose-lint ignores profiles)"
+            label += (
+                " (service not active: its profile is not in COMPOSE_PROFILES; compose-lint ignores profiles)"
+            )
         tally.lint[label] += 1
         tally.lint_examples.setdefault(label, []).append(f"{repo}/{main_uri} service {key[0]}")
     beyond = Counter(f["rule_id"] for f in ours if f["rule_id"] not in AUDITOR_TOPICS)
@@ -194,8 +220,12 @@ def scan_repo(tally: Tally, repo_dir: Path, linter: str | None, scratch: Path) -
         tally.accept[("accepted" if ok else "rejected", status)] += 1
         if ok != accepted:
             tally.accept_mismatch.append(
-                {"project": f"{repo_dir.name}/{main_uri}", "compose": stderr if not ok else "ok",
-                 "auditor": status, "error": target.get("error") if target else None}
+                {
+                    "project": f"{repo_dir.name}/{main_uri}",
+                    "compose": stderr if not ok else "ok",
+                    "auditor": status,
+                    "error": target.get("error") if target else None,
+                }
             )
         if ok and accepted:
             try:
@@ -220,35 +250,57 @@ def scan_repo(tally: Tally, repo_dir: Path, linter: str | None, scratch: Path) -
             for f in files:
                 one += ["--compose-file", str(f)]
             ours = json.loads(run(one, files[0].parent).stdout)["findings"]
-            lint = run([linter, "check", "--format", "json", "--allow-partial-coverage",
-                        *[str(p) for p in files]], files[0].parent)
-            theirs_lint = json.loads(lint.stdout)["findings"] if lint.returncode in (0, 1) and lint.stdout else None
+            lint = run(
+                [linter, "check", "--format", "json", "--allow-partial-coverage", *[str(p) for p in files]],
+                files[0].parent,
+            )
+            theirs_lint = (
+                json.loads(lint.stdout)["findings"] if lint.returncode in (0, 1) and lint.stdout else None
+            )
             try:
                 active = {c.service for c in load_project(spec, environ={}).containers}
             except InputError:
                 active = None
-            compare_lint(tally, repo_dir.name, main_uri, ours, theirs_lint, active,
-                         {os.path.realpath(p) for p in files}, str(files[0].parent))
+            compare_lint(
+                tally,
+                repo_dir.name,
+                main_uri,
+                ours,
+                theirs_lint,
+                active,
+                {os.path.realpath(p) for p in files},
+                str(files[0].parent),
+            )
 
 
 def _target_key(target: dict) -> tuple[str, ...]:
     """A target's files: its address, or all of them when it merges several (same address)."""
     merged = [n for n in target.get("notes", []) if n.startswith("merged files: ")]
-    return tuple(merged[0][len("merged files: "):].split(", ")) if merged else (target["address"],)
+    return tuple(merged[0][len("merged files: ") :].split(", ")) if merged else (target["address"],)
 
 
 def report(tally: Tally) -> None:
     total = sum(tally.rules.values())
-    print(f"corpus: {tally.files} compose files in {tally.repos} repositories; {tally.projects} projects audited")
+    print(
+        f"corpus: {tally.files} compose files in {tally.repos} repositories; {tally.projects} projects audited"
+    )
     print(f"tracebacks: {len(tally.tracebacks)}")
     for line in tally.tracebacks:
         print(f"  {line}")
-    print("auditor exit codes per repository: " + ", ".join(f"{k}: {v}" for k, v in sorted(tally.exit_codes.items())))
-    print("files auditor did not audit on their own: " + (", ".join(f"{r}: {n}" for r, n in tally.skipped.most_common()) or "none"))
+    print(
+        "auditor exit codes per repository: "
+        + ", ".join(f"{k}: {v}" for k, v in sorted(tally.exit_codes.items()))
+    )
+    print(
+        "files auditor did not audit on their own: "
+        + (", ".join(f"{r}: {n}" for r, n in tally.skipped.most_common()) or "none")
+    )
     print("accepted/rejected (compose config -> auditor target status):")
     for (compose, ours), count in sorted(tally.accept.items()):
         print(f"  compose {compose:8} auditor {ours:10} {count}")
-    print(f"  disagreements: {len(tally.accept_mismatch)}; fragments audited and marked incomplete: {tally.fragments}")
+    print(
+        f"  disagreements: {len(tally.accept_mismatch)}; fragments audited and marked incomplete: {tally.fragments}"
+    )
     for item in tally.accept_mismatch:
         print(f"    {item}")
     accepted = tally.facts_equal + len(tally.facts_diff)
@@ -291,9 +343,17 @@ def main() -> int:
         shutil.rmtree(scratch, ignore_errors=True)
     report(tally)
     if args.details:
-        Path(args.details).write_text(json.dumps(
-            {"accept_mismatch": tally.accept_mismatch, "facts_diff": tally.facts_diff,
-             "port_only_high": tally.port_only_high, "lint_examples": tally.lint_examples}, indent=1))
+        Path(args.details).write_text(
+            json.dumps(
+                {
+                    "accept_mismatch": tally.accept_mismatch,
+                    "facts_diff": tally.facts_diff,
+                    "port_only_high": tally.port_only_high,
+                    "lint_examples": tally.lint_examples,
+                },
+                indent=1,
+            )
+        )
     return 0
 
 

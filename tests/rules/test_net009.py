@@ -11,7 +11,12 @@ from auditor.severity import Severity
 def test_one_finding_per_network_naming_every_member():
     snap = snapshot(container("web"), container("db"), container("vpn", cap_drop=("NET_RAW",)))
     [f] = run_rule(RULE, snap)
-    assert (f.rule_id, f.severity, f.resource.kind, f.resource.name) == ("NET009", Severity.LOW, "network", "appnet")
+    assert (f.rule_id, f.severity, f.resource.kind, f.resource.name) == (
+        "NET009",
+        Severity.LOW,
+        "network",
+        "appnet",
+    )
     assert f.message == (
         "network appnet: 2 of 3 containers keep the default NET_RAW capability (db, web); "
         "any of them can spoof or sniff the others' traffic."

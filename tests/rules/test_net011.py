@@ -15,7 +15,10 @@ from auditor.severity import Severity
 def test_net_admin_alone_is_medium_on_shared_network_high_with_host_critical():
     [f] = run_rule(RULE, snapshot(container("vpn", cap_add=("NET_ADMIN",))))
     assert (f.rule_id, f.severity) == ("NET011", Severity.MEDIUM)
-    assert f.message == "vpn adds NET_ADMIN (changing interfaces, routes and firewall rules, and promiscuous capture)."
+    assert (
+        f.message
+        == "vpn adds NET_ADMIN (changing interfaces, routes and firewall rules, and promiscuous capture)."
+    )
     [f] = run_rule(RULE, snapshot(container("vpn", cap_add=("NET_ADMIN",)), container("web")))
     assert f.severity is Severity.HIGH
     assert f.message.endswith("on appnet, shared with other containers.")
@@ -42,9 +45,14 @@ def test_severity_per_capability(cap, alone, host):
 
 
 def test_one_finding_per_entry_at_its_line_and_other_caps_ignored():
-    lines = (origin("compose.yaml", 11, SourceKind.COMPOSE), origin("compose.yaml", 12, SourceKind.COMPOSE),
-             origin("compose.yaml", 13, SourceKind.COMPOSE))
-    c = replace(container("vpn", cap_add=("CHOWN", "NET_ADMIN", "SYS_MODULE"), compose=True), cap_add_origins=lines)
+    lines = (
+        origin("compose.yaml", 11, SourceKind.COMPOSE),
+        origin("compose.yaml", 12, SourceKind.COMPOSE),
+        origin("compose.yaml", 13, SourceKind.COMPOSE),
+    )
+    c = replace(
+        container("vpn", cap_add=("CHOWN", "NET_ADMIN", "SYS_MODULE"), compose=True), cap_add_origins=lines
+    )
     got = sorted((f.key, f.location.line) for f in run_rule(RULE, snapshot(c)))
     assert got == [("cap_add:NET_ADMIN", 12), ("cap_add:SYS_MODULE", 13)]
 
@@ -59,7 +67,9 @@ def test_privileged_is_left_to_net010():
 
 
 def test_joined_namespace_with_net_admin_is_high():
-    snap = snapshot(container("a"), container("b", networks=(), network_mode="container:a", cap_add=("NET_ADMIN",)))
+    snap = snapshot(
+        container("a"), container("b", networks=(), network_mode="container:a", cap_add=("NET_ADMIN",))
+    )
     [f] = run_rule(RULE, snap)
     assert (f.severity, f.message) == (
         Severity.HIGH,

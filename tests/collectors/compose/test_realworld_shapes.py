@@ -35,7 +35,10 @@ def test_a_udp_range_entry_is_one_finding_per_rule(tmp_path: Path) -> None:
     [wide] = [f for f in got if f.rule_id == "PORT004"]
     assert wide.message == "rtc publishes 249 host ports 49152-49400/udp on *."
     [entry] = [f for f in got if f.rule_id == "PORT001" and f.location.line == 5]
-    assert entry.message == "rtc publishes 49152-49400/udp (249 ports) on host ports 49152-49400 of all interfaces (no host IP given)."
+    assert (
+        entry.message
+        == "rtc publishes 49152-49400/udp (249 ports) on host ports 49152-49400 of all interfaces (no host IP given)."
+    )
     assert dict(entry.evidence)["ports"] == "249"
 
 
@@ -101,9 +104,16 @@ def test_a_service_is_named_by_its_key_everywhere_with_container_name_in_evidenc
     ports: ["8080:8080"]
 """,
     )
-    assert {(f.rule_id, f.resource.name) for f in got} == {("HOST002", "proxy"), ("NET003", "proxy"), ("PORT001", "app")}
+    assert {(f.rule_id, f.resource.name) for f in got} == {
+        ("HOST002", "proxy"),
+        ("NET003", "proxy"),
+        ("PORT001", "app"),
+    }
     assert all(f.message.startswith(f.resource.name + " ") for f in got)
-    assert {f.resource.name: dict(f.evidence)["container_name"] for f in got} == {"proxy": "edge-proxy", "app": "app-1"}
+    assert {f.resource.name: dict(f.evidence)["container_name"] for f in got} == {
+        "proxy": "edge-proxy",
+        "app": "app-1",
+    }
 
 
 def test_findings_of_one_severity_follow_the_file_line_by_line(tmp_path: Path) -> None:
@@ -123,4 +133,7 @@ def test_findings_of_one_severity_follow_the_file_line_by_line(tmp_path: Path) -
         )
     )
     assert [(f.rule_id, f.location.line) for f in got if f.rule_id == "PORT001"] == [
-        ("PORT001", 4), ("PORT001", 7), ("PORT001", 7)]
+        ("PORT001", 4),
+        ("PORT001", 7),
+        ("PORT001", 7),
+    ]
