@@ -21,7 +21,6 @@ from typing import Any
 from yaml.error import MarkedYAMLError, YAMLError
 from yaml.events import (
     AliasEvent,
-    Event,
     MappingEndEvent,
     MappingStartEvent,
     ScalarEvent,
@@ -122,13 +121,17 @@ class _PureParser(Reader, Scanner, Parser):
                 self.allow_simple_key = True
 
 
-def _event_source(text: str) -> Callable[[], Event]:
+def _event_source(text: str) -> Callable[[], Any]:
     """``get_event`` of libyaml's parser, or of the pure-Python one without PyYAML's C extension."""
     try:
         from yaml._yaml import CParser
     except ImportError:
         return _PureParser(text).get_event
     return CParser(text).get_event
+
+
+class _Unfinished:
+    """The entry of an anchor whose node is still being read: an alias to it would be a cycle."""
 
 
 class _Composer:
@@ -139,18 +142,17 @@ class _Composer:
     ``MAX_DEPTH`` like written nodes, which bounds billion-laughs files.
     """
 
-    def __init__(self, next_event: Callable[[], Event], uri: str):
+    def __init__(self, next_event: Callable[[], Any], uri: str):
         self.next = next_event
         self.uri = uri
         self.nodes = 0
         self.alias_chars = 0
-        self.anchors: dict[str, tuple[Any, Origin]] = {}
-        self.open_anchors: set[str] = set()
+        self.anchors: dict[str, tuple[Any, Origin] | _Unfinished] = {}
 
-    def fail(self, message: str, event: Event) -> InputError:
+    def fail(self, message: str, event: Any) -> InputError:
         return InputError(message, self.uri, event.start_mark.line + 1)
 
-    def origin(self, event: Event) -> Origin:
+    def origin(self, event: Any) -> Origin:
         return Origin(_COMPOSE, self.uri, event.start_mark.line + 1)
 
     def document(self) -> Any:
@@ -191,7 +193,7 @@ class _Composer:
             return self.copy(self.anchor(event)[0], at, depth)
         anchor = event.anchor
         if anchor is not None:
-            self.open_anchors.add(anchor)
+            unfinished = self.anchors[anchor] = _Unfinished()
         if kind is MappingStartEvent:
             value = self.mapping(event, at, depth)
         elif kind is SequenceStartEvent:
@@ -200,8 +202,7 @@ class _Composer:
             raise self.fail(f"unexpected YAML event {kind.__name__}", event)
         if event.tag == "!reset":
             value = RESET
-        if anchor is not None:
-            self.open_anchors.discard(anchor)
+        if anchor is not None and self.anchors[anchor] is unfinished:  # not redefined inside itself
             self.anchors[anchor] = (value, self.origin(event))
         return value
 
@@ -220,13 +221,14 @@ class _Composer:
             raise self.fail(str(exc), event) from None
 
     def anchor(self, event: Any) -> tuple[Any, Origin]:
+        """The value and origin of the anchor an alias names: its latest definition, as in YAML."""
         name = event.anchor
-        if name in self.open_anchors:
+        found = self.anchors.get(name)
+        if found is None:
+            raise self.fail(f"YAML syntax error: found undefined alias {name!r}", event)
+        if isinstance(found, _Unfinished):
             raise self.fail(f"alias *{name} is used inside its own anchor (a cycle)", event)
-        try:
-            return self.anchors[name]
-        except KeyError:
-            raise self.fail(f"YAML syntax error: found undefined alias {name!r}", event) from None
+        return found
 
     def copy(self, value: Any, at: Origin, depth: int) -> Any:
         """A fresh copy of an anchored value: an alias expands to what its anchor holds."""
@@ -269,7 +271,7 @@ class _Composer:
     def mapping(self, start: Any, at: Origin, depth: int) -> Map:
         out = Map(at, start.tag == "!override")
         where = out.where
-        merges: list[tuple[Any, Event]] = []
+        merges: list[tuple[Any, Any]] = []
         merge_line = 0
         event = self.next()
         while event.__class__ is not MappingEndEvent:
@@ -323,7 +325,7 @@ class _Composer:
             raise self.fail(f"mapping key {text} is read as {_kind(key)}, not a string (quote it)", event)
         return key
 
-    def merge(self, out: Map, source: Any, event: Event) -> None:
+    def merge(self, out: Map, source: Any, event: Any) -> None:
         """Keys of a ``<<`` mapping (or list of mappings) not written in ``out`` itself; the first
         mapping of a list wins, as in compose."""
         sources = (
