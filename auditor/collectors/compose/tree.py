@@ -277,18 +277,15 @@ class _Composer:
         while event.__class__ is not MappingEndEvent:
             line = event.start_mark.line + 1
             key = self.key(event)
-            if key is None:  # a merge key (<<)
-                if merge_line or "<<" in where:
-                    raise self.fail(
-                        f"mapping key '<<' already defined at line {merge_line or where['<<'].line}", event
-                    )
+            written = "<<" if key is None else key  # compose compares keys as written, merge keys too
+            if written in where or (merge_line and written == "<<"):
+                first = where[written].line if written in where else merge_line
+                raise self.fail(f"mapping key {written!r} already defined at line {first}", event)
+            if key is None:  # a merge key
                 merge_line = line
                 event = self.next()
                 merges.append((self.value(event, at, depth + 1), event))
             else:
-                if key in where or (merge_line and key == "<<"):
-                    first = where[key].line if key in where else merge_line
-                    raise self.fail(f"mapping key {key!r} already defined at line {first}", event)
                 origin = Origin(_COMPOSE, self.uri, line)
                 out[key] = self.value(self.next(), origin, depth + 1)
                 where[key] = origin
