@@ -115,7 +115,9 @@ def _outside_interfaces(hostnet: HostNetwork, bridges: set[str]) -> list[Interfa
     return out
 
 
-def build_zones(hostnet: HostNetwork, bridges: dict[str, _Bridge], model: PathModel, taken: set[str]) -> tuple[Zone, ...]:
+def build_zones(
+    hostnet: HostNetwork, bridges: dict[str, _Bridge], model: PathModel, taken: set[str]
+) -> tuple[Zone, ...]:
     """LAN and internet zones per outside interface, the host, one zone per bridge network."""
     zones: list[Zone] = []
     bridge_names = {b.bridge for b in bridges.values()}
@@ -154,7 +156,9 @@ def build_zones(hostnet: HostNetwork, bridges: dict[str, _Bridge], model: PathMo
                     "address the host's own addresses",
                 )
             )
-    zones.append(Zone("host", ZoneKind.HOST, None, None, None, None, True, "a process on the Docker host itself"))
+    zones.append(
+        Zone("host", ZoneKind.HOST, None, None, None, None, True, "a process on the Docker host itself")
+    )
     for b in bridges.values():
         zones.append(
             Zone(
@@ -171,15 +175,24 @@ def build_zones(hostnet: HostNetwork, bridges: dict[str, _Bridge], model: PathMo
     return tuple(zones)
 
 
-def _endpoints(container: Container, by_name: dict[str, Container], bridges: dict[str, _Bridge]) -> tuple[str, tuple[_Endpoint, ...]]:
+def _endpoints(
+    container: Container, by_name: dict[str, Container], bridges: dict[str, _Bridge]
+) -> tuple[str, tuple[_Endpoint, ...]]:
     """The network mode that decides and the endpoints of the namespace the ports live in."""
     owner = container
     joined = container.joined_namespace
     if joined:
-        owner = by_name.get(joined) or next((c for c in by_name.values() if c.id and c.id.startswith(joined)), container)
+        owner = by_name.get(joined) or next(
+            (c for c in by_name.values() if c.id and c.id.startswith(joined)), container
+        )
     mode = "host" if owner.uses_host_network else "none" if owner.network_mode == "none" else "bridge"
     eps = tuple(
-        _Endpoint(e.network, bridges[e.network].bridge if e.network in bridges else None, e.ipv4_address, e.ipv6_address)
+        _Endpoint(
+            e.network,
+            bridges[e.network].bridge if e.network in bridges else None,
+            e.ipv4_address,
+            e.ipv6_address,
+        )
         for e in owner.endpoints
     )
     return mode, eps
@@ -217,7 +230,9 @@ def synthesized_proxies(containers: Iterable[Container]) -> tuple[ProxyListener,
                     continue
                 for fam in _binding_families(b):
                     host_ip = b.host_ip if b.host_ip not in ("",) else ("0.0.0.0" if fam == 4 else "::")
-                    out.append(ProxyListener(b.protocol, host_ip, b.host_port, ep.ipv4_address, b.container_port))
+                    out.append(
+                        ProxyListener(b.protocol, host_ip, b.host_port, ep.ipv4_address, b.container_port)
+                    )
                 break
     return tuple(out)
 
@@ -229,6 +244,11 @@ class _Planner:
         self.model = model
         self.hostnet = hostnet
         self.bridges = bridges
+        outside = _outside_interfaces(hostnet, {b.bridge for b in bridges.values()})
+        self._host_addresses = {
+            fam: next((a.address for i in outside for a in (i.first(fam),) if a), None) for fam in (4, 6)
+        }
+        self._goals: dict[tuple, Goal] = {}
 
     def _iface_address(self, name: str | None, family: int) -> str | None:
         iface = self.hostnet.interface(name) if name else None
@@ -236,31 +256,56 @@ class _Planner:
         return a.address if a else None
 
     def _host_address(self, family: int) -> str | None:
-        bridges = {b.bridge for b in self.bridges.values()}
-        for iface in _outside_interfaces(self.hostnet, bridges):
-            a = iface.first(family)
-            if a:
-                return a.address
-        return None
+        return self._host_addresses[family]
+
+    def goal(self, proto: str, port: int, endpoints: tuple[_Endpoint, ...]) -> Goal:
+        key = (proto, port, endpoints)
+        found = self._goals.get(key)
+        if found is None:
+            addresses = frozenset(
+                (fam, ip_int(addr)[1], ep.bridge)
+                for ep in endpoints
+                if ep.bridge
+                for fam, addr in ((4, ep.v4), (6, ep.v6))
+                if addr
+            )
+            found = self._goals[key] = Goal(proto, port, addresses)
+        return found
 
     def _source(self, zone: Zone, family: int) -> str | None:
         return zone.source_v4 if family == 4 else zone.source_v6
 
-    def _run(self, zone: Zone, family: int, dst: str, dport: int, goal: Goal, bridged: bool = False) -> tuple[str, list[Branch]] | None:
+    def _run(
+        self, zone: Zone, family: int, dst: str, dport: int, goal: Goal, bridged: bool = False
+    ) -> tuple[str, list[Branch]] | None:
         fam, dst_value = ip_int(dst)
         if zone.kind is ZoneKind.HOST:
             src_value = self.model.source_for(fam, dst_value)
             if src_value is None:
-                return ip_text(fam, 0), [Branch(BLOCKED, Flow(first_packet(fam, goal.proto, 0, CLIENT_SPORT, dst_value, dport, None)))]
+                return ip_text(fam, 0), [
+                    Branch(
+                        BLOCKED, Flow(first_packet(fam, goal.proto, 0, CLIENT_SPORT, dst_value, dport, None))
+                    )
+                ]
             pkt = first_packet(fam, goal.proto, src_value, CLIENT_SPORT, dst_value, dport, None)
             return ip_text(fam, src_value), self.model.local_out(Flow(pkt), goal)
         src = self._source(zone, family)
         if src is None:
             return None
-        pkt = first_packet(fam, goal.proto, ip_int(src)[1], CLIENT_SPORT, dst_value, dport, zone.interface, bridged)
+        pkt = first_packet(
+            fam, goal.proto, ip_int(src)[1], CLIENT_SPORT, dst_value, dport, zone.interface, bridged
+        )
         return src, self.model.arrive(Flow(pkt), goal)
 
-    def attempts(self, zone: Zone, target: PortTarget, mode: str, endpoints: tuple[_Endpoint, ...], bindings: list[PortBinding]) -> tuple[list[Attempt], str]:
+    def attempts(
+        self,
+        zone: Zone,
+        target: PortTarget,
+        mode: str,
+        endpoints: tuple[_Endpoint, ...],
+        bindings: list[PortBinding],
+        every: bool = False,
+    ) -> tuple[list[Attempt], str]:
         port, proto = target.port, target.protocol
         plans: list[tuple[str, int, str, int, Goal, bool]] = []
         zone_bridge = self.bridges.get(zone.network or "")
@@ -272,11 +317,7 @@ class _Planner:
                 if dst:
                     plans.append(("host", fam, dst, port, Goal(proto, port, on_host=True), False))
         else:
-            goal = Goal(
-                proto,
-                port,
-                frozenset((fam, ip_int(addr)[1], ep.bridge) for ep in endpoints if ep.bridge for fam, addr in ((4, ep.v4), (6, ep.v6)) if addr),
-            )
+            goal = self.goal(proto, port, endpoints)
             if goal.addresses:
                 for b in bindings:
                     for fam in _binding_families(b):
@@ -286,12 +327,16 @@ class _Planner:
                 for fam, addr in ((4, ep.v4), (6, ep.v6)):
                     if not addr or ep.bridge is None or zone.kind is ZoneKind.INTERNET:
                         continue
-                    bridged = zone.kind is ZoneKind.NETWORK and zone_bridge is not None and zone_bridge.bridge == ep.bridge
+                    bridged = (
+                        zone.kind is ZoneKind.NETWORK
+                        and zone_bridge is not None
+                        and zone_bridge.bridge == ep.bridge
+                    )
                     plans.append(("direct", fam, addr, port, goal, bridged))
         out = []
         seen = set()
         for via, fam, dst, dport, goal, bridged in plans:
-            key = (via, fam, dst, dport, goal)
+            key = (via, fam, dst, dport)
             if key in seen:
                 continue
             seen.add(key)
@@ -299,8 +344,15 @@ class _Planner:
             if run is None:
                 continue
             src, branches = run
-            out.append(_attempt(via, fam, src, dst, dport, branches))
-        note = "" if plans else "no path: the port is not published towards this zone and the zone cannot address the container"
+            attempt = _attempt(via, fam, src, dst, dport, branches)
+            out.append(attempt)
+            if attempt.verdict is Verdict.REACHABLE and not every:
+                break  # the cell is reachable: later attempts cannot change that
+        note = (
+            ""
+            if plans
+            else "no path: the port is not published towards this zone and the zone cannot address the container"
+        )
         return out, note
 
     def _natural_host_address(self, zone: Zone, family: int, zone_bridge: _Bridge | None) -> str | None:
@@ -311,7 +363,9 @@ class _Planner:
             return gw[0] if gw else None
         return self._iface_address(zone.interface, family)
 
-    def _published_destinations(self, zone: Zone, family: int, b: PortBinding, zone_bridge: _Bridge | None) -> list[str]:
+    def _published_destinations(
+        self, zone: Zone, family: int, b: PortBinding, zone_bridge: _Bridge | None
+    ) -> list[str]:
         wildcard = b.host_ip in ("", "0.0.0.0", "::")
         if wildcard:
             if zone.kind is ZoneKind.HOST:
@@ -331,18 +385,26 @@ class _Planner:
         own = self.hostnet.interface(zone.interface or "")
         if own and any(a.address == b.host_ip for a in own.addresses):
             return [b.host_ip]
-        if zone.kind is ZoneKind.LAN and (self.model.is_local(fam, value) and not loopback or (loopback and fam == 4)):
+        if zone.kind is ZoneKind.LAN and (
+            self.model.is_local(fam, value) and not loopback or (loopback and fam == 4)
+        ):
             return [b.host_ip]  # a neighbour can send to any host address, even 127.0.0.1 (moby 45610)
         return []
 
 
 def _attempt(via: str, family: int, src: str, dst: str, dport: int, branches: list[Branch]) -> Attempt:
-    verdicts = [b.verdict for b in branches]
-    undecided = tuple(sorted(set().union(*(b.flow.undecided for b in branches)))) if branches else ()
+    destination = f"[{dst}]:{dport}" if family == 6 or ":" in dst else f"{dst}:{dport}"
+    if len(branches) == 1 and not branches[0].flow.undecided and branches[0].verdict in (REACHABLE, BLOCKED):
+        b = branches[0]  # the common case: one way through, nothing assumed
+        return Attempt(
+            via, family, src, destination, Verdict(b.verdict.lower()), b.flow.steps, b.flow.reasons
+        )
+    verdicts = {b.verdict for b in branches}
+    undecided = tuple(sorted(frozenset().union(*(b.flow.undecided for b in branches)))) if branches else ()
     reasons = tuple(dict.fromkeys(r for b in branches for r in b.flow.reasons))
-    if branches and all(v == REACHABLE for v in verdicts):
+    if verdicts == {REACHABLE}:
         verdict = Verdict.REACHABLE
-    elif all(v == BLOCKED for v in verdicts):
+    elif verdicts <= {BLOCKED}:
         verdict = Verdict.BLOCKED
     else:
         verdict = Verdict.UNKNOWN
@@ -350,9 +412,22 @@ def _attempt(via: str, family: int, src: str, dst: str, dport: int, branches: li
             reasons = reasons + (f"the answer depends on {', '.join(undecided)}",)
     wanted = verdict.value.upper()
     primary = next((b for b in branches if b.verdict == wanted), branches[0] if branches else None)
-    alternatives = tuple((Verdict(b.verdict.lower()), b.flow.steps) for b in branches if b is not primary) if verdict is Verdict.UNKNOWN else ()
-    destination = f"[{dst}]:{dport}" if family == 6 or ":" in dst else f"{dst}:{dport}"
-    return Attempt(via, family, src, destination, verdict, primary.flow.steps if primary else (), reasons, undecided, alternatives)
+    alternatives = (
+        tuple((Verdict(b.verdict.lower()), b.flow.steps) for b in branches if b is not primary)
+        if verdict is Verdict.UNKNOWN
+        else ()
+    )
+    return Attempt(
+        via,
+        family,
+        src,
+        destination,
+        verdict,
+        primary.flow.steps if primary else (),
+        reasons,
+        undecided,
+        alternatives,
+    )
 
 
 def _cell_verdict(attempts: Sequence[Attempt]) -> Verdict:
@@ -380,8 +455,14 @@ def analyze_exposure(
     firewall: FirewallFacts,
     network: HostNetwork,
     daemon: DaemonFacts | None = None,
+    every_attempt: bool = False,
 ) -> ExposureMatrix:
-    """The exposure matrix of one host (pure: everything comes in as arguments)."""
+    """The exposure matrix of one host (pure: everything comes in as arguments).
+
+    A cell's attempts are tried in order (published host ports, then the container's own
+    address) and, unless ``every_attempt``, the first reachable one ends the cell: the
+    verdict cannot change any more. ``every_attempt`` follows them all (for comparisons with
+    real packets, which try each way)."""
     notes: list[str] = list(firewall.problems)
     proxies = network.proxies
     if proxies is None:
@@ -389,7 +470,9 @@ def analyze_exposure(
             proxies = ()
         elif daemon is not None and daemon.userland_proxy:
             proxies = synthesized_proxies(containers)
-            notes.append("docker-proxy processes were not read: assumed one per published binding (userland-proxy on)")
+            notes.append(
+                "docker-proxy processes were not read: assumed one per published binding (userland-proxy on)"
+            )
         else:
             notes.append("docker-proxy processes were not read: answers through a host socket are unknown")
     model = PathModel(firewall, network, proxies)
@@ -423,9 +506,18 @@ def analyze_exposure(
             )
             targets.append(target)
             for zone in zones:
-                attempts, note = planner.attempts(zone, target, mode, endpoints, bindings)
+                attempts, note = planner.attempts(zone, target, mode, endpoints, bindings, every_attempt)
                 cells.append(
-                    Cell(zone.id, container.name, port, proto, _relation(zone, endpoints, mode), _cell_verdict(attempts), tuple(attempts), note)
+                    Cell(
+                        zone.id,
+                        container.name,
+                        port,
+                        proto,
+                        _relation(zone, endpoints, mode),
+                        _cell_verdict(attempts),
+                        tuple(attempts),
+                        note,
+                    )
                 )
     skipped = [c.name for c in containers if c.state not in (None, "running")]
     if skipped:

@@ -106,22 +106,22 @@ class HostNetwork:
     sysctls: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
     proxies: tuple[ProxyListener, ...] | None = field(default=None, compare=False, repr=False)
     listeners: tuple[Listener, ...] | None = field(default=None, compare=False, repr=False)
+    _sysctl_map: dict = field(default_factory=dict, compare=False, repr=False)
+    _interface_map: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._sysctl_map.update(self.sysctls)
+        self._interface_map.update({i.name: i for i in self.interfaces or ()})
 
     def sysctl_value(self, key: str) -> str | None:
-        for k, v in self.sysctls:
-            if k == key:
-                return v
-        return None
+        return self._sysctl_map.get(key)
 
     def sysctl_flag(self, key: str) -> bool | None:
         value = self.sysctl_value(key)
         return None if value is None else value.strip() not in ("0", "")
 
     def interface(self, name: str) -> Interface | None:
-        for i in self.interfaces or ():
-            if i.name == name:
-                return i
-        return None
+        return self._interface_map.get(name)
 
 
 def parse_ipset_save(text: str) -> tuple[tuple[str, str, tuple], ...]:
@@ -156,7 +156,9 @@ def parse_ipset_save(text: str) -> tuple[tuple[str, str, tuple], ...]:
         if kind == "ip" and all(len(m) == 2 for m in items):
             out.append((name, "ip", tuple(items)))
         else:
-            nets = tuple(m if len(m) == 3 else (m[0], m[1], prefix_mask(m[0], 32 if m[0] == 4 else 128)) for m in items)
+            nets = tuple(
+                m if len(m) == 3 else (m[0], m[1], prefix_mask(m[0], 32 if m[0] == 4 else 128)) for m in items
+            )
             out.append((name, "net", nets))
     return tuple(out)
 
@@ -234,10 +236,14 @@ def facts_to_json(firewall: FirewallFacts | None, network: HostNetwork | None) -
     """The raw dumps as a JSON-ready dict (``{"version": 1, "firewall": {...}, ...}``)."""
     out: dict[str, Any] = {"version": FACTS_VERSION}
     if firewall is not None:
-        out["firewall"] = {f: getattr(firewall, f) for f in FIREWALL_FILES.values() if getattr(firewall, f) is not None}
+        out["firewall"] = {
+            f: getattr(firewall, f) for f in FIREWALL_FILES.values() if getattr(firewall, f) is not None
+        }
         out["firewall"]["source"] = firewall.source
     if network is not None:
-        out["network"] = {f: getattr(network, f) for f in NETWORK_FILES.values() if getattr(network, f) is not None}
+        out["network"] = {
+            f: getattr(network, f) for f in NETWORK_FILES.values() if getattr(network, f) is not None
+        }
         out["network"]["source"] = network.source
     return out
 

@@ -161,7 +161,9 @@ def parse_ip_route(text: str, family: int = 4) -> tuple[Route, ...]:
             network, plen = 0, 0
         else:
             try:
-                net = ipaddress.ip_network(dst if "/" in dst else f"{dst}/{32 if family == 4 else 128}", strict=False)
+                net = ipaddress.ip_network(
+                    dst if "/" in dst else f"{dst}/{32 if family == 4 else 128}", strict=False
+                )
             except ValueError as exc:
                 raise InputError(f"ip -j route: bad destination {dst!r}") from exc
             if net.version != family:
@@ -253,5 +255,13 @@ def parse_ss_listen(text: str) -> tuple[Listener, ...]:
         except ValueError:
             continue
         found = _SS_PROCESS.search(line)
-        out.append(Listener(parts[0], host, port, found.group(1) if found else None, int(found.group(2)) if found else None))
+        out.append(
+            Listener(
+                parts[0],
+                host,
+                port,
+                found.group(1) if found else None,
+                int(found.group(2)) if found else None,
+            )
+        )
     return tuple(out)

@@ -152,7 +152,9 @@ def _mark(value: str, negate: bool) -> Mark:
         raise _Reject(f"mark {value!r}") from exc
 
 
-def _module_match(module: str, opt: str, values: list[str], negate: bool, family: int, proto: str | None) -> Match | None:
+def _module_match(
+    module: str, opt: str, values: list[str], negate: bool, family: int, proto: str | None
+) -> Match | None:
     """The match for one option of one ``-m`` module; ``None`` for options that match
     nothing by themselves (comments)."""
     v = values[0] if values else ""
@@ -239,7 +241,11 @@ def _target(name: str, opts: dict[str, list[str]], family: int, goto: bool, chai
     """Read ``-j NAME --opt value...``; user chains are resolved against the table."""
     upper = name.upper()
     if goto:
-        return Target("GOTO", name, chain=name) if name in chains else Target("UNKNOWN", name, note=f"goto missing chain {name}")
+        return (
+            Target("GOTO", name, chain=name)
+            if name in chains
+            else Target("UNKNOWN", name, note=f"goto missing chain {name}")
+        )
     if upper in ("ACCEPT", "DROP", "RETURN"):
         return Target(upper, upper)
     if upper == "REJECT":
@@ -321,7 +327,18 @@ def parse_rule_tokens(tokens: list[str], family: int, chains: set[str]) -> tuple
                     matches.append(_iface_match(base == "-o", value, negate))
                 else:
                     proto = _protocol(value)
-                    if proto not in ("tcp", "udp", "all", "icmp", "ipv6-icmp", "sctp", "udplite", "esp", "ah", "gre"):
+                    if proto not in (
+                        "tcp",
+                        "udp",
+                        "all",
+                        "icmp",
+                        "ipv6-icmp",
+                        "sctp",
+                        "udplite",
+                        "esp",
+                        "ah",
+                        "gre",
+                    ):
                         matches.append(Unknown(f"-p {value}"))
                     else:
                         matches.append(Proto(proto, negate))
@@ -360,7 +377,11 @@ def parse_rule_tokens(tokens: list[str], family: int, chains: set[str]) -> tuple
         if tok.startswith("--"):
             values = []
             i += 1
-            while i < n and tokens[i] != "!" and not (tokens[i].startswith("-") and len(tokens[i]) > 1 and not tokens[i][1].isdigit()):
+            while (
+                i < n
+                and tokens[i] != "!"
+                and not (tokens[i].startswith("-") and len(tokens[i]) > 1 and not tokens[i][1].isdigit())
+            ):
                 values.append(tokens[i])
                 i += 1
             owner = module

@@ -294,6 +294,17 @@ class AnyOf:
         return None if result is None else self.negate
 
 
+@dataclass(frozen=True, slots=True)
+class All:
+    """A conjunction inside one nft expression (an address match and its implicit family
+    dependency: ``ip saddr != X`` never matches an IPv6 packet)."""
+
+    parts: tuple[Match, ...]
+
+    def test(self, pkt: Packet, ctx: Context) -> bool | None:
+        return evaluate(self.parts, pkt, ctx)
+
+
 class Match(Protocol):
     def test(self, pkt: Packet, ctx: Context) -> bool | None: ...
 

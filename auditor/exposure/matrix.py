@@ -186,7 +186,9 @@ def _attempt_json(a: Attempt) -> dict[str, Any]:
     if a.undecided:
         out["undecided"] = list(a.undecided)
     if a.alternatives:
-        out["alternatives"] = [{"verdict": v.value, "trace": render_trace(steps)} for v, steps in a.alternatives]
+        out["alternatives"] = [
+            {"verdict": v.value, "trace": render_trace(steps)} for v, steps in a.alternatives
+        ]
     return out
 
 

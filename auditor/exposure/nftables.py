@@ -23,6 +23,7 @@ from auditor.exposure.iptables import BUILTIN_CHAINS
 from auditor.exposure.matches import (
     Addr,
     AddrType,
+    All,
     AnyOf,
     CtDir,
     CtState,
@@ -152,7 +153,9 @@ def _ports_for_compare(op: str, value: int) -> tuple[tuple[int, int], ...]:
 
 def _iface(outgoing: bool, names: list[str], negate: bool) -> Match:
     options = tuple(
-        Iface(outgoing, n[:-1], True, False) if n.endswith("*") and not n.endswith("\\*") else Iface(outgoing, n.replace("\\*", "*"), False, False)
+        Iface(outgoing, n[:-1], True, False)
+        if n.endswith("*") and not n.endswith("\\*")
+        else Iface(outgoing, n.replace("\\*", "*"), False, False)
         for n in names
     )
     return options[0] if len(options) == 1 and not negate else AnyOf(options, negate)
@@ -174,13 +177,17 @@ def _translate_match(node: dict, family_hint: tuple[int, ...], sets: dict[str, l
         raise _Untranslatable(f"operator {op}")
     if not isinstance(left, dict) or len(left) != 1:
         raise _Untranslatable("left side")
-    (kind, spec), = left.items()
+    ((kind, spec),) = left.items()
     if kind == "meta":
         key = spec.get("key")
         if key in ("iifname", "oifname", "iif", "oif"):
             return _iface(key.startswith("o"), _strings(right, sets), negate)
         if key in ("l4proto", "protocol") and key == "l4proto":
-            protos = [p if not str(p).isdigit() else {"6": "tcp", "17": "udp"}.get(str(p), str(p)) for p in _strings(right, sets) if p]
+            protos = [
+                p if not str(p).isdigit() else {"6": "tcp", "17": "udp"}.get(str(p), str(p))
+                for p in _strings(right, sets)
+                if p
+            ]
             options = tuple(Proto(str(p), False) for p in protos)
             return options[0] if len(options) == 1 and not negate else AnyOf(options, negate)
         if key == "nfproto":
@@ -192,12 +199,20 @@ def _translate_match(node: dict, family_hint: tuple[int, ...], sets: dict[str, l
         proto, field = spec.get("protocol"), spec.get("field")
         if proto in ("ip", "ip6") and field in ("saddr", "daddr"):
             fam = 4 if proto == "ip" else 6
-            return _and(Family(fam, False), _addr_value("src" if field == "saddr" else "dst", right, fam, negate, sets))
+            return _and(
+                Family(fam, False),
+                _addr_value("src" if field == "saddr" else "dst", right, fam, negate, sets),
+            )
         if proto in ("ip", "ip6") and field in ("protocol", "nexthdr"):
             options = tuple(Proto(p, False) for p in _strings(right, sets))
-            return _and(Family(4 if proto == "ip" else 6, False), options[0] if len(options) == 1 and not negate else AnyOf(options, negate))
+            return _and(
+                Family(4 if proto == "ip" else 6, False),
+                options[0] if len(options) == 1 and not negate else AnyOf(options, negate),
+            )
         if proto in ("tcp", "udp", "th") and field in ("dport", "sport"):
-            ranges = _ports_for_compare(op, right) if op in ("<", "<=", ">", ">=") else _port_ranges(right, sets)
+            ranges = (
+                _ports_for_compare(op, right) if op in ("<", "<=", ">", ">=") else _port_ranges(right, sets)
+            )
             return Ports(field, ranges, negate, None if proto == "th" else proto)
         raise _Untranslatable(f"payload {proto} {field}")
     if kind == "ct":
@@ -215,14 +230,24 @@ def _translate_match(node: dict, family_hint: tuple[int, ...], sets: dict[str, l
         if direction in ("original", "reply"):
             prefix = "orig_" if direction == "original" else "repl_"
             if key in ("ip saddr", "ip daddr", "ip6 saddr", "ip6 daddr", "saddr", "daddr"):
-                fam = 6 if key.startswith("ip6") else 4 if key.startswith("ip ") else (family_hint[0] if len(family_hint) == 1 else 0)
+                fam = (
+                    6
+                    if key.startswith("ip6")
+                    else 4
+                    if key.startswith("ip ")
+                    else (family_hint[0] if len(family_hint) == 1 else 0)
+                )
                 if fam == 0:
                     raise _Untranslatable("ct address of an unknown family")
                 field = prefix + ("src" if key.endswith("saddr") else "dst")
                 return Tracked(_addr_value(field, right, fam, negate, sets))  # type: ignore[arg-type]
             if key in ("proto-src", "proto-dst"):
                 field = prefix + ("sport" if key == "proto-src" else "dport")
-                ranges = _ports_for_compare(op, right) if op in ("<", "<=", ">", ">=") else _port_ranges(right, sets)
+                ranges = (
+                    _ports_for_compare(op, right)
+                    if op in ("<", "<=", ">", ">=")
+                    else _port_ranges(right, sets)
+                )
                 return Tracked(Ports(field, ranges, negate))
         raise _Untranslatable(f"ct {key}")
     if kind == "fib":
@@ -237,29 +262,21 @@ def _translate_match(node: dict, family_hint: tuple[int, ...], sets: dict[str, l
 def _and(first: Match, second: Match) -> Match:
     """nft adds an implicit family dependency to address matches (``ip saddr`` on an IPv6
     packet does not match, whatever the operator)."""
-    return _All((first, second))
+    return All((first, second))
 
 
-@dataclass(frozen=True, slots=True)
-class _All:
-    parts: tuple[Match, ...]
-
-    def test(self, pkt, ctx):  # type: ignore[no-untyped-def]
-        result: bool | None = True
-        for part in self.parts:
-            hit = part.test(pkt, ctx)
-            if hit is False:
-                return False
-            if hit is None:
-                result = None
-        return result
-
-
-_IGNORED_STATEMENTS = frozenset({"counter", "log", "comment"})
+_IGNORED_STATEMENTS = frozenset({"counter", "log", "comment", "set", "map"})  # no effect on the verdict
+_CONDITIONS = frozenset({"limit", "quota", "ct count", "synproxy"})  # pass or stop the rule: undecided
 
 
 def translate_rule(
-    table_name: str, chain: str, number: int, expr: list, family_hint: tuple[int, ...], sets: dict[str, list], chains: set[str]
+    table_name: str,
+    chain: str,
+    number: int,
+    expr: list,
+    family_hint: tuple[int, ...],
+    sets: dict[str, list],
+    chains: set[str],
 ) -> Rule:
     """One nft rule as a model rule; the first verdict statement ends it."""
     matches: list[Match] = []
@@ -268,7 +285,7 @@ def translate_rule(
         if not isinstance(statement, dict) or len(statement) != 1:
             matches.append(Unknown(f"nft statement {_describe(statement)}"))
             continue
-        (kind, spec), = statement.items()
+        ((kind, spec),) = statement.items()
         if kind == "match":
             matches.append(translate_match(spec, family_hint, sets))
         elif kind in _IGNORED_STATEMENTS:
@@ -278,11 +295,20 @@ def translate_rule(
             break
         elif kind in ("jump", "goto"):
             name = (spec or {}).get("target", "")
-            target = Target("JUMP" if kind == "jump" else "GOTO", name, chain=name) if name in chains else Target("UNKNOWN", kind, note=f"{kind} to missing chain {name}")
+            target = (
+                Target("JUMP" if kind == "jump" else "GOTO", name, chain=name)
+                if name in chains
+                else Target("UNKNOWN", kind, note=f"{kind} to missing chain {name}")
+            )
             break
         elif kind == "continue":
             continue
-        elif kind == "dnat" and isinstance(spec, dict) and isinstance(spec.get("addr", ""), str) and isinstance(spec.get("port", 0), int):
+        elif (
+            kind == "dnat"
+            and isinstance(spec, dict)
+            and isinstance(spec.get("addr", ""), str)
+            and isinstance(spec.get("port", 0), int)
+        ):
             try:
                 addr = int(ipaddress.ip_address(spec["addr"])) if spec.get("addr") else None
             except ValueError:
@@ -298,9 +324,13 @@ def translate_rule(
         elif kind == "redirect" and (spec is None or isinstance((spec or {}).get("port", 0), int)):
             target = Target("REDIRECT", "redirect", to_port=(spec or {}).get("port"))
             break
+        elif kind in _CONDITIONS or (kind == "xt" and (spec or {}).get("type") == "match"):
+            matches.append(Unknown(f"nft {kind} {_describe(spec)}"))
         elif kind == "notrack":
-            matches_so_far = tuple(matches)
-            return Rule(table_name, chain, number, _describe(expr), matches_so_far, Target("NOTRACK", "notrack"))
+            target = Target(
+                "NOTRACK", "notrack"
+            )  # then the rule's other statements, if any, are not followed
+            break
         elif kind == "mangle":
             target = Target("MARK", "mangle")  # sets a mark; marks are then not decided
         else:
@@ -323,7 +353,7 @@ def parse_nft_json(text: str, iptables_nft: bool = True) -> NftRuleset:
     for item in items:
         if not isinstance(item, dict) or len(item) != 1:
             continue
-        (kind, spec), = item.items()
+        ((kind, spec),) = item.items()
         if not isinstance(spec, dict):
             continue
         fam, tab = spec.get("family", ""), spec.get("table", spec.get("name", ""))
@@ -335,7 +365,10 @@ def parse_nft_json(text: str, iptables_nft: bool = True) -> NftRuleset:
             rules.setdefault((fam, tab, spec.get("chain", "")), []).append(spec.get("expr") or [])
         elif kind == "set":
             elems = spec.get("elem")
-            if isinstance(elems, list) and all(isinstance(e, (str, int)) or (isinstance(e, dict) and set(e) <= {"prefix", "range"}) for e in elems):
+            if isinstance(elems, list) and all(
+                isinstance(e, (str, int)) or (isinstance(e, dict) and set(e) <= {"prefix", "range"})
+                for e in elems
+            ):
                 sets.setdefault((fam, tab), {})[spec.get("name", "")] = elems
             elif elems is None:
                 sets.setdefault((fam, tab), {})[spec.get("name", "")] = []
@@ -361,7 +394,15 @@ def parse_nft_json(text: str, iptables_nft: bool = True) -> NftRuleset:
                 except (TypeError, ValueError):
                     prio = 0
                     problems.append(f"{fam} {name} {cname}: priority {spec.get('prio')!r}")
-                base = BaseChain(fam, name, cname, str(spec["hook"]), prio, str(spec.get("type", "filter")), policy or "ACCEPT")
+                base = BaseChain(
+                    fam,
+                    name,
+                    cname,
+                    str(spec["hook"]),
+                    prio,
+                    str(spec.get("type", "filter")),
+                    policy or "ACCEPT",
+                )
                 if fam not in FAMILIES:
                     if exprs or base.policy != "ACCEPT":
                         opaque.append(base)
@@ -372,7 +413,10 @@ def parse_nft_json(text: str, iptables_nft: bool = True) -> NftRuleset:
                 Chain(
                     cname,
                     policy,
-                    tuple(translate_rule(f"{fam} {name}", cname, i, e, hint, table_sets, names) for i, e in enumerate(exprs, 1)),
+                    tuple(
+                        translate_rule(f"{fam} {name}", cname, i, e, hint, table_sets, names)
+                        for i, e in enumerate(exprs, 1)
+                    ),
                 )
             )
         if fam in FAMILIES:

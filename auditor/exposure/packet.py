@@ -9,7 +9,9 @@ tuples, so ``--ctorigdstport`` sees the port the client asked for even after DNA
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
 
 V4_LOOPBACK = (0x7F000000, 0xFF000000)  # 127.0.0.0/8
 V4_MULTICAST = (0xE0000000, 0xF0000000)  # 224.0.0.0/4
@@ -17,6 +19,7 @@ V6_MULTICAST = (0xFF << 120, 0xFF << 120)  # ff00::/8
 V6_LOOPBACK = 1
 
 
+@lru_cache(maxsize=4096)
 def ip_int(text: str) -> tuple[int, int]:
     """``"198.18.0.1"`` -> (4, integer); raises ``ValueError`` on a bad address."""
     addr = ipaddress.ip_address(text.strip("[]"))
@@ -32,9 +35,9 @@ def prefix_mask(family: int, length: int) -> int:
     return ((1 << bits) - 1) ^ ((1 << (bits - length)) - 1) if length else 0
 
 
-@dataclass(frozen=True, slots=True)
-class Packet:
-    """One packet as netfilter sees it at one hook."""
+class Packet(NamedTuple):
+    """One packet as netfilter sees it at one hook (a named tuple: cheap to copy with
+    ``_replace``, hash and compare, which the walk does a lot)."""
 
     family: int
     proto: str  # tcp | udp
@@ -59,13 +62,16 @@ class Packet:
     bridged: bool = False  # a frame between two ports of one bridge (br_netfilter)
     mark: int = 0
 
-    @property
-    def syn_only(self) -> bool:
-        return not self.reply
-
 
 def first_packet(
-    family: int, proto: str, src: int, sport: int, dst: int, dport: int, iif: str | None, bridged: bool = False
+    family: int,
+    proto: str,
+    src: int,
+    sport: int,
+    dst: int,
+    dport: int,
+    iif: str | None,
+    bridged: bool = False,
 ) -> Packet:
     """The SYN of a new connection, its conntrack tuples set from its own addresses."""
     return Packet(
@@ -90,7 +96,7 @@ def first_packet(
 
 def with_dnat(pkt: Packet, dst: int, dport: int) -> Packet:
     """The packet after DNAT: new destination; the reply tuple follows, the original stays."""
-    return replace(pkt, dst=dst, dport=dport, repl_src=dst, repl_sport=dport, dnat=True)
+    return pkt._replace(dst=dst, dport=dport, repl_src=dst, repl_sport=dport, dnat=True)
 
 
 def reply_to(pkt: Packet, iif: str | None, bridged: bool) -> Packet:

@@ -120,6 +120,7 @@ class Chain:
     rules: tuple[Rule, ...]
     _always: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
     _buckets: dict | None = field(default=None, compare=False, repr=False)
+    _picked: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.rules) < INDEX_MIN_RULES:
@@ -139,15 +140,22 @@ class Chain:
         """The rules that may match ``pkt``, in order (all of them for a short chain)."""
         if self._buckets is None or self._always is None:
             return self.rules
+        keys = (("dst", pkt.family, pkt.dst), ("dport", pkt.dport), ("oif", pkt.oif), ("iif", pkt.iif))
+        cached = self._picked.get(keys)
+        if cached is not None:
+            return cached
         get = self._buckets.get
         picked = list(self._always)
-        for key in (("dst", pkt.family, pkt.dst), ("dport", pkt.dport), ("oif", pkt.oif), ("iif", pkt.iif)):
+        for key in keys:
             found = get(key)
             if found:
                 picked.extend(found)
         picked.sort()
         rules = self.rules
-        return [rules[i] for i in picked]
+        result = tuple(rules[i] for i in picked)
+        if len(self._picked) < 100_000:
+            self._picked[keys] = result
+        return result
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,28 @@ KEEP_CONTAINER = {
     "HostConfig": {"NetworkMode": None, "PortBindings": None, "PublishAllPorts": None},
     "NetworkSettings": {"Ports": None, "Networks": None},
 }
-KEEP_ENDPOINT = ("NetworkID", "IPAddress", "IPPrefixLen", "Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen", "Aliases")
-KEEP_NETWORK = ("Name", "Id", "Driver", "Scope", "Internal", "Attachable", "Ingress", "EnableIPv6", "IPAM", "Options", "Labels")
+KEEP_ENDPOINT = (
+    "NetworkID",
+    "IPAddress",
+    "IPPrefixLen",
+    "Gateway",
+    "GlobalIPv6Address",
+    "GlobalIPv6PrefixLen",
+    "Aliases",
+)
+KEEP_NETWORK = (
+    "Name",
+    "Id",
+    "Driver",
+    "Scope",
+    "Internal",
+    "Attachable",
+    "Ingress",
+    "EnableIPv6",
+    "IPAM",
+    "Options",
+    "Labels",
+)
 
 
 def _trim(doc: dict, keep: dict) -> dict:
@@ -236,10 +256,10 @@ UNKNOWN_MATCH = """*filter
 COMMIT
 """
 NFT_TABLE = """table inet audexp {
-  chain fwd {
+  chain forward_guard {
     type filter hook forward priority 10; policy accept;
     iifname "eth0" tcp dport { 5432, 6379 } counter drop
-    ct original proto-dst 8081 iifname "eth0" meta l4proto tcp drop
+    iifname "eth0" meta l4proto tcp ct original proto-dst 8081 drop
   }
 }
 """
@@ -257,11 +277,36 @@ SCENARIOS = {
             ipv6_setup,
             notes="--ipv6 --fixed-cidr-v6 2001:2:0:d0::/64 --experimental --ip6tables",
         ),
-        Scenario("user-allow", setup=standard_setup, rules=USER_ALLOW, notes="DOCKER-USER allow-list: the LAN subnet only"),
-        Scenario("user-port", setup=standard_setup, rules=USER_PORT, notes="DOCKER-USER drops by --dport and by --ctorigdstport; raw PREROUTING guard"),
-        Scenario("ufw", setup=hostnet_setup, rules=UFW, notes="UFW-style INPUT/FORWARD chains, a host-network container"),
-        Scenario("unknown-match", setup=standard_setup, rules=UNKNOWN_MATCH, notes="DOCKER-USER rules with -m recent and -m limit"),
-        Scenario("nft-table", setup=standard_setup, nft=NFT_TABLE, notes="an nftables table inet audexp on the forward hook"),
+        Scenario(
+            "user-allow",
+            setup=standard_setup,
+            rules=USER_ALLOW,
+            notes="DOCKER-USER allow-list: the LAN subnet only",
+        ),
+        Scenario(
+            "user-port",
+            setup=standard_setup,
+            rules=USER_PORT,
+            notes="DOCKER-USER drops by --dport and by --ctorigdstport; raw PREROUTING guard",
+        ),
+        Scenario(
+            "ufw",
+            setup=hostnet_setup,
+            rules=UFW,
+            notes="UFW-style INPUT/FORWARD chains, a host-network container",
+        ),
+        Scenario(
+            "unknown-match",
+            setup=standard_setup,
+            rules=UNKNOWN_MATCH,
+            notes="DOCKER-USER rules with -m recent and -m limit",
+        ),
+        Scenario(
+            "nft-table",
+            setup=standard_setup,
+            nft=NFT_TABLE,
+            notes="an nftables table inet audexp on the forward hook",
+        ),
     )
 }
 
@@ -286,10 +331,22 @@ def capture(scenario: Scenario) -> None:
         old.unlink()
     for name, text in dumps.items():
         (target / name).write_text(text)  # an empty dump (no ip6tables tables) is a fact too
-    (target / "containers.json").write_text(json.dumps(sorted((trim_container(c) for c in containers), key=lambda d: d["Name"]), indent=1, sort_keys=True) + "\n")
-    (target / "networks.json").write_text(json.dumps(sorted((trim_network(n) for n in networks), key=lambda d: d["Name"]), indent=1, sort_keys=True) + "\n")
+    (target / "containers.json").write_text(
+        json.dumps(
+            sorted((trim_container(c) for c in containers), key=lambda d: d["Name"]), indent=1, sort_keys=True
+        )
+        + "\n"
+    )
+    (target / "networks.json").write_text(
+        json.dumps(
+            sorted((trim_network(n) for n in networks), key=lambda d: d["Name"]), indent=1, sort_keys=True
+        )
+        + "\n"
+    )
     (target / "probes.json").write_text(json.dumps(probes, indent=1, sort_keys=True) + "\n")
-    (target / "README").write_text(f"{scenario.notes}\nCaptured by tests/exposure/capture_fixtures.py in a throwaway namespace engine.\n")
+    (target / "README").write_text(
+        f"{scenario.notes}\nCaptured by tests/exposure/capture_fixtures.py in a throwaway namespace engine.\n"
+    )
     print(f"{scenario.name}: {sum(p['outcome'] == 'open' for p in probes)}/{len(probes)} probes open")
 
 

@@ -166,7 +166,11 @@ def connect_from(ns_path: str, dst: str, port: int, src: str | None = None, time
                 code = "refused"
             except OSError as exc:
                 unreachable = (errno.EHOSTUNREACH, errno.ENETUNREACH)
-                code = "unreachable" if exc.errno in unreachable else f"error:{errno.errorcode.get(exc.errno or 0)}"
+                code = (
+                    "unreachable"
+                    if exc.errno in unreachable
+                    else f"error:{errno.errorcode.get(exc.errno or 0)}"
+                )
         except BaseException as exc:  # noqa: BLE001 - report anything to the parent
             code = f"error:{type(exc).__name__}"
         finally:
@@ -208,7 +212,21 @@ class NetnsEngine:
         self.dir.mkdir(parents=True, exist_ok=False)
         for ns in (self.name, self.lan):
             _sh("ip", "netns", "add", ns)
-        _sh("ip", "-n", self.name, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", self.lan)
+        _sh(
+            "ip",
+            "-n",
+            self.name,
+            "link",
+            "add",
+            "eth0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            self.lan,
+        )
         for ns, v4, v6 in ((self.name, HOST_V4, HOST_V6), (self.lan, LAN_V4, LAN_V6)):
             _sh("ip", "-n", ns, "link", "set", "lo", "up")
             _sh("ip", "-n", ns, "addr", "add", f"{v4}/24", "dev", "eth0")
@@ -247,7 +265,9 @@ class NetnsEngine:
                 break
             except Exception:  # noqa: BLE001 - not up yet
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"dockerd in {self.name} did not start: {(self.dir / 'dockerd.log').read_text()[-2000:]}") from None
+                    raise RuntimeError(
+                        f"dockerd in {self.name} did not start: {(self.dir / 'dockerd.log').read_text()[-2000:]}"
+                    ) from None
                 time.sleep(0.3)
         build_busybox_image(self.client, IMAGE, {"io.auditor.test": "1"})
 
@@ -277,7 +297,14 @@ class NetnsEngine:
         """Apply rules with ``--noflush`` (only the chains the text names are touched)."""
         self.host("ip6tables-restore" if ipv6 else "iptables-restore", "--noflush", input=text)
 
-    def container(self, name: str, listen: Sequence[int] = (80,), publish: dict | None = None, network: str | None = None, network_mode: str | None = None):
+    def container(
+        self,
+        name: str,
+        listen: Sequence[int] = (80,),
+        publish: dict | None = None,
+        network: str | None = None,
+        network_mode: str | None = None,
+    ):
         """A container listening (busybox httpd) on each port of ``listen``, all of them
         exposed (so the model knows them); ``publish`` maps "80/tcp" to a host port or
         (host ip, host port)."""
@@ -285,9 +312,16 @@ class NetnsEngine:
         api = self.client.api
         serve = "; ".join(f"httpd -p {p} -h /www" for p in listen)
         cmd = ["sh", "-c", f"mkdir -p /www; {serve}; exec sleep 3600"]
-        host_config = api.create_host_config(port_bindings=publish or {}, network_mode=network_mode or network or "bridge")
+        host_config = api.create_host_config(
+            port_bindings=publish or {}, network_mode=network_mode or network or "bridge"
+        )
         created = api.create_container(
-            IMAGE, cmd, name=name, ports=[int(p) for p in listen], host_config=host_config, labels={"io.auditor.test": "1"}
+            IMAGE,
+            cmd,
+            name=name,
+            ports=[int(p) for p in listen],
+            host_config=host_config,
+            labels={"io.auditor.test": "1"},
         )
         api.start(created["Id"])
         return created["Id"]
@@ -328,7 +362,9 @@ class NetnsEngine:
 
     def inspect(self) -> tuple[list[dict], list[dict]]:
         assert self.client is not None
-        containers = [self.client.api.inspect_container(c["Id"]) for c in self.client.api.containers(all=True)]
+        containers = [
+            self.client.api.inspect_container(c["Id"]) for c in self.client.api.containers(all=True)
+        ]
         networks = [self.client.api.inspect_network(n["Id"]) for n in self.client.api.networks()]
         return containers, networks
 

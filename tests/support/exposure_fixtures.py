@@ -25,13 +25,23 @@ class Scenario:
     network: HostNetwork
     probes: tuple[dict, ...]
 
-    def analyze(self, firewall: FirewallFacts | None = None, network: HostNetwork | None = None) -> ExposureMatrix:
-        return analyze_exposure(self.containers, self.networks, firewall or self.firewall, network or self.network)
+    def analyze(
+        self, firewall: FirewallFacts | None = None, network: HostNetwork | None = None, every: bool = False
+    ) -> ExposureMatrix:
+        return analyze_exposure(
+            self.containers,
+            self.networks,
+            firewall or self.firewall,
+            network or self.network,
+            every_attempt=every,
+        )
 
 
 def load_scenario(name: str) -> Scenario:
     base = FIXTURES / name
-    containers = tuple(normalize_container(d, TARGET) for d in json.loads((base / "containers.json").read_text()))
+    containers = tuple(
+        normalize_container(d, TARGET) for d in json.loads((base / "containers.json").read_text())
+    )
     networks = tuple(normalize_network(d, TARGET) for d in json.loads((base / "networks.json").read_text()))
     firewall, network = load_dumps(base)
     probes = json.loads((base / "probes.json").read_text()) if (base / "probes.json").exists() else []
