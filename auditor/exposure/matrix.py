@@ -70,7 +70,7 @@ def render_trace(steps: tuple[Step, ...]) -> str:
     parts: list[str] = []
     table = None
     hook = None
-    for s in steps:
+    for i, s in enumerate(steps):
         if s.table in ("route", "socket", "reply"):
             parts.append("reply:" if s.table == "reply" else s.action)
             table = hook = None
@@ -79,9 +79,13 @@ def render_trace(steps: tuple[Step, ...]) -> str:
         prefix = f"{s.table} " if s.table != table or (is_hook and s.chain != hook) else ""
         table = s.table
         hook = s.chain if is_hook else hook
-        if s.rule:
-            action = "" if s.action.startswith("-> ") else f" {s.action}"
-            text = f"{prefix}{s.chain} rule {s.rule}{action}"
+        if s.rule and s.action.startswith("-> "):  # a jump: name the chain if nothing in it matched
+            callee = s.action[3:]
+            following = steps[i + 1] if i + 1 < len(steps) else None
+            entered = following is not None and following.chain == callee and following.table == s.table
+            text = f"{prefix}{s.chain} rule {s.rule}" + ("" if entered else f" -> {callee} (no match)")
+        elif s.rule:
+            text = f"{prefix}{s.chain} rule {s.rule} {s.action}"
         else:
             text = f"{prefix}{s.chain} {s.action}"
         parts.append(text + (" (undecided)" if s.undecided else ""))

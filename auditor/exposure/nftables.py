@@ -291,7 +291,7 @@ def translate_rule(
         elif kind in _IGNORED_STATEMENTS:
             continue
         elif kind in ("accept", "drop", "reject", "return"):
-            target = Target({"reject": "DROP"}.get(kind, kind.upper()), kind)
+            target = Target({"reject": "DROP"}.get(kind, kind.upper()), kind.upper())
             break
         elif kind in ("jump", "goto"):
             name = (spec or {}).get("target", "")

@@ -154,6 +154,7 @@ def standard_probes(engine: NetnsEngine) -> list[dict]:
             ("lan:eth0", "lan", None, web, 80, ("web", 80)),
             ("lan:eth0", "lan", None, web, 5432, ("web", 5432)),
             ("internet:eth0", "lan", INTERNET_V4, HOST_V4, 8080, ("web", 80)),
+            ("lan:eth0", "lan", None, HOST_V6, 8080, ("web", 80)),
             ("host", "host", None, "127.0.0.1", 8080, ("web", 80)),
             ("host", "host", None, HOST_V4, 8080, ("web", 80)),
             ("host", "host", None, web, 5432, ("web", 5432)),
@@ -174,6 +175,7 @@ def standard_probes(engine: NetnsEngine) -> list[dict]:
     if "api" in names:
         probes += [
             ("lan:eth0", "lan", None, HOST_V4, 8081, ("api", 80)),
+            ("lan:eth0", "lan", None, HOST_V6, 8081, ("api", 80)),
             ("internet:eth0", "lan", INTERNET_V4, HOST_V4, 8081, ("api", 80)),
             ("network:othernet", "api", None, ip["web"]["bridge"], 5432, ("web", 5432)),
         ]
@@ -181,6 +183,7 @@ def standard_probes(engine: NetnsEngine) -> list[dict]:
         probes += [
             ("lan:eth0", "lan", None, HOST_V4, 9000, ("hostsvc", 9000)),
             ("lan:eth0", "lan", None, HOST_V4, 9001, ("hostsvc", 9001)),
+            ("lan:eth0", "lan", None, HOST_V6, 9000, ("hostsvc", 9000)),
             ("internet:eth0", "lan", INTERNET_V4, HOST_V4, 9001, ("hostsvc", 9001)),
             ("host", "host", None, "127.0.0.1", 9000, ("hostsvc", 9000)),
             ("network:appnet", "cache", None, gateway(engine, "appnet"), 9000, ("hostsvc", 9000)),

@@ -74,7 +74,7 @@ def test_handwritten_tables_are_translated():
             )
         ),
     )
-    assert (rules[3].target.kind, rules[3].target.name) == ("DROP", "reject")
+    assert (rules[3].target.kind, rules[3].target.name) == ("DROP", "REJECT")
     assert rules[4].matches == (Family(6, False),) and rules[4].target.chain == "v6"
     assert rules[5].matches == (
         Tracked(Addr("orig_dst", 4, ip("198.18.0.1"), 0xFFFFFFFF, False)),
