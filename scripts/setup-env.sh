@@ -9,7 +9,7 @@ VENV="${AUDITOR_VENV:-$ROOT/.venv}"
 # The demo needs only the engine and busybox (its image is built FROM scratch out of it);
 # the test suite also needs the benchmark tools, a browser, PostgreSQL and haproxy.
 DEMO_PACKAGES=(docker.io busybox-static iptables iproute2)
-APT_PACKAGES=("${DEMO_PACKAGES[@]}" iperf3 sockperf chromium postgresql haproxy)
+APT_PACKAGES=("${DEMO_PACKAGES[@]}" iperf3 sockperf chromium postgresql haproxy nftables)
 
 log() { echo "[setup] $*" >&2; }
 

@@ -211,3 +211,21 @@ def test_incompatible_tables_and_legacy_warning():
 )
 def test_odd_input_never_raises(text):
     parse_iptables_save(text)
+
+
+def test_dump_of_the_machine_engine_with_a_drop_policy():
+    from auditor.exposure.packet import Context, first_packet
+    from auditor.exposure.walk import Flow, walk_table
+
+    ruleset = parse_iptables_save((FIXTURES / "machine" / "iptables-save.txt").read_text())
+    filt = ruleset.table("filter")
+    assert filt.chain("FORWARD").policy == "DROP"
+    assert len(ruleset.table("nat").chain("DOCKER").rules) == 4
+    # An unpublished port of the test container is closed to direct routing by the policy.
+    pkt = first_packet(4, "tcp", ip("198.18.0.9"), 40000, ip("172.26.0.2"), 5432, "eth0")._replace(
+        oif="br-ecafc28477aa"
+    )
+    (branch,) = walk_table(filt, "FORWARD", Flow(pkt), Context())
+    assert branch.verdict == "DROP" and branch.flow.steps[-1].action == "policy DROP"
+    published = pkt._replace(dport=80)
+    assert walk_table(filt, "FORWARD", Flow(published), Context())[0].verdict == "ACCEPT"

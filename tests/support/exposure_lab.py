@@ -105,6 +105,21 @@ def _remove_netns(netns: str) -> None:
     subprocess.run(["ip", "netns", "del", netns], capture_output=True, check=False)
 
 
+def _unmount_below(directory: Path) -> None:
+    """Mounts dockerd left below its exec root (a host-network container bind-mounts the
+    namespace at ``x/netns/default``): lazily unmount them, deepest first."""
+    try:
+        lines = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return
+    prefix = str(directory) + "/"
+    points = [
+        line.split()[1] for line in lines if len(line.split()) > 1 and line.split()[1].startswith(prefix)
+    ]
+    for point in sorted(points, key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+
+
 def remove_stale() -> None:
     """Remove namespaces and directories of earlier runs whose process has died."""
     names = [p.name for p in NETNS_DIR.glob(PREFIX + "*")] if NETNS_DIR.is_dir() else []
@@ -122,6 +137,7 @@ def remove_stale() -> None:
             pidfile = Path("/tmp") / name / "docker.pid"
             with contextlib.suppress(OSError, ValueError):
                 _stop_pid(int(pidfile.read_text()))
+            _unmount_below(Path("/tmp") / name)
             shutil.rmtree(Path("/tmp") / name, ignore_errors=True)
 
 
@@ -283,6 +299,7 @@ class NetnsEngine:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=5)
             self.process = None
+        _unmount_below(self.dir)
         for ns in (self.name, self.lan):
             if (NETNS_DIR / ns).exists():
                 _remove_netns(ns)
