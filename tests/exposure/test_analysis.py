@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 from support.exposure_fixtures import load_scenario
 
 from auditor.exposure.analysis import analyze_exposure, bridge_name, synthesized_proxies
