@@ -249,6 +249,7 @@ class _Planner:
             fam: next((a.address for i in outside for a in (i.first(fam),) if a), None) for fam in (4, 6)
         }
         self._goals: dict[tuple, Goal] = {}
+        self._destinations: dict[tuple[str, int, str], list[str]] = {}
 
     def _iface_address(self, name: str | None, family: int) -> str | None:
         iface = self.hostnet.interface(name) if name else None
@@ -359,7 +360,9 @@ class _Planner:
         if zone.kind is ZoneKind.HOST:
             return "127.0.0.1" if family == 4 else "::1"
         if zone.kind is ZoneKind.NETWORK:
-            gw = zone_bridge.v4 if family == 4 else zone_bridge.v6 if zone_bridge else None
+            if zone_bridge is None:
+                return None
+            gw = zone_bridge.v4 if family == 4 else zone_bridge.v6
             return gw[0] if gw else None
         return self._iface_address(zone.interface, family)
 
@@ -464,6 +467,8 @@ def analyze_exposure(
     verdict cannot change any more. ``every_attempt`` follows them all (for comparisons with
     real packets, which try each way)."""
     notes: list[str] = list(firewall.problems)
+    if firewall.nft is None and not firewall.problems:
+        notes.append("nft -j list ruleset was not read: nftables tables outside iptables were not checked")
     proxies = network.proxies
     if proxies is None:
         if daemon is not None and daemon.userland_proxy is False:

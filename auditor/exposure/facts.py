@@ -10,6 +10,7 @@ snapshot re-parses with the current code.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import subprocess
@@ -127,8 +128,6 @@ class HostNetwork:
 def parse_ipset_save(text: str) -> tuple[tuple[str, str, tuple], ...]:
     """``ipset save``: (name, kind, members) for hash:ip and hash:net sets, whose members
     are (family, integer) or (family, network, mask); other set types are left out."""
-    import ipaddress
-
     kinds: dict[str, tuple[str, int]] = {}
     members: dict[str, list] = {}
     for line in text.splitlines():

@@ -171,7 +171,8 @@ def translate_match(node: dict, family_hint: tuple[int, ...], sets: dict[str, li
 
 def _translate_match(node: dict, family_hint: tuple[int, ...], sets: dict[str, list]) -> Match:
     op = node.get("op", "==")
-    left, right = node.get("left"), node.get("right")
+    left: Any = node.get("left")
+    right: Any = node.get("right")
     negate = op == "!="
     if op not in ("==", "!=", "in") and not (op in ("<", "<=", ">", ">=") and isinstance(right, int)):
         raise _Untranslatable(f"operator {op}")
@@ -192,8 +193,8 @@ def _translate_match(node: dict, family_hint: tuple[int, ...], sets: dict[str, l
             return options[0] if len(options) == 1 and not negate else AnyOf(options, negate)
         if key == "nfproto":
             fams = {"ipv4": 4, "ipv6": 6}
-            options = tuple(Family(fams[p], False) for p in _strings(right, sets))
-            return options[0] if len(options) == 1 and not negate else AnyOf(options, negate)
+            families = tuple(Family(fams[p], False) for p in _strings(right, sets))
+            return families[0] if len(families) == 1 and not negate else AnyOf(families, negate)
         raise _Untranslatable(f"meta {key}")
     if kind == "payload":
         proto, field = spec.get("protocol"), spec.get("field")
@@ -211,7 +212,9 @@ def _translate_match(node: dict, family_hint: tuple[int, ...], sets: dict[str, l
             )
         if proto in ("tcp", "udp", "th") and field in ("dport", "sport"):
             ranges = (
-                _ports_for_compare(op, right) if op in ("<", "<=", ">", ">=") else _port_ranges(right, sets)
+                _ports_for_compare(op, int(right))
+                if op in ("<", "<=", ">", ">=")
+                else _port_ranges(right, sets)
             )
             return Ports(field, ranges, negate, None if proto == "th" else proto)
         raise _Untranslatable(f"payload {proto} {field}")
@@ -356,22 +359,22 @@ def parse_nft_json(text: str, iptables_nft: bool = True) -> NftRuleset:
         ((kind, spec),) = item.items()
         if not isinstance(spec, dict):
             continue
-        fam, tab = spec.get("family", ""), spec.get("table", spec.get("name", ""))
+        fam, tab = str(spec.get("family", "")), str(spec.get("table", spec.get("name", "")))
         if kind == "table":
-            tables.append((fam, spec.get("name", "")))
+            tables.append((fam, str(spec.get("name", ""))))
         elif kind == "chain":
             chains.setdefault((fam, tab), []).append(spec)
         elif kind == "rule":
-            rules.setdefault((fam, tab, spec.get("chain", "")), []).append(spec.get("expr") or [])
+            rules.setdefault((fam, tab, str(spec.get("chain", ""))), []).append(spec.get("expr") or [])
         elif kind == "set":
             elems = spec.get("elem")
             if isinstance(elems, list) and all(
                 isinstance(e, (str, int)) or (isinstance(e, dict) and set(e) <= {"prefix", "range"})
                 for e in elems
             ):
-                sets.setdefault((fam, tab), {})[spec.get("name", "")] = elems
+                sets.setdefault((fam, tab), {})[str(spec.get("name", ""))] = elems
             elif elems is None:
-                sets.setdefault((fam, tab), {})[spec.get("name", "")] = []
+                sets.setdefault((fam, tab), {})[str(spec.get("name", ""))] = []
     compat: list[tuple[str, str]] = []
     foreign: list[ForeignTable] = []
     opaque: list[BaseChain] = []

@@ -172,7 +172,7 @@ class _FieldClass:
             return lambda pkt, ctx: get(pkt[i], -1 if pkt[i] is not None else -2)
 
         def key(pkt: Packet, ctx: Context) -> Any:
-            value = pkt[i]
+            value: Any = pkt[i]
             fam = pkt.family
             return (
                 get(value, -1 if value is not None else -2),

@@ -48,4 +48,4 @@ def test_no_module_level_mutable_state():
 def _is_constant_table(node: ast.Assign | ast.AnnAssign) -> bool:
     """Upper-case names hold constant lookup tables (never mutated)."""
     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-    return all(isinstance(t, ast.Name) and t.id.isupper() for t in targets)
+    return all(isinstance(t, ast.Name) and (t.id.isupper() or t.id == "__all__") for t in targets)
