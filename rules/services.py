@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditor.model import Container, PortBinding
+from auditor.model.records import Container, PortBinding
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from auditor.exposure.matrix import Attempt, Cell, ExposureMatrix, PortTarget, V
 from auditor.exposure.packet import first_packet, ip_int, ip_text
 from auditor.exposure.paths import BLOCKED, REACHABLE, Goal, PathModel
 from auditor.exposure.walk import Branch, Flow
-from auditor.model import Container, DaemonFacts, Network, PortBinding
+from auditor.model.records import Container, DaemonFacts, Network, PortBinding
 
 CLIENT_SPORT = 40000
 INTERNET_V4 = ("203.0.113.254", "198.51.100.254", "192.0.2.254")

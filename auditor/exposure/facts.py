@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 from auditor.exposure.hostnet import (
     Interface,
     Listener,

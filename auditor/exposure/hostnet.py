@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 from auditor.exposure.packet import prefix_mask
 
 

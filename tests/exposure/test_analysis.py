@@ -10,7 +10,7 @@ from auditor.exposure.analysis import analyze_exposure, bridge_name, synthesized
 from auditor.exposure.facts import firewall_facts, host_network
 from auditor.exposure.hostnet import ProxyListener
 from auditor.exposure.matrix import Verdict
-from auditor.model import Container, DaemonFacts, Network, PortBinding
+from auditor.model.records import Container, DaemonFacts, Network, PortBinding
 
 DEFAULT = load_scenario("default")
 ICC_OFF = load_scenario("icc-off")

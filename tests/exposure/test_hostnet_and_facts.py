@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support.exposure_fixtures import FIXTURES
 
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 from auditor.exposure.facts import (
     facts_from_json,
     facts_to_json,

@@ -16,7 +16,7 @@ from auditor.collectors.inspect import normalize_container, normalize_network
 from auditor.exposure.analysis import analyze_exposure
 from auditor.exposure.facts import FIREWALL_FILES, NETWORK_FILES, firewall_facts, host_network
 from auditor.exposure.matrix import Verdict
-from auditor.model import SourceKind, Target
+from auditor.model.records import SourceKind, Target
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 TARGET = Target(SourceKind.ENGINE, "lab", "lab")

@@ -10,7 +10,7 @@ from auditor.collectors.inspect import normalize_container, normalize_network
 from auditor.exposure.analysis import analyze_exposure
 from auditor.exposure.facts import FirewallFacts, HostNetwork, load_dumps
 from auditor.exposure.matrix import ExposureMatrix
-from auditor.model import Container, Network, SourceKind, Target
+from auditor.model.records import Container, Network, SourceKind, Target
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "netfilter"
 TARGET = Target(SourceKind.SNAPSHOT, "lab", "tests/fixtures/netfilter")

@@ -34,7 +34,7 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from auditor.scratch_image import build_busybox_image
+from auditor.app.scratch_image import build_busybox_image
 
 PREFIX = "audexp-"
 NETNS_DIR = Path("/var/run/netns")

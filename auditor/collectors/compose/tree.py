@@ -18,10 +18,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from auditor.errors import InputError
-from auditor.model import Origin, SourceKind
+from auditor.model import inputs
+from auditor.model.errors import InputError
+from auditor.model.records import Origin, SourceKind
 
-MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_FILE_BYTES = inputs.COMPOSE_LIMIT
 MAX_NODES = 200_000
 MAX_DEPTH = 64
 
@@ -191,22 +192,8 @@ def parse_text(text: str, uri: str) -> Any:
 
 
 def read_text(path: Path, uri: str) -> str:
-    """A compose file's text, refusing huge files, non-files and undecodable bytes."""
-    try:
-        if not path.is_file():
-            raise InputError("not a regular file", uri)
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(f"file is too large to be a compose file ({size} bytes, limit {MAX_FILE_BYTES})", uri)
-        data = path.read_bytes()
-    except InputError:
-        raise
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror or exc}", uri) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError("file is not UTF-8 text", uri) from None
+    """A compose file's text through the bounded reader (regular files only, size-capped)."""
+    return inputs.read_text(path, "compose file", MAX_FILE_BYTES, shown=uri)
 
 
 def load_file(path: Path, uri: str) -> Any:
