@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.model.errors import InputError
 from auditor.exposure.hostnet import (
     Interface,
     Listener,
@@ -35,6 +34,7 @@ from auditor.exposure.iptables import parse_iptables_save
 from auditor.exposure.nftables import NftRuleset, parse_nft_json
 from auditor.exposure.packet import prefix_mask
 from auditor.exposure.rules import Ruleset
+from auditor.model.errors import InputError
 
 Runner = Callable[[Sequence[str]], str | None]
 FACTS_VERSION = 1

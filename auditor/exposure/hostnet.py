@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.model.errors import InputError
 from auditor.exposure.packet import prefix_mask
+from auditor.model.errors import InputError
 
 
 @dataclass(frozen=True)

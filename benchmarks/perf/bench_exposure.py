@@ -20,7 +20,16 @@ from auditor.audit.discovery import discover_rules
 from auditor.audit.run import run_rules
 from auditor.exposure.analysis import analyze_exposure
 from auditor.exposure.facts import firewall_facts, host_network
-from auditor.model.records import Container, DaemonFacts, Endpoint, Network, PortBinding, Snapshot, SourceKind, Target
+from auditor.model.records import (
+    Container,
+    DaemonFacts,
+    Endpoint,
+    Network,
+    PortBinding,
+    Snapshot,
+    SourceKind,
+    Target,
+)
 
 REPEATS = 7
 PER_NETWORK = 20

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from support.exposure_fixtures import FIXTURES
 
-from auditor.model.errors import InputError
 from auditor.exposure.facts import (
     facts_from_json,
     facts_to_json,
@@ -33,6 +32,7 @@ from auditor.exposure.hostnet import (
     parse_ss_listen,
     parse_sysctl,
 )
+from auditor.model.errors import InputError
 
 DEFAULT = FIXTURES / "default"
 

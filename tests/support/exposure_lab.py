@@ -33,8 +33,7 @@ from pathlib import Path
 
 import docker
 import docker.errors
-
-from auditor.app.scratch_image import build_busybox_image
+from auditor.benchmarks.image import build_busybox_image
 
 PREFIX = "audexp-"
 NETNS_DIR = Path("/var/run/netns")
