@@ -8,7 +8,8 @@ import sys
 
 import click
 
-from auditor import __version__, exit_codes
+from auditor import __version__
+from auditor.model import exit_codes
 
 # (module, attribute) of every command, in help order. Add a line per new command module.
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -39,10 +40,18 @@ def build_cli() -> click.Group:
 def main() -> None:
     """Entry point: no traceback ever reaches the user unless AUDITOR_DEBUG is set."""
     try:
-        build_cli()(standalone_mode=True)
+        code = build_cli().main(standalone_mode=False)
     except SystemExit:
         raise
-    except KeyboardInterrupt:
+    except click.UsageError as exc:
+        # One line, like every other input error: a CI log shows it whole.
+        command = exc.ctx.command_path if exc.ctx is not None else "auditor"
+        click.echo(f"auditor: error: {exc.format_message()} (see '{command} --help')", err=True)
+        sys.exit(exit_codes.INPUT_ERROR)
+    except click.ClickException as exc:
+        click.echo(f"auditor: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.Abort):
         click.echo("auditor: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - last line of defence
@@ -53,3 +62,4 @@ def main() -> None:
             err=True,
         )
         sys.exit(exit_codes.INCOMPLETE)
+    sys.exit(code if isinstance(code, int) else 0)

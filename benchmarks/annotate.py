@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from auditor.findings import Finding
+from auditor.model.findings import Finding
 
 from .statistics import MIN_PAIRS_FOR_CLAIM
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import docker
 import docker.errors
 
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 
 from . import procfs
 from .image import build_image

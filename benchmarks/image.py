@@ -1,6 +1,7 @@
-"""The tools image: built FROM scratch out of the host's own iperf3, sockperf and busybox.
+"""Images built FROM scratch out of the host's own files: no registry is needed.
 
-No registry is needed. The shared libraries come from ``ldd`` and land at the same paths as on
+The tools image holds the host's iperf3, sockperf and busybox; the busybox image (the demo's and
+the tests') holds busybox alone. The shared libraries come from ``ldd`` and land at the same paths as on
 the host; ``/tmp`` is created world-writable. The image is labelled like every other object of
 the run and removed with it.
 """
@@ -15,9 +16,8 @@ import subprocess
 import tarfile
 from collections.abc import Iterable, Mapping
 
-from auditor import scratch_image
-
 TOOLS = ("iperf3", "sockperf")
+BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
 _LDD_LINE = re.compile(r"^\s*(?:\S+\s+=>\s+)?(/\S+)\s+\(0x[0-9a-f]+\)\s*$")
 
 
@@ -70,11 +70,20 @@ def host_binaries() -> dict[str, str]:
 
 
 def find_busybox() -> str:
-    """The host's static busybox (shared with the demo's scratch images)."""
-    try:
-        return scratch_image.find_busybox()
-    except FileNotFoundError as exc:
-        raise ImageError(str(exc)) from None
+    """The host's static busybox (Debian: busybox-static)."""
+    for candidate in BUSYBOX_CANDIDATES:
+        if os.path.exists(candidate):
+            return candidate
+    found = shutil.which("busybox")
+    if not found:
+        raise ImageError("busybox is needed to build a local image (apt-get install busybox-static)")
+    return found
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
 
 
 def build_context(labels: Mapping[str, str]) -> io.BytesIO:
@@ -88,10 +97,7 @@ def build_context(labels: Mapping[str, str]) -> io.BytesIO:
     lib_dirs = {os.path.dirname("/" + p) for p in files if "/lib" in "/" + os.path.dirname(p)}
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        data = dockerfile(labels, lib_dirs).encode()
-        info = tarfile.TarInfo("Dockerfile")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
+        _add_bytes(tar, "Dockerfile", dockerfile(labels, lib_dirs).encode())
         for inside, host_path in sorted(files.items()):
             tar.add(os.path.realpath(host_path), arcname=f"rootfs/{inside}")
     buf.seek(0)
@@ -103,4 +109,29 @@ def build_image(client, tag: str, labels: Mapping[str, str]) -> str:
     context = build_context(labels)
     client.images.build(fileobj=context, custom_context=True, tag=tag, labels=dict(labels),
                         rm=True, forcerm=True, pull=False)
+    return tag
+
+
+def build_busybox_image(client, tag: str, labels: Mapping[str, str]) -> str:
+    """Build (once) an image holding only busybox and its applets, tagged ``tag``."""
+    import docker.errors
+
+    try:
+        client.images.get(tag)
+        return tag
+    except docker.errors.ImageNotFound:
+        pass
+    recipe = (
+        "FROM scratch\n"
+        "COPY busybox /bin/busybox\n"
+        'RUN ["/bin/busybox", "--install", "-s", "/bin"]\n'
+        'RUN ["/bin/mkdir", "-p", "/tmp"]\n'
+        'CMD ["/bin/sh"]\n'
+    )
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        _add_bytes(tar, "Dockerfile", recipe.encode())
+        tar.add(find_busybox(), arcname="busybox")
+    buf.seek(0)
+    client.images.build(fileobj=buf, custom_context=True, tag=tag, labels=dict(labels), rm=True)
     return tag

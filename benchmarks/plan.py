@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 
 BASELINES: tuple[str, ...] = ("host-loopback", "none-loopback")
 

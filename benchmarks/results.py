@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import statistics as _stats
 from collections.abc import Sequence
-from pathlib import Path
 
-from auditor.errors import InputError
+from auditor.model import inputs
+from auditor.model.errors import InputError
 
 from .plan import BASELINES, COMPARISONS, PlannedMode
 from .runner import KINDS, Results, Sample
@@ -218,15 +218,7 @@ def dumps(doc: dict) -> str:
 
 def load(path: str) -> dict:
     """Read a result file written by ``auditor bench``; anything else is an input error."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read benchmark result: {exc.strerror or exc}", path) from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"benchmark result is not valid JSON (line {exc.lineno})", path) from None
-    return validate(doc, path)
+    return validate(inputs.load_json(path, "benchmark result"), path)
 
 
 def validate(doc: object, path: str | None = None) -> dict:

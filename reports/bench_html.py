@@ -10,6 +10,7 @@ from typing import IO
 
 from markupsafe import Markup
 
+from .formats import BENCH, OutputFormat
 from .html import csp_hash, environment
 
 PAGE_CSS = """
@@ -94,3 +95,6 @@ def render_string(doc: dict) -> str:
 def render(doc: dict, stream: IO[str]) -> None:
     """Write the page for a benchmark result document."""
     stream.write(render_string(doc))
+
+
+FORMAT = OutputFormat("html", (".html", ".htm"), ((BENCH, render),))

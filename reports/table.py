@@ -8,10 +8,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from auditor.findings import ScanResult
-from auditor.severity import Severity
+from auditor.model.findings import ScanResult
+from auditor.model.severity import Severity
 
 from .ci_common import policy_lines
+from .formats import SCAN, OutputFormat
 
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -70,3 +71,22 @@ def render(result: ScanResult, stream: IO[str]) -> None:
     console.print(escape(f"{counts['total']} findings ({summary}); gate fail-on {gate}: {verdict}"))
     if not result.complete:
         console.print("Scan INCOMPLETE: some targets or rules could not be checked.", style="bold red")
+
+
+def host_status_lines(result: ScanResult) -> list[str]:
+    """One line per engine: its status and what was found, for the end of a fleet scan."""
+    lines = []
+    for t in result.targets:
+        if t.target.kind.value != "engine":
+            continue
+        where = t.target.name if t.target.name == t.target.address else f"{t.target.name} ({t.target.address})"
+        if t.status == "failed":
+            lines.append(f"host {where}: failed: {t.error}")
+            continue
+        found = sum(1 for f in result.findings if f.resource.host == t.target.name and f.status == "open")
+        lines.append(f"host {where}: {t.status}, {t.containers} containers, {t.networks} networks, "
+                     f"{found} open findings")
+    return lines
+
+
+FORMAT = OutputFormat("table", (".txt",), ((SCAN, render),))

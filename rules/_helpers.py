@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from auditor.model import Container, Network, PortBinding, Snapshot
-from auditor.rule import Reference
+from auditor.model.records import Container, Network, PortBinding, Snapshot
+from auditor.model.rule import Reference
 
 
 def cis(item: str, title: str) -> Reference:
@@ -19,6 +19,11 @@ def cwe(number: int, title: str) -> Reference:
 
 def docs(title: str, url: str) -> Reference:
     return Reference(title, url)
+
+
+PACKET_FILTERING = docs(
+    "Docker docs: Packet filtering and firewalls", "https://docs.docker.com/engine/network/packet-filtering-firewalls/"
+)
 
 
 def published_ports(snapshot: Snapshot) -> Iterator[tuple[Container, PortBinding]]:

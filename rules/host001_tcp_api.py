@@ -9,9 +9,9 @@ import ipaddress
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from auditor.model import Snapshot
-from auditor.rule import Observation, Rule, RuleMeta
-from auditor.severity import Severity
+from auditor.model.records import Snapshot
+from auditor.model.rule import Observation, Rule, RuleMeta
+from auditor.model.severity import Severity
 
 from ._helpers import cis, cwe, docs
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model import Container, Snapshot
-from auditor.rule import Observation, Rule, RuleMeta
-from auditor.severity import Severity
+from auditor.model.records import Container, Snapshot
+from auditor.model.rule import Observation, Rule, RuleMeta
+from auditor.model.severity import Severity
 
 from ._helpers import cis, cwe, name_of
 from .net010_privileged import shared_networks

@@ -12,9 +12,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
-from auditor.model import Container, PortBinding, Snapshot
-from auditor.rule import Observation, Rule, RuleMeta
-from auditor.severity import Severity
+from auditor.model.records import Container, PortBinding, Snapshot
+from auditor.model.rule import Observation, Rule, RuleMeta
+from auditor.model.severity import Severity
 
 from ._helpers import cwe, docs, entries, name_of, parse_version
 from .services import identify

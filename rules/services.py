@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-from auditor.model import Container, PortBinding
+from auditor.model.records import Container, PortBinding
 
 
 @dataclass(frozen=True)

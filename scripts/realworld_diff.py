@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from auditor.collectors.compose import ProjectSpec, load_project  # noqa: E402
 from auditor.collectors.compose.discover import OVERRIDE_NAMES, discover  # noqa: E402
 from auditor.collectors.compose.project import Environment, Uris  # noqa: E402
-from auditor.errors import InputError  # noqa: E402
+from auditor.model.errors import InputError  # noqa: E402
 from tests.differential.oracle import cli_facts, compose_binary, our_facts  # noqa: E402
 
 # compose-lint rule -> the topic it shares with auditor (None: a hardening topic outside

@@ -7,11 +7,12 @@ from importlib.metadata import EntryPoint
 import pytest
 from support.builders import container, port, snapshot
 
-from auditor.discovery import DiscoveryError, RuleSource, discover_rules, load_entry_point, merge
-from auditor.engine import run_rules
-from auditor.findings import Resource, fingerprint
-from auditor.rule import Observation, Rule, RuleMeta
-from auditor.severity import Severity
+from auditor.audit.discovery import DiscoveryError, RuleSource, discover_rules, load_entry_point, merge
+from auditor.audit.run import run_rules
+from auditor.model.findings import fingerprint
+from auditor.model.records import Resource
+from auditor.model.rule import Observation, Rule, RuleMeta
+from auditor.model.severity import Severity
 
 
 def _meta(rule_id: str) -> RuleMeta:
@@ -94,8 +95,9 @@ def test_a_crashing_rule_makes_the_scan_incomplete_exit_3():
     import time
     from datetime import UTC, datetime
 
-    from auditor import exit_codes
-    from auditor.pipeline import Collected, evaluate
+    from auditor.audit.pipeline import evaluate
+    from auditor.collectors.base import Collected
+    from auditor.model import exit_codes
 
     snap = snapshot(container("a"))
     result = evaluate([Collected(snap.target, snap)], [CRASHING, SEEING], Severity.CRITICAL,

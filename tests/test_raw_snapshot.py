@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.errors import InputError
-from auditor.model import SourceKind, Target
-from auditor.raw import RawState, dumps, normalize_raw, raw_from_json, sanitize_container
+from auditor.collectors.raw import RawState, dumps, normalize_raw, raw_from_json, sanitize_container
+from auditor.model.errors import InputError
+from auditor.model.records import SourceKind, Target
 
 FIXTURES = Path(__file__).parent / "fixtures" / "inspect"
 

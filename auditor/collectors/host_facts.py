@@ -16,6 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from auditor.model import inputs
+from auditor.model.errors import InputError
+
 Runner = Callable[[Sequence[str]], str | None]
 
 DEFAULT_CONFIG = "/etc/docker/daemon.json"
@@ -170,8 +173,8 @@ def _run(cmd: Sequence[str]) -> str | None:
 
 def _read(path: Path) -> str | None:
     try:
-        return path.read_text(errors="replace")
-    except OSError:
+        return inputs.read_bytes(path, "host file", inputs.CONFIG_LIMIT).decode(errors="replace")
+    except InputError:
         return None
 
 

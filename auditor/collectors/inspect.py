@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from auditor.errors import InputError
-from auditor.model import (
+from auditor.model.errors import InputError
+from auditor.model.records import (
     Container,
     DaemonFacts,
     Endpoint,
@@ -24,7 +24,7 @@ from auditor.model import (
     SourceKind,
     Target,
 )
-from auditor.redact import redact_labels
+from auditor.model.redact import redact_labels
 
 COMPOSE_PROJECT = "com.docker.compose.project"
 COMPOSE_SERVICE = "com.docker.compose.service"

@@ -7,42 +7,32 @@ usual way people save them).
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from auditor.collectors.base import Collected, Progress
 from auditor.collectors.inspect import is_container_document, is_network_document
-from auditor.errors import InputError
-from auditor.model import SourceKind, Target
-from auditor.raw import RawState, is_snapshot_document, raw_from_json, sanitize_container, sanitize_network
+from auditor.collectors.raw import (
+    RawState,
+    is_snapshot_document,
+    normalize_raw,
+    raw_from_json,
+    sanitize_container,
+    sanitize_network,
+)
+from auditor.model import inputs
+from auditor.model.errors import AuditorError, InputError
+from auditor.model.records import SourceKind, Target
 
-MAX_JSON_BYTES = 256 * 1024 * 1024
+MAX_JSON_BYTES = inputs.JSON_LIMIT
 SAVED_INSPECT_TARGET = "saved-inspect"
 
 
 def read_json(path: Path) -> Any:
     """Parse a JSON file, turning every failure into a one-line ``InputError``."""
-    try:
-        if not path.is_file():
-            raise InputError("not a regular file (a FIFO, device or socket cannot be scanned)", str(path))
-        size = path.stat().st_size
-        if size > MAX_JSON_BYTES:
-            raise InputError(f"file is too large to scan ({size} bytes)", str(path))
-        with path.open("rb") as fh:
-            data = fh.read()
-        return json.loads(data)
-    except InputError:
-        raise
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", str(path)
-        ) from None
-    except UnicodeDecodeError:
-        raise InputError("file is not UTF-8 text", str(path)) from None
-    except RecursionError:
-        raise InputError("JSON is nested too deeply", str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror or exc}", str(path)) from None
+    return inputs.load_json(path, "JSON file", MAX_JSON_BYTES)
 
 
 def looks_like_saved_json(doc: Any) -> bool:
@@ -96,3 +86,47 @@ def combine_inspect_files(docs: list[tuple[str, Any]]) -> RawState:
 
 def load_snapshot_file(path: str, doc: Any) -> RawState:
     return raw_from_json(doc, path)
+
+
+def starts_like_json(path: Path) -> bool:
+    """The first bytes of a regular file open a JSON object or list (FIFOs are never opened)."""
+    return inputs.peek(path).lstrip()[:1] in (b"[", b"{")
+
+
+def saved_json_of(path: Path) -> object | None:
+    """The parsed document when ``path`` holds saved inspect JSON or a snapshot, else ``None``."""
+    if not starts_like_json(path):
+        return None
+    try:
+        doc = read_json(path)
+    except InputError:
+        return None  # not valid JSON: the caller's own reader reports it
+    return doc if looks_like_saved_json(doc) else None
+
+
+@dataclass(frozen=True)
+class SavedSource:
+    """Saved JSON already parsed: each snapshot file is a target, plain inspect files one together."""
+
+    docs: tuple[tuple[str, object], ...]
+
+    def collect(self, progress: Progress | None = None) -> Sequence[Collected]:
+        out: list[Collected] = []
+        plain: list[tuple[str, object]] = []
+        for path, doc in self.docs:
+            if is_snapshot_document(doc):
+                try:
+                    raw = load_snapshot_file(path, doc)
+                    out.append(Collected(raw.target, normalize_raw(raw), raw=raw))
+                except AuditorError as exc:
+                    out.append(Collected(Target(SourceKind.SNAPSHOT, path, path), None, exc))
+            else:
+                plain.append((path, doc))
+        if plain:
+            try:
+                raw = combine_inspect_files(plain)
+                out.append(Collected(raw.target, normalize_raw(raw), raw=raw))
+            except AuditorError as exc:
+                address = ", ".join(p for p, _ in plain)
+                out.append(Collected(Target(SourceKind.SNAPSHOT, address, address), None, exc))
+        return out

@@ -14,18 +14,10 @@ from datetime import UTC, datetime
 
 import click
 
-from auditor import __version__, exit_codes
-from auditor.commands.common import fail, user_errors, write_text_atomically
-from auditor.errors import InputError
-
-OUTPUT_FORMATS = {".json": "json", ".html": "html", ".htm": "html"}
-
-
-def _output_format(path: str) -> str:
-    for ext, fmt in OUTPUT_FORMATS.items():
-        if path.lower().endswith(ext):
-            return fmt
-    raise InputError(f"cannot tell the format of {path!r}: bench writes .json or .html")
+from auditor import __version__
+from auditor.commands.common import fail, user_errors, write_outputs
+from auditor.model import exit_codes
+from auditor.reports.formats import BENCH, registry
 
 
 def _client():
@@ -105,7 +97,8 @@ def bench_command(modes, duration, repeat, warmup, quick, outputs, image, cleanu
         opts = plan.options(modes=modes, duration=duration, repeat=repeat, quick=quick, warmup=warmup,
                             image=image, udp=udp, udp_rate=udp_rate, seed=seed,
                             macvlan_parent=macvlan_parent, overlay=overlay)
-        planned_outputs = [(_output_format(p), p) for p in outputs]
+        formats = registry()
+        planned_outputs = formats.plan(outputs, BENCH)
         client = _client()
         caps = envmod.capabilities(client)
         planned = plan.plan(opts, caps)
@@ -158,13 +151,7 @@ def bench_command(modes, duration, repeat, warmup, quick, outputs, image, cleanu
         }
         udp_info = {"rate": opts.udp_rate, "datagram_bytes": opts.udp_size} if opts.udp else None
         doc = results.build(planned, measured, failures, environment, run, seed=opts.seed, udp=udp_info)
-        for fmt, path in planned_outputs:
-            if fmt == "json":
-                write_text_atomically(path, results.dumps(doc))
-            else:
-                from auditor.reports.bench_html import render_string
-
-                write_text_atomically(path, render_string(doc))
+        write_outputs(formats, planned_outputs, BENCH, doc)
         if not quiet:
             from auditor.benchmarks.summary import print_summary
 

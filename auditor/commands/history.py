@@ -9,9 +9,9 @@ from collections.abc import Callable
 import click
 
 from auditor.commands.common import user_errors
-from auditor.errors import InputError
 from auditor.history import open_store
-from auditor.history.records import SEVERITY_LABELS, TargetScan
+from auditor.model.errors import InputError
+from auditor.model.history import SEVERITY_LABELS, TargetScan
 
 STORE_HELP = ("History store: a SQLite file path, sqlite:///PATH or postgresql://... "
               "(default: $AUDITOR_STORE, else history.sqlite3 in the user's data directory).")
@@ -58,16 +58,16 @@ def history_command(store, target, limit, fmt):
 
 def configured_store() -> str | None:
     """The ``store`` setting of the config file in the current directory (see auditor.config)."""
-    from auditor.config import load_config
-    from auditor.discovery import discover_rules
+    from auditor.audit.discovery import discover_rules
+    from auditor.policy.config import load_config
 
     return load_config(None, [r.id for r in discover_rules()]).store
 
 
 def record_scan(store: str, result, code: int, configured: str | None = None) -> int:
     """Record a finished scan; a store that cannot be written makes the run incomplete (3)."""
-    from auditor import exit_codes
-    from auditor.errors import AuditorError
+    from auditor.model import exit_codes
+    from auditor.model.errors import AuditorError
 
     try:
         with open_store(store, configured=configured) as db:

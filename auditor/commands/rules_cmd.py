@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from auditor import exit_codes, rules_doc
+from auditor.audit.discovery import DiscoveryError, discover_rules
 from auditor.commands.common import fail
-from auditor.discovery import DiscoveryError, discover_rules
-from auditor.rule import RuleMeta
+from auditor.model import exit_codes
+from auditor.model.rule import RuleMeta
+from auditor.reports import rules_doc
 
 
 def explain_text(meta: RuleMeta) -> str:
@@ -23,9 +24,15 @@ def _rules():
 
 
 @click.command("rules")
-def rules_command():
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "markdown"]), default="table", show_default=True,
+              help="table: one line per rule; markdown: the whole catalog (docs/rules.md).")
+def rules_command(fmt):
     """List every rule: id, the severities it emits, title (`auditor explain ID` says when)."""
-    for rule in _rules():
+    rules = _rules()
+    if fmt == "markdown":
+        click.echo(rules_doc.catalog_page([r.meta for r in rules]), nl=False)
+        return
+    for rule in rules:
         click.echo(f"{rule.id:<8} {rule.meta.severity_range():<14} {rule.meta.title}")
 
 

@@ -6,11 +6,12 @@ import sys
 
 import click
 
-from auditor import exit_codes
-from auditor.collectors.engine import EngineSpec, fetch_raw
+from auditor.collectors.endpoints import EngineSpec
+from auditor.collectors.engine import fetch_raw
 from auditor.collectors.host_facts import read_local_host_facts
+from auditor.collectors.raw import dumps
 from auditor.commands.common import engine_options, engine_specs, fail, user_errors, write_text_atomically
-from auditor.raw import dumps
+from auditor.model import exit_codes
 
 
 @click.command("snapshot")

@@ -8,13 +8,13 @@ from typing import Any
 
 import click
 
-from auditor import exit_codes
-from auditor.collectors.engine import EngineSpec
+from auditor.app.watch import Watcher, WatchSettings
+from auditor.audit.discovery import DiscoveryError, discover_rules
+from auditor.collectors.endpoints import EngineSpec
 from auditor.commands.common import engine_options, engine_specs, fail, user_errors
 from auditor.commands.history import STORE_HELP, configured_store
-from auditor.discovery import DiscoveryError, discover_rules
 from auditor.history import open_store
-from auditor.history.watcher import Watcher, WatchSettings
+from auditor.model import exit_codes
 from auditor.reports.json_report import finding_json
 
 
@@ -64,7 +64,7 @@ def watch_command(engines, tls_verify, tlscacert, tlscert, tlskey, timeout, fmt,
         specs = engine_specs(engines, tls_verify, tlscacert, tlscert, tlskey, timeout) or (EngineSpec(timeout=timeout),)
         if len(specs) != 1:
             fail("watch follows one --engine at a time (start one watch per engine)", exit_codes.INPUT_ERROR)
-        from auditor.commands.gates import parse_threshold
+        from auditor.policy.gate import parse_threshold
 
         threshold = parse_threshold(fail_on, "--fail-on")
         try:

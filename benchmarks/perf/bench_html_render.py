@@ -19,11 +19,11 @@ from pathlib import Path
 
 from auditor.reports.html import render_html
 
-from auditor.discovery import discover_rules
-from auditor.engine import run_rules, sort_findings
-from auditor.findings import ScanResult, TargetResult
-from auditor.model import Container, Endpoint, Origin, PortBinding, Snapshot, SourceKind, Target
-from auditor.severity import Severity
+from auditor.audit.discovery import discover_rules
+from auditor.audit.run import run_rules
+from auditor.model.findings import ScanResult, TargetResult, sort_findings
+from auditor.model.records import Container, Endpoint, Origin, PortBinding, Snapshot, SourceKind, Target
+from auditor.model.severity import Severity
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

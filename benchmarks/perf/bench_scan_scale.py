@@ -16,13 +16,15 @@ import uuid
 from pathlib import Path
 
 import docker
+from auditor.benchmarks.image import build_busybox_image
 
-from auditor.collectors.engine import EngineSpec, fetch_raw
-from auditor.discovery import discover_rules
-from auditor.pipeline import ScanRequest, scan
-from auditor.raw import dumps
-from auditor.scratch_image import build_busybox_image
-from auditor.severity import Severity
+from auditor.audit.discovery import discover_rules
+from auditor.audit.pipeline import scan
+from auditor.collectors.endpoints import EngineSpec
+from auditor.collectors.engine import fetch_raw
+from auditor.collectors.raw import dumps
+from auditor.collectors.request import ScanRequest
+from auditor.model.severity import Severity
 
 LABEL = "io.auditor.perf"
 REPEATS = 5

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from auditor.benchmarks.annotate import annotate, measured_cost
 
-from auditor.findings import Finding, Resource
-from auditor.severity import Severity
+from auditor.model.findings import Finding
+from auditor.model.records import Resource
+from auditor.model.severity import Severity
 
 from .synthetic import document, standard_results
 

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from auditor.benchmarks.plan import BASELINES, MODES, Capabilities, options, parse_modes, plan, schedule
 
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 
 
 def test_parse_modes_keeps_canonical_order():

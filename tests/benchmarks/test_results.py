@@ -7,7 +7,7 @@ import json
 import pytest
 from auditor.benchmarks.results import dumps, load, validate
 
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 
 from .synthetic import document, mode_samples, standard_results
 
@@ -105,9 +105,9 @@ def test_load_rejects_other_files(tmp_path):
         load(str(bad))
     broken = tmp_path / "broken.json"
     broken.write_text("{")
-    with pytest.raises(InputError, match="not valid JSON"):
+    with pytest.raises(InputError, match="malformed JSON"):
         load(str(broken))
     with pytest.raises(InputError, match="unsupported benchmark schema_version '2.0'"):
         validate({"kind": "auditor-bench", "schema_version": "2.0", "modes": []})
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(InputError, match="no such benchmark result"):
         load(str(tmp_path / "missing.json"))

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from auditor.collectors.engine import DEFAULT_SOCKET, EngineSpec
+from auditor.collectors.endpoints import DEFAULT_SOCKET, EngineSpec
 
 
 def _context(config_dir, name: str, host: str) -> None:

@@ -14,8 +14,8 @@ from auditor.collectors.host_facts import (
     read_local_host_facts,
     resolve_daemon_settings,
 )
-from auditor.model import DaemonFacts
-from auditor.raw import merge_host_facts, not_checked
+from auditor.collectors.raw import merge_host_facts, not_checked
+from auditor.model.records import DaemonFacts
 
 IPTABLES_DOCKER_ONLY = """\
 *filter

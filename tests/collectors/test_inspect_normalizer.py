@@ -13,9 +13,9 @@ from auditor.collectors.inspect import (
     normalize_network,
     parse_port_key,
 )
-from auditor.errors import InputError
-from auditor.model import SourceKind, Target
-from auditor.redact import REDACTED
+from auditor.model.errors import InputError
+from auditor.model.records import SourceKind, Target
+from auditor.model.redact import REDACTED
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "inspect"
 TARGET = Target(SourceKind.ENGINE, "vm", "unix:///var/run/docker.sock")

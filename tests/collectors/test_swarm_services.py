@@ -8,9 +8,9 @@ from pathlib import Path
 from auditor.rules.net011_network_caps import RULE as NET011
 from support.builders import container, run_rule, snapshot
 
-from auditor.discovery import discover_rules
-from auditor.engine import run_rules
-from auditor.raw import normalize_raw, raw_from_json
+from auditor.audit.discovery import discover_rules
+from auditor.audit.run import run_rules
+from auditor.collectors.raw import normalize_raw, raw_from_json
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "swarm" / "manager-snapshot.json"
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from auditor.collectors.compose import ProjectSpec, load_project
-from auditor.errors import InputError
-from auditor.model import Snapshot
+from auditor.model.errors import InputError
+from auditor.model.records import Snapshot
 
 
 def compose_binary() -> Path:

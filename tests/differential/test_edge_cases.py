@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 
 from .oracle import cli_facts, our_facts, ours_or_error, run_cli
 

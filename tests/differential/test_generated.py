@@ -13,7 +13,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 
 from .oracle import cli_facts, our_facts, ours_or_error, run_cli
 

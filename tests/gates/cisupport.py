@@ -6,15 +6,14 @@ import datetime as dt
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 
-from auditor.discovery import discover_rules
-from auditor.engine import run_rules, sort_findings
-from auditor.findings import ScanResult, TargetResult
-from auditor.model import Snapshot
-from auditor.severity import Severity
+from auditor.audit.discovery import discover_rules
+from auditor.audit.run import run_rules
+from auditor.model.findings import ScanResult, TargetResult, sort_findings
+from auditor.model.records import Snapshot
+from auditor.model.severity import Severity
 
 STARTED = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
@@ -24,8 +23,8 @@ def waived_and_baselined(fail_on_new: bool = False) -> ScanResult:
     with a waiver that expired in 2020 and new against the baseline (the day is 2030-01-01)."""
     from support.builders import container, port, snapshot
 
-    from auditor.policy import Policy, apply_policy
-    from auditor.waivers import parse_waivers
+    from auditor.policy.apply import Policy, apply_policy
+    from auditor.policy.waivers import parse_waivers
 
     snap = snapshot(container("web", ports=[port(80, 8080)]), container("api", ports=[port(81, 8081)]))
     waivers = parse_waivers(
@@ -48,9 +47,6 @@ def scan_result(*snaps: Snapshot, fail_on: Severity | None = Severity.HIGH, rule
         run = run_rules(snap, rules)
         findings += run.findings
         errors += run.errors
-    extras: dict[str, Any] = {"rule_meta": {r.id: r.meta for r in rules}}
-    if root is not None:
-        extras["root"] = root
     return ScanResult(
         tool_version="0.1.0",
         started_at=STARTED,
@@ -61,7 +57,8 @@ def scan_result(*snaps: Snapshot, fail_on: Severity | None = Severity.HIGH, rule
         rule_errors=tuple(errors),
         rules_run=tuple(r.id for r in rules),
         snapshots=tuple(snaps),
-        extras=extras,
+        rules=tuple(r.meta for r in rules),
+        root=root,
     )
 
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from gates.cisupport import assert_valid_sarif, inspect_container, write_inspect
 
 from auditor.commands.scan import scan_command
-from auditor.severity import Severity
+from auditor.model.severity import Severity
 
 SEVERITIES = [s.label for s in sorted(Severity, reverse=True)]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.config import Config, load_config, parse_config
-from auditor.errors import InputError
-from auditor.severity import Severity
+from auditor.model.errors import InputError
+from auditor.model.severity import Severity
+from auditor.policy.config import Config, load_config, parse_config
 
 KNOWN = ("PORT001", "PORT002", "NET001", "NET003", "HOST002")
 

@@ -8,8 +8,8 @@ import pytest
 from gates.cisupport import scan_result
 from support.builders import container, network, port, snapshot
 
-from auditor.errors import InputError
-from auditor.waivers import Waiver, load_waivers, matches, parse_waivers, subject_of
+from auditor.model.errors import InputError
+from auditor.policy.waivers import Waiver, load_waivers, matches, parse_waivers, subject_of
 
 KNOWN = ("PORT001", "PORT002", "NET001", "NET003")
 
@@ -85,7 +85,7 @@ def test_malformed_entries_name_file_and_line(text, message):
 
 
 def test_load_errors(tmp_path):
-    with pytest.raises(InputError, match="cannot read waivers file"):
+    with pytest.raises(InputError, match="no such waivers file"):
         load_waivers(tmp_path / "missing.yaml", KNOWN)
     bad = tmp_path / "bad.yaml"
     bad.write_bytes(b"\xff\xfe\x00")

@@ -22,19 +22,22 @@ from typing import Any
 
 import pytest
 from auditor.benchmarks.parsers import ToolOutputError, parse_connrate, parse_iperf3, parse_sockperf
-from auditor.reports import REPORTERS
+from auditor.reports.formats import SCAN, registry
 from hardening.harness import CORPUS, fuzz_settings, record
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auditor import exit_codes
-from auditor.baseline import parse_baseline
-from auditor.config import parse_config
-from auditor.discovery import discover_rules
-from auditor.errors import InputError
-from auditor.pipeline import PARTIAL_VIEW, ScanRequest, scan
-from auditor.severity import Severity
-from auditor.waivers import parse_waivers
+from auditor.audit.discovery import discover_rules
+from auditor.audit.pipeline import PARTIAL_VIEW, scan
+from auditor.collectors.request import ScanRequest
+from auditor.model import exit_codes
+from auditor.model.errors import InputError
+from auditor.model.severity import Severity
+from auditor.policy.baseline import parse_baseline
+from auditor.policy.config import parse_config
+from auditor.policy.waivers import parse_waivers
+
+SCAN_FORMATS = registry().names(SCAN)
 
 RULES = discover_rules()
 RULE_IDS = tuple(r.id for r in RULES)
@@ -220,7 +223,7 @@ def scan_file(path: Path) -> str:
             assert "\n" not in t.error and "Traceback" not in t.error
     code = exit_codes.for_result(result)
     assert code in (exit_codes.OK, exit_codes.GATE_FAILED, exit_codes.INPUT_ERROR, exit_codes.INCOMPLETE)
-    for fmt, render in REPORTERS.items():
+    for fmt, render in ((name, registry().renderer(name, SCAN)) for name in SCAN_FORMATS):
         out = io.StringIO()
         render(result, out)
         assert out.getvalue(), f"{fmt} wrote nothing"
@@ -358,8 +361,8 @@ def hosts_work():
 @fuzz_settings(200)
 @given(data=mutated_bytes(HOSTS_SEEDS))
 def test_fuzz_hosts_file(hosts_work, data):
-    from auditor.collectors.engine import EngineSpec
-    from auditor.fleet import parse_hosts_file
+    from auditor.collectors.endpoints import EngineSpec
+    from auditor.collectors.fleet import parse_hosts_file
 
     def run() -> str:
         try:

@@ -10,13 +10,14 @@ import pytest
 from auditor.rules import port001_all_interfaces, port002_sensitive_service
 from click.testing import CliRunner
 
+from auditor.audit.pipeline import evaluate
+from auditor.collectors.base import Collected
 from auditor.commands.diff import diff_command
 from auditor.commands.history import history_command
-from auditor.errors import InputError
 from auditor.history import StoreUnavailable, open_store, redact_url, resolve_store_spec
 from auditor.history.schema import SCHEMA_VERSION
-from auditor.pipeline import Collected, evaluate
-from auditor.severity import Severity
+from auditor.model.errors import InputError
+from auditor.model.severity import Severity
 
 from ..support.builders import TARGET, container, port, snapshot
 from .conftest import free_port

@@ -10,7 +10,8 @@ import sys
 import docker
 import pytest
 
-from auditor.collectors.engine import EngineSpec, fetch_raw
+from auditor.collectors.endpoints import EngineSpec
+from auditor.collectors.engine import fetch_raw
 
 pytestmark = pytest.mark.engine
 

@@ -23,7 +23,7 @@ import pytest
 from support.engine import EngineObjects, labels, unique
 
 from auditor.collectors.host_facts import read_local_host_facts
-from auditor.model import DaemonFacts
+from auditor.model.records import DaemonFacts
 
 pytestmark = pytest.mark.engine
 

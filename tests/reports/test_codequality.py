@@ -11,10 +11,10 @@ from auditor.reports import codequality
 from gates.cisupport import scan_result
 from support.builders import container, mount, port, snapshot
 
-from auditor.model import SourceKind, Target
-from auditor.policy import Policy, apply_policy
-from auditor.severity import Severity
-from auditor.waivers import parse_waivers
+from auditor.model.records import SourceKind, Target
+from auditor.model.severity import Severity
+from auditor.policy.apply import Policy, apply_policy
+from auditor.policy.waivers import parse_waivers
 
 
 def render(result) -> list[dict]:

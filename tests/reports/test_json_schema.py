@@ -12,10 +12,10 @@ import pytest
 from auditor.reports import json_report
 from support.builders import TARGET, container, mount, port, snapshot
 
-from auditor.discovery import discover_rules
-from auditor.engine import run_rules
-from auditor.findings import ScanResult, TargetResult
-from auditor.severity import Severity
+from auditor.audit.discovery import discover_rules
+from auditor.audit.run import run_rules
+from auditor.model.findings import ScanResult, TargetResult
+from auditor.model.severity import Severity
 
 
 def schema() -> dict:

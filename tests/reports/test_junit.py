@@ -10,9 +10,9 @@ from auditor.reports import junit
 from gates.cisupport import scan_result
 from support.builders import container, port, snapshot
 
-from auditor.findings import RuleError
-from auditor.policy import Policy, apply_policy
-from auditor.waivers import parse_waivers
+from auditor.model.findings import RuleError
+from auditor.policy.apply import Policy, apply_policy
+from auditor.policy.waivers import parse_waivers
 
 
 def parse(result) -> ET.Element:

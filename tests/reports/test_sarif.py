@@ -18,10 +18,10 @@ from gates.cisupport import (
 )
 from support.builders import container, mount, port, snapshot
 
-from auditor.model import Origin, SourceKind, Target
-from auditor.policy import Policy, apply_policy
-from auditor.severity import Severity
-from auditor.waivers import parse_waivers
+from auditor.model.records import Origin, SourceKind, Target
+from auditor.model.severity import Severity
+from auditor.policy.apply import Policy, apply_policy
+from auditor.policy.waivers import parse_waivers
 
 COMPOSE_LABELS = {
     "com.docker.compose.project": "shop",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from auditor.rules.host001_tcp_api import RULE
 from support.builders import run_rule, snapshot
 
-from auditor.model import DaemonFacts
-from auditor.severity import Severity
+from auditor.model.records import DaemonFacts
+from auditor.model.severity import Severity
 
 
 def test_public_listener_is_critical():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from auditor.rules.host003_firewall_bypass import RULE
 from support.builders import container, port, run_rule, snapshot
 
-from auditor.model import DaemonFacts
+from auditor.model.records import DaemonFacts
 
 WEB = container("web", ports=[port(80, 8080), port(80, 8080, host_ip="::")])
 

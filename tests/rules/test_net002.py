@@ -5,7 +5,7 @@ from __future__ import annotations
 from auditor.rules.net002_shared_network import RULE
 from support.builders import DEFAULT_BRIDGE, container, network, run_rule, snapshot
 
-from auditor.severity import Severity
+from auditor.model.severity import Severity
 
 
 def test_two_projects_on_one_network():

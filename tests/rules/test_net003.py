@@ -5,7 +5,7 @@ from __future__ import annotations
 from auditor.rules.net003_host_network import RULE
 from support.builders import container, run_rule, snapshot
 
-from auditor.severity import Severity
+from auditor.model.severity import Severity
 
 
 def test_fires_on_host_mode():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from auditor.rules.net005_icc import RULE
 from support.builders import DEFAULT_BRIDGE, container, network, run_rule, snapshot
 
-from auditor.model import DaemonFacts
+from auditor.model.records import DaemonFacts
 
 
 def test_daemon_icc_on_fires_on_the_default_bridge():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from auditor.rules.net008_overlay_unencrypted import RULE
 from support.builders import DEFAULT_BRIDGE, network, run_rule, snapshot
 
-from auditor.model import Network
+from auditor.model.records import Network
 
 
 def test_plain_overlay_fires():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from auditor.rules.net009_net_caps import RULE
 from support.builders import container, run_rule, snapshot
 
-from auditor.severity import Severity
+from auditor.model.severity import Severity
 
 
 def test_one_finding_per_network_naming_every_member():

@@ -7,8 +7,8 @@ from dataclasses import replace
 from auditor.rules.net010_privileged import RULE
 from support.builders import container, origin, run_rule, snapshot
 
-from auditor.model import SourceKind
-from auditor.severity import Severity
+from auditor.model.records import SourceKind
+from auditor.model.severity import Severity
 
 
 def test_privileged_is_high_and_names_shared_networks():

@@ -8,8 +8,8 @@ import pytest
 from auditor.rules.net011_network_caps import RULE
 from support.builders import container, origin, run_rule, snapshot
 
-from auditor.model import SourceKind
-from auditor.severity import Severity
+from auditor.model.records import SourceKind
+from auditor.model.severity import Severity
 
 
 def test_net_admin_alone_is_medium_on_shared_network_high_with_host_critical():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from auditor.rules.port001_all_interfaces import RULE
 from support.builders import container, port, run_rule, snapshot
 
-from auditor.model import DaemonFacts
+from auditor.model.records import DaemonFacts
 
 
 def test_fires_on_ipv4_wildcard():

@@ -7,7 +7,7 @@ from auditor.rules.port002_sensitive_service import RULE
 from auditor.rules.services import identify, image_repository
 from support.builders import container, port, run_rule, snapshot
 
-from auditor.severity import Severity
+from auditor.model.severity import Severity
 
 
 def test_unauthenticated_datastore_on_wildcard_is_critical():

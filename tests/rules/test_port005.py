@@ -5,7 +5,7 @@ from __future__ import annotations
 from auditor.rules.port005_udp_amplification import RULE
 from support.builders import container, port, run_rule, snapshot
 
-from auditor.model import DaemonFacts
+from auditor.model.records import DaemonFacts
 
 
 def test_dns_on_wildcard_fires():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from auditor.rules.port006_privileged_port import RULE
 from support.builders import container, port, run_rule, snapshot
 
-from auditor.severity import Severity
+from auditor.model.severity import Severity
 
 
 def test_host_port_below_1024_on_an_address_fires():

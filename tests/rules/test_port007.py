@@ -5,7 +5,7 @@ from __future__ import annotations
 from auditor.rules.port007_port_conflict import RULE, addresses_overlap
 from support.builders import container, port, run_rule, snapshot
 
-from auditor.model import PortBinding
+from auditor.model.records import PortBinding
 
 
 def _messages(*containers):

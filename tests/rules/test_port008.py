@@ -5,8 +5,8 @@ from __future__ import annotations
 from auditor.rules.port008_loopback_reachable import RULE
 from support.builders import container, network, port, run_rule, snapshot
 
-from auditor.model import DaemonFacts
-from auditor.severity import Severity
+from auditor.model.records import DaemonFacts
+from auditor.model.severity import Severity
 
 LOOPBACK_DB = container("db", ports=[port(5432, host_ip="127.0.0.1")])
 

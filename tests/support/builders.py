@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.model import (
+from auditor.model.records import (
     Container,
     DaemonFacts,
     Endpoint,
@@ -141,7 +141,7 @@ def snapshot(
 
 def run_rule(rule, snap: Snapshot):
     """Findings of one rule on one snapshot, through the real engine (metadata, fingerprints)."""
-    from auditor.engine import run_rules
+    from auditor.audit.run import run_rules
 
     result = run_rules(snap, [rule])
     assert not result.errors, result.errors

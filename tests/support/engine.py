@@ -13,8 +13,7 @@ from collections.abc import Iterator
 
 import docker
 import docker.errors
-
-from auditor.scratch_image import build_busybox_image
+from auditor.benchmarks.image import build_busybox_image
 
 TEST_LABEL = "io.auditor.test"
 PID_LABEL = "io.auditor.test.pid"

@@ -11,46 +11,32 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from auditor.errors import InputError
-from auditor.model import SourceKind, Target
+from auditor.collectors.base import Collected
+from auditor.collectors.request import ComposeOptions
+from auditor.collectors.saved import SavedSource, saved_json_of
+from auditor.model.errors import InputError
+from auditor.model.records import SourceKind, Target
 
 from .discover import discover
 from .project import ProjectSpec, Uris, load_project
-
-if TYPE_CHECKING:
-    from auditor.pipeline import Collected, ComposeOptions
 
 __all__ = ["collect_compose", "load_project", "ProjectSpec"]
 
 
 def _failed(uri: str, error: InputError) -> Collected:
-    from auditor.pipeline import Collected
-
     return Collected(Target(SourceKind.COMPOSE, uri, uri), None, error)
 
 
 def _saved_json(path: Path, uri: str) -> list[Collected] | None:
-    """A file found by name that really holds saved ``docker inspect`` JSON."""
-    from auditor.collectors.saved import looks_like_saved_json, read_json
-    from auditor.pipeline import _saved_targets, _starts_like_json
-
-    if not _starts_like_json(path):
-        return None
-    try:
-        doc = read_json(path)
-    except InputError:
-        return None  # not valid JSON: let the YAML reader report it with a line
-    if looks_like_saved_json(doc):
-        return _saved_targets([(str(path), doc)])
-    return None
+    """A file found by name that really holds saved ``docker inspect`` JSON (invalid JSON is
+    left to the YAML reader, which reports it with a line)."""
+    doc = saved_json_of(path)
+    return None if doc is None else list(SavedSource(((str(path), doc),)).collect())
 
 
 def collect_project(spec: ProjectSpec, options: ComposeOptions) -> list[Collected]:
     """Load one project; any failure becomes a failed target naming the main file."""
-    from auditor.pipeline import Collected
-
     uri = Uris(spec.root)(spec.files[0])
     if len(spec.files) == 1:
         saved = _saved_json(spec.files[0], uri)

@@ -12,10 +12,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import InputError
-from auditor.model import Container, DaemonFacts, Endpoint, Mount, Network, Origin, Snapshot, Target
-from auditor.raw import not_checked
-from auditor.redact import redact_labels
+from auditor.collectors.raw import not_checked
+from auditor.model.errors import InputError
+from auditor.model.records import Container, DaemonFacts, Endpoint, Mount, Network, Origin, Snapshot, Target
+from auditor.model.redact import redact_labels
 
 from .ports import PortSpecError, dedupe, dedupe_keys, parse_expose, parse_port
 from .tree import Map, Seq

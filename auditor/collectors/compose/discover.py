@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 
 from .tree import Map, Seq, load_file
 

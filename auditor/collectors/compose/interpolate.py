@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import InputError
+from auditor.model import inputs
+from auditor.model.errors import InputError
 
 from .tree import Map, Seq
 
@@ -25,6 +26,31 @@ _BRACED = re.compile(r"([_A-Za-z][_A-Za-z0-9]*)(?:(:?[-?+])(.*))?\Z", re.DOTALL)
 
 class TemplateError(ValueError):
     """An interpolation failed: invalid template or a required variable without a value."""
+
+
+MAX_NESTING = 32  # ${A:-${B:-...}} levels; compose files never come close
+
+
+def _closing_brace(text: str, start: int) -> int:
+    """Index of the ``}`` closing the ``${`` at ``start``, counting nested ``${``.
+
+    Jumps between braces with ``str.find`` (each position is passed once)."""
+    depth = 0
+    i = start
+    next_open = text.find("${", i)
+    while True:
+        close = text.find("}", i)
+        if close < 0:
+            return -1
+        if 0 <= next_open < close:
+            depth += 1
+            i = next_open + 2
+            next_open = text.find("${", i)
+            continue
+        depth -= 1
+        i = close + 1
+        if depth == 0:
+            return close
 
 
 @dataclass
@@ -39,37 +65,22 @@ class Unresolved:
     required: dict[str, str] = field(default_factory=dict)  # name -> "file:line: message"
 
 
-def _closing_brace(text: str, start: int) -> int:
-    """Index of the ``}`` closing the ``${`` at ``start``, counting nested ``${``."""
-    depth = 0
-    i = start
-    while i < len(text):
-        if text.startswith("${", i):
-            depth += 1
-            i += 2
-            continue
-        if text[i] == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
-
-
-def substitute(text: str, lookup: Lookup, unresolved: Unresolved | None = None) -> str:
-    """Interpolate one string value; with ``unresolved``, a required variable without a value
-    is recorded there (and replaced by "") instead of raising."""
+def substitute(text: str, lookup: Lookup, depth: int = 0, unresolved: Unresolved | None = None) -> str:
+    """Interpolate one string value."""
     if "$" not in text:
         return text
+    if depth > MAX_NESTING:
+        raise TemplateError(f"interpolation nested deeper than {MAX_NESTING} levels")
     out: list[str] = []
     i = 0
     n = len(text)
     while i < n:
-        char = text[i]
-        if char != "$" or i + 1 >= n:
-            out.append(char)
-            i += 1
-            continue
+        dollar = text.find("$", i)
+        if dollar < 0 or dollar + 1 >= n:
+            out.append(text[i:])
+            break
+        out.append(text[i:dollar])
+        i = dollar
         nxt = text[i + 1]
         if nxt == "$":
             out.append("$")
@@ -77,8 +88,8 @@ def substitute(text: str, lookup: Lookup, unresolved: Unresolved | None = None) 
         elif nxt == "{":
             end = _closing_brace(text, i)
             if end < 0:
-                raise TemplateError(f"invalid interpolation format for {text!r}: missing closing brace")
-            out.append(_braced(text[i + 2 : end], text, lookup, unresolved))
+                raise TemplateError(f"invalid interpolation format for {_shown(text)}: missing closing brace")
+            out.append(_braced(text[i + 2 : end], text, lookup, depth, unresolved))
             i = end + 1
         else:
             match = _NAME.match(text, i + 1)
@@ -94,10 +105,15 @@ def substitute(text: str, lookup: Lookup, unresolved: Unresolved | None = None) 
     return "".join(out)
 
 
-def _braced(inner: str, whole: str, lookup: Lookup, unresolved: Unresolved | None) -> str:
+def _shown(text: str) -> str:
+    """A value as error messages quote it: short, so a huge value is not echoed whole."""
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
+def _braced(inner: str, whole: str, lookup: Lookup, depth: int, unresolved: Unresolved | None = None) -> str:
     match = _BRACED.match(inner)
     if match is None:
-        raise TemplateError(f"invalid interpolation format for {whole!r}: ${{{inner}}}")
+        raise TemplateError(f"invalid interpolation format for {_shown(whole)}: {_shown('${' + inner + '}')}")
     name, op, arg = match.group(1), match.group(2), match.group(3) or ""
     value = lookup(name)
     if op is None:
@@ -109,10 +125,10 @@ def _braced(inner: str, whole: str, lookup: Lookup, unresolved: Unresolved | Non
     missing = empty if op.startswith(":") else unset
     kind = op[-1]
     if kind == "-":
-        return substitute(arg, lookup, unresolved) if missing else (value or "")
+        return substitute(arg, lookup, depth + 1, unresolved) if missing else (value or "")
     if kind == "?":
         if missing:
-            detail = substitute(arg, lookup, unresolved)
+            detail = substitute(arg, lookup, depth + 1, unresolved)
             message = f"required variable {name} is missing a value" + (f": {detail}" if detail else "")
             if unresolved is None:
                 raise TemplateError(message)
@@ -120,7 +136,7 @@ def _braced(inner: str, whole: str, lookup: Lookup, unresolved: Unresolved | Non
             return ""
         return value or ""
     # "+": the replacement when set (and non-empty for ":+")
-    return "" if missing else substitute(arg, lookup, unresolved)
+    return "" if missing else substitute(arg, lookup, depth + 1, unresolved)
 
 
 def interpolate_tree(node: Any, lookup: Lookup, unresolved: Unresolved | None = None) -> Any:
@@ -138,7 +154,7 @@ def _value(value: Any, lookup: Lookup, parent: Map | Seq, where: Any, unresolved
     if isinstance(value, str):
         before = len(unresolved.required) if unresolved is not None else 0
         try:
-            text = substitute(value, lookup, unresolved)
+            text = substitute(value, lookup, 0, unresolved)
         except TemplateError as exc:
             origin = parent.at(where)
             raise InputError(str(exc), origin.uri, origin.line) from None
@@ -180,14 +196,15 @@ def parse_env_text(text: str, uri: str, outer: Mapping[str, str]) -> dict[str, s
         key, rest = match.group(1), match.group(3).strip()
         if rest[:1] in ("'", '"'):
             quote = rest[0]
-            body = rest[1:]
-            while quote not in _unescaped_tail(body, quote) and index < len(lines):
-                body += "\n" + lines[index]
+            parts = [rest[1:]]
+            end, escaped = _quote_end(parts[0], quote, False)
+            while end < 0 and index < len(lines):  # a quoted value may span lines
+                parts.append("\n" + lines[index])
                 index += 1
-            end = _quote_end(body, quote)
+                end, escaped = _quote_end(parts[-1], quote, escaped)
             if end < 0:
                 raise InputError(f"unterminated quoted value for {key}", uri, line_no)
-            content = body[:end]
+            content = "".join(parts[:-1]) + parts[-1][:end]
             if quote == "'":
                 values[key] = content
                 continue
@@ -201,27 +218,21 @@ def parse_env_text(text: str, uri: str, outer: Mapping[str, str]) -> dict[str, s
     return values
 
 
-def _unescaped_tail(body: str, quote: str) -> str:
-    return quote if _quote_end(body, quote) >= 0 else ""
-
-
-def _quote_end(body: str, quote: str) -> int:
-    i = 0
-    while i < len(body):
-        if body[i] == "\\" and quote == '"':
+def _quote_end(segment: str, quote: str, escaped: bool) -> tuple[int, bool]:
+    """Index of the closing quote in ``segment`` (-1 if none) and whether the segment ends in
+    an escape that applies to the next one. Each segment is scanned once: linear in the file."""
+    i = 1 if escaped else 0
+    while i < len(segment):
+        char = segment[i]
+        if char == "\\" and quote == '"':
             i += 2
             continue
-        if body[i] == quote:
-            return i
+        if char == quote:
+            return i, False
         i += 1
-    return -1
+    return -1, i > len(segment)
 
 
 def read_env_file(path: Path, uri: str, outer: Mapping[str, str]) -> dict[str, str]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("env file not found", uri) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read env file: {getattr(exc, 'strerror', None) or exc}", uri) from None
-    return parse_env_text(text, uri, outer)
+    """An env file through the bounded reader: a FIFO, a device or a huge file is refused."""
+    return parse_env_text(inputs.read_text(path, "env file", inputs.ENV_LIMIT, shown=uri), uri, outer)

@@ -13,7 +13,7 @@ import ipaddress
 import re
 from typing import Any
 
-from auditor.model import Origin, PortBinding
+from auditor.model.records import Origin, PortBinding
 
 PROTOCOLS = ("tcp", "udp", "sctp")
 _DIGITS = re.compile(r"[0-9]+\Z")

@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from auditor.errors import InputError
-from auditor.model import Origin, Snapshot, SourceKind, Target
+from auditor.model.errors import InputError
+from auditor.model.records import Origin, Snapshot, SourceKind, Target
 
 from .build import ProjectBuilder, fail, mapping
 from .interpolate import Unresolved, interpolate_tree, read_env_file
@@ -52,7 +52,7 @@ class Environment:
         self.values: dict[str, str] = {}
         files = [Path(f) for f in env_files] if env_files else [project_dir / ".env"]
         for path in files:
-            if not env_files and not path.is_file():
+            if not env_files and not os.path.lexists(path):
                 continue
             self.values.update(read_env_file(path, uris(path), {**self.values, **self.environ}))
 
@@ -205,7 +205,7 @@ def load_tree(loader: Loader, files: Sequence[Path], depth: int = 0) -> Map:
         for include_files, env_files, origin in _include_entries(tree, path):
             if depth >= MAX_INCLUDE_DEPTH:
                 raise fail("include nested too deeply (a file including itself?)", origin)
-            missing = [f for f in include_files if not f.is_file()]
+            missing = [f for f in include_files if not os.path.lexists(f)]
             if missing:
                 raise fail(f"included file {missing[0].name} not found", origin)
             sub_env = Environment(include_files[0].parent, env_files, loader.uris, loader.env.environ)

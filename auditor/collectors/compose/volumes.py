@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from auditor.model import Mount, Origin
+from auditor.model.records import Mount, Origin
 
 _WINDOWS_DRIVE = re.compile(r"[A-Za-z]:[\\/]")
 

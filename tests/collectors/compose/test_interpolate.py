@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from auditor.collectors.compose.interpolate import TemplateError, parse_env_text, substitute
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 
 ENV = {"SET": "value", "EMPTY": "", "PORT": "8080"}
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from auditor.collectors.compose.ports import PortSpecError, parse_expose, parse_port
-from auditor.model import PortBinding
+from auditor.model.records import PortBinding
 
 
 def b(container: int, host: int | None = None, ip: str = "", proto: str = "tcp", end: int | None = None) -> PortBinding:

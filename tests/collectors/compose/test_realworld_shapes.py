@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from auditor.audit.discovery import discover_rules
+from auditor.audit.run import run_rules
 from auditor.collectors.compose import ProjectSpec, load_project
-from auditor.discovery import discover_rules
-from auditor.engine import run_rules
 
 
 def findings(tmp_path: Path, text: str, name: str = "compose.yaml"):
@@ -117,7 +117,7 @@ def test_a_service_is_named_by_its_key_everywhere_with_container_name_in_evidenc
 
 
 def test_findings_of_one_severity_follow_the_file_line_by_line(tmp_path: Path) -> None:
-    from auditor.engine import sort_findings
+    from auditor.model.findings import sort_findings
 
     got = sort_findings(
         findings(

@@ -1,0 +1,92 @@
+"""collect -> Snapshot -> rules -> findings: the scan as plain function calls.
+
+Each target is collected on its own; a target that fails becomes a failed ``TargetResult``
+(the others are still scanned), so one bad file or unreachable host never hides the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from auditor import __version__
+from auditor.audit.run import run_rules
+from auditor.collectors.base import Collected
+from auditor.collectors.request import ScanRequest
+from auditor.collectors.sources import HostProgress, collect
+from auditor.model.errors import AuditorError, InputError
+from auditor.model.findings import RuleError, ScanResult, TargetResult, sort_findings
+from auditor.model.rule import Rule
+from auditor.model.severity import Severity
+
+PARTIAL_VIEW = "partial view: "  # a target read only in part (a compose fragment): why
+
+
+def target_result(item: Collected) -> TargetResult:
+    if item.snapshot is None:
+        error = item.error or AuditorError("unknown failure")
+        return TargetResult(
+            target=item.target,
+            status="failed",
+            error=str(error),
+            input_error=isinstance(error, InputError),
+        )
+    snap = item.snapshot
+    error = str(item.error) if item.error is not None else None
+    if snap.incomplete:
+        partial = PARTIAL_VIEW + "; ".join(snap.incomplete)
+        error = partial if error is None else f"{error}; {partial}"
+    return TargetResult(
+        target=item.target,
+        status="complete" if error is None else "incomplete",
+        error=error,
+        notes=snap.notes,
+        not_checked=snap.not_checked,
+        containers=len(snap.containers),
+        networks=len(snap.networks),
+    )
+
+
+def evaluate(
+    collected: Sequence[Collected],
+    rules: Sequence[Rule],
+    fail_on: Severity | None,
+    started_at: datetime,
+    started: float,
+) -> ScanResult:
+    """Run the rules over every collected snapshot and assemble the result."""
+    findings = []
+    errors: list[RuleError] = []
+    for item in collected:
+        if item.snapshot is None:
+            continue
+        run = run_rules(item.snapshot, rules)
+        findings.extend(run.findings)
+        errors.extend(run.errors)
+    targets = []
+    crashed_targets = {e.target for e in errors}
+    for item in collected:
+        result = target_result(item)
+        if result.status == "complete" and item.target.name in crashed_targets:
+            result = replace(result, status="incomplete", error="a rule crashed")
+        targets.append(result)
+    return ScanResult(
+        tool_version=__version__,
+        started_at=started_at,
+        duration_s=round(time.monotonic() - started, 3),
+        fail_on=fail_on,
+        targets=tuple(targets),
+        findings=sort_findings(findings),
+        rule_errors=tuple(errors),
+        rules_run=tuple(r.id for r in rules),
+        snapshots=tuple(i.snapshot for i in collected if i.snapshot is not None),
+    )
+
+
+def scan(request: ScanRequest, rules: Sequence[Rule], fail_on: Severity | None,
+         host_progress: HostProgress | None = None) -> ScanResult:
+    started_at = datetime.now(UTC)
+    started = time.monotonic()
+    return evaluate(collect(request, host_progress=host_progress), rules, fail_on, started_at, started)

@@ -1,0 +1,282 @@
+"""Raw engine state: the sanitized inspect documents a scan reads, and the snapshot file format.
+
+``auditor snapshot -o FILE`` writes a ``RawState``; scanning that file normalizes the very same
+documents with the very same functions as a live scan, so both give the same findings.
+Only fields the audit reads are kept: environment variables, commands and arguments never
+leave the engine.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from auditor.collectors.inspect import (
+    daemon_facts_from_api,
+    normalize_container,
+    normalize_network,
+    normalize_swarm_service,
+)
+from auditor.model.errors import InputError
+from auditor.model.records import DaemonFacts, Snapshot, SourceKind, Target
+from auditor.model.redact import redact_labels
+
+SNAPSHOT_FORMAT = "auditor-snapshot"
+SNAPSHOT_VERSION = 1
+
+# Whitelists: what the audit reads from each document. Everything else is dropped.
+_CONTAINER_KEEP = {
+    "Id": None,
+    "Name": None,
+    "Image": None,
+    "Created": None,
+    "Config": ("Image", "Labels", "ExposedPorts", "Hostname"),
+    "State": ("Status", "Running"),
+    "HostConfig": (
+        "NetworkMode",
+        "PortBindings",
+        "PublishAllPorts",
+        "Privileged",
+        "CapAdd",
+        "CapDrop",
+        "Binds",
+        "UsernsMode",
+        "PidMode",
+        "IpcMode",
+    ),
+    "Mounts": None,
+    "NetworkSettings": ("Ports", "Networks"),
+}
+_NETWORK_KEEP = (
+    "Name",
+    "Id",
+    "Created",
+    "Scope",
+    "Driver",
+    "EnableIPv6",
+    "IPAM",
+    "Internal",
+    "Attachable",
+    "Ingress",
+    "Options",
+    "Labels",
+)
+_VERSION_KEEP = ("Version", "ApiVersion", "MinAPIVersion", "Os", "Arch", "KernelVersion")
+_INFO_KEEP = (
+    "Name",
+    "ServerVersion",
+    "OperatingSystem",
+    "KernelVersion",
+    "Warnings",
+    "Swarm",
+    "SecurityOptions",
+    "BridgeNfIptables",
+    "BridgeNfIp6tables",
+    "Containers",
+    "Driver",
+)
+_ENDPOINT_KEEP = ("NetworkID", "IPAddress", "GlobalIPv6Address", "Aliases", "MacAddress", "Gateway")
+
+
+def _pick(doc: Any, keys) -> dict:
+    if not isinstance(doc, dict):
+        return {}
+    return {k: doc[k] for k in keys if k in doc}
+
+
+def sanitize_container(doc: Mapping[str, Any]) -> dict:
+    """Keep only what the audit reads; labels that look like credentials are redacted."""
+    out: dict[str, Any] = {}
+    for key, keep in _CONTAINER_KEEP.items():
+        if key not in doc:
+            continue
+        out[key] = doc[key] if keep is None else _pick(doc[key], keep)
+    config = out.get("Config")
+    if isinstance(config, dict) and isinstance(config.get("Labels"), dict):
+        config["Labels"] = dict(redact_labels(config["Labels"]))
+    settings = out.get("NetworkSettings")
+    if isinstance(settings, dict) and isinstance(settings.get("Networks"), dict):
+        settings["Networks"] = {n: _pick(ep, _ENDPOINT_KEEP) for n, ep in settings["Networks"].items()}
+    if isinstance(out.get("Mounts"), list):
+        out["Mounts"] = [
+            _pick(m, ("Type", "Name", "Source", "Destination", "RW", "Mode")) for m in out["Mounts"]
+        ]
+    return out
+
+
+def sanitize_service(doc: Mapping[str, Any]) -> dict:
+    """A swarm service without env, args or secrets: name, labels, image, mounts, ports."""
+    spec = doc.get("Spec") if isinstance(doc.get("Spec"), dict) else {}
+    task = spec.get("TaskTemplate") if isinstance(spec.get("TaskTemplate"), dict) else {}
+    cspec = task.get("ContainerSpec") if isinstance(task.get("ContainerSpec"), dict) else {}
+    endpoint = doc.get("Endpoint") if isinstance(doc.get("Endpoint"), dict) else {}
+    labels = spec.get("Labels") if isinstance(spec.get("Labels"), dict) else {}
+    mounts = cspec.get("Mounts") if isinstance(cspec.get("Mounts"), list) else []
+    return {
+        "ID": doc.get("ID"),
+        "Spec": {
+            "Name": spec.get("Name"),
+            "Labels": dict(redact_labels(labels)),
+            "TaskTemplate": {
+                "ContainerSpec": {
+                    "Image": cspec.get("Image"),
+                    "Mounts": [_pick(m, ("Type", "Source", "Target", "ReadOnly")) for m in mounts],
+                    "CapabilityAdd": cspec.get("CapabilityAdd"),
+                },
+                "Networks": task.get("Networks") if isinstance(task.get("Networks"), list) else [],
+            },
+            "EndpointSpec": _pick(spec.get("EndpointSpec"), ("Mode", "Ports")),
+        },
+        "Endpoint": _pick(endpoint, ("Ports", "VirtualIPs")),
+    }
+
+
+def sanitize_network(doc: Mapping[str, Any]) -> dict:
+    out = _pick(doc, _NETWORK_KEEP)
+    if isinstance(out.get("Labels"), dict):
+        out["Labels"] = dict(redact_labels(out["Labels"]))
+    return out
+
+
+@dataclass(frozen=True)
+class RawState:
+    """What was read from one engine (or loaded from a file), before normalization."""
+
+    target: Target
+    version: Mapping[str, Any]
+    info: Mapping[str, Any]
+    containers: tuple[dict, ...]
+    networks: tuple[dict, ...]
+    host: Mapping[str, Any]
+    notes: tuple[str, ...] = ()
+    source_uri: str | None = None
+    services: tuple[dict, ...] = ()  # swarm services (managers only)
+
+    def to_json(self) -> dict:
+        return {
+            "format": SNAPSHOT_FORMAT,
+            "version": SNAPSHOT_VERSION,
+            "target": {
+                "kind": self.target.kind.value,
+                "name": self.target.name,
+                "address": self.target.address,
+            },
+            "engine": {"version": _pick(self.version, _VERSION_KEEP), "info": _pick(self.info, _INFO_KEEP)},
+            "host": dict(self.host),
+            "containers": list(self.containers),
+            "networks": list(self.networks),
+            "services": list(self.services),
+            "notes": list(self.notes),
+        }
+
+
+def is_snapshot_document(doc: Any) -> bool:
+    return isinstance(doc, dict) and doc.get("format") == SNAPSHOT_FORMAT
+
+
+def raw_from_json(doc: Mapping[str, Any], path: str) -> RawState:
+    """Read an ``auditor snapshot`` file back; the target keeps its original name."""
+    if doc.get("version") != SNAPSHOT_VERSION:
+        raise InputError(
+            f"unsupported snapshot version {doc.get('version')!r} (expected {SNAPSHOT_VERSION})", path
+        )
+    target = doc.get("target")
+    if not isinstance(target, dict) or not isinstance(target.get("name"), str):
+        raise InputError("snapshot has no target name", path)
+    for key in ("containers", "networks", "services"):
+        if not isinstance(doc.get(key, []), list):
+            raise InputError(f"snapshot field {key!r} must be a list", path)
+    engine = doc.get("engine") if isinstance(doc.get("engine"), dict) else {}
+    host = _typed_host_facts(doc.get("host") if isinstance(doc.get("host"), dict) else {})
+    return RawState(
+        target=Target(SourceKind.ENGINE, target["name"], str(target.get("address", path))),
+        version=engine.get("version") or {},
+        info=engine.get("info") or {},
+        containers=tuple(doc.get("containers", [])),
+        networks=tuple(doc.get("networks", [])),
+        host=host,
+        notes=tuple(n for n in _list_or_empty(doc.get("notes")) if isinstance(n, str)),
+        source_uri=path,
+        services=tuple(doc.get("services", [])),
+    )
+
+
+def _list_or_empty(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+_FACT_FIELDS = {f.name for f in fields(DaemonFacts)}
+_FACT_TYPES = {f.name: str(f.type) for f in fields(DaemonFacts)}
+
+
+def _typed_host_facts(host: Mapping[str, Any]) -> dict[str, Any]:
+    """Host facts from a file, keeping only values of the model's types (others stay unknown)."""
+    out: dict[str, Any] = {}
+    for key, value in host.items():
+        kind = _FACT_TYPES.get(key)
+        if kind is None:
+            out[key] = value
+        elif kind.startswith("tuple"):
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                out[key] = tuple(value)
+        elif isinstance(value, bool) if kind.startswith("bool") else isinstance(value, str):
+            out[key] = value
+    return out
+
+
+def merge_host_facts(facts: DaemonFacts, host: Mapping[str, Any]) -> DaemonFacts:
+    """Overlay facts read on the host (daemon.json, dockerd flags, firewall) onto API facts."""
+    updates: dict[str, Any] = {}
+    for key, value in host.items():
+        if key not in _FACT_FIELDS or value is None:
+            continue
+        if key in ("tcp_api_endpoints", "sources"):
+            value = tuple(dict.fromkeys((*getattr(facts, key), *value)))
+        elif key == "tcp_api_without_tls" and facts.tcp_api_without_tls:
+            continue  # the engine's own warning wins over a config file reading
+        updates[key] = value
+    return replace(facts, **updates)
+
+
+UNKNOWN_FACT_LABELS = {
+    "userland_proxy": "daemon userland-proxy setting",
+    "iptables": "daemon iptables setting",
+    "ip6tables": "daemon ip6tables setting",
+    "firewalld_active": "host firewall: firewalld status",
+    "ufw_active": "host firewall: UFW status",
+    "docker_user_filters": "host firewall: DOCKER-USER chain rules",
+    "default_bind_ip": "daemon default bind address (ip)",
+    "allow_direct_routing": "daemon allow-direct-routing setting",
+    "ipv6": "daemon ipv6 setting",
+    "server_version": "engine version",
+    "tcp_api_without_tls": "daemon API listeners (TCP without TLS)",
+    "icc": "daemon inter-container communication (icc)",
+}
+
+
+def not_checked(facts: DaemonFacts) -> tuple[str, ...]:
+    return tuple(label for key, label in UNKNOWN_FACT_LABELS.items() if getattr(facts, key) is None)
+
+
+def normalize_raw(raw: RawState) -> Snapshot:
+    """One ``Snapshot`` from raw documents, whether they came live or from a file."""
+    uri = raw.source_uri
+    networks = tuple(normalize_network(d, raw.target, uri) for d in raw.networks)
+    containers = tuple(normalize_container(d, raw.target, uri) for d in raw.containers)
+    network_names = {n.id: n.name for n in networks if n.id}
+    containers += tuple(normalize_swarm_service(d, raw.target, network_names, uri) for d in raw.services)
+    facts = merge_host_facts(daemon_facts_from_api(raw.version, raw.info, networks), raw.host)
+    return Snapshot(
+        target=raw.target,
+        daemon=facts,
+        containers=tuple(sorted(containers, key=lambda c: c.name)),
+        networks=tuple(sorted(networks, key=lambda n: n.name)),
+        notes=raw.notes,
+        not_checked=not_checked(facts),
+    )
+
+
+def dumps(raw: RawState) -> str:
+    return json.dumps(raw.to_json(), indent=2, sort_keys=True) + "\n"

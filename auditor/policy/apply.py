@@ -1,0 +1,141 @@
+"""The gate's filters as one pure function: rule selection, severity overrides, waivers, baseline.
+
+``apply_policy(result, policy)`` returns a new ``ScanResult``; nothing is read from disk or
+the clock here (``Policy.today`` is injected), so every decision is testable and repeatable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from auditor.model.errors import InputError
+from auditor.model.findings import (
+    BaselineSplit,
+    ExpiredWaiver,
+    Finding,
+    PolicySummary,
+    ScanResult,
+    WaiverNote,
+    sort_findings,
+)
+from auditor.model.records import Container, Snapshot, resource_of
+from auditor.model.rule import Rule
+from auditor.model.severity import Severity
+from auditor.policy.waivers import Waiver, matches, subject_of
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the team decided: which rules, which severities, which accepted risks, which past."""
+
+    today: dt.date
+    enabled: frozenset[str] | None = None  # None: every rule
+    disabled: frozenset[str] = frozenset()
+    severity: Mapping[str, Severity] = field(default_factory=dict)
+    waivers: tuple[Waiver, ...] = ()
+    baseline: frozenset[str] | None = None  # fingerprints of a previous result
+    fail_on_new: bool = False
+
+    def selects(self, rule_id: str) -> bool:
+        rid = rule_id.upper()
+        return (self.enabled is None or rid in self.enabled) and rid not in self.disabled
+
+
+def check_selection(enabled: Iterable[str], disabled: Iterable[str], known: Iterable[str]) -> None:
+    """Unknown ids and a rule both enabled and disabled are usage errors (exit 2)."""
+    known_ids = {k.upper() for k in known}
+    for option, ids in (("--enable-rule", enabled), ("--disable-rule", disabled)):
+        for rid in ids:
+            if rid.upper() not in known_ids:
+                raise InputError(f"{option}: unknown rule id {rid!r} (see `auditor rules`)")
+    both = {e.upper() for e in enabled} & {d.upper() for d in disabled}
+    if both:
+        raise InputError(f"rule {sorted(both)[0]} is both enabled and disabled")
+
+
+def select_rules(rules: Iterable[Rule], policy: Policy) -> tuple[Rule, ...]:
+    """The rules to run; disabled rules are not run at all (a crash there cannot fail a scan)."""
+    return tuple(r for r in rules if policy.selects(r.id))
+
+
+def _containers(snapshots: Iterable[Snapshot]) -> dict[tuple[str, str, str], Container]:
+    """Index containers and services by (host, kind, resource name) as findings name them."""
+    out: dict[tuple[str, str, str], Container] = {}
+    for snap in snapshots:
+        for c in snap.containers:
+            out.setdefault((snap.target.name, c.kind, resource_of(c, snap.target).name), c)
+    return out
+
+
+def _waiver_for(finding: Finding, waivers: tuple[Waiver, ...], index, today: dt.date) -> Waiver | None:
+    """The active waiver that matches, else the latest expired one (to report it)."""
+    r = finding.resource
+    container = index.get((r.host or "", r.kind, r.name))
+    networks = container.network_names if container else ()
+    service = container.service if container else None
+    subject = subject_of(finding, networks, service)
+    found = [w for w in waivers if matches(w, finding.rule_id, subject)]
+    active = [w for w in found if not w.expired(today)]
+    if active:
+        return active[0]
+    return max(found, key=lambda w: w.expires) if found else None
+
+
+def _note(waiver: Waiver, expired: bool) -> WaiverNote:
+    return WaiverNote(rule=waiver.rule, match=waiver.match_text, reason=waiver.reason, owner=waiver.owner,
+                      expires=waiver.expires.isoformat(), source=waiver.source,
+                      state="expired" if expired else "active")
+
+
+def _apply_one(finding: Finding, policy: Policy, index) -> tuple[Finding, Waiver | None]:
+    severity = policy.severity.get(finding.rule_id.upper(), finding.severity)
+    waiver = _waiver_for(finding, policy.waivers, index, policy.today)
+    status, note = "open", None
+    if waiver is not None:
+        expired = waiver.expired(policy.today)
+        note = _note(waiver, expired)
+        status = "open" if expired else "waived"
+    baseline = None
+    if policy.baseline is not None:
+        baseline = "existing" if finding.fingerprint in policy.baseline else "new"
+    updated = replace(finding, severity=severity, status=status, waiver=note, baseline=baseline)
+    return updated, waiver
+
+
+def apply_policy(result: ScanResult, policy: Policy) -> ScanResult:
+    """A new result with the policy applied; ``result.policy`` records what the policy did."""
+    index = _containers(result.snapshots)
+    findings: list[Finding] = []
+    expired: dict[str, tuple[Waiver, int]] = {}
+    for f in result.findings:
+        if not policy.selects(f.rule_id):
+            continue
+        updated, waiver = _apply_one(f, policy, index)
+        findings.append(updated)
+        if waiver is not None and waiver.expired(policy.today):
+            seen = expired.get(waiver.source, (waiver, 0))[1]
+            expired[waiver.source] = (waiver, seen + 1)
+    baseline = None
+    if policy.baseline is not None:
+        baseline = BaselineSplit(new=sum(1 for f in findings if f.baseline == "new"),
+                                 existing=sum(1 for f in findings if f.baseline == "existing"))
+    summary = PolicySummary(
+        fail_on_new=policy.fail_on_new,
+        waived=sum(1 for f in findings if f.status == "waived"),
+        expired_waivers=tuple(
+            ExpiredWaiver(rule=w.rule, match=w.match_text, reason=w.reason, owner=w.owner,
+                          expires=w.expires.isoformat(), source=w.source, findings=count)
+            for w, count in sorted(expired.values(), key=lambda e: e[0].source)
+        ),
+        baseline=baseline,
+        severity_overrides=tuple(sorted(policy.severity.items())),
+    )
+    return replace(
+        result,
+        findings=sort_findings(findings),
+        rules_run=tuple(r for r in result.rules_run if policy.selects(r)),
+        rule_errors=tuple(e for e in result.rule_errors if policy.selects(e.rule_id)),
+        policy=summary,
+    )

@@ -1,0 +1,226 @@
+"""Waivers: a team accepts a known risk for a limited time, with a name and a reason.
+
+The file (default ``.auditor-waivers.yaml``) is YAML read with ruamel.yaml so every error can
+name its line. Each entry names a rule id, a ``match`` on the resource (fnmatch globs; every
+given key must match), a reason, an owner and an expiry date. A waiver suppresses findings up
+to and including its expiry day; after that it stops suppressing and is reported as expired.
+A malformed entry or an unknown rule id is an ``InputError`` (exit 2), never ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from auditor.model import inputs
+from auditor.model.errors import InputError
+from auditor.model.findings import Finding
+
+DEFAULT_WAIVERS_FILE = ".auditor-waivers.yaml"
+MATCH_KEYS = ("host", "project", "service", "container", "network", "resource", "port")
+ENTRY_KEYS = ("rule", "match", "reason", "owner", "expires")
+MAX_WAIVERS_BYTES = inputs.WAIVERS_LIMIT
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """One accepted risk; ``source`` is ``file:line`` for messages."""
+
+    rule: str
+    match: tuple[tuple[str, str], ...]
+    reason: str
+    owner: str
+    expires: dt.date
+    source: str
+
+    def expired(self, today: dt.date) -> bool:
+        """A waiver is valid through its expiry day."""
+        return today > self.expires
+
+    @property
+    def match_text(self) -> str:
+        """``key=glob, ...`` as reports show the match."""
+        return ", ".join(f"{k}={v}" for k, v in self.match)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The names a waiver can match a finding on."""
+
+    host: str
+    project: str
+    service: str
+    container: str
+    resource: str
+    networks: tuple[str, ...]
+    ports: tuple[str, ...]
+
+
+def _line(node: Any, key: Any = None, default: int = 1) -> int:
+    """1-based line of a mapping key (or of the node itself) from ruamel's position data."""
+    lc = getattr(node, "lc", None)
+    if lc is None:
+        return default
+    try:
+        if key is not None and isinstance(node, Mapping):
+            return int(lc.key(key)[0]) + 1
+        if key is not None:
+            return int(lc.item(key)[0]) + 1
+        return int(lc.line) + 1
+    except (KeyError, TypeError, IndexError, AttributeError):
+        return default
+
+
+def _text(entry: Mapping, key: str, path: str, line: int) -> str:
+    value = entry.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"waiver needs a non-empty string {key!r}", path, _line(entry, key, line) if key in entry else line)
+    return value.strip()
+
+
+def _date(entry: Mapping, path: str, line: int) -> dt.date:
+    value = entry.get("expires")
+    where = _line(entry, "expires", line) if "expires" in entry else line
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    if value is None:
+        raise InputError("waiver needs an 'expires' date (YYYY-MM-DD)", path, where)
+    raise InputError(f"waiver 'expires' must be a date YYYY-MM-DD, got {value!r}", path, where)
+
+
+def _match(entry: Mapping, path: str, line: int) -> tuple[tuple[str, str], ...]:
+    match = entry.get("match")
+    where = _line(entry, "match", line) if "match" in entry else line
+    if not isinstance(match, Mapping) or not match:
+        raise InputError(
+            f"waiver needs a 'match' mapping with at least one of {', '.join(MATCH_KEYS)} "
+            "(use host: '*' to waive a rule everywhere)",
+            path,
+            where,
+        )
+    out = []
+    for key, value in match.items():
+        if key not in MATCH_KEYS:
+            raise InputError(f"unknown match key {key!r} (choose from {', '.join(MATCH_KEYS)})", path, _line(match, key, where))
+        if isinstance(value, bool) or not isinstance(value, str | int) or str(value).strip() == "":
+            raise InputError(f"match {key!r} must be a non-empty string or number", path, _line(match, key, where))
+        out.append((str(key), str(value).strip()))
+    return tuple(sorted(out))
+
+
+def parse_entry(entry: Any, path: str, line: int, known_rules: Iterable[str]) -> Waiver:
+    """Validate one entry; every problem names the file and line."""
+    if not isinstance(entry, Mapping):
+        raise InputError("each waiver must be a mapping with rule, match, reason, owner, expires", path, line)
+    for key in entry:
+        if key not in ENTRY_KEYS:
+            raise InputError(f"unknown waiver field {key!r} (expected {', '.join(ENTRY_KEYS)})", path, _line(entry, key, line))
+    rule = _text(entry, "rule", path, line).upper()
+    known = {r.upper() for r in known_rules}
+    if rule not in known:
+        raise InputError(f"unknown rule id {rule!r} in waiver (see `auditor rules`)", path, _line(entry, "rule", line))
+    return Waiver(
+        rule=rule,
+        match=_match(entry, path, line),
+        reason=_text(entry, "reason", path, line),
+        owner=_text(entry, "owner", path, line),
+        expires=_date(entry, path, line),
+        source=f"{path}:{line}",
+    )
+
+
+def parse_waivers(text: str, path: str, known_rules: Iterable[str]) -> tuple[Waiver, ...]:
+    """Parse a waivers document: a list of entries, or a mapping with a ``waivers`` list."""
+    known = tuple(known_rules)
+    try:
+        doc = YAML(typ="rt").load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"malformed YAML: {problem}", path, mark.line + 1 if mark else None) from None
+    except (TypeError, ValueError, RecursionError):  # e.g. a mapping used as a key
+        raise InputError("malformed YAML: keys must be plain strings, and nesting must stay shallow", path) from None
+    if doc is None:
+        return ()
+    entries = doc
+    if isinstance(doc, Mapping):
+        for key in doc:
+            if key not in ("version", "waivers"):
+                raise InputError(f"unknown top-level key {key!r} (expected 'waivers')", path, _line(doc, key))
+        if doc.get("version", 1) != 1:
+            raise InputError(f"unsupported waivers version {doc.get('version')!r} (expected 1)", path, _line(doc, "version"))
+        entries = doc.get("waivers") or []
+    if not isinstance(entries, list):
+        raise InputError("'waivers' must be a list of entries", path, _line(doc, "waivers") if isinstance(doc, Mapping) else 1)
+    return tuple(parse_entry(e, path, _line(entries, i), known) for i, e in enumerate(entries))
+
+
+def load_waivers(path: str | Path, known_rules: Iterable[str]) -> tuple[Waiver, ...]:
+    text = inputs.read_text(path, "waivers file", MAX_WAIVERS_BYTES)
+    return parse_waivers(text, str(path), known_rules)
+
+
+def _glob(pattern: str, values: Iterable[str]) -> bool:
+    return any(fnmatchcase(v, pattern) for v in values if v)
+
+
+def matches(waiver: Waiver, rule_id: str, subject: Subject) -> bool:
+    """True when the rule is the waiver's and every match key matches the subject."""
+    if waiver.rule != rule_id.upper():
+        return False
+    fields = {
+        "host": (subject.host,),
+        "project": (subject.project,),
+        "service": (subject.service,),
+        "container": (subject.container,),
+        "resource": (subject.resource,),
+        "network": subject.networks,
+        "port": subject.ports,
+    }
+    return all(_glob(pattern, fields[key]) for key, pattern in waiver.match)
+
+
+def subject_of(finding: Finding, networks: tuple[str, ...] = (), service: str | None = None) -> Subject:
+    """What a finding is about, in the vocabulary of waivers.
+
+    ``port`` matches the container port (``80/tcp`` or ``80``) and the host port (``8080``).
+    ``network`` matches the network a finding is about, or the networks its container joins;
+    ``service`` matches a compose service, or the compose service label of a live container.
+    """
+    r = finding.resource
+    evidence = dict(finding.evidence)
+    ports: list[str] = []
+    container_port = evidence.get("container_port")
+    if container_port:
+        ports += [container_port, container_port.split("/")[0]]
+    host_port = evidence.get("host_port")
+    if host_port and host_port != "ephemeral":
+        ports.append(host_port)
+    nets = list(networks)
+    if r.kind == "network":
+        nets.append(r.name)
+    if evidence.get("network"):
+        nets.append(evidence["network"])
+    return Subject(
+        host=r.host or "",
+        project=r.project or "",
+        service=r.name if r.kind == "service" else (service or ""),
+        container=r.name if r.kind == "container" else "",
+        resource=r.name,
+        networks=tuple(nets),
+        ports=tuple(ports),
+    )
