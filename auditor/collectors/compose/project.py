@@ -52,7 +52,7 @@ class Environment:
         self.values: dict[str, str] = {}
         files = [Path(f) for f in env_files] if env_files else [project_dir / ".env"]
         for path in files:
-            if not env_files and not os.path.lexists(path):
+            if not env_files and not os.path.exists(path):  # a dangling .env link: absent, as compose has it
                 continue
             self.values.update(read_env_file(path, uris(path), {**self.values, **self.environ}))
 

@@ -404,3 +404,11 @@ def test_unrecognised_input_is_an_input_error_saying_what_was_expected(tmp_path:
     proc = subprocess.run([sys.executable, "-m", "auditor", "scan", name, "-q"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=60)
     assert (proc.returncode, proc.stderr.strip()) == (2, f"auditor: error: {message}")
+
+
+def test_a_dangling_dot_env_link_is_no_env_file(tmp_path: Path) -> None:
+    """Compose reads the project as if there were no .env (seen in a public project whose .env
+    links to a generated config file)."""
+    os.symlink("generated.conf", tmp_path / ".env")
+    snap = load(tmp_path, "services:\n  a:\n    image: x\n")
+    assert snap.incomplete == () and [c.service for c in snap.containers] == ["a"]
