@@ -42,7 +42,9 @@ def _ratio_text(r: dict | None, lower_is_better: bool = False) -> str | None:
         return None
     ratio = float(r["ratio"])
     change = (ratio - 1.0) * 100
-    word = ("more" if change > 0 else "less") if not lower_is_better else ("higher" if change > 0 else "lower")
+    word = (
+        ("more" if change > 0 else "less") if not lower_is_better else ("higher" if change > 0 else "lower")
+    )
     interval = ""
     if isinstance(r.get("ci_low"), int | float) and isinstance(r.get("ci_high"), int | float):
         interval = f", 95% CI {(r['ci_low'] - 1) * 100:+.0f}%..{(r['ci_high'] - 1) * 100:+.0f}%"

@@ -121,10 +121,16 @@ def _bridge_address(client) -> str | None:
     name = "docker0"
     with contextlib.suppress(docker.errors.APIError, KeyError, TypeError):
         name = (client.api.inspect_network("bridge").get("Options") or {}).get(
-            "com.docker.network.bridge.name", name)
+            "com.docker.network.bridge.name", name
+        )
     try:
-        proc = subprocess.run(["ip", "-o", "-4", "addr", "show", "dev", name], capture_output=True,
-                              text=True, timeout=10, check=False)
+        proc = subprocess.run(
+            ["ip", "-o", "-4", "addr", "show", "dev", name],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     for line in proc.stdout.splitlines():
@@ -142,8 +148,16 @@ def _engine_is_local(client) -> bool:
 class BenchEnvironment:
     """Creates what the planned modes need; ``routes`` maps each ready mode to its Route."""
 
-    def __init__(self, client, modes: list[str], run_id: str, image: str | None = None,
-                 gateway_ip: str | None = None, macvlan_parent: str | None = None, log=None):
+    def __init__(
+        self,
+        client,
+        modes: list[str],
+        run_id: str,
+        image: str | None = None,
+        gateway_ip: str | None = None,
+        macvlan_parent: str | None = None,
+        log=None,
+    ):
         self.client = client
         self.modes = set(modes)
         self.run_id = run_id
@@ -214,7 +228,9 @@ class BenchEnvironment:
             try:
                 self.client.images.get(self.user_image)
             except docker.errors.ImageNotFound:
-                raise InputError(f"--image {self.user_image!r} is not on this engine (bench never pulls)") from None
+                raise InputError(
+                    f"--image {self.user_image!r} is not on this engine (bench never pulls)"
+                ) from None
             self.image = self.user_image
         elif self.modes - {"host-loopback"}:
             self.log("building the tools image from this host's iperf3, sockperf and busybox")
@@ -234,7 +250,10 @@ class BenchEnvironment:
         if "user-bridge" in self.modes:
             self._try("user-bridge", lambda: self._pair_on_network("user-bridge", "bridge", {}))
         if "macvlan" in self.modes:
-            self._try("macvlan", lambda: self._pair_on_network("macvlan", "macvlan", {"parent": self.macvlan_parent}))
+            self._try(
+                "macvlan",
+                lambda: self._pair_on_network("macvlan", "macvlan", {"parent": self.macvlan_parent}),
+            )
         if "overlay" in self.modes:
             self._try("overlay", lambda: self._pair_on_network("overlay", "overlay", {}, attachable=True))
 
@@ -252,13 +271,28 @@ class BenchEnvironment:
                 self.failures[mode] = _one_line(exc)
 
     def _spawn(self, argv: list[str]) -> subprocess.Popen:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, env=marked_env(), preexec_fn=die_with_parent)  # noqa: PLW1509
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=marked_env(),
+            preexec_fn=die_with_parent,
+        )  # noqa: PLW1509
         self.processes.append(proc)
         return proc
 
     def _connrate_server(self, netns: str | None, port: int, bind: str = "0.0.0.0") -> int:  # noqa: S104
-        argv = [sys.executable, "-m", "auditor.benchmarks.connrate", "serve", "--port", str(port), "--bind", bind]
+        argv = [
+            sys.executable,
+            "-m",
+            "auditor.benchmarks.connrate",
+            "serve",
+            "--port",
+            str(port),
+            "--bind",
+            bind,
+        ]
         proc = self._spawn(in_netns(netns, argv))
         return proc.pid
 
@@ -268,30 +302,43 @@ class BenchEnvironment:
         sockperf = self._spawn(["sockperf", "server", "--tcp", "-i", "127.0.0.1", "-p", str(ports[1])])
         conn = self._connrate_server(None, ports[2], "127.0.0.1")
         _wait_listening(os.getpid(), ports, "host-loopback servers")
-        self.routes["host-loopback"] = Route("host-loopback", None, "127.0.0.1", *ports,
-                                             Servers(iperf.pid, sockperf.pid, conn))
+        self.routes["host-loopback"] = Route(
+            "host-loopback", None, "127.0.0.1", *ports, Servers(iperf.pid, sockperf.pid, conn)
+        )
 
-    def _server_container(self, role: str, listen: tuple[int, int] = (IPERF_PORT, SOCKPERF_PORT),
-                          bind: str | None = None, **kwargs):
+    def _server_container(
+        self,
+        role: str,
+        listen: tuple[int, int] = (IPERF_PORT, SOCKPERF_PORT),
+        bind: str | None = None,
+        **kwargs,
+    ):
         bind_iperf = f" -B {bind}" if bind else ""
         bind_sockperf = f" -i {bind}" if bind else ""
-        script = (f"iperf3 -s -p {listen[0]}{bind_iperf} & "
-                  f"sockperf server --tcp -p {listen[1]}{bind_sockperf} & wait")
+        script = (
+            f"iperf3 -s -p {listen[0]}{bind_iperf} & "
+            f"sockperf server --tcp -p {listen[1]}{bind_sockperf} & wait"
+        )
         return self._container(role, ["sh", "-c", script], **kwargs)
 
     def _container(self, role: str, command: list[str], **kwargs):
         container = self.client.containers.run(
-            self.image, command, name=self._name(role), labels=labels(self.run_id), detach=True, **kwargs)
+            self.image, command, name=self._name(role), labels=labels(self.run_id), detach=True, **kwargs
+        )
         self.containers.append(container)
         container.reload()
         if not container.attrs["State"].get("Running"):
-            raise BenchError(f"container {role} exited at start: {container.logs(tail=5).decode(errors='replace').strip()}")
+            raise BenchError(
+                f"container {role} exited at start: {container.logs(tail=5).decode(errors='replace').strip()}"
+            )
         return container
 
     def _servers_of(self, container, conn_pid: int | None) -> Servers:
         pid = int(container.attrs["State"]["Pid"])
         if not os.path.exists(f"/proc/{pid}/ns/net"):
-            raise BenchError("the engine's containers are not visible in this machine's /proc (remote engine?)")
+            raise BenchError(
+                "the engine's containers are not visible in this machine's /proc (remote engine?)"
+            )
         deadline = time.monotonic() + READY_TIMEOUT
         iperf = sockperf = None
         while time.monotonic() < deadline and not (iperf and sockperf):
@@ -300,8 +347,9 @@ class BenchEnvironment:
             time.sleep(0.05)
         return Servers(iperf, sockperf, conn_pid)
 
-    def _namespace_servers(self, container, ports=(IPERF_PORT, SOCKPERF_PORT, CONN_PORT),
-                           start_conn: bool = True) -> tuple[str, Servers]:
+    def _namespace_servers(
+        self, container, ports=(IPERF_PORT, SOCKPERF_PORT, CONN_PORT), start_conn: bool = True
+    ) -> tuple[str, Servers]:
         pid = int(container.attrs["State"]["Pid"])
         netns = f"/proc/{pid}/ns/net"
         conn = self._connrate_server(netns, ports[2]) if start_conn else None
@@ -312,12 +360,15 @@ class BenchEnvironment:
     def _none_loopback(self) -> None:
         server = self._server_container("none", network_mode="none")
         netns, servers = self._namespace_servers(server)
-        self.routes["none-loopback"] = Route("none-loopback", netns, "127.0.0.1", IPERF_PORT, SOCKPERF_PORT,
-                                             CONN_PORT, servers)
+        self.routes["none-loopback"] = Route(
+            "none-loopback", netns, "127.0.0.1", IPERF_PORT, SOCKPERF_PORT, CONN_PORT, servers
+        )
 
     def _host_network(self) -> None:
         ports = [procfs.free_port() for _ in range(3)]
-        server = self._server_container("host", listen=(ports[0], ports[1]), bind="127.0.0.1", network_mode="host")
+        server = self._server_container(
+            "host", listen=(ports[0], ports[1]), bind="127.0.0.1", network_mode="host"
+        )
         conn = self._connrate_server(None, ports[2], "127.0.0.1")
         servers = self._servers_of(server, conn)
         _wait_listening(os.getpid(), ports, "host-network servers")
@@ -330,45 +381,71 @@ class BenchEnvironment:
         # iperf3 sends UDP data to its control port number, so tcp and udp share one host port
         iperf_host_port = procfs.free_port()
         iperf_bindings = [(b[0], iperf_host_port) for b in bindings]
-        published = {f"{IPERF_PORT}/tcp": iperf_bindings, f"{IPERF_PORT}/udp": iperf_bindings,
-                     f"{SOCKPERF_PORT}/tcp": bindings, f"{CONN_PORT}/tcp": bindings}
+        published = {
+            f"{IPERF_PORT}/tcp": iperf_bindings,
+            f"{IPERF_PORT}/udp": iperf_bindings,
+            f"{SOCKPERF_PORT}/tcp": bindings,
+            f"{CONN_PORT}/tcp": bindings,
+        }
         server = self._server_container("bridge-server", network_mode="bridge", ports=published)
         _, servers = self._namespace_servers(server)
         address = server.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
         if "bridge" in self.modes:
             client = self._container("bridge-client", ["sleep", "86400"], network_mode="bridge")
-            self.routes["bridge"] = Route("bridge", _netns(client), address, IPERF_PORT, SOCKPERF_PORT,
-                                          CONN_PORT, servers)
+            self.routes["bridge"] = Route(
+                "bridge", _netns(client), address, IPERF_PORT, SOCKPERF_PORT, CONN_PORT, servers
+            )
         if "host-to-container" in self.modes:
-            self.routes["host-to-container"] = Route("host-to-container", None, address, IPERF_PORT,
-                                                     SOCKPERF_PORT, CONN_PORT, servers)
+            self.routes["host-to-container"] = Route(
+                "host-to-container", None, address, IPERF_PORT, SOCKPERF_PORT, CONN_PORT, servers
+            )
         if "container-ns" in self.modes:
             client = self._container("ns-client", ["sleep", "86400"], network_mode=f"container:{server.id}")
-            self.routes["container-ns"] = Route("container-ns", _netns(client), "127.0.0.1", IPERF_PORT,
-                                                SOCKPERF_PORT, CONN_PORT, servers)
+            self.routes["container-ns"] = Route(
+                "container-ns", _netns(client), "127.0.0.1", IPERF_PORT, SOCKPERF_PORT, CONN_PORT, servers
+            )
         ports = server.attrs["NetworkSettings"]["Ports"] or {}
         for mode, host_ip in (("published-proxy", "127.0.0.1"), ("published-nat", self.gateway_ip)):
             if mode not in self.modes or not host_ip:
                 continue
             found = {
                 tool: _host_port(ports, f"{port}/tcp", host_ip)
-                for tool, port in (("iperf3", IPERF_PORT), ("sockperf", SOCKPERF_PORT), ("connrate", CONN_PORT))
+                for tool, port in (
+                    ("iperf3", IPERF_PORT),
+                    ("sockperf", SOCKPERF_PORT),
+                    ("connrate", CONN_PORT),
+                )
             }
             if any(p is None for p in found.values()):
                 self.failures[mode] = f"the engine did not publish the ports on {host_ip}"
                 continue
-            self.routes[mode] = Route(mode, None, host_ip, found["iperf3"], found["sockperf"], found["connrate"],
-                                      servers, published={t: (host_ip, p) for t, p in found.items()})
+            self.routes[mode] = Route(
+                mode,
+                None,
+                host_ip,
+                found["iperf3"],
+                found["sockperf"],
+                found["connrate"],
+                servers,
+                published={t: (host_ip, p) for t, p in found.items()},
+            )
 
     def _pair_on_network(self, mode: str, driver: str, options: dict, attachable: bool = False) -> None:
-        network = self.client.networks.create(self._name(mode), driver=driver, options=options,
-                                              labels=labels(self.run_id), attachable=attachable or None)
+        network = self.client.networks.create(
+            self._name(mode),
+            driver=driver,
+            options=options,
+            labels=labels(self.run_id),
+            attachable=attachable or None,
+        )
         self.networks.append(network)
         server = self._server_container(f"{mode}-server", network=network.name)
         _, servers = self._namespace_servers(server)
         client = self._container(f"{mode}-client", ["sleep", "86400"], network=network.name)
         address = server.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
-        self.routes[mode] = Route(mode, _netns(client), address, IPERF_PORT, SOCKPERF_PORT, CONN_PORT, servers)
+        self.routes[mode] = Route(
+            mode, _netns(client), address, IPERF_PORT, SOCKPERF_PORT, CONN_PORT, servers
+        )
 
     def network_mtus(self) -> dict[str, int | None]:
         """MTU of each network this run created (bridge networks have a br-<id> interface)."""
@@ -376,7 +453,9 @@ class BenchEnvironment:
 
         out = {}
         for net in self.networks:
-            iface = (net.attrs.get("Options") or {}).get("com.docker.network.bridge.name") or f"br-{net.id[:12]}"
+            iface = (net.attrs.get("Options") or {}).get(
+                "com.docker.network.bridge.name"
+            ) or f"br-{net.id[:12]}"
             out[net.name] = mtu(iface)
         return out
 

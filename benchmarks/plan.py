@@ -61,8 +61,13 @@ class Options:
 QUICK = {"duration": 1.0, "repeat": 3, "warmup": 1, "omit": 1}
 
 
-def options(modes: str | None = None, duration: float | None = None, repeat: int | None = None,
-            quick: bool = False, **rest) -> Options:
+def options(
+    modes: str | None = None,
+    duration: float | None = None,
+    repeat: int | None = None,
+    quick: bool = False,
+    **rest,
+) -> Options:
     """Validate the command-line values; ``--quick`` fills what was not given explicitly."""
     chosen = parse_modes(modes) if modes else tuple(MODES)
     base = QUICK if quick else {}
@@ -76,8 +81,13 @@ def options(modes: str | None = None, duration: float | None = None, repeat: int
         raise InputError(f"--repeat must be between 1 and 100, not {repeat}")
     if rest.get("warmup", 1) < 0:
         raise InputError("--warmup cannot be negative")
-    return Options(modes=chosen, duration=float(duration), repeat=int(repeat), quick=quick,
-                   **{k: v for k, v in rest.items() if v is not None})
+    return Options(
+        modes=chosen,
+        duration=float(duration),
+        repeat=int(repeat),
+        quick=quick,
+        **{k: v for k, v in rest.items() if v is not None},
+    )
 
 
 def parse_modes(text: str) -> tuple[str, ...]:
@@ -130,8 +140,10 @@ def skip_reason(mode: str, opts: Options, caps: Capabilities) -> str | None:
     if mode == "published-nat" and not caps.gateway_ip:
         return "the default bridge has no IPv4 gateway address to publish on"
     if mode == "macvlan" and not opts.macvlan_parent:
-        return ("not run without --macvlan-parent IFACE: a macvlan network puts container MAC "
-                "addresses on that interface's segment")
+        return (
+            "not run without --macvlan-parent IFACE: a macvlan network puts container MAC "
+            "addresses on that interface's segment"
+        )
     if mode == "overlay":
         if not opts.overlay:
             return "not run without --overlay: it creates a swarm-scoped network"
@@ -148,11 +160,7 @@ def plan(opts: Options, caps: Capabilities) -> list[PlannedMode]:
     Baselines are always measured (even when not requested) because every ratio needs them.
     """
     wanted = set(opts.modes) | set(BASELINES)
-    return [
-        PlannedMode(name, MODES[name], skip_reason(name, opts, caps))
-        for name in MODES
-        if name in wanted
-    ]
+    return [PlannedMode(name, MODES[name], skip_reason(name, opts, caps)) for name in MODES if name in wanted]
 
 
 @dataclass(frozen=True)

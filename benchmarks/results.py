@@ -84,7 +84,9 @@ def _latency_detail(samples: Sequence[Sample | None], seed: int) -> dict | None:
         "kind": "full round trip, 64-byte messages, TCP (sockperf ping-pong)",
         "ci": {p: _summary_ci(values(samples, p), seed) for p in PERCENTILES},
         "samples": {p: _present(values(samples, p)) for p in PERCENTILES},
-        "observations": sum(int(s.details.get("observations") or 0) for s in samples if s and s.value is not None),
+        "observations": sum(
+            int(s.details.get("observations") or 0) for s in samples if s and s.value is not None
+        ),
     }
 
 
@@ -103,7 +105,9 @@ def _ratios(mine: dict[str, list[Sample | None]], other: dict[str, list[Sample |
     return {"metric": "throughput_bps", **headline, "metrics": metrics}
 
 
-def _flags(data: dict[str, list[Sample | None]], summary: Summary | None, cores: int, planned_rounds: int) -> list[str]:
+def _flags(
+    data: dict[str, list[Sample | None]], summary: Summary | None, cores: int, planned_rounds: int
+) -> list[str]:
     flags = []
     cpu = _cpu(data["throughput"])
     parties = [cpu["client"], cpu["server"], cpu["proxy"]]
@@ -142,16 +146,28 @@ def _errors(data: dict[str, list[Sample | None]]) -> list[str]:
     return seen[:5]
 
 
-def build(planned: list[PlannedMode], results: Results, failures: dict[str, str], environment: dict,
-          run: dict, seed: int = 0, udp: dict | None = None) -> dict:
+def build(
+    planned: list[PlannedMode],
+    results: Results,
+    failures: dict[str, str],
+    environment: dict,
+    run: dict,
+    seed: int = 0,
+    udp: dict | None = None,
+) -> dict:
     """The whole result document."""
     cores = int(environment.get("cpus") or 1)
     rounds = int(run.get("repeat") or 1)
     userland = (environment.get("userland_proxy") or {}).get("enabled")
     modes = []
     for pm in planned:
-        entry: dict = {"mode": pm.name, "description": pm.description, "status": "ok",
-                       "skipped_reason": None, "error": None}
+        entry: dict = {
+            "mode": pm.name,
+            "description": pm.description,
+            "status": "ok",
+            "skipped_reason": None,
+            "error": None,
+        }
         data = results.get(pm.name)
         if not pm.runnable:
             entry.update(status="skipped", skipped_reason=pm.skipped_reason)
@@ -165,21 +181,31 @@ def build(planned: list[PlannedMode], results: Results, failures: dict[str, str]
             continue
         forward = summarize(_present(values(data["throughput"])), seed)
         cpu = {kind: _cpu(data[kind]) for kind in KINDS}
-        entry.update({
-            "path": _path(pm.name, cpu["throughput"], userland),
-            "throughput_bps": forward.as_dict() if forward else None,
-            "reverse_throughput_bps": _summary(values(data["reverse"]), seed),
-            "smoothed_rtt_under_load_us": _summary(values(data["throughput"], "smoothed_rtt_under_load_us"), seed),
-            "retransmits": _median(values(data["throughput"], "retransmits")),
-            "congestion_control": next((s.details.get("congestion") for s in data["throughput"]
-                                        if s and s.details.get("congestion")), None),
-            "latency_us": _latency(data["latency"]),
-            "latency_detail": _latency_detail(data["latency"], seed),
-            "connections_per_s": _summary(values(data["connections"]), seed),
-            "cpu": cpu,
-            "flags": _flags(data, forward, cores, rounds),
-            "errors": _errors(data),
-        })
+        entry.update(
+            {
+                "path": _path(pm.name, cpu["throughput"], userland),
+                "throughput_bps": forward.as_dict() if forward else None,
+                "reverse_throughput_bps": _summary(values(data["reverse"]), seed),
+                "smoothed_rtt_under_load_us": _summary(
+                    values(data["throughput"], "smoothed_rtt_under_load_us"), seed
+                ),
+                "retransmits": _median(values(data["throughput"], "retransmits")),
+                "congestion_control": next(
+                    (
+                        s.details.get("congestion")
+                        for s in data["throughput"]
+                        if s and s.details.get("congestion")
+                    ),
+                    None,
+                ),
+                "latency_us": _latency(data["latency"]),
+                "latency_detail": _latency_detail(data["latency"], seed),
+                "connections_per_s": _summary(values(data["connections"]), seed),
+                "cpu": cpu,
+                "flags": _flags(data, forward, cores, rounds),
+                "errors": _errors(data),
+            }
+        )
         if udp is not None:
             entry["udp"] = {
                 **udp,
@@ -200,8 +226,10 @@ def build(planned: list[PlannedMode], results: Results, failures: dict[str, str]
     ]
     proxy_mode = next((m for m in modes if m["mode"] == "published-proxy" and m["status"] == "ok"), None)
     env = dict(environment)
-    env["userland_proxy"] = {**(environment.get("userland_proxy") or {}),
-                             "path_taken": proxy_mode["path"] if proxy_mode else None}
+    env["userland_proxy"] = {
+        **(environment.get("userland_proxy") or {}),
+        "path_taken": proxy_mode["path"] if proxy_mode else None,
+    }
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "auditor-bench",
@@ -226,9 +254,13 @@ def validate(doc: object, path: str | None = None) -> dict:
         raise InputError("not an `auditor bench` result (missing kind: auditor-bench)", path)
     version = str(doc.get("schema_version", ""))
     if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
-        raise InputError(f"unsupported benchmark schema_version {version!r} (expected {SCHEMA_VERSION})", path)
+        raise InputError(
+            f"unsupported benchmark schema_version {version!r} (expected {SCHEMA_VERSION})", path
+        )
     modes = doc.get("modes")
-    if not isinstance(modes, list) or not all(isinstance(m, dict) and isinstance(m.get("mode"), str) for m in modes):
+    if not isinstance(modes, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("mode"), str) for m in modes
+    ):
         raise InputError("benchmark result has no valid `modes` list", path)
     return doc
 

@@ -39,8 +39,9 @@ def _client_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _run(route: Route, argv: list[str], timeout: float, server_pid: int | None,
-         proxy_key: str | None) -> tuple[str, str, dict]:
+def _run(
+    route: Route, argv: list[str], timeout: float, server_pid: int | None, proxy_key: str | None
+) -> tuple[str, str, dict]:
     """Run one client; returns stdout, stderr and CPU use (% of one core) of client/server/proxy."""
     proxy_pid = None
     if proxy_key and proxy_key in route.published:
@@ -51,8 +52,15 @@ def _run(route: Route, argv: list[str], timeout: float, server_pid: int | None,
     client_before = _client_cpu_seconds()
     start = time.perf_counter()
     try:
-        proc = subprocess.run(in_netns(route.netns, argv), capture_output=True, text=True, timeout=timeout,
-                              env=marked_env(), preexec_fn=die_with_parent, check=False)  # noqa: PLW1509
+        proc = subprocess.run(
+            in_netns(route.netns, argv),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=marked_env(),
+            preexec_fn=die_with_parent,
+            check=False,
+        )  # noqa: PLW1509
         stdout, stderr = proc.stdout, proc.stderr
     except subprocess.TimeoutExpired as exc:
         stdout = _text(exc.stdout)
@@ -60,9 +68,17 @@ def _run(route: Route, argv: list[str], timeout: float, server_pid: int | None,
     wall = max(time.perf_counter() - start, 1e-9)
     cpu = {"client": 100.0 * (_client_cpu_seconds() - client_before) / wall}
     server_after = procfs.cpu_seconds(server_pid) if server_pid else None
-    cpu["server"] = 100.0 * (server_after - server_before) / wall if server_before is not None and server_after is not None else None
+    cpu["server"] = (
+        100.0 * (server_after - server_before) / wall
+        if server_before is not None and server_after is not None
+        else None
+    )
     proxy_after = procfs.cpu_seconds(proxy_pid) if proxy_pid else None
-    cpu["proxy"] = 100.0 * (proxy_after - proxy_before) / wall if proxy_before is not None and proxy_after is not None else None
+    cpu["proxy"] = (
+        100.0 * (proxy_after - proxy_before) / wall
+        if proxy_before is not None and proxy_after is not None
+        else None
+    )
     return stdout, stderr, cpu
 
 
@@ -73,8 +89,18 @@ def _text(value) -> str:
 
 
 def throughput(route: Route, duration: float, omit: int, reverse: bool = False) -> Sample:
-    argv = ["iperf3", "-c", route.address, "-p", str(route.iperf_port), "-t", _secs(duration),
-            "-O", str(omit), "-J"]
+    argv = [
+        "iperf3",
+        "-c",
+        route.address,
+        "-p",
+        str(route.iperf_port),
+        "-t",
+        _secs(duration),
+        "-O",
+        str(omit),
+        "-J",
+    ]
     if reverse:
         argv.append("-R")
     out, err, cpu = _run(route, argv, duration + omit + SLACK_S, route.servers.iperf3, "iperf3")
@@ -94,34 +120,77 @@ def throughput(route: Route, duration: float, omit: int, reverse: bool = False) 
 
 
 def udp(route: Route, duration: float, rate: str, size: int) -> Sample:
-    argv = ["iperf3", "-c", route.address, "-p", str(route.iperf_port), "-u", "-b", rate, "-l", str(size),
-            "-t", _secs(duration), "-J"]
+    argv = [
+        "iperf3",
+        "-c",
+        route.address,
+        "-p",
+        str(route.iperf_port),
+        "-u",
+        "-b",
+        rate,
+        "-l",
+        str(size),
+        "-t",
+        _secs(duration),
+        "-J",
+    ]
     out, err, cpu = _run(route, argv, duration + SLACK_S, route.servers.iperf3, None)
     try:
         result = parse_iperf3(out)
     except ToolOutputError as exc:
         return Sample("udp", None, cpu=cpu, error=_error(exc, err))
-    return Sample("udp", result.udp_lost_percent,
-                  {"jitter_ms": result.udp_jitter_ms, "packets": result.udp_packets,
-                   "sent_bps": result.sent_bps}, cpu)
+    return Sample(
+        "udp",
+        result.udp_lost_percent,
+        {"jitter_ms": result.udp_jitter_ms, "packets": result.udp_packets, "sent_bps": result.sent_bps},
+        cpu,
+    )
 
 
 def latency(route: Route, duration: float) -> Sample:
-    argv = ["sockperf", "ping-pong", "--tcp", "-i", route.address, "-p", str(route.sockperf_port),
-            "-t", str(max(1, round(duration))), "-m", "64", "--full-rtt"]
+    argv = [
+        "sockperf",
+        "ping-pong",
+        "--tcp",
+        "-i",
+        route.address,
+        "-p",
+        str(route.sockperf_port),
+        "-t",
+        str(max(1, round(duration))),
+        "-m",
+        "64",
+        "--full-rtt",
+    ]
     out, err, cpu = _run(route, argv, duration + SLACK_S, route.servers.sockperf, "sockperf")
     try:
         result = parse_sockperf(out + "\n" + err)
     except ToolOutputError as exc:
         return Sample("latency", None, cpu=cpu, error=_error(exc, err))
-    details = {"p50": result.p50, "p90": result.p90, "p99": result.p99, "p999": result.p999,
-               "observations": result.observations}
+    details = {
+        "p50": result.p50,
+        "p90": result.p90,
+        "p99": result.p99,
+        "p999": result.p999,
+        "observations": result.observations,
+    }
     return Sample("latency", result.p50, details, cpu)
 
 
 def connections(route: Route, duration: float) -> Sample:
-    argv = [sys.executable, "-m", "auditor.benchmarks.connrate", "client", "--host", route.address,
-            "--port", str(route.conn_port), "--seconds", _secs(duration)]
+    argv = [
+        sys.executable,
+        "-m",
+        "auditor.benchmarks.connrate",
+        "client",
+        "--host",
+        route.address,
+        "--port",
+        str(route.conn_port),
+        "--seconds",
+        _secs(duration),
+    ]
     out, err, cpu = _run(route, argv, duration + SLACK_S, route.servers.connrate, "connrate")
     try:
         result = parse_connrate(out)
@@ -158,11 +227,11 @@ Results = dict[str, dict[str, list[Sample | None]]]
 Progress = Callable[[int, int, Step, float | None], None]
 
 
-def run(routes: dict[str, Route], steps: list[Step], opts: Options, progress: Progress | None = None) -> Results:
+def run(
+    routes: dict[str, Route], steps: list[Step], opts: Options, progress: Progress | None = None
+) -> Results:
     """Run the schedule; samples land at their round index so ratios can be paired by round."""
-    results: Results = {
-        mode: {kind: [None] * opts.repeat for kind in (*KINDS, "udp")} for mode in routes
-    }
+    results: Results = {mode: {kind: [None] * opts.repeat for kind in (*KINDS, "udp")} for mode in routes}
     todo = [s for s in steps if s.mode in routes]
     started = time.monotonic()
     expected = [s.expected_seconds(opts) for s in todo]

@@ -29,8 +29,12 @@ class Summary:
     samples: tuple[float, ...]
 
     def as_dict(self) -> dict:
-        return {"median": self.median, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                "samples": list(self.samples)}
+        return {
+            "median": self.median,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "samples": list(self.samples),
+        }
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,13 @@ class Ratio:
         return self.ci_high < 1.0 or self.ci_low > 1.0
 
     def as_dict(self) -> dict:
-        return {"ratio": self.ratio, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                "pairs": self.pairs, "real": self.real_difference}
+        return {
+            "ratio": self.ratio,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "pairs": self.pairs,
+            "real": self.real_difference,
+        }
 
 
 def _percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -64,8 +73,9 @@ def _percentile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
 
 
-def bootstrap_median_ci(values: Sequence[float], rng: random.Random, resamples: int = RESAMPLES,
-                        confidence: float = CONFIDENCE) -> tuple[float, float] | None:
+def bootstrap_median_ci(
+    values: Sequence[float], rng: random.Random, resamples: int = RESAMPLES, confidence: float = CONFIDENCE
+) -> tuple[float, float] | None:
     """Percentile bootstrap interval of the median; None with fewer than three values."""
     if len(values) < MIN_SAMPLES_FOR_CI:
         return None
@@ -88,8 +98,9 @@ def summarize(values: Sequence[float], seed: int = 0) -> Summary | None:
     return Summary(_stats.median(clean), ci[0] if ci else None, ci[1] if ci else None, tuple(clean))
 
 
-def paired_ratio(values: Sequence[float | None], baseline: Sequence[float | None],
-                 seed: int = 0) -> Ratio | None:
+def paired_ratio(
+    values: Sequence[float | None], baseline: Sequence[float | None], seed: int = 0
+) -> Ratio | None:
     """Ratios paired by repetition (same round, close in time); pairs with a gap are dropped."""
     ratios = [
         float(v) / float(b)
@@ -111,7 +122,7 @@ def is_bimodal(values: Sequence[float], min_group: int = 2, min_relative_gap: fl
     if not gaps:
         return False
     gap, index = max(gaps)
-    low, high = data[: index + 1], data[index + 1:]
+    low, high = data[: index + 1], data[index + 1 :]
     spread = max(low[-1] - low[0], high[-1] - high[0])
     median = _stats.median(data)
     return median > 0 and gap / median >= min_relative_gap and gap > 2 * spread
@@ -124,8 +135,13 @@ def relative_width(summary: Summary | None) -> float | None:
     return (summary.ci_high - summary.ci_low) / abs(summary.median)
 
 
-def cpu_bound(per_process_pct: Sequence[float | None], total_pct: float | None, cores: int,
-              process_limit: float = 90.0, machine_limit: float = 0.9) -> bool:
+def cpu_bound(
+    per_process_pct: Sequence[float | None],
+    total_pct: float | None,
+    cores: int,
+    process_limit: float = 90.0,
+    machine_limit: float = 0.9,
+) -> bool:
     """One process near a whole core, or all of them together near every core of the machine."""
     if any(p is not None and p >= process_limit for p in per_process_pct):
         return True

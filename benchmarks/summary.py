@@ -28,30 +28,44 @@ def rows(doc: dict) -> list[list[str]]:
             out.append([m["mode"], m["status"], m.get("skipped_reason") or m.get("error") or ""])
             continue
         t = m.get("throughput_bps") or {}
-        ci = (f"[{gbits(t.get('ci_low'))}-{gbits(t.get('ci_high'))}]" if t.get("ci_low") is not None else "")
+        ci = f"[{gbits(t.get('ci_low'))}-{gbits(t.get('ci_high'))}]" if t.get("ci_low") is not None else ""
         lat = m.get("latency_us") or {}
         conn = (m.get("connections_per_s") or {}).get("median")
-        out.append([
-            m["mode"], "ok",
-            f"{gbits(t.get('median'))} {ci}".strip(),
-            gbits((m.get("reverse_throughput_bps") or {}).get("median")),
-            f"{_num(lat.get('p50'))}/{_num(lat.get('p99'))}",
-            _num(conn),
-            _ratio(m, "throughput_bps"),
-            _ratio(m, "latency_p50_us"),
-            ",".join(m.get("flags") or []),
-        ])
+        out.append(
+            [
+                m["mode"],
+                "ok",
+                f"{gbits(t.get('median'))} {ci}".strip(),
+                gbits((m.get("reverse_throughput_bps") or {}).get("median")),
+                f"{_num(lat.get('p50'))}/{_num(lat.get('p99'))}",
+                _num(conn),
+                _ratio(m, "throughput_bps"),
+                _ratio(m, "latency_p50_us"),
+                ",".join(m.get("flags") or []),
+            ]
+        )
     return out
 
 
-HEADER = ["mode", "status", "Gbit/s [95% CI]", "reverse", "RTT p50/p99 us", "conn/s",
-          "tput/loopback", "p50/loopback", "flags"]
+HEADER = [
+    "mode",
+    "status",
+    "Gbit/s [95% CI]",
+    "reverse",
+    "RTT p50/p99 us",
+    "conn/s",
+    "tput/loopback",
+    "p50/loopback",
+    "flags",
+]
 
 
 def print_summary(doc: dict, stream: IO[str]) -> None:
     """One line per mode; '*' marks a ratio whose interval excludes 1.0 (a real difference)."""
     table = [HEADER, *rows(doc)]
-    widths = [max(len(r[i]) for r in table if len(r) > i and len(r) == len(HEADER)) for i in range(len(HEADER))]
+    widths = [
+        max(len(r[i]) for r in table if len(r) > i and len(r) == len(HEADER)) for i in range(len(HEADER))
+    ]
     for r in table:
         if len(r) != len(HEADER):
             stream.write(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]}\n")

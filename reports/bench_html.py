@@ -51,43 +51,70 @@ def context(doc: dict) -> dict:
         lat = m.get("latency_us") or {}
         conn = m.get("connections_per_s") or {}
         cpu = (m.get("cpu") or {}).get("throughput") or {}
-        rows.append({
-            "mode": m["mode"], "path": m.get("path") or "",
-            "throughput": _fmt_bps(t.get("median")),
-            "throughput_ci": f"{_fmt_bps(t.get('ci_low'))} – {_fmt_bps(t.get('ci_high'))}" if t.get("ci_low") is not None else "n < 3",
-            "reverse": _fmt_bps((m.get("reverse_throughput_bps") or {}).get("median")),
-            "srtt": _fmt((m.get("smoothed_rtt_under_load_us") or {}).get("median")),
-            "p50": _fmt(lat.get("p50")), "p99": _fmt(lat.get("p99")), "p999": _fmt(lat.get("p999")),
-            "conn": _fmt(conn.get("median")),
-            "cpu": " / ".join(_fmt(cpu.get(k)) for k in ("client", "server", "proxy")),
-            "flags": m.get("flags") or [],
-            "errors": m.get("errors") or [],
-            "ratios": [
-                {"base": base, "metrics": [
-                    {"name": name, "text": _fmt_ratio(r), "real": bool(r and r.get("real"))}
-                    for name, r in (entry.get("metrics") or {}).items()
-                ]}
-                for base, entry in (m.get("ratio_to_baseline") or {}).items()
-            ],
-        })
+        rows.append(
+            {
+                "mode": m["mode"],
+                "path": m.get("path") or "",
+                "throughput": _fmt_bps(t.get("median")),
+                "throughput_ci": f"{_fmt_bps(t.get('ci_low'))} – {_fmt_bps(t.get('ci_high'))}"
+                if t.get("ci_low") is not None
+                else "n < 3",
+                "reverse": _fmt_bps((m.get("reverse_throughput_bps") or {}).get("median")),
+                "srtt": _fmt((m.get("smoothed_rtt_under_load_us") or {}).get("median")),
+                "p50": _fmt(lat.get("p50")),
+                "p99": _fmt(lat.get("p99")),
+                "p999": _fmt(lat.get("p999")),
+                "conn": _fmt(conn.get("median")),
+                "cpu": " / ".join(_fmt(cpu.get(k)) for k in ("client", "server", "proxy")),
+                "flags": m.get("flags") or [],
+                "errors": m.get("errors") or [],
+                "ratios": [
+                    {
+                        "base": base,
+                        "metrics": [
+                            {"name": name, "text": _fmt_ratio(r), "real": bool(r and r.get("real"))}
+                            for name, r in (entry.get("metrics") or {}).items()
+                        ],
+                    }
+                    for base, entry in (m.get("ratio_to_baseline") or {}).items()
+                ],
+            }
+        )
     comparisons = [
-        {"mode": c["mode"], "reference": c["reference"], "metrics": [
-            {"name": name, "text": _fmt_ratio(r), "real": bool(r and r.get("real"))}
-            for name, r in (c.get("metrics") or {}).items()
-        ]}
+        {
+            "mode": c["mode"],
+            "reference": c["reference"],
+            "metrics": [
+                {"name": name, "text": _fmt_ratio(r), "real": bool(r and r.get("real"))}
+                for name, r in (c.get("metrics") or {}).items()
+            ],
+        }
         for c in doc.get("comparisons", [])
     ]
     env = doc.get("environment") or {}
-    return {"bench": doc, "rows": rows, "comparisons": comparisons, "env": env, "run": doc.get("run") or {},
-            "nested_env": {k: v for k, v in env.items() if isinstance(v, dict)}}
+    return {
+        "bench": doc,
+        "rows": rows,
+        "comparisons": comparisons,
+        "env": env,
+        "run": doc.get("run") or {},
+        "nested_env": {k: v for k, v in env.items() if isinstance(v, dict)},
+    }
 
 
 def render_string(doc: dict) -> str:
     env = environment()
     charts = env.get_template("_bench_charts.html.j2").module
     css = PAGE_CSS + str(charts.styles())
-    csp = "; ".join(["default-src 'none'", f"style-src {csp_hash(css)}", "img-src 'none'", "base-uri 'none'",
-                     "form-action 'none'"])
+    csp = "; ".join(
+        [
+            "default-src 'none'",
+            f"style-src {csp_hash(css)}",
+            "img-src 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
     return env.get_template("bench.html.j2").render(context(doc), css=Markup(css), csp=csp)  # noqa: S704 - our own static CSS
 
 

@@ -53,20 +53,27 @@ def _plain_progress():
         phase = "warm-up" if step.warmup else f"repetition {step.round + 1}"
         left = f", about {eta:.0f}s left" if eta is not None else ""
         click.echo(f"[bench] {done + 1}/{total} {step.mode} ({phase}){left}", err=True)
+
     return show, None
 
 
 def _rich_progress():
     from rich.progress import BarColumn, Progress, TextColumn
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                   TextColumn("{task.fields[left]}"), transient=True)
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[left]}"),
+        transient=True,
+    )
     task = bar.add_task("bench", total=1, left="")
 
     def show(done: int, total: int, step, eta: float | None) -> None:
         phase = "warm-up" if step.warmup else f"repetition {step.round + 1}"
         left = f"about {eta:.0f}s left" if eta is not None and done < total else ""
         bar.update(task, total=total, completed=done, description=f"{step.mode} ({phase})", left=left)
+
     return show, bar
 
 
@@ -77,20 +84,57 @@ def _interactive() -> bool:
 @click.command("bench")
 @click.option("--modes", metavar="LIST", help="Comma-separated modes (default: all). Baselines always run.")
 @click.option("--duration", type=float, metavar="S", help="Seconds per test (default 5; --quick: 1).")
-@click.option("--repeat", type=int, metavar="N", help="Measured repetitions per mode (default 5; --quick: 3).")
+@click.option(
+    "--repeat", type=int, metavar="N", help="Measured repetitions per mode (default 5; --quick: 3)."
+)
 @click.option("--warmup", type=int, default=1, show_default=True, help="Warm-up rounds, not recorded.")
-@click.option("--quick", is_flag=True, help="Short tests and few repetitions: the whole matrix in a few minutes.")
-@click.option("-o", "--output", "outputs", multiple=True, metavar="FILE", help="Write results to FILE (.json or .html; repeatable).")
-@click.option("--image", metavar="IMG", help="Use this local image (must have sh, iperf3, sockperf) instead of building one.")
-@click.option("--cleanup", is_flag=True, help="Only remove what interrupted benchmark runs left behind, then exit.")
-@click.option("--udp", is_flag=True, help="Also measure UDP loss and jitter at a fixed rate and datagram size.")
+@click.option(
+    "--quick", is_flag=True, help="Short tests and few repetitions: the whole matrix in a few minutes."
+)
+@click.option(
+    "-o",
+    "--output",
+    "outputs",
+    multiple=True,
+    metavar="FILE",
+    help="Write results to FILE (.json or .html; repeatable).",
+)
+@click.option(
+    "--image",
+    metavar="IMG",
+    help="Use this local image (must have sh, iperf3, sockperf) instead of building one.",
+)
+@click.option(
+    "--cleanup", is_flag=True, help="Only remove what interrupted benchmark runs left behind, then exit."
+)
+@click.option(
+    "--udp", is_flag=True, help="Also measure UDP loss and jitter at a fixed rate and datagram size."
+)
 @click.option("--udp-rate", default="500M", show_default=True, help="UDP target rate (iperf3 -b).")
-@click.option("--seed", type=int, help="Seed of the shuffled order (default: random; recorded in the result).")
+@click.option(
+    "--seed", type=int, help="Seed of the shuffled order (default: random; recorded in the result)."
+)
 @click.option("--macvlan-parent", metavar="IFACE", help="Enable the macvlan mode on this parent interface.")
-@click.option("--overlay", is_flag=True, help="Enable the overlay mode (the engine must already be a swarm manager).")
+@click.option(
+    "--overlay", is_flag=True, help="Enable the overlay mode (the engine must already be a swarm manager)."
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary table.")
-def bench_command(modes, duration, repeat, warmup, quick, outputs, image, cleanup, udp, udp_rate, seed,
-                  macvlan_parent, overlay, quiet):
+def bench_command(
+    modes,
+    duration,
+    repeat,
+    warmup,
+    quick,
+    outputs,
+    image,
+    cleanup,
+    udp,
+    udp_rate,
+    seed,
+    macvlan_parent,
+    overlay,
+    quiet,
+):
     """Measure throughput, latency and connection rate of each Docker network mode, side by side."""
     from auditor.benchmarks import environment as envmod
     from auditor.benchmarks import hostinfo, plan, results, runner
@@ -98,14 +142,30 @@ def bench_command(modes, duration, repeat, warmup, quick, outputs, image, cleanu
     with user_errors():
         if cleanup:
             report = envmod.cleanup_leftovers(_client())
-            click.echo(f"removed {report.containers} container(s), {report.networks} network(s), "
-                       f"{report.images} image(s), {report.processes} process(es) left by interrupted runs"
-                       + (f"; kept {len(report.kept_alive_runs)} running benchmark(s)" if report.kept_alive_runs else ""))
+            click.echo(
+                f"removed {report.containers} container(s), {report.networks} network(s), "
+                f"{report.images} image(s), {report.processes} process(es) left by interrupted runs"
+                + (
+                    f"; kept {len(report.kept_alive_runs)} running benchmark(s)"
+                    if report.kept_alive_runs
+                    else ""
+                )
+            )
             return
         seed = seed if seed is not None else int.from_bytes(os.urandom(4), "big")
-        opts = plan.options(modes=modes, duration=duration, repeat=repeat, quick=quick, warmup=warmup,
-                            image=image, udp=udp, udp_rate=udp_rate, seed=seed,
-                            macvlan_parent=macvlan_parent, overlay=overlay)
+        opts = plan.options(
+            modes=modes,
+            duration=duration,
+            repeat=repeat,
+            quick=quick,
+            warmup=warmup,
+            image=image,
+            udp=udp,
+            udp_rate=udp_rate,
+            seed=seed,
+            macvlan_parent=macvlan_parent,
+            overlay=overlay,
+        )
         planned_outputs = [(_output_format(p), p) for p in outputs]
         client = _client()
         caps = envmod.capabilities(client)
@@ -119,9 +179,18 @@ def bench_command(modes, duration, repeat, warmup, quick, outputs, image, cleanu
         progress, bar = (None, None) if quiet else (_rich_progress() if _interactive() else _plain_progress())
         try:
             environment = hostinfo.collect(client)
-            with envmod.BenchEnvironment(client, runnable, run_id, image=opts.image, gateway_ip=caps.gateway_ip,
-                                         macvlan_parent=opts.macvlan_parent, log=log) as env:
-                steps = plan.schedule([m for m in runnable if m in env.routes], opts.repeat, opts.warmup, opts.seed)
+            with envmod.BenchEnvironment(
+                client,
+                runnable,
+                run_id,
+                image=opts.image,
+                gateway_ip=caps.gateway_ip,
+                macvlan_parent=opts.macvlan_parent,
+                log=log,
+            ) as env:
+                steps = plan.schedule(
+                    [m for m in runnable if m in env.routes], opts.repeat, opts.warmup, opts.seed
+                )
                 if bar is not None:
                     bar.start()
                 try:
@@ -148,14 +217,19 @@ def bench_command(modes, duration, repeat, warmup, quick, outputs, image, cleanu
             for s, handler in old.items():
                 signal.signal(s, handler)
         run = {
-            "id": run_id, "tool": {"name": "auditor", "version": __version__},
+            "id": run_id,
+            "tool": {"name": "auditor", "version": __version__},
             "started_at": started.isoformat(timespec="seconds"),
             "duration_s": round(time.monotonic() - t0, 1),
-            "quick": opts.quick, "repeat": opts.repeat, "warmup_rounds": opts.warmup,
-            "test_duration_s": opts.duration, "omit_s": opts.omit, "seed": opts.seed,
+            "quick": opts.quick,
+            "repeat": opts.repeat,
+            "warmup_rounds": opts.warmup,
+            "test_duration_s": opts.duration,
+            "omit_s": opts.omit,
+            "seed": opts.seed,
             "order": [f"{s.mode}#{'w' if s.warmup else s.round + 1}" for s in steps],
             "statistics": "median of repetitions; 95% percentile-bootstrap interval (2000 resamples) when n >= 3; "
-                          "ratios paired by repetition; a difference is real only when its interval excludes 1.0",
+            "ratios paired by repetition; a difference is real only when its interval excludes 1.0",
         }
         udp_info = {"rate": opts.udp_rate, "datagram_bytes": opts.udp_size} if opts.udp else None
         doc = results.build(planned, measured, failures, environment, run, seed=opts.seed, udp=udp_info)

@@ -6,29 +6,54 @@ from auditor.benchmarks.plan import Capabilities, options, plan
 from auditor.benchmarks.results import build
 from auditor.benchmarks.runner import KINDS, Sample
 
-ENV = {"hostname": "testhost", "cpus": 2, "kernel": "6.1", "userland_proxy": {"enabled": True, "source": "engine default"},
-       "mtu": {"lo": 65536, "docker0": 1500}}
+ENV = {
+    "hostname": "testhost",
+    "cpus": 2,
+    "kernel": "6.1",
+    "userland_proxy": {"enabled": True, "source": "engine default"},
+    "mtu": {"lo": 65536, "docker0": 1500},
+}
 
 
-def mode_samples(gbps: list[float], p50: float = 20.0, conn: float = 10000.0, proxy_cpu: float | None = None,
-                 client_cpu: float = 40.0) -> dict[str, list[Sample | None]]:
+def mode_samples(
+    gbps: list[float],
+    p50: float = 20.0,
+    conn: float = 10000.0,
+    proxy_cpu: float | None = None,
+    client_cpu: float = 40.0,
+) -> dict[str, list[Sample | None]]:
     """One mode's per-round samples; throughput in Gbit/s, latency p50 in microseconds."""
     cpu = {"client": client_cpu, "server": 30.0, "proxy": proxy_cpu}
     data: dict[str, list[Sample | None]] = {k: [] for k in (*KINDS, "udp")}
     for i, g in enumerate(gbps):
-        data["throughput"].append(Sample("throughput", g * 1e9, {"retransmits": 0, "congestion": "cubic",
-                                                                 "smoothed_rtt_under_load_us": 50.0}, dict(cpu)))
+        data["throughput"].append(
+            Sample(
+                "throughput",
+                g * 1e9,
+                {"retransmits": 0, "congestion": "cubic", "smoothed_rtt_under_load_us": 50.0},
+                dict(cpu),
+            )
+        )
         data["reverse"].append(Sample("reverse", g * 0.9e9, {}, dict(cpu)))
         lat = p50 * (1 + 0.01 * i)
-        data["latency"].append(Sample("latency", lat, {"p50": lat, "p90": lat * 1.2, "p99": lat * 2, "p999": lat * 4,
-                                                       "observations": 1000}, dict(cpu)))
+        data["latency"].append(
+            Sample(
+                "latency",
+                lat,
+                {"p50": lat, "p90": lat * 1.2, "p99": lat * 2, "p999": lat * 4, "observations": 1000},
+                dict(cpu),
+            )
+        )
         data["connections"].append(Sample("connections", conn * (1 + 0.01 * i), {"errors": 0}, dict(cpu)))
         data["udp"].append(None)
     return data
 
 
-def document(results: dict, modes: str = "bridge,user-bridge,host,host-to-container,published-nat,published-proxy",
-             failures: dict | None = None) -> dict:
+def document(
+    results: dict,
+    modes: str = "bridge,user-bridge,host,host-to-container,published-nat,published-proxy",
+    failures: dict | None = None,
+) -> dict:
     opts = options(modes=modes, repeat=5)
     planned = plan(opts, Capabilities())
     run = {"id": "abc123", "started_at": "2026-11-27T20:00:00+00:00", "repeat": 5}

@@ -47,10 +47,15 @@ def test_default_skips_explain_why():
 
 def test_overlay_needs_a_swarm_manager():
     no_swarm = {p.name: p for p in plan(options(overlay=True), Capabilities())}
-    assert no_swarm["overlay"].skipped_reason == "the engine is not part of a swarm (auditor never initialises one)"
+    assert (
+        no_swarm["overlay"].skipped_reason
+        == "the engine is not part of a swarm (auditor never initialises one)"
+    )
     worker = {p.name: p for p in plan(options(overlay=True), Capabilities(swarm_active=True))}
     assert "swarm worker" in worker["overlay"].skipped_reason
-    manager = {p.name: p for p in plan(options(overlay=True), Capabilities(swarm_active=True, swarm_manager=True))}
+    manager = {
+        p.name: p for p in plan(options(overlay=True), Capabilities(swarm_active=True, swarm_manager=True))
+    }
     assert manager["overlay"].runnable
 
 
@@ -59,7 +64,10 @@ def test_missing_gateway_and_remote_engine():
     assert planned["host-loopback"].runnable
     assert "not on this machine" in planned["bridge"].skipped_reason
     no_gw = {p.name: p for p in plan(options(), Capabilities(gateway_ip=None))}
-    assert no_gw["published-nat"].skipped_reason == "the default bridge has no IPv4 gateway address to publish on"
+    assert (
+        no_gw["published-nat"].skipped_reason
+        == "the default bridge has no IPv4 gateway address to publish on"
+    )
 
 
 def test_missing_tools_skip_everything():

@@ -68,11 +68,17 @@ def test_comparisons_between_related_modes():
 def test_skipped_and_failed_modes():
     results = standard_results()
     results.pop("user-bridge")
-    doc = document(results, modes="bridge,user-bridge,macvlan", failures={"user-bridge": "network create failed"})
+    doc = document(
+        results, modes="bridge,user-bridge,macvlan", failures={"user-bridge": "network create failed"}
+    )
     modes = by_mode(doc)
     assert modes["macvlan"]["status"] == "skipped"
     assert modes["macvlan"]["skipped_reason"].startswith("not run without --macvlan-parent")
-    assert modes["user-bridge"] == {**modes["user-bridge"], "status": "failed", "error": "network create failed"}
+    assert modes["user-bridge"] == {
+        **modes["user-bridge"],
+        "status": "failed",
+        "error": "network create failed",
+    }
     assert "throughput_bps" not in modes["user-bridge"]
 
 

@@ -27,12 +27,17 @@ def test_scan_cites_measured_costs(tmp_path):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     by_id = {f["rule_id"]: f for f in doc["findings"]}
-    assert "measured on this host (a published port vs the container's own address): throughput 6% less" in by_id["PORT001"]["message"]
+    assert (
+        "measured on this host (a published port vs the container's own address): throughput 6% less"
+        in by_id["PORT001"]["message"]
+    )
     assert by_id["PORT001"]["evidence"]["benchmark_run"] == "abc123 (2026-11-27T20:00:00+00:00)"
     assert "measured on this host" in by_id["NET003"]["message"]
     assert "measured on this host" not in by_id["HOST002"]["message"]
     # fingerprints (and so waivers and baselines) do not change when costs are cited
-    assert sorted(f["fingerprint"] for f in doc["findings"]) == sorted(f["fingerprint"] for f in plain["findings"])
+    assert sorted(f["fingerprint"] for f in doc["findings"]) == sorted(
+        f["fingerprint"] for f in plain["findings"]
+    )
 
 
 def test_scan_rejects_a_file_that_is_not_a_bench_result(tmp_path):
