@@ -13,11 +13,13 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import procfs
 from .environment import Route, die_with_parent, in_netns, marked_env
 from .parsers import ToolOutputError, parse_connrate, parse_iperf3, parse_sockperf
-from .plan import Options, Step
+from .plan import Step
+from .settings import Options
 
 KINDS = ("throughput", "reverse", "latency", "connections")
 SLACK_S = 15.0  # a tool gets this much longer than its test before it is killed
@@ -29,8 +31,8 @@ class Sample:
 
     kind: str
     value: float | None
-    details: dict = field(default_factory=dict)
-    cpu: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    cpu: dict[str, float | None] = field(default_factory=dict)
     error: str | None = None
 
 
@@ -41,7 +43,7 @@ def _client_cpu_seconds() -> float:
 
 def _run(
     route: Route, argv: list[str], timeout: float, server_pid: int | None, proxy_key: str | None
-) -> tuple[str, str, dict]:
+) -> tuple[str, str, dict[str, float | None]]:
     """Run one client; returns stdout, stderr and CPU use (% of one core) of client/server/proxy."""
     proxy_pid = None
     if proxy_key and proxy_key in route.published:
@@ -66,7 +68,7 @@ def _run(
         stdout = _text(exc.stdout)
         stderr = _text(exc.stderr) + f"\n(killed after {timeout:.0f}s)"
     wall = max(time.perf_counter() - start, 1e-9)
-    cpu = {"client": 100.0 * (_client_cpu_seconds() - client_before) / wall}
+    cpu: dict[str, float | None] = {"client": 100.0 * (_client_cpu_seconds() - client_before) / wall}
     server_after = procfs.cpu_seconds(server_pid) if server_pid else None
     cpu["server"] = (
         100.0 * (server_after - server_before) / wall
@@ -82,7 +84,7 @@ def _run(
     return stdout, stderr, cpu
 
 
-def _text(value) -> str:
+def _text(value: str | bytes | None) -> str:
     if value is None:
         return ""
     return value.decode(errors="replace") if isinstance(value, bytes) else value

@@ -9,7 +9,8 @@ from __future__ import annotations
 import random
 import statistics as _stats
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from auditor.model.bench import Ratio, Summary
 
 CONFIDENCE = 0.95
 RESAMPLES = 2000
@@ -19,48 +20,11 @@ MIN_SAMPLES_FOR_CI = 3
 MIN_PAIRS_FOR_CLAIM = 5
 
 
-@dataclass(frozen=True)
-class Summary:
-    """Median of the repetitions and its bootstrap confidence interval (None if too few)."""
-
-    median: float
-    ci_low: float | None
-    ci_high: float | None
-    samples: tuple[float, ...]
-
-    def as_dict(self) -> dict:
-        return {
-            "median": self.median,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "samples": list(self.samples),
-        }
-
-
-@dataclass(frozen=True)
-class Ratio:
-    """Median of per-repetition ratios ``mode / baseline`` with its interval."""
-
-    ratio: float
-    ci_low: float | None
-    ci_high: float | None
-    pairs: int
-
-    @property
-    def real_difference(self) -> bool:
-        """True only with at least five pairs and an interval that excludes 1.0."""
-        if self.ci_low is None or self.ci_high is None or self.pairs < MIN_PAIRS_FOR_CLAIM:
-            return False
-        return self.ci_high < 1.0 or self.ci_low > 1.0
-
-    def as_dict(self) -> dict:
-        return {
-            "ratio": self.ratio,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "pairs": self.pairs,
-            "real": self.real_difference,
-        }
+def real_difference(ci_low: float | None, ci_high: float | None, pairs: int) -> bool:
+    """True only with at least five pairs and an interval that excludes 1.0."""
+    if ci_low is None or ci_high is None or pairs < MIN_PAIRS_FOR_CLAIM:
+        return False
+    return ci_high < 1.0 or ci_low > 1.0
 
 
 def _percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -110,7 +74,8 @@ def paired_ratio(
     if not ratios:
         return None
     ci = bootstrap_median_ci(ratios, random.Random(seed))  # noqa: S311 - bootstrap resampling
-    return Ratio(_stats.median(ratios), ci[0] if ci else None, ci[1] if ci else None, len(ratios))
+    low, high = (ci[0], ci[1]) if ci else (None, None)
+    return Ratio(_stats.median(ratios), low, high, len(ratios), real_difference(low, high, len(ratios)))
 
 
 def is_bimodal(values: Sequence[float], min_group: int = 2, min_relative_gap: float = 0.10) -> bool:

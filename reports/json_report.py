@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import IO, Any
 
+from auditor.model.bench import to_json as bench_json
 from auditor.model.findings import Finding, ScanResult, TargetResult
 
 from .ci_common import policy_json
@@ -91,7 +92,7 @@ def result_json(result: ScanResult) -> dict[str, Any]:
         out["topology"] = topology
     benchmark = result.extras.get("benchmark")  # `scan --bench`: kept so `auditor report` can chart it
     if benchmark is not None:
-        out["benchmark"] = benchmark
+        out["benchmark"] = bench_json(benchmark)
     return out
 
 

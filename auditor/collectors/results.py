@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from auditor.model import inputs
+from auditor.model.bench import from_json as bench_from_json
 from auditor.model.errors import InputError
 from auditor.model.findings import Finding, Resource, RuleError, ScanResult, TargetResult
 from auditor.model.records import Origin, SourceKind, Target
@@ -183,7 +184,7 @@ def result_from_json(doc: Any, path: str = "<input>") -> ScanResult:
             _check_topology_target(r, t, f"topology.targets[{i}]")
         extras["topology"] = topo
     if top.get("benchmark") is not None:
-        extras["benchmark"] = r.obj(top["benchmark"], "benchmark")
+        extras["benchmark"] = bench_from_json(top["benchmark"], r.path)
     return ScanResult(
         tool_version=r.text(tool.get("version", "unknown"), "tool.version") or "unknown",
         started_at=started_at,

@@ -6,10 +6,12 @@ failed, 130 interrupted (everything created was removed first).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import click
@@ -138,6 +140,7 @@ def bench_command(
     """Measure throughput, latency and connection rate of each Docker network mode, side by side."""
     from auditor.benchmarks import environment as envmod
     from auditor.benchmarks import hostinfo, plan, results, runner
+    from auditor.model.bench import RunRecord, ToolInfo, to_json
 
     with user_errors():
         if cleanup:
@@ -152,7 +155,6 @@ def bench_command(
                 )
             )
             return
-        seed = seed if seed is not None else int.from_bytes(os.urandom(4), "big")
         opts = plan.options(
             modes=modes,
             duration=duration,
@@ -170,7 +172,7 @@ def bench_command(
         client = _client()
         caps = envmod.capabilities(client)
         planned = plan.plan(opts, caps)
-        runnable = [p.name for p in planned if p.runnable]
+        runnable = [p.mode for p in planned if p.runnable]
         run_id = envmod.new_run_id()
         started = datetime.now(UTC)
         t0 = time.monotonic()
@@ -179,17 +181,12 @@ def bench_command(
         progress, bar = (None, None) if quiet else (_rich_progress() if _interactive() else _plain_progress())
         try:
             environment = hostinfo.collect(client)
-            with envmod.BenchEnvironment(
-                client,
-                runnable,
-                run_id,
-                image=opts.image,
-                gateway_ip=caps.gateway_ip,
-                macvlan_parent=opts.macvlan_parent,
-                log=log,
-            ) as env:
+            needs_image = any(m.containers for m in runnable)
+            with envmod.BenchEnvironment(client, run_id, opts, caps, log, needs_image) as env:
+                for mode in runnable:
+                    env.set_up(mode.name, mode.setup)
                 steps = plan.schedule(
-                    [m for m in runnable if m in env.routes], opts.repeat, opts.warmup, opts.seed
+                    [m.name for m in runnable if m.name in env.routes], opts.repeat, opts.warmup, opts.seed
                 )
                 if bar is not None:
                     bar.start()
@@ -198,7 +195,7 @@ def bench_command(
                 finally:
                     if bar is not None:
                         bar.stop()
-                environment["mtu"].update(env.network_mtus())
+                environment = replace(environment, mtu=environment.mtu + env.network_mtus())
                 failures = dict(env.failures)
         except KeyboardInterrupt:
             click.echo("auditor: bench interrupted; everything it created was removed", err=True)
@@ -216,37 +213,36 @@ def bench_command(
         finally:
             for s, handler in old.items():
                 signal.signal(s, handler)
-        run = {
-            "id": run_id,
-            "tool": {"name": "auditor", "version": __version__},
-            "started_at": started.isoformat(timespec="seconds"),
-            "duration_s": round(time.monotonic() - t0, 1),
-            "quick": opts.quick,
-            "repeat": opts.repeat,
-            "warmup_rounds": opts.warmup,
-            "test_duration_s": opts.duration,
-            "omit_s": opts.omit,
-            "seed": opts.seed,
-            "order": [f"{s.mode}#{'w' if s.warmup else s.round + 1}" for s in steps],
-            "statistics": "median of repetitions; 95% percentile-bootstrap interval (2000 resamples) when n >= 3; "
+        run = RunRecord(
+            id=run_id,
+            tool=ToolInfo("auditor", __version__),
+            started_at=started.isoformat(timespec="seconds"),
+            duration_s=round(time.monotonic() - t0, 1),
+            quick=opts.quick,
+            repeat=opts.repeat,
+            warmup_rounds=opts.warmup,
+            test_duration_s=opts.duration,
+            omit_s=opts.omit,
+            seed=opts.seed,
+            order=tuple(f"{s.mode}#{'w' if s.warmup else s.round + 1}" for s in steps),
+            statistics="median of repetitions; 95% percentile-bootstrap interval (2000 resamples) when n >= 3; "
             "ratios paired by repetition; a difference is real only when its interval excludes 1.0",
-        }
-        udp_info = {"rate": opts.udp_rate, "datagram_bytes": opts.udp_size} if opts.udp else None
-        doc = results.build(planned, measured, failures, environment, run, seed=opts.seed, udp=udp_info)
+        )
+        result = results.build(planned, measured, failures, environment, run, opts)
         for fmt, path in planned_outputs:
             if fmt == "json":
-                write_text_atomically(path, results.dumps(doc))
+                write_text_atomically(path, json.dumps(to_json(result), indent=2) + "\n")
             else:
                 from auditor.reports.bench_html import render_string
 
-                write_text_atomically(path, render_string(doc))
+                write_text_atomically(path, render_string(result))
         if not quiet:
-            from auditor.benchmarks.summary import print_summary
+            from auditor.reports.bench_table import render_table
 
-            print_summary(doc, sys.stdout)
-        failed = [m["mode"] for m in doc["modes"] if m["status"] == "failed"]
-        if not any(m["status"] == "ok" for m in doc["modes"]):
-            reasons = sorted({m.get("skipped_reason") or m.get("error") or "" for m in doc["modes"]})
+            render_table(result, sys.stdout)
+        failed = [m.mode for m in result.modes if m.status == "failed"]
+        if not any(m.measured for m in result.modes):
+            reasons = sorted({m.skipped_reason or m.error or "" for m in result.modes})
             fail(f"nothing could be measured: {'; '.join(reasons)}", exit_codes.INCOMPLETE)
         if failed:
             click.echo(f"auditor: error: mode(s) failed: {', '.join(failed)}", err=True)

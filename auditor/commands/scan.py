@@ -12,7 +12,6 @@ from auditor.app.progress import fleet_progress
 from auditor.audit.discovery import DiscoveryError, discover_rules
 from auditor.audit.pipeline import scan
 from auditor.benchmarks.annotate import annotate as annotate_bench
-from auditor.benchmarks.results import load as load_bench
 from auditor.collectors.fleet import fleet_specs
 from auditor.collectors.request import ComposeOptions, ScanRequest
 from auditor.commands.common import (
@@ -26,6 +25,7 @@ from auditor.commands.common import (
 from auditor.commands.gates import gate_options, resolve_gates, warn_expired
 from auditor.commands.history import record_scan
 from auditor.model import exit_codes
+from auditor.model.bench import load as load_bench
 from auditor.model.errors import InputError
 from auditor.policy.apply import apply_policy
 from auditor.reports import REPORTERS, format_for_path

@@ -1,18 +1,23 @@
-"""Synthetic samples and a result document built through the real ``results.build``."""
+"""Synthetic samples and a result built through the real ``results.build``."""
 
 from __future__ import annotations
 
-from auditor.benchmarks.plan import Capabilities, options, plan
+from auditor.benchmarks.plan import options, plan
 from auditor.benchmarks.results import build
 from auditor.benchmarks.runner import KINDS, Sample
+from auditor.benchmarks.settings import Capabilities
 
-ENV = {
-    "hostname": "testhost",
-    "cpus": 2,
-    "kernel": "6.1",
-    "userland_proxy": {"enabled": True, "source": "engine default"},
-    "mtu": {"lo": 65536, "docker0": 1500},
-}
+from auditor.model.bench import BenchResult, Environment, RunRecord, UserlandProxy
+
+ENV = Environment(
+    hostname="testhost",
+    cpus=2,
+    kernel="6.1",
+    userland_proxy=UserlandProxy(True, "engine default"),
+    mtu=(("lo", 65536), ("docker0", 1500)),
+    collected=("hostname", "cpus", "kernel", "userland_proxy", "mtu"),
+)
+RUN = RunRecord(id="abc123", started_at="2026-11-27T20:00:00+00:00", repeat=5)
 
 
 def mode_samples(
@@ -53,11 +58,12 @@ def document(
     results: dict,
     modes: str = "bridge,user-bridge,host,host-to-container,published-nat,published-proxy",
     failures: dict | None = None,
-) -> dict:
-    opts = options(modes=modes, repeat=5)
+    environment: Environment = ENV,
+    **choices,
+) -> BenchResult:
+    opts = options(modes=modes, repeat=5, seed=1, **choices)
     planned = plan(opts, Capabilities())
-    run = {"id": "abc123", "started_at": "2026-11-27T20:00:00+00:00", "repeat": 5}
-    return build(planned, results, failures or {}, ENV, run, seed=1)
+    return build(planned, results, failures or {}, environment, RUN, opts)
 
 
 def standard_results() -> dict:

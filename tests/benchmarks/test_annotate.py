@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from auditor.benchmarks.annotate import annotate, measured_cost
 
-from auditor.model.findings import Finding, Resource
-from auditor.model.severity import Severity
+from auditor.model import Finding, Resource, Severity
 
 from .synthetic import document, standard_results
 

@@ -13,6 +13,8 @@ from auditor.reports.bench_json import render_json
 from auditor.model.bench import BenchResult, from_json, load, to_json
 from auditor.model.errors import InputError
 
+from .synthetic import document, standard_results
+
 GOLDEN_INPUT = Path(__file__).resolve().parents[1] / "golden" / "input" / "bench.json"
 
 
@@ -22,31 +24,45 @@ def text(result: BenchResult) -> str:
     return out.getvalue()
 
 
+def test_document_of_the_synthetic_run_is_the_golden_input_byte_for_byte():
+    assert text(document(standard_results())) == GOLDEN_INPUT.read_text()
+
+
 def test_reading_and_writing_again_changes_nothing():
     original = GOLDEN_INPUT.read_text()
-    assert text(load(str(GOLDEN_INPUT))) == original
+    result = load(str(GOLDEN_INPUT))
+    assert result == document(standard_results())
+    assert text(result) == original
 
 
-def test_skipped_and_failed_entries_round_trip():
-    doc = json.loads(GOLDEN_INPUT.read_text())
-    doc["modes"][2] = {
-        "mode": "host",
-        "description": "d",
-        "status": "skipped",
-        "skipped_reason": "why",
-        "error": None,
-    }
-    doc["modes"][3] = {
-        "mode": "bridge",
-        "description": "d",
+def test_skipped_failed_and_udp_entries_round_trip():
+    results = standard_results()
+    results.pop("user-bridge")
+    result = document(
+        results, modes="bridge,user-bridge,macvlan", failures={"user-bridge": "network create failed"}
+    )
+    doc = to_json(result)
+    modes = {m["mode"]: m for m in doc["modes"]}
+    assert modes["user-bridge"] == {
+        "mode": "user-bridge",
+        "description": "container to container on a user-defined bridge network",
         "status": "failed",
         "skipped_reason": None,
-        "error": "no",
+        "error": "network create failed",
     }
-    result = from_json(copy.deepcopy(doc))
-    assert [m.status for m in result.modes[:4]] == ["ok", "ok", "skipped", "failed"]
-    assert result.mode("bridge").error == "no" and result.measured("bridge") is None
-    assert to_json(result) == doc
+    assert modes["macvlan"]["status"] == "skipped" and "throughput_bps" not in modes["macvlan"]
+    assert from_json(json.loads(json.dumps(doc))) == result
+
+
+def test_a_sparse_run_record_stays_sparse_and_the_environment_keeps_its_order():
+    doc = to_json(document(standard_results()))
+    assert doc["run"] == {"id": "abc123", "started_at": "2026-11-27T20:00:00+00:00", "repeat": 5}
+    assert list(doc["environment"]) == ["hostname", "cpus", "kernel", "userland_proxy", "mtu"]
+    assert doc["environment"]["userland_proxy"] == {
+        "enabled": True,
+        "source": "engine default",
+        "path_taken": "userland proxy (docker-proxy)",
+    }
 
 
 def test_numbers_keep_their_type():
