@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+from auditor.benchmarks import procfs
+from auditor.benchmarks.environment import ENV_MARKER
 from auditor.benchmarks.plan import options, plan
 from auditor.benchmarks.results import build
 from auditor.benchmarks.runner import KINDS, Sample
@@ -78,3 +82,42 @@ def standard_results() -> dict:
         "published-nat": mode_samples([b * 0.75 for b in base], p50=21.0),
         "published-proxy": mode_samples([b * 0.3 for b in base], p50=45.0, proxy_cpu=95.0),
     }
+
+
+class NoEngine:
+    """Just enough of a Docker client for a run of host-only modes: nothing to create or remove."""
+
+    class api:  # noqa: N801 - the SDK's attribute name
+        base_url = "http+docker://localunixsocket"
+
+        @staticmethod
+        def inspect_network(_name):
+            return {"IPAM": {"Config": [{"Gateway": "198.18.0.1"}]}}
+
+        @staticmethod
+        def containers(**_filters):
+            return []
+
+        @staticmethod
+        def networks(**_filters):
+            return []
+
+        @staticmethod
+        def images(**_filters):
+            return []
+
+    @staticmethod
+    def info():
+        return {"Swarm": {"LocalNodeState": "inactive"}}
+
+    @staticmethod
+    def version():
+        return {"Version": "test", "ApiVersion": "1.41"}
+
+
+def marked_processes() -> list[int]:
+    """Host processes a benchmark run of this (test) process started and that still exist."""
+    marker = f"{ENV_MARKER}={os.getpid()}".encode()
+    return [
+        pid for pid in map(int, filter(str.isdigit, os.listdir("/proc"))) if procfs.environ_has(pid, marker)
+    ]

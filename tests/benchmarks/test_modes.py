@@ -1,13 +1,15 @@
 """The mode records: the registry is consistent, and a new ``Mode`` needs nothing else.
 
 The second half builds a mode that exists only in this test and passes it, through the public
-API only, through planning, the result, its JSON, the HTML page and the citations of
-``scan --bench``.
+API only, through planning, set-up, measuring (with the real tools, on loopback), the result,
+its JSON, the HTML page and the citations of ``scan --bench``.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import shutil
 from dataclasses import replace
 
 import pytest
@@ -17,15 +19,17 @@ from auditor.benchmarks.environment import BenchEnvironment, Route, Servers, wai
 from auditor.benchmarks.modes import MODES, Citation, Mode, Relative, baselines, cited, names
 from auditor.benchmarks.plan import options, plan
 from auditor.benchmarks.results import build
+from auditor.benchmarks.session import run_benchmark
 from auditor.benchmarks.settings import Capabilities, Options
 from auditor.reports.bench_html import render_string
+from auditor.reports.bench_json import render_json
 
 from auditor.audit.discovery import discover_rules
 from auditor.model import Finding, Resource, Severity
 from auditor.model.bench import CpuUse, from_json, to_json
 from auditor.model.errors import InputError
 
-from .synthetic import ENV, RUN, mode_samples, standard_results
+from .synthetic import ENV, RUN, NoEngine, mode_samples, standard_results
 
 
 # -- the registry --------------------------------------------------------------------------------
@@ -137,3 +141,29 @@ def test_a_new_mode_reaches_the_result_its_json_page_and_citations():
         "Measured twice; measured on this host (the same path measured twice): throughput "
     )
     assert dict(quoted.evidence)[f"throughput_{NEW}"] == "11.00 Gbit/s"
+
+
+@pytest.mark.slow
+def test_a_new_mode_is_set_up_measured_and_removed_by_the_real_run():
+    missing = [t for t in ("iperf3", "sockperf") if not shutil.which(t)]
+    if missing:
+        pytest.fail(f"benchmark tools missing: {missing} (scripts/setup-env.sh installs them)")
+    registry = (MODES[0], EXTRA)  # host-loopback is the only baseline: no container, no engine
+    opts = options(modes=NEW, duration=1, repeat=1, warmup=0, omit=0, udp=True, seed=3, registry=registry)
+    result = run_benchmark(opts, NoEngine(), registry=registry)
+    assert [m.mode for m in result.modes] == ["host-loopback", NEW]
+    mine = result.measured(NEW)
+    assert mine is not None, result.mode(NEW)
+    assert mine.throughput_bps.median > 0 and mine.latency_us.p50 > 0 and mine.udp is not None
+    assert mine.path == "loopback, twice"
+    assert [(c.mode, c.reference) for c in result.comparisons] == [(NEW, "host-loopback")]
+    assert sorted(result.run.order) == ["host-loopback#1", f"{NEW}#1"]
+    out = io.StringIO()
+    render_json(result, out)
+    assert from_json(to_json(result)) == result and NEW in out.getvalue()
+    leftover = [
+        pid
+        for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
+        if procfs.environ_has(pid, f"AUDITOR_BENCH_PID={os.getpid()}".encode())
+    ]
+    assert leftover == []
