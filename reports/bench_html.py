@@ -14,6 +14,7 @@ from markupsafe import Markup
 from auditor.model.bench import BenchResult, Measurements, MetricRatios, ModeResult, Percentiles
 
 from .bench_format import gbit, number, ratio
+from .formats import BENCH, OutputFormat
 from .html import csp_hash, environment
 
 BPS = "{:.2f} Gbit/s"
@@ -99,3 +100,6 @@ def render_string(result: BenchResult) -> str:
 def render_html(result: BenchResult, stream: IO[str]) -> None:
     """Write the page for a benchmark result."""
     stream.write(render_string(result))
+
+
+FORMAT = OutputFormat("html", (".html", ".htm"), ((BENCH, render_html),))

@@ -1,9 +1,9 @@
 """Shared by the CI formats (SARIF, Code Quality, JUnit, Markdown): where a finding points, rule metadata.
 
 A CI system wants a file in the repository. Compose findings have one (their URIs are relative
-to the scanned directory, ``extras["scan_dirs"]``, and are re-rooted here). A live container
+to the scanned directory, ``result.scan_dirs``, and are re-rooted here). A live container
 started by compose names its compose file in its labels; when that file is inside the
-scanned repository (the current directory, or ``extras["root"]``) the finding points there.
+scanned repository (``result.root``, else the current directory) the finding points there.
 Anything else keeps a stable synthetic URI such as ``docker://HOST/containers/NAME``.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
-from auditor.model.findings import Finding, ScanResult
+from auditor.model.findings import ExpiredWaiver, Finding, ScanResult
 from auditor.model.records import Container, SourceKind
 from auditor.model.rule import RuleMeta
 
@@ -36,7 +36,7 @@ class Place:
 
 
 def scan_root(result: ScanResult) -> Path:
-    return Path(result.extras.get("root") or os.getcwd()).resolve()
+    return Path(result.root or os.getcwd()).resolve()
 
 
 def encode_uri(text: str) -> str:
@@ -85,7 +85,7 @@ def places(result: ScanResult) -> dict[str, Place]:
     """Every finding's place, by fingerprint."""
     root = scan_root(result)
     containers = _container_index(result)
-    scan_dirs = tuple(result.extras.get("scan_dirs") or ())
+    scan_dirs = result.scan_dirs
     out: dict[str, Place] = {}
     for f in result.findings:
         out[f.fingerprint] = place_of(f, root, containers, scan_dirs)
@@ -123,15 +123,8 @@ def _under_scanned_dir(uri: str, scan_dirs: tuple[str, ...]) -> str:
 
 
 def rule_metas(result: ScanResult) -> dict[str, RuleMeta]:
-    """Metadata of the rules that ran: from the scan (``extras["rule_meta"]``) or discovery."""
-    metas = result.extras.get("rule_meta")
-    if metas is None:
-        from auditor.audit.discovery import DiscoveryError, discover_rules
-
-        try:
-            metas = {r.id: r.meta for r in discover_rules()}
-        except DiscoveryError:
-            metas = {}
+    """Metadata of the rules that ran or reported, by id (a saved result carries none)."""
+    metas = {m.id: m for m in result.rules}
     wanted = set(result.rules_run) | {f.rule_id for f in result.findings}
     return {rid: metas[rid] for rid in sorted(wanted) if rid in metas}
 
@@ -142,33 +135,38 @@ def logical_name(f: Finding) -> str:
     return "/".join(p for p in parts if p)
 
 
-def expired_waivers(result: ScanResult) -> list[dict]:
-    return list(result.extras.get("expired_waivers") or [])
+def expired_waivers(result: ScanResult) -> tuple[ExpiredWaiver, ...]:
+    return result.policy.expired_waivers if result.policy is not None else ()
 
 
-def policy_json(result: ScanResult) -> dict | None:
+def expired_json(w: ExpiredWaiver) -> dict[str, object]:
+    return {"rule": w.rule, "match": w.match, "reason": w.reason, "owner": w.owner, "expires": w.expires,
+            "source": w.source, "findings": w.findings}
+
+
+def policy_json(result: ScanResult) -> dict[str, object] | None:
     """What the gate policy did (waivers, expired waivers, baseline), or None when none ran."""
-    extras = result.extras
-    if "fail_on_new" not in extras:
+    p = result.policy
+    if p is None:
         return None
     return {
-        "fail_on_new": bool(extras["fail_on_new"]),
-        "waived": int(extras.get("waived", 0)),
-        "expired_waivers": expired_waivers(result),
-        "baseline": extras.get("baseline"),
-        "severity_overrides": dict(extras.get("severity_overrides") or {}),
+        "fail_on_new": p.fail_on_new,
+        "waived": p.waived,
+        "expired_waivers": [expired_json(w) for w in p.expired_waivers],
+        "baseline": None if p.baseline is None else {"new": p.baseline.new, "existing": p.baseline.existing},
+        "severity_overrides": {rule: sev.label for rule, sev in p.severity_overrides},
     }
 
 
 def policy_lines(result: ScanResult) -> list[str]:
     """Plain-text lines for terminals: expired waivers and the baseline split."""
     lines = [
-        f"expired waiver {w['source']}: {w['rule']} ({w['match']}) owned by {w['owner']} expired on "
-        f"{w['expires']}; {w['findings']} finding(s) open again"
+        f"expired waiver {w.source}: {w.rule} ({w.match}) owned by {w.owner} expired on "
+        f"{w.expires}; {w.findings} finding(s) open again"
         for w in expired_waivers(result)
     ]
-    baseline = result.extras.get("baseline")
-    if baseline:
-        only = " (gate counts new ones only)" if result.extras.get("fail_on_new") else ""
-        lines.append(f"baseline: {baseline['new']} new, {baseline['existing']} existing{only}")
+    p = result.policy
+    if p is not None and p.baseline is not None:
+        only = " (gate counts new ones only)" if p.fail_on_new else ""
+        lines.append(f"baseline: {p.baseline.new} new, {p.baseline.existing} existing{only}")
     return lines

@@ -16,6 +16,7 @@ from auditor.model.findings import Finding, ScanResult
 from auditor.model.severity import Severity
 
 from .ci_common import Place, places
+from .formats import SCAN, OutputFormat
 
 # The one place severity becomes Code Quality vocabulary.
 SEVERITY_MAP: dict[Severity, str] = {
@@ -29,8 +30,8 @@ SEVERITY_MAP: dict[Severity, str] = {
 
 def _description(f: Finding) -> str:
     text = f"{f.rule_id}: {f.message}"
-    if f.waiver and f.waiver.get("state") == "expired":
-        text += f" (waiver by {f.waiver.get('owner')} expired {f.waiver.get('expires')})"
+    if f.waiver and f.waiver.state == "expired":
+        text += f" (waiver by {f.waiver.owner} expired {f.waiver.expires})"
     return text
 
 
@@ -70,3 +71,6 @@ def codequality_json(result: ScanResult) -> list[dict[str, Any]]:
 def render(result: ScanResult, stream: IO[str]) -> None:
     json.dump(codequality_json(result), stream, indent=2)
     stream.write("\n")
+
+
+FORMAT = OutputFormat("codequality", (".codequality.json",), ((SCAN, render),))

@@ -16,10 +16,13 @@ from typing import IO, Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from auditor.model.findings import Finding, ScanResult
+from auditor.model.findings import Finding, PolicySummary, ScanResult
+from auditor.model.history import FindingDiff
 from auditor.model.severity import ORDERED_DESC
+from auditor.model.topology import EXPOSURES
 
 from . import topology
+from .formats import DIFF, SCAN, OutputFormat
 
 # Findings are shown expanded up to this many; larger reports start collapsed.
 OPEN_DETAILS_UP_TO = 25
@@ -81,7 +84,7 @@ def finding_view(index: int, f: Finding) -> dict[str, Any]:
         "references": [{"title": r.title, "url": _safe_url(r.url)} for r in f.references],
         "status": f.status,
         "baseline": f.baseline,
-        "waiver": dict(f.waiver) if f.waiver else None,
+        "waiver": dict(f.waiver.items()) if f.waiver else None,
         "fingerprint": f.fingerprint,
     }
 
@@ -92,13 +95,9 @@ def _sorted_unique(values: Iterable[str]) -> list[str]:
 
 def _gate(result: ScanResult) -> dict[str, Any]:
     """The gate as the scan decided it; a result read back from JSON carries its own."""
-    saved = result.extras.get("gate")
-    if isinstance(saved, dict) and saved.get("verdict"):
-        return {
-            "verdict": saved["verdict"],
-            "fail_on": saved.get("fail_on", "none"),
-            "failing": saved.get("failing", 0),
-        }
+    saved = result.saved_gate
+    if saved is not None:
+        return {"verdict": saved.verdict, "fail_on": saved.fail_on, "failing": saved.failing}
     return {
         "verdict": result.verdict,
         "fail_on": result.fail_on.label if result.fail_on is not None else "none",
@@ -120,6 +119,7 @@ def report_context(result: ScanResult) -> dict[str, Any]:
         for s in ORDERED_DESC
     ]
     counts = result.counts()
+    policy = result.policy or PolicySummary()
     waived = sum(1 for f in result.findings if f.status != "open")
     filters = {
         "severity": [s.label for s in ORDERED_DESC if any(f["severity"] == s.label for f in findings)],
@@ -157,11 +157,11 @@ def report_context(result: ScanResult) -> dict[str, Any]:
         "filters": filters,
         "script_data": script_data,
         "pictures": topology.pictures(result),
-        "exposures": topology.EXPOSURES,
-        "bench": result.extras.get("benchmark"),
-        "baseline": result.extras.get("baseline"),
-        "fail_on_new": bool(result.extras.get("fail_on_new")),
-        "expired_waivers": [w for w in result.extras.get("expired_waivers") or [] if isinstance(w, dict)],
+        "exposures": EXPOSURES,
+        "bench": result.benchmark,
+        "baseline": policy.baseline,
+        "fail_on_new": policy.fail_on_new,
+        "expired_waivers": list(policy.expired_waivers),
     }
 
 
@@ -185,3 +185,15 @@ def render_html(result: ScanResult) -> str:
 
 def render(result: ScanResult, stream: IO[str]) -> None:
     stream.write(render_html(result))
+
+
+def render_diff(diff: FindingDiff, stream: IO[str]) -> None:
+    """A scan-to-scan diff page with the report's stylesheet under the same hashed CSP."""
+    env = environment()
+    css = env.get_template("_report.css.j2").render()
+    csp = "; ".join(("default-src 'none'", f"style-src {csp_hash(css)}", "img-src 'none'", "base-uri 'none'",
+                     "form-action 'none'"))
+    stream.write(env.get_template("diff.html.j2").render(diff=diff, css=Markup(css), csp=csp))  # noqa: S704 - our own static CSS
+
+
+FORMAT = OutputFormat("html", (".html", ".htm"), ((SCAN, render), (DIFF, render_diff)))

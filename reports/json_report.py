@@ -7,9 +7,11 @@ from typing import IO, Any
 
 from auditor.model.bench import to_json as bench_json
 from auditor.model.findings import Finding, ScanResult, TargetResult
+from auditor.model.history import FindingDiff
+from auditor.model.topology import Topology, topology_of
 
 from .ci_common import policy_json
-from .topology import topology_json
+from .formats import DIFF, SCAN, OutputFormat
 
 SCHEMA_VERSION = "1.0"
 
@@ -57,7 +59,7 @@ def finding_json(f: Finding) -> dict[str, Any]:
     if f.baseline is not None:
         out["baseline"] = f.baseline
     if f.waiver is not None:
-        out["waiver"] = dict(f.waiver)
+        out["waiver"] = dict(f.waiver.items())
     return out
 
 
@@ -87,15 +89,53 @@ def result_json(result: ScanResult) -> dict[str, Any]:
     policy = policy_json(result)  # waivers, expired waivers, baseline (when a policy ran)
     if policy is not None:
         out["policy"] = policy
-    topology = topology_json(result)  # names only: networks, containers, published ports
+    topology = result.topology or topology_of(result.snapshots)  # names only
     if topology is not None:
-        out["topology"] = topology
-    benchmark = result.extras.get("benchmark")  # `scan --bench`: kept so `auditor report` can chart it
-    if benchmark is not None:
-        out["benchmark"] = bench_json(benchmark)
+        out["topology"] = topology_json(topology)
+    if result.benchmark is not None:  # `scan --bench`: kept so `auditor report` can chart it
+        out["benchmark"] = bench_json(result.benchmark)
     return out
 
 
 def render(result: ScanResult, stream: IO[str]) -> None:
     stream.write(json.dumps(result_json(result), indent=2))
     stream.write("\n")
+
+
+def topology_json(topology: Topology) -> dict[str, Any]:
+    """The ``"topology"`` key: each target's networks and containers, names only."""
+    return {
+        "targets": [
+            {
+                "target": t.target,
+                "kind": t.kind,
+                "networks": [
+                    {"name": n.name, "driver": n.driver, "internal": n.internal, "default_bridge": n.default_bridge,
+                     "icc": n.icc}
+                    for n in t.networks
+                ],
+                "containers": [
+                    {
+                        "kind": c.kind,
+                        "name": c.name,
+                        "state": c.state,
+                        "network_mode": c.network_mode,
+                        "joins": c.joins,
+                        "networks": list(c.networks),
+                        "ports": [{"display": p.display, "exposure": p.exposure} for p in c.ports],
+                        "exposure": c.exposure,
+                    }
+                    for c in t.containers
+                ],
+            }
+            for t in topology.targets
+        ]
+    }
+
+
+def render_diff(diff: FindingDiff, stream: IO[str]) -> None:
+    json.dump(diff.to_json(), stream, indent=2)
+    stream.write("\n")
+
+
+FORMAT = OutputFormat("json", (".json",), ((SCAN, render), (DIFF, render_diff)))  # bench: bench_json.py

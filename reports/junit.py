@@ -16,6 +16,7 @@ from typing import IO
 from auditor.model.findings import Finding, ScanResult
 
 from .ci_common import places, rule_metas
+from .formats import SCAN, OutputFormat
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -33,8 +34,8 @@ def case_name(f: Finding) -> str:
 def _failure_text(f: Finding, where: str) -> str:
     lines = [f.message, f"severity: {f.severity.label}", f"location: {where}"]
     lines += [f"{k}: {v}" for k, v in f.evidence]
-    if f.waiver and f.waiver.get("state") == "expired":
-        lines.append(f"waiver expired {f.waiver.get('expires')} (owner {f.waiver.get('owner')}): {f.waiver.get('reason')}")
+    if f.waiver and f.waiver.state == "expired":
+        lines.append(f"waiver expired {f.waiver.expires} (owner {f.waiver.owner}): {f.waiver.reason}")
     if f.baseline:
         lines.append(f"baseline: {f.baseline}")
     lines.append(f"fix: {f.remediation}")
@@ -72,8 +73,9 @@ def junit_tree(result: ScanResult) -> ET.Element:
             case = _case(suite, f"{rid}.{f.resource.host or 'unknown'}", case_name(f), place.uri)
             counts["tests"] += 1
             if f.status == "waived":
-                w = f.waiver or {}
-                ET.SubElement(case, "skipped", {"message": clean(f"waived until {w.get('expires')} by {w.get('owner')}: {w.get('reason')}")})
+                w = f.waiver
+                text = f"waived until {w.expires} by {w.owner}: {w.reason}" if w else "waived until None by None: None"
+                ET.SubElement(case, "skipped", {"message": clean(text)})
                 counts["skipped"] += 1
             else:
                 failure = ET.SubElement(case, "failure", {"message": clean(f.message), "type": f.severity.label})
@@ -113,3 +115,6 @@ def render(result: ScanResult, stream: IO[str]) -> None:
     stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     stream.write(ET.tostring(tree, encoding="unicode"))
     stream.write("\n")
+
+
+FORMAT = OutputFormat("junit", (".xml",), ((SCAN, render),))

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
 import jinja2
 
-from auditor.model.findings import ScanResult
+from auditor.model.findings import PolicySummary, ScanResult
+from auditor.model.history import FindingDiff
 from auditor.model.severity import ORDERED_DESC
 
 from .ci_common import expired_waivers, places
+from .formats import DIFF, SCAN, OutputFormat
 
 MAX_ROWS = 25
 MAX_CELL = 160
@@ -69,30 +72,48 @@ def summary_context(result: ScanResult) -> dict[str, Any]:
                 "message": shorten(f.message),
                 "location": shorten(loc),
                 "baseline": f.baseline or "",
-                "expired": bool(f.waiver and f.waiver.get("state") == "expired"),
+                "expired": bool(f.waiver and f.waiver.state == "expired"),
             }
         )
     counts = result.counts()
+    policy = result.policy or PolicySummary()
     return {
         "verdict": result.verdict,
         "fail_on": result.fail_on.label if result.fail_on is not None else "none",
-        "fail_on_new": bool(result.extras.get("fail_on_new")),
+        "fail_on_new": policy.fail_on_new,
         "failing": len(result.gated_findings),
         "counts": [(s.label, counts[s.label]) for s in ORDERED_DESC],
         "total": counts["total"],
         "waived": sum(1 for f in result.findings if f.status == "waived"),
-        "baseline": result.extras.get("baseline"),
+        "baseline": policy.baseline,
         "rows": rows,
         "omitted": max(0, len(open_findings) - MAX_ROWS),
         "expired": [
-            {**w, "match": shorten(w["match"]), "reason": shorten(w["reason"])} for w in expired_waivers(result)[:MAX_ROWS]
+            replace(w, match=shorten(w.match), reason=shorten(w.reason)) for w in expired_waivers(result)[:MAX_ROWS]
         ],
         "expired_omitted": max(0, len(expired_waivers(result)) - MAX_ROWS),
         "problems": [f"{t.target.kind.value} {t.target.name}: {shorten(t.error or t.status)}" for t in result.targets if t.status != "complete"]
         + [f"rule {e.rule_id} crashed on {e.target}" for e in result.rule_errors],
-        "show_baseline": result.extras.get("baseline") is not None,
+        "show_baseline": policy.baseline is not None,
     }
 
 
 def render(result: ScanResult, stream: IO[str]) -> None:
     stream.write(_environment().get_template(TEMPLATE).render(**summary_context(result)))
+
+
+def render_diff(diff: FindingDiff, stream: IO[str]) -> None:
+    """A scan-to-scan diff (``templates/diff.md.j2``); values go through the ``md`` filter."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+        autoescape=False,  # noqa: S701 - Markdown, not HTML: every value passes the `md` filter
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["md"] = md_escape
+    stream.write(env.get_template("diff.md.j2").render(diff=diff))
+
+
+FORMAT = OutputFormat("markdown", (".md",), ((SCAN, render), (DIFF, render_diff)))

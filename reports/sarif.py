@@ -18,6 +18,7 @@ from auditor.model.rule import RuleMeta
 from auditor.model.severity import Severity
 
 from .ci_common import Place, expired_waivers, logical_name, places, rule_metas
+from .formats import SCAN, OutputFormat
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "auditorFingerprint/v1"
@@ -117,14 +118,14 @@ def result_entry(f: Finding, rule_index: int, place: Place) -> dict[str, Any]:
     if f.baseline is not None:
         entry["baselineState"] = "new" if f.baseline == "new" else "unchanged"
     if f.waiver is not None:
-        props["waiver"] = dict(f.waiver)
+        props["waiver"] = dict(f.waiver.items())
     if f.status == "waived" and f.waiver is not None:
         w = f.waiver
         entry["suppressions"] = [
             {
                 "kind": "external",
                 "status": "accepted",
-                "justification": f"{w.get('reason', '')} (owner: {w.get('owner', '?')}, expires {w.get('expires', '?')})",
+                "justification": f"{w.reason} (owner: {w.owner or '?'}, expires {w.expires or '?'})",
             }
         ]
     return entry
@@ -137,10 +138,10 @@ def _notifications(result: ScanResult) -> list[dict[str, Any]]:
             {
                 "level": "warning",
                 "descriptor": {"id": "expired-waiver"},
-                "associatedRule": {"id": w["rule"]},
+                "associatedRule": {"id": w.rule},
                 "message": {
-                    "text": f"Waiver for {w['rule']} ({w['match']}) owned by {w['owner']} expired on "
-                    f"{w['expires']} and no longer suppresses {w['findings']} finding(s): {w['source']}"
+                    "text": f"Waiver for {w.rule} ({w.match}) owned by {w.owner} expired on "
+                    f"{w.expires} and no longer suppresses {w.findings} finding(s): {w.source}"
                 },
             }
         )
@@ -149,7 +150,7 @@ def _notifications(result: ScanResult) -> list[dict[str, Any]]:
 
 def sarif_json(result: ScanResult) -> dict[str, Any]:
     metas = rule_metas(result)
-    overrides = {k: Severity.parse(v) for k, v in (result.extras.get("severity_overrides") or {}).items()}
+    overrides = dict(result.policy.severity_overrides) if result.policy is not None else {}
     for f in result.findings:
         metas.setdefault(f.rule_id, _fallback_meta(f))
     rule_ids = sorted(metas)
@@ -197,3 +198,6 @@ def sarif_json(result: ScanResult) -> dict[str, Any]:
 def render(result: ScanResult, stream: IO[str]) -> None:
     json.dump(sarif_json(result), stream, indent=2)
     stream.write("\n")
+
+
+FORMAT = OutputFormat("sarif", (".sarif", ".sarif.json"), ((SCAN, render),))

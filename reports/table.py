@@ -12,6 +12,7 @@ from auditor.model.findings import ScanResult
 from auditor.model.severity import Severity
 
 from .ci_common import policy_lines
+from .formats import SCAN, OutputFormat
 
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -86,3 +87,6 @@ def host_status_lines(result: ScanResult) -> list[str]:
         lines.append(f"host {where}: {t.status}, {t.containers} containers, {t.networks} networks, "
                      f"{found} open findings")
     return lines
+
+
+FORMAT = OutputFormat("table", (".txt",), ((SCAN, render),))

@@ -1,8 +1,7 @@
-"""The network picture as data: which containers sit on which networks and what they publish.
+"""The network picture laid out: boxes, bars and lines with coordinates for the SVG template.
 
-``topology_json`` describes each scanned target by names only (never ids, env vars or
-commands) and is what the JSON result carries under ``"topology"``; ``layout`` turns one
-target's description into boxes, bars and lines with coordinates for the SVG template.
+The picture's content is the model's ``Topology`` (``auditor.model.topology``): built from the
+snapshots, or read back with a saved JSON result. ``layout`` turns one target into geometry.
 """
 
 from __future__ import annotations
@@ -11,94 +10,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.model.findings import Finding, ScanResult, resource_of
-from auditor.model.records import Container, PortBinding, Snapshot
+from auditor.model.findings import Finding, ScanResult
 from auditor.model.severity import Severity
-
-# Exposure classes, worst first; the template colours them and the legend explains them.
-EXPOSURES: tuple[tuple[str, str], ...] = (
-    ("host", "host network (every port the process opens)"),
-    ("all", "published on all interfaces"),
-    ("address", "published on one host address"),
-    ("loopback", "published on loopback only"),
-    ("unpublished", "not published"),
-)
-_EXPOSURE_RANK = {name: rank for rank, (name, _) in enumerate(EXPOSURES)}
+from auditor.model.topology import TopoContainer, TopoTarget, topology_of
 
 MAX_CONTAINERS = 80  # per target; the rest is listed as "not drawn"
 MAX_PORTS = 4  # port chips per container box; the rest as "+N more"
-
-
-def port_exposure(port: PortBinding) -> str:
-    """``all``, ``address``, ``loopback`` or ``unpublished`` for one binding."""
-    if not port.published:
-        return "unpublished"
-    if port.is_all_interfaces:
-        return "all"
-    return "loopback" if port.is_loopback else "address"
-
-
-def worst_exposure(names: Iterable[str]) -> str:
-    return min(names, key=lambda n: _EXPOSURE_RANK[n], default="unpublished")
-
-
-def _joined_name(c: Container, snap: Snapshot) -> str | None:
-    """The name (never the id) of the container whose network namespace ``c`` shares."""
-    joined = c.joined_namespace
-    if not joined:
-        return None
-    for other in snap.containers:
-        if joined in (other.name, other.service) or (other.id and other.id.startswith(joined)):
-            return resource_of(other, snap.target).name
-    return None if len(joined) >= 12 and all(ch in "0123456789abcdef" for ch in joined) else joined
-
-
-def _container_json(c: Container, snap: Snapshot) -> dict[str, Any]:
-    res = resource_of(c, snap.target)
-    ports = [{"display": p.display(), "exposure": port_exposure(p)} for p in c.ports]
-    exposure = "host" if c.uses_host_network else worst_exposure(p["exposure"] for p in ports)
-    return {
-        "kind": res.kind,
-        "name": res.name,
-        "state": c.state,
-        "network_mode": c.network_mode.split(":", 1)[0] if c.joined_namespace else c.network_mode,
-        "joins": _joined_name(c, snap),
-        "networks": list(c.network_names),
-        "ports": ports,
-        "exposure": exposure,
-    }
-
-
-def snapshot_topology(snap: Snapshot) -> dict[str, Any]:
-    """One target's networks and containers, names only."""
-    networks = []
-    for n in snap.networks:
-        icc = n.option("com.docker.network.bridge.enable_icc")
-        networks.append(
-            {
-                "name": n.name,
-                "driver": n.driver,
-                "internal": n.internal,
-                "default_bridge": n.is_default_bridge,
-                "icc": None if icc is None else icc == "true",
-            }
-        )
-    return {
-        "target": snap.target.name,
-        "kind": snap.target.kind.value,
-        "networks": networks,
-        "containers": [_container_json(c, snap) for c in snap.containers],
-    }
-
-
-def topology_json(result: ScanResult) -> dict[str, Any] | None:
-    """The ``"topology"`` key of the JSON result: from the snapshots, or as read back."""
-    saved = result.extras.get("topology")
-    if saved is not None:
-        return saved
-    if not result.snapshots:
-        return None
-    return {"targets": [snapshot_topology(s) for s in result.snapshots]}
 
 
 # --------------------------------------------------------------------------- layout
@@ -118,14 +35,14 @@ def _short(text: str, limit: int = NAME_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _mode_text(c: Mapping[str, Any]) -> str:
+def _mode_text(c: TopoContainer) -> str:
     """The box's second line: what kind of thing it is and any unusual network mode."""
-    mode = c["network_mode"]
-    if c.get("joins"):
-        return f"{c['kind']} · shares {c['joins']}"
+    mode = c.network_mode
+    if c.joins:
+        return f"{c.kind} · shares {c.joins}"
     if mode in ("host", "none"):
-        return f"{c['kind']} · network {mode}"
-    return c["kind"]
+        return f"{c.kind} · network {mode}"
+    return c.kind
 
 
 @dataclass
@@ -157,32 +74,32 @@ def finding_marks(findings: Iterable[Finding], target: str) -> dict[tuple[str, s
     return {key: m.as_dict() for key, m in marks.items()}
 
 
-def _order(containers: list[Mapping[str, Any]], net_rank: Mapping[str, int]) -> list[Mapping[str, Any]]:
+def _order(containers: list[TopoContainer], net_rank: Mapping[str, int]) -> list[TopoContainer]:
     """Host-network containers first, then grouped by their most shared network."""
 
-    def key(c: Mapping[str, Any]) -> tuple:
-        if c["exposure"] == "host":
-            return (0, 0, c["name"])
-        ranks = [net_rank[n] for n in c["networks"] if n in net_rank]
-        return (1, min(ranks) if ranks else len(net_rank), c["name"])
+    def key(c: TopoContainer) -> tuple[int, int, str]:
+        if c.exposure == "host":
+            return (0, 0, c.name)
+        ranks = [net_rank[n] for n in c.networks if n in net_rank]
+        return (1, min(ranks) if ranks else len(net_rank), c.name)
 
     return sorted(containers, key=key)
 
 
-def _box(c: Mapping[str, Any], marks: Mapping[tuple[str, str], Mapping[str, Any]]) -> dict[str, Any]:
+def _box(c: TopoContainer, marks: Mapping[tuple[str, str], Mapping[str, Any]]) -> dict[str, Any]:
     """One container box, sized to its text; coordinates are relative to its row."""
-    ports = c["ports"]
+    ports = c.ports
     chips = [
         {
-            "text": _short(p["display"], 30),
-            "full": p["display"],
-            "exposure": p["exposure"],
+            "text": _short(p.display, 30),
+            "full": p.display,
+            "exposure": p.exposure,
             "dy": BOX_HEAD + PORT_H * j - 4,
         }
         for j, p in enumerate(ports[:MAX_PORTS])
     ]
     more = len(ports) - len(chips)
-    label = _short(c["name"])
+    label = _short(c.name)
     mode = _short(_mode_text(c), 28)
     w = max(
         BOX_W,
@@ -193,20 +110,20 @@ def _box(c: Mapping[str, Any], marks: Mapping[tuple[str, str], Mapping[str, Any]
     return {
         "w": round(w),
         "h": BOX_HEAD + PORT_H * (len(chips) + (1 if more else 0)) + (6 if chips else 0),
-        "name": c["name"],
+        "name": c.name,
         "label": label,
-        "kind": c["kind"],
+        "kind": c.kind,
         "mode": mode,
-        "network_mode": c["network_mode"] + (f":{c['joins']}" if c.get("joins") else ""),
-        "state": c.get("state"),
-        "exposure": c["exposure"],
-        "joins": c.get("joins"),
-        "networks": list(c["networks"]),
+        "network_mode": c.network_mode + (f":{c.joins}" if c.joins else ""),
+        "state": c.state,
+        "exposure": c.exposure,
+        "joins": c.joins,
+        "networks": list(c.networks),
         "chips": chips,
         "more": more,
         "more_dy": BOX_HEAD + PORT_H * len(chips) - 4,
-        "mark": marks.get(("container", c["name"])),
-        "resource": f"{c['kind']}/{c['name']}",
+        "mark": marks.get(("container", c.name)),
+        "resource": f"{c.kind}/{c.name}",
     }
 
 
@@ -235,7 +152,7 @@ def _rows(boxes: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return rows
 
 
-def layout(topo: Mapping[str, Any], marks: Mapping[tuple[str, str], Mapping[str, Any]]) -> dict[str, Any]:
+def layout(topo: TopoTarget, marks: Mapping[tuple[str, str], Mapping[str, Any]]) -> dict[str, Any]:
     """Coordinates for one target's picture.
 
     Containers are wrapped into rows; each row is a strip of its own: the host band on top
@@ -243,26 +160,29 @@ def layout(topo: Mapping[str, Any], marks: Mapping[tuple[str, str], Mapping[str,
     below them a bar per network with a drop line from every member in that row.
     """
     # The host band stands for the "host" network; "none" connects nothing: neither is a bar.
-    shown_nets = [n for n in topo.get("networks", []) if n.get("driver") not in ("host", "null")]
-    hidden_nets = {n["name"] for n in topo.get("networks", [])} - {n["name"] for n in shown_nets}
-    members: dict[str, list[str]] = {n["name"]: [] for n in shown_nets}
-    for c in topo.get("containers", []):
-        for n in c["networks"]:
-            if n not in hidden_nets:
-                members.setdefault(n, []).append(c["name"])
-    net_info = {n["name"]: n for n in shown_nets}
-    net_order = sorted(
-        members, key=lambda n: (-len(members[n]), not net_info.get(n, {}).get("default_bridge"), n)
-    )
+    shown_nets = [n for n in topo.networks if n.driver not in ("host", "null")]
+    hidden_nets = {n.name for n in topo.networks} - {n.name for n in shown_nets}
+    members: dict[str, list[str]] = {n.name: [] for n in shown_nets}
+    for c in topo.containers:
+        for name in c.networks:
+            if name not in hidden_nets:
+                members.setdefault(name, []).append(c.name)
+    net_info = {n.name: n for n in shown_nets}
+
+    def default_bridge(name: str) -> bool:
+        info = net_info.get(name)
+        return bool(info and info.default_bridge)
+
+    net_order = sorted(members, key=lambda n: (-len(members[n]), not default_bridge(n), n))
     net_rank = {n: i for i, n in enumerate(net_order)}
 
-    everything = _order(list(topo.get("containers", [])), net_rank)
+    everything = _order(list(topo.containers), net_rank)
     drawn, hidden = everything[:MAX_CONTAINERS], everything[MAX_CONTAINERS:]
     rows = _rows([_box(c, marks) for c in drawn])
     width = max(
         560, max((sum(b["w"] + BOX_GAP for b in row) - BOX_GAP + 2 * MARGIN for row in rows), default=0)
     )
-    target = topo.get("target", "")
+    target = topo.target
     host_mark = marks.get(("host", target))
     bands: list[dict[str, Any]] = []
     boxes: list[dict[str, Any]] = []
@@ -306,7 +226,7 @@ def layout(topo: Mapping[str, Any], marks: Mapping[tuple[str, str], Mapping[str,
         for i, name in enumerate(row_nets):
             y = top + BOX_Y + tallest + BAR_FIRST + i * BAR_GAP
             attached = [b for b in row if b["name"] in members[name]]
-            info = net_info.get(name, {})
+            info = net_info.get(name)
             label = _short(name, 40)
             x1 = min((b["x"] for b in attached), default=MARGIN) + 8
             x2 = max((b["x"] + b["w"] for b in attached), default=MARGIN + BOX_W) - 8
@@ -321,10 +241,10 @@ def layout(topo: Mapping[str, Any], marks: Mapping[tuple[str, str], Mapping[str,
                     "members": len(members[name]),
                     "shared": len(members[name]) >= 2,
                     "elsewhere": len(members[name]) - len(attached) if attached else 0,
-                    "default_bridge": bool(info.get("default_bridge")),
-                    "internal": bool(info.get("internal")),
-                    "driver": info.get("driver") or "",
-                    "icc": info.get("icc"),
+                    "default_bridge": bool(info and info.default_bridge),
+                    "internal": bool(info and info.internal),
+                    "driver": (info.driver if info else None) or "",
+                    "icc": info.icc if info else None,
                     "mark": marks.get(("network", name)),
                     "resource": f"network/{name}",
                 }
@@ -344,7 +264,7 @@ def layout(topo: Mapping[str, Any], marks: Mapping[tuple[str, str], Mapping[str,
     return {
         "target": target,
         "label": _short(target, 60),
-        "kind": topo.get("kind", ""),
+        "kind": topo.kind,
         "width": width,
         "height": top - ROW_GAP + 30,
         "bands": bands,
@@ -354,7 +274,7 @@ def layout(topo: Mapping[str, Any], marks: Mapping[tuple[str, str], Mapping[str,
         "drops": drops,
         "uplinks": uplinks,
         "joins": joins,
-        "hidden": [c["name"] for c in hidden],
+        "hidden": [c.name for c in hidden],
         "counts": {
             "containers": len(everything),
             "networks": len(net_order),
@@ -365,10 +285,7 @@ def layout(topo: Mapping[str, Any], marks: Mapping[tuple[str, str], Mapping[str,
 
 def pictures(result: ScanResult) -> list[dict[str, Any]]:
     """Laid-out pictures for every target of a result, findings marked on their elements."""
-    topo = topology_json(result)
-    if not topo:
+    topo = result.topology or topology_of(result.snapshots)
+    if topo is None:
         return []
-    out = []
-    for t in topo.get("targets", []):
-        out.append(layout(t, finding_marks(result.findings, t.get("target", ""))))
-    return out
+    return [layout(t, finding_marks(result.findings, t.target)) for t in topo.targets]

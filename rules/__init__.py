@@ -1,4 +1,4 @@
-"""Built-in rules: one module per rule or tight family, listed explicitly (no import-time registration)."""
+"""Built-in rules: one module per rule, named after its id, listed explicitly (no import-time registration)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from . import (
     host001_tcp_api,
     host002_docker_socket,
     host003_firewall_bypass,
-    host_daemon_settings,
+    host004_userland_proxy,
+    host005_iptables_disabled,
+    host006_default_bind,
+    host007_ipv6_without_ip6tables,
     net001_default_bridge,
     net002_shared_network,
     net003_host_network,
@@ -47,5 +50,8 @@ BUILTIN_RULES = (
     host001_tcp_api.RULE,
     host002_docker_socket.RULE,
     host003_firewall_bypass.RULE,
-    *host_daemon_settings.RULES,
+    host004_userland_proxy.RULE,
+    host005_iptables_disabled.RULE,
+    host006_default_bind.RULE,
+    host007_ipv6_without_ip6tables.RULE,
 )

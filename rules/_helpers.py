@@ -20,6 +20,11 @@ def docs(title: str, url: str) -> Reference:
     return Reference(title, url)
 
 
+PACKET_FILTERING = docs(
+    "Docker docs: Packet filtering and firewalls", "https://docs.docker.com/engine/network/packet-filtering-firewalls/"
+)
+
+
 def published_ports(snapshot: Snapshot) -> Iterator[tuple[Container, PortBinding]]:
     """Every published port of every container, in snapshot order."""
     for container in snapshot.containers:

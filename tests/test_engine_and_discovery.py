@@ -9,7 +9,8 @@ from support.builders import container, port, snapshot
 
 from auditor.audit.discovery import DiscoveryError, RuleSource, discover_rules, load_entry_point, merge
 from auditor.audit.run import run_rules
-from auditor.model.findings import Resource, fingerprint
+from auditor.model.findings import fingerprint
+from auditor.model.records import Resource
 from auditor.model.rule import Observation, Rule, RuleMeta
 from auditor.model.severity import Severity
 

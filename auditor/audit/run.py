@@ -10,8 +10,8 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from auditor.model.findings import Finding, Resource, RuleError, fingerprint, resource_of
-from auditor.model.records import Container, Network, Origin, Snapshot, Target
+from auditor.model.findings import Finding, RuleError, fingerprint
+from auditor.model.records import Container, Network, Origin, Resource, Snapshot, Target, resource_of
 from auditor.model.rule import Observation, Rule
 
 

@@ -2,7 +2,8 @@
 
 Scheduled scans keep their JSON; ``auditor report`` renders it later. Every field is checked
 for its type, so a malformed or foreign file is one ``InputError`` (exit 2), never a traceback.
-The saved gate, topology and benchmark travel in ``ScanResult.extras``.
+The saved gate, policy summary, topology and benchmark come back as the typed fields of
+``ScanResult``, so a saved result renders as it was written.
 """
 
 from __future__ import annotations
@@ -14,13 +15,25 @@ from typing import Any
 from auditor.model import inputs
 from auditor.model.bench import from_json as bench_from_json
 from auditor.model.errors import InputError
-from auditor.model.findings import Finding, Resource, RuleError, ScanResult, TargetResult
-from auditor.model.records import Origin, SourceKind, Target
+from auditor.model.findings import (
+    BaselineSplit,
+    ExpiredWaiver,
+    Finding,
+    PolicySummary,
+    RuleError,
+    SavedGate,
+    ScanResult,
+    TargetResult,
+    WaiverNote,
+)
+from auditor.model.records import Origin, Resource, SourceKind, Target
 from auditor.model.rule import Reference
 from auditor.model.severity import Severity
+from auditor.model.topology import EXPOSURE_NAMES, TopoContainer, Topology, TopoNetwork, TopoPort, TopoTarget
 
 SUPPORTED_MAJOR = "1"
-EXPOSURE_NAMES = ("host", "all", "address", "loopback", "unpublished")  # reports/topology.py
+WAIVER_KEYS = ("rule", "match", "reason", "owner", "expires", "source", "state")
+EXPIRED_TEXT_KEYS = ("rule", "match", "reason", "owner", "expires", "source")
 
 
 class _Reader:
@@ -120,9 +133,10 @@ def _finding(r: _Reader, doc: Any, where: str) -> Finding:
                 r.text(ref.get("url"), f"{where}.references[{i}].url", optional=True),
             )
         )
-    waiver = f.get("waiver")
-    if waiver is not None:
-        waiver = {str(k): "" if v is None else str(v) for k, v in r.obj(waiver, f"{where}.waiver").items()}
+    waiver = None
+    if f.get("waiver") is not None:
+        w = r.obj(f["waiver"], f"{where}.waiver")
+        waiver = WaiverNote(**{key: "" if w.get(key) is None else str(w.get(key)) for key in WAIVER_KEYS})
     return Finding(
         rule_id=r.text(f.get("rule_id"), f"{where}.rule_id") or "",
         severity=r.severity(f.get("severity"), f"{where}.severity"),
@@ -175,16 +189,20 @@ def result_from_json(doc: Any, path: str = "<input>") -> ScanResult:
         )
     if "findings" not in top:
         raise r.fail("findings", "missing")
-    extras: dict[str, Any] = {"gate": dict(gate)} if gate else {}
-    if top.get("policy") is not None:
-        extras.update(_policy(r, top["policy"]))
+    saved_gate = None
+    if gate.get("verdict"):
+        saved_gate = SavedGate(
+            fail_on=str(gate.get("fail_on", "none")),
+            verdict=r.text(gate.get("verdict"), "gate.verdict") or "",
+            failing=int(r.number(gate.get("failing", 0), "gate.failing") or 0),
+        )
+    policy = _policy(r, top["policy"]) if top.get("policy") is not None else None
+    topology = None
     if top.get("topology") is not None:
         topo = r.obj(top["topology"], "topology")
-        for i, t in enumerate(r.lst(topo.get("targets"), "topology.targets")):
-            _check_topology_target(r, t, f"topology.targets[{i}]")
-        extras["topology"] = topo
-    if top.get("benchmark") is not None:
-        extras["benchmark"] = bench_from_json(top["benchmark"], r.path)
+        topology = Topology(tuple(_topology_target(r, t, f"topology.targets[{i}]")
+                                  for i, t in enumerate(r.lst(topo.get("targets"), "topology.targets"))))
+    benchmark = bench_from_json(top["benchmark"], r.path) if top.get("benchmark") is not None else None
     return ScanResult(
         tool_version=r.text(tool.get("version", "unknown"), "tool.version") or "unknown",
         started_at=started_at,
@@ -200,50 +218,91 @@ def result_from_json(doc: Any, path: str = "<input>") -> ScanResult:
         rules_run=tuple(
             r.text(x, "scan.rules_run") or "" for x in r.lst(scan.get("rules_run"), "scan.rules_run")
         ),
-        extras=extras,
+        policy=policy,
+        saved_gate=saved_gate,
+        topology=topology,
+        benchmark=benchmark,
     )
 
 
-def _policy(r: _Reader, doc: Any) -> dict[str, Any]:
-    """The JSON ``policy`` block back into the extras the policy step writes."""
+def _policy(r: _Reader, doc: Any) -> PolicySummary:
+    """The JSON ``policy`` block back into the summary the policy step writes."""
     p = r.obj(doc, "policy")
-    out: dict[str, Any] = {
-        "fail_on_new": bool(p.get("fail_on_new")),
-        "waived": int(r.number(p.get("waived", 0), "policy.waived") or 0),
-        "expired_waivers": [
-            dict(r.obj(w, f"policy.expired_waivers[{i}]"))
-            for i, w in enumerate(r.lst(p.get("expired_waivers"), "policy.expired_waivers"))
-        ],
-        "severity_overrides": dict(r.obj(p.get("severity_overrides") or {}, "policy.severity_overrides")),
-    }
+    expired = []
+    for i, w in enumerate(r.lst(p.get("expired_waivers"), "policy.expired_waivers")):
+        w = r.obj(w, f"policy.expired_waivers[{i}]")
+        at = f"policy.expired_waivers[{i}]"
+        expired.append(ExpiredWaiver(
+            **{key: r.text(w.get(key, ""), f"{at}.{key}") or "" for key in EXPIRED_TEXT_KEYS},
+            findings=int(r.number(w.get("findings", 0), f"{at}.findings") or 0),
+        ))
+    baseline = None
     if p.get("baseline") is not None:
-        out["baseline"] = dict(r.obj(p["baseline"], "policy.baseline"))
-    return out
+        b = r.obj(p["baseline"], "policy.baseline")
+        baseline = BaselineSplit(new=int(r.number(b.get("new", 0), "policy.baseline.new") or 0),
+                                 existing=int(r.number(b.get("existing", 0), "policy.baseline.existing") or 0))
+    overrides = r.obj(p.get("severity_overrides") or {}, "policy.severity_overrides")
+    return PolicySummary(
+        fail_on_new=bool(p.get("fail_on_new")),
+        waived=int(r.number(p.get("waived", 0), "policy.waived") or 0),
+        expired_waivers=tuple(expired),
+        baseline=baseline,
+        severity_overrides=tuple(sorted((str(k), r.severity(v, f"policy.severity_overrides.{k}"))
+                                        for k, v in overrides.items())),
+    )
 
 
-def _check_topology_target(r: _Reader, doc: Any, where: str) -> None:
-    """The picture's input must have the shape the layout expects (names, lists, strings)."""
+def _flag(r: _Reader, value: Any, where: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise r.fail(where, "expected true, false or null")
+
+
+def _topology_target(r: _Reader, doc: Any, where: str) -> TopoTarget:
+    """One target of the picture, with the shape the layout expects (names, lists, strings)."""
     t = r.obj(doc, where)
-    r.text(t.get("target"), f"{where}.target")
+    networks = []
     for i, n in enumerate(r.lst(t.get("networks"), f"{where}.networks")):
-        r.text(r.obj(n, f"{where}.networks[{i}]").get("name"), f"{where}.networks[{i}].name")
+        at = f"{where}.networks[{i}]"
+        n = r.obj(n, at)
+        networks.append(TopoNetwork(
+            name=r.text(n.get("name"), f"{at}.name") or "",
+            driver=r.text(n.get("driver"), f"{at}.driver", optional=True),
+            internal=_flag(r, n.get("internal"), f"{at}.internal"),
+            default_bridge=bool(_flag(r, n.get("default_bridge"), f"{at}.default_bridge")),
+            icc=_flag(r, n.get("icc"), f"{at}.icc"),
+        ))
+    containers = []
     for i, c in enumerate(r.lst(t.get("containers"), f"{where}.containers")):
-        c = r.obj(c, f"{where}.containers[{i}]")
         at = f"{where}.containers[{i}]"
-        for key in ("kind", "name", "network_mode"):
-            r.text(c.get(key), f"{at}.{key}")
-        _exposure(r, c.get("exposure"), f"{at}.exposure")
-        for n in r.lst(c.get("networks"), f"{at}.networks"):
-            r.text(n, f"{at}.networks")
-        for j, p in enumerate(r.lst(c.get("ports"), f"{at}.ports")):
-            p = r.obj(p, f"{at}.ports[{j}]")
-            r.text(p.get("display"), f"{at}.ports[{j}].display")
-            _exposure(r, p.get("exposure"), f"{at}.ports[{j}].exposure")
+        c = r.obj(c, at)
+        ports = []
+        for j, port in enumerate(r.lst(c.get("ports"), f"{at}.ports")):
+            port = r.obj(port, f"{at}.ports[{j}]")
+            ports.append(TopoPort(r.text(port.get("display"), f"{at}.ports[{j}].display") or "",
+                                  _exposure(r, port.get("exposure"), f"{at}.ports[{j}].exposure")))
+        containers.append(TopoContainer(
+            kind=r.text(c.get("kind"), f"{at}.kind") or "",
+            name=r.text(c.get("name"), f"{at}.name") or "",
+            state=r.text(c.get("state"), f"{at}.state", optional=True),
+            network_mode=r.text(c.get("network_mode"), f"{at}.network_mode") or "",
+            joins=r.text(c.get("joins"), f"{at}.joins", optional=True),
+            networks=tuple(r.text(n, f"{at}.networks") or "" for n in r.lst(c.get("networks"), f"{at}.networks")),
+            ports=tuple(ports),
+            exposure=_exposure(r, c.get("exposure"), f"{at}.exposure"),
+        ))
+    return TopoTarget(
+        target=r.text(t.get("target"), f"{where}.target") or "",
+        kind=r.text(t.get("kind", ""), f"{where}.kind") or "",
+        networks=tuple(networks),
+        containers=tuple(containers),
+    )
 
 
-def _exposure(r: _Reader, value: Any, where: str) -> None:
+def _exposure(r: _Reader, value: Any, where: str) -> str:
     if value not in EXPOSURE_NAMES:
         raise r.fail(where, f"unknown exposure {value!r}")
+    return str(value)
 
 
 def read_result(path: str) -> ScanResult:

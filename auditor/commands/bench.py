@@ -6,17 +6,14 @@ failed, 130 interrupted (everything created was removed first).
 
 from __future__ import annotations
 
-import io
 import os
 import sys
-from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from auditor.commands.common import fail, user_errors, write_text_atomically
+from auditor.commands.common import fail, user_errors, write_outputs
 from auditor.model import exit_codes
-from auditor.model.errors import InputError
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -25,22 +22,6 @@ if TYPE_CHECKING:
     from auditor.benchmarks.plan import Step
     from auditor.benchmarks.runner import Progress as ProgressCallback
     from auditor.model.bench import BenchResult
-
-OUTPUT_FORMATS = {".json": "json", ".html": "html", ".htm": "html"}
-
-
-def _output_format(path: str) -> str:
-    for ext, fmt in OUTPUT_FORMATS.items():
-        if path.lower().endswith(ext):
-            return fmt
-    raise InputError(f"cannot tell the format of {path!r}: bench writes .json or .html")
-
-
-def _writer(fmt: str) -> Callable[[BenchResult, IO[str]], None]:
-    from auditor.reports.bench_html import render_html
-    from auditor.reports.bench_json import render_json
-
-    return {"json": render_json, "html": render_html}[fmt]
 
 
 def _log(message: str) -> None:
@@ -126,13 +107,15 @@ def _interactive() -> bool:
 def bench_command(outputs: tuple[str, ...], cleanup: bool, quiet: bool, **choices: Any) -> None:
     """Measure throughput, latency and connection rate of each Docker network mode, side by side."""
     from auditor.benchmarks import plan, session
+    from auditor.reports.formats import BENCH, registry
 
     with user_errors():
         if cleanup:
             click.echo(_cleanup_text(session.cleanup(session.connect())))
             return
         opts = plan.options(**choices)
-        planned_outputs = [(_output_format(p), p) for p in outputs]
+        formats = registry()
+        planned_outputs = formats.plan(outputs, BENCH)
         progress: ProgressCallback | None = None
         bar: Progress | None = None
         if not quiet:
@@ -146,10 +129,7 @@ def bench_command(outputs: tuple[str, ...], cleanup: bool, quiet: bool, **choice
         finally:
             if bar is not None:
                 bar.stop()
-        for fmt, path in planned_outputs:
-            text = io.StringIO()
-            _writer(fmt)(result, text)
-            write_text_atomically(path, text.getvalue())
+        write_outputs(formats, planned_outputs, BENCH, result)
         if not quiet:
             from auditor.reports.bench_table import render_table
 

@@ -6,9 +6,12 @@ import contextlib
 import io
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from auditor.reports.formats import Registry
 
 import click
 
@@ -87,3 +90,31 @@ def render_to_string(render: Callable[[object, IO[str]], None], result: object) 
     buf = io.StringIO()
     render(result, buf)
     return buf.getvalue()
+
+
+def write_outputs(formats: Registry, planned: Sequence[tuple[str, str]], kind: str, document: object) -> None:
+    """Render ``document`` once per planned ``(format, path)``."""
+    for fmt, path in planned:
+        write_text_atomically(path, render_to_string(formats.renderer(fmt, kind), document))
+
+
+class FormatChoice(click.Choice):
+    """``-f`` choices from the output-format registry, looked up only when click needs them
+    (help, completion, validation), so building the CLI imports no reporter."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._names: tuple[str, ...] | None = None
+        super().__init__((), case_sensitive=True)
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        if self._names is None:
+            from auditor.reports.formats import registry
+
+            self._names = registry().names(self.kind)
+        return self._names
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        """click sets the choices in ``__init__``; they come from the registry instead."""

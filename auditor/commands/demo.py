@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
 import click
 
+from auditor.app.scan import AuditPlan, audit
 from auditor.audit.discovery import discover_rules
-from auditor.audit.pipeline import scan
 from auditor.collectors.request import ScanRequest
-from auditor.commands.common import render_to_string, user_errors, write_text_atomically
+from auditor.commands.common import user_errors, write_outputs
 from auditor.model import exit_codes
 from auditor.model.severity import Severity
-from auditor.reports import REPORTERS
+from auditor.policy.apply import Policy
+from auditor.reports.formats import SCAN, registry
 
 # Report file names per format; formats not listed here are written as report.<format>.
 FILE_NAMES = {
@@ -28,12 +30,11 @@ FILE_NAMES = {
 
 
 def write_reports(result, out_dir: Path) -> list[Path]:
-    written = []
-    for fmt, render in sorted(REPORTERS.items()):
-        path = out_dir / FILE_NAMES.get(fmt, f"report.{fmt}")
-        write_text_atomically(str(path), render_to_string(render, result))
-        written.append(path)
-    return written
+    """One file per scan format of the registry."""
+    formats = registry()
+    planned = [(fmt, str(out_dir / FILE_NAMES.get(fmt, f"report.{fmt}"))) for fmt in formats.names(SCAN)]
+    write_outputs(formats, planned, SCAN, result)
+    return [Path(path) for _, path in planned]
 
 
 def _engine_reachable() -> tuple[object | None, str | None]:
@@ -67,16 +68,16 @@ def demo_command(out_dir):
 
     say = lambda text: click.echo(f"[demo] {text}", err=True)  # noqa: E731
     with user_errors():
-        rules = discover_rules()
+        plan = AuditPlan(discover_rules(), Severity.HIGH, Policy(today=dt.date.today()))
         client, why = _engine_reachable()
         if client is None:
             say(f"no Docker engine reachable ({why}); scanning the bundled example snapshot instead")
-            result = scan(ScanRequest(paths=(str(bundled_snapshot()),)), rules, Severity.HIGH)
+            result = audit(ScanRequest(paths=(str(bundled_snapshot()),)), plan)
         else:
             with demo_environment(client, say):
-                result = scan(ScanRequest(), rules, Severity.HIGH)
+                result = audit(ScanRequest(), plan)
         out = Path(out_dir)
-        REPORTERS["table"](result, sys.stdout)
+        registry().renderer("table", SCAN)(result, sys.stdout)
         for path in write_reports(result, out):
             say(f"wrote {path}")
         code = exit_codes.for_result(result)

@@ -7,106 +7,14 @@ compared with the target's latest.
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
-from auditor.commands.common import render_to_string, user_errors, write_text_atomically
+from auditor.commands.common import FormatChoice, user_errors, write_outputs
 from auditor.commands.history import configured_store, store_option
-from auditor.history import Store, open_store
-from auditor.history.diff import DiffSide, FindingDiff, diff_findings, side_from_report
-from auditor.history.records import FindingRecord
-from auditor.model import inputs
-from auditor.model.errors import InputError
-from auditor.reports.diff_html import render_html, render_markdown
-
-FORMATS = ("markdown", "json", "html")
-
-
-def render_json(diff: FindingDiff, stream) -> None:
-    json.dump(diff.to_json(), stream, indent=2)
-    stream.write("\n")
-
-
-RENDERERS = {"markdown": render_markdown, "json": render_json, "html": render_html}
-_EXTENSIONS = {".md": "markdown", ".json": "json", ".html": "html", ".htm": "html"}
-
-
-def _is_scan_id(text: str) -> bool:
-    return text.isdigit()
-
-
-def load_report(path: str) -> tuple[DiffSide, list[FindingRecord]]:
-    doc = inputs.load_json(path, "JSON report")
-    try:
-        return side_from_report(doc, path)
-    except (KeyError, TypeError, AttributeError, ValueError):
-        raise InputError("not an `auditor scan -f json` report (missing findings, fingerprints or resources)", path) from None
-
-
-def choose_target(db: Store, target: str | None) -> str:
-    if target is not None:
-        return target
-    names = db.target_names()
-    if len(names) == 1:
-        return names[0]
-    if not names:
-        raise InputError(f"no scans recorded in {db.description} yet (run `auditor scan --store`)")
-    raise InputError(f"several targets recorded; choose one with --target ({', '.join(names)})")
-
-
-def scan_side(db: Store, scan_id: int, target: str | None) -> tuple[DiffSide, list[FindingRecord], list[str]]:
-    rows = db.scan_targets(scan_id)
-    if not rows:
-        raise InputError(f"no scan {scan_id} in {db.description} (see `auditor history`)")
-    if target is not None:
-        rows = [r for r in rows if r.target == target]
-        if not rows:
-            raise InputError(f"scan {scan_id} did not scan target {target!r}")
-    warnings = [f"scan {scan_id}: target {r.target} was {r.status}"
-                + (f" ({r.error})" if r.error else "") + "; its findings are not comparable"
-                for r in rows if r.status != "complete"]
-    side = DiffSide(f"scan {scan_id}", rows[0].started_at, tuple(dict.fromkeys(r.target for r in rows)), scan_id)
-    return side, db.findings(scan_id, target), warnings
-
-
-def resolve_sides(store: str | None, old: str | None, new: str | None, target: str | None) -> FindingDiff:
-    """Load both sides (store scans or report files) and diff them."""
-    needs_store = old is None or new is None or _is_scan_id(old) or _is_scan_id(new)
-    if not needs_store:
-        old_side, old_findings = load_report(old)
-        new_side, new_findings = load_report(new)
-        if target is not None:
-            old_findings = [f for f in old_findings if f.target == target]
-            new_findings = [f for f in new_findings if f.target == target]
-        return diff_findings(old_side, old_findings, new_side, new_findings)
-    with open_store(store, configured=configured_store()) as db:
-        sides = []
-        warnings: list[str] = []
-        if old is None or new is None:
-            name = choose_target(db, target)
-            latest = db.target_scans(target=name, limit=2, only_complete=True)
-            if old is None:
-                if len(latest) < 2:
-                    raise InputError(f"target {name!r} has fewer than two complete scans in {db.description}")
-                old, new = str(latest[1].scan_id), str(latest[0].scan_id)
-            else:
-                new = str(latest[0].scan_id) if latest else None
-                if new is None:
-                    raise InputError(f"target {name!r} has no complete scan in {db.description}")
-            target = name
-        for ref in (old, new):
-            if _is_scan_id(ref):
-                side, findings, notes = scan_side(db, int(ref), target)
-                warnings.extend(notes)
-            else:
-                side, findings = load_report(ref)
-                if target is not None:
-                    findings = [f for f in findings if f.target == target]
-            sides.append((side, findings))
-    (old_side, old_findings), (new_side, new_findings) = sides
-    return diff_findings(old_side, old_findings, new_side, new_findings, warnings)
+from auditor.history.compare import resolve_sides
+from auditor.reports.formats import DIFF, registry
 
 
 @click.command("diff")
@@ -114,7 +22,7 @@ def resolve_sides(store: str | None, old: str | None, new: str | None, target: s
 @click.argument("new", required=False)
 @store_option
 @click.option("--target", metavar="NAME", help="Compare only this target (needed to pick default scans when several are recorded).")
-@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="markdown", show_default=True,
+@click.option("-f", "--format", "fmt", type=FormatChoice(DIFF), default="markdown", show_default=True,
               help="Format written to stdout.")
 @click.option("-o", "--output", "outputs", multiple=True, metavar="FILE",
               help="Also write the diff to FILE (.md, .json, .html; repeatable).")
@@ -127,14 +35,9 @@ def diff_command(old, new, store, target, fmt, outputs, quiet):
     input, 3 when the store cannot be reached.
     """
     with user_errors():
-        planned = []
-        for path in outputs:
-            out_fmt = next((f for ext, f in _EXTENSIONS.items() if path.lower().endswith(ext)), None)
-            if out_fmt is None:
-                raise InputError(f"cannot tell the format of output {path!r} from its extension (.md, .json, .html)")
-            planned.append((out_fmt, path))
-        diff = resolve_sides(store, old, new, target)
-        for out_fmt, path in planned:
-            write_text_atomically(path, render_to_string(RENDERERS[out_fmt], diff))
+        formats = registry()
+        planned = formats.plan(outputs, DIFF)
+        diff = resolve_sides(store, old, new, target, configured=configured_store())
+        write_outputs(formats, planned, DIFF, diff)
         if not quiet:
-            RENDERERS[fmt](diff, sys.stdout)
+            formats.renderer(fmt, DIFF)(diff, sys.stdout)

@@ -10,8 +10,8 @@ import click
 
 from auditor.commands.common import user_errors
 from auditor.history import open_store
-from auditor.history.records import SEVERITY_LABELS, TargetScan
 from auditor.model.errors import InputError
+from auditor.model.history import SEVERITY_LABELS, TargetScan
 
 STORE_HELP = ("History store: a SQLite file path, sqlite:///PATH or postgresql://... "
               "(default: $AUDITOR_STORE, else history.sqlite3 in the user's data directory).")

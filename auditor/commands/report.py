@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 import click
 
+from auditor.audit.discovery import DiscoveryError, discover_rules
 from auditor.collectors.results import read_result
-from auditor.commands.common import render_to_string, user_errors, write_text_atomically
-from auditor.commands.scan import plan_outputs
-from auditor.model.errors import InputError
-from auditor.reports import REPORTERS
+from auditor.commands.common import FormatChoice, user_errors, write_outputs
+from auditor.model.findings import ScanResult
+from auditor.reports.formats import SCAN, registry
+
+
+def with_rule_metadata(result: ScanResult) -> ScanResult:
+    """A saved result names rule ids only; SARIF and JUnit want their help texts: take them
+    from the rules installed here (a rule pack that fails to load just leaves them out)."""
+    try:
+        rules = discover_rules()
+    except DiscoveryError:
+        return result
+    return replace(result, rules=tuple(r.meta for r in rules))
 
 
 @click.command("report")
@@ -27,6 +38,7 @@ from auditor.reports import REPORTERS
     "-f",
     "--format",
     "fmt",
+    type=FormatChoice(SCAN),
     default="html",
     show_default=True,
     help="Format written to stdout when no -o is given.",
@@ -38,12 +50,12 @@ def report_command(result_file, outputs, fmt):
     not a valid JSON result or an output cannot be written. The gate is not re-evaluated.
     """
     with user_errors():
-        planned = plan_outputs(outputs)
-        if not planned and fmt not in REPORTERS:
-            raise InputError(f"unknown format {fmt!r} (choose from {', '.join(sorted(REPORTERS))})")
-        result = read_result(result_file)
-        for out_fmt, path in planned:
-            write_text_atomically(path, render_to_string(REPORTERS[out_fmt], result))
+        formats = registry()
+        planned = formats.plan(outputs, SCAN)
+        stdout_render = None if planned else formats.renderer(fmt, SCAN)
+        result = with_rule_metadata(read_result(result_file))
+        write_outputs(formats, planned, SCAN, result)
+        for _, path in planned:
             click.echo(f"auditor: wrote {path}", err=True)
-        if not planned:
-            REPORTERS[fmt](result, sys.stdout)
+        if stdout_render is not None:
+            stdout_render(result, sys.stdout)

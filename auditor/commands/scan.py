@@ -3,55 +3,39 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
-from pathlib import Path
 
 import click
 
 from auditor.app.progress import fleet_progress
+from auditor.app.scan import AuditPlan, audit
 from auditor.audit.discovery import DiscoveryError, discover_rules
-from auditor.audit.pipeline import scan
-from auditor.benchmarks.annotate import annotate as annotate_bench
 from auditor.collectors.fleet import fleet_specs
 from auditor.collectors.request import ComposeOptions, ScanRequest
 from auditor.commands.common import (
+    FormatChoice,
     engine_options,
     engine_specs,
     fail,
-    render_to_string,
     user_errors,
-    write_text_atomically,
+    write_outputs,
 )
 from auditor.commands.gates import gate_options, resolve_gates, warn_expired
 from auditor.commands.history import record_scan
 from auditor.model import exit_codes
-from auditor.model.bench import load as load_bench
-from auditor.model.errors import InputError
-from auditor.policy.apply import apply_policy
-from auditor.reports import REPORTERS, format_for_path
+from auditor.reports.formats import SCAN, registry
 from auditor.reports.table import host_status_lines
 
 
-def plan_outputs(outputs: tuple[str, ...]) -> list[tuple[str, str]]:
-    """``-o FILE`` entries as (format, path); ``FORMAT:PATH`` names the format explicitly."""
-    planned = []
-    for item in outputs:
-        fmt, _, rest = item.partition(":")
-        if rest and fmt in REPORTERS:
-            planned.append((fmt, rest))
-            continue
-        fmt_by_ext = format_for_path(item)
-        if fmt_by_ext is None:
-            known = ", ".join(sorted(REPORTERS))
-            raise InputError(f"cannot tell the format of output {item!r} from its extension; write FORMAT:PATH (formats: {known})")
-        planned.append((fmt_by_ext, item))
-    return planned
+def _load_bench(path: str):
+    from auditor.model.bench import load
+
+    return load(path)
 
 
 @click.command("scan")
 @click.argument("paths", nargs=-1, type=click.Path())
 @engine_options
-@click.option("-f", "--format", "fmt", default="table", show_default=True,
+@click.option("-f", "--format", "fmt", type=FormatChoice(SCAN), default="table", show_default=True,
               help="Format written to stdout (table, json, ...).")
 @click.option("-o", "--output", "outputs", multiple=True, metavar="FILE",
               help="Also write a report to FILE; the format follows the extension, or FORMAT:FILE (repeatable).")
@@ -85,11 +69,10 @@ def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout
         except DiscoveryError as exc:
             fail(str(exc), exit_codes.INPUT_ERROR)
         gates = resolve_gates(click.get_current_context(), all_rules, fail_on=fail_on, fmt=fmt, outputs=outputs, **gate_args)
-        threshold, fmt, rules = gates.threshold, gates.fmt, gates.rules
-        if fmt not in REPORTERS:
-            raise InputError(f"unknown format {fmt!r} (choose from {', '.join(sorted(REPORTERS))})")
-        planned = plan_outputs(gates.outputs)
-        bench = load_bench(bench_file) if bench_file else None
+        formats = registry()
+        stdout_render = formats.renderer(gates.fmt, SCAN)
+        planned = formats.plan(gates.outputs, SCAN)
+        plan = AuditPlan(gates.rules, gates.threshold, gates.policy, _load_bench(bench_file) if bench_file else None)
         request = ScanRequest(
             paths=tuple(paths),
             engines=fleet_specs(
@@ -98,18 +81,11 @@ def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout
             compose=ComposeOptions(env_files=tuple(env_files), profiles=tuple(profiles), merge_files=tuple(compose_files)),
         )
         with fleet_progress(request.engines) as progress:
-            result = scan(request, rules, threshold, host_progress=progress)
-        result.extras.update(rule_meta={r.id: r.meta for r in rules}, root=str(Path.cwd()),
-                             scan_dirs=[p for p in paths if Path(p).is_dir()])
-        result = apply_policy(result, gates.policy)
-        if bench is not None:
-            result = replace(result, findings=annotate_bench(result.findings, bench))
-            result.extras["benchmark"] = bench
-        warn_expired(result.extras)
-        for out_fmt, path in planned:
-            write_text_atomically(path, render_to_string(REPORTERS[out_fmt], result))
+            result = audit(request, plan, progress)
+        warn_expired(result)
+        write_outputs(formats, planned, SCAN, result)
         if not quiet:
-            REPORTERS[fmt](result, sys.stdout)
+            stdout_render(result, sys.stdout)
         for t in result.targets:
             if t.error:
                 prefix = "" if t.target.name in t.error else f"{t.target.kind.value} {t.target.name}: "

@@ -64,7 +64,7 @@ def watch_command(engines, tls_verify, tlscacert, tlscert, tlskey, timeout, fmt,
         specs = engine_specs(engines, tls_verify, tlscacert, tlscert, tlskey, timeout) or (EngineSpec(timeout=timeout),)
         if len(specs) != 1:
             fail("watch follows one --engine at a time (start one watch per engine)", exit_codes.INPUT_ERROR)
-        from auditor.commands.gates import parse_threshold
+        from auditor.policy.gate import parse_threshold
 
         threshold = parse_threshold(fail_on, "--fail-on")
         try:

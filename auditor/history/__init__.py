@@ -12,9 +12,9 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from auditor.history.records import FindingRecord, TargetScan
 from auditor.history.store import POSTGRES, SQLITE, Store, StoreUnavailable
 from auditor.model.errors import InputError
+from auditor.model.history import FindingRecord, TargetScan
 
 __all__ = ["FindingRecord", "Store", "StoreUnavailable", "TargetScan", "default_store_path", "open_store"]
 

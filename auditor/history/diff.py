@@ -7,71 +7,11 @@ ids, so a re-created container keeps its findings and only real changes show up.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.history.records import SEVERITY_LABELS, FindingRecord
+from auditor.model.history import SEVERITY_LABELS, Change, DiffSide, FindingDiff, FindingRecord
 
-DIFF_SCHEMA_VERSION = "1.0"
 COMPARED_FIELDS = ("severity", "message", "status", "evidence", "title")
-
-
-@dataclass(frozen=True)
-class DiffSide:
-    """One side of a diff: a recorded scan or a saved JSON report."""
-
-    label: str  # "scan 12" or a file path
-    started_at: str | None
-    targets: tuple[str, ...]
-    scan_id: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"label": self.label, "scan_id": self.scan_id, "started_at": self.started_at,
-                "targets": list(self.targets)}
-
-
-@dataclass(frozen=True)
-class Change:
-    before: FindingRecord
-    after: FindingRecord
-    fields: tuple[str, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "fingerprint": self.after.fingerprint,
-            "fields": list(self.fields),
-            "before": self.before.to_json(),
-            "after": self.after.to_json(),
-        }
-
-
-@dataclass(frozen=True)
-class FindingDiff:
-    old: DiffSide
-    new: DiffSide
-    added: tuple[FindingRecord, ...]
-    resolved: tuple[FindingRecord, ...]
-    changed: tuple[Change, ...]
-    unchanged: int
-    warnings: tuple[str, ...] = field(default=())
-
-    @property
-    def summary(self) -> dict[str, int]:
-        return {"new": len(self.added), "resolved": len(self.resolved),
-                "changed": len(self.changed), "unchanged": self.unchanged}
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schema_version": DIFF_SCHEMA_VERSION,
-            "kind": "auditor-diff",
-            "old": self.old.to_json(),
-            "new": self.new.to_json(),
-            "summary": self.summary,
-            "warnings": list(self.warnings),
-            "new_findings": [f.to_json() for f in self.added],
-            "resolved_findings": [f.to_json() for f in self.resolved],
-            "changed_findings": [c.to_json() for c in self.changed],
-        }
 
 
 def _by_fingerprint(findings: Iterable[FindingRecord]) -> dict[str, FindingRecord]:

@@ -12,10 +12,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.history.records import SEVERITY_LABELS, FindingRecord, TargetScan, target_counts
 from auditor.history.schema import MIGRATIONS, SCHEMA_VERSION
 from auditor.model.errors import InputError, TargetUnavailable
 from auditor.model.findings import ScanResult
+from auditor.model.history import SEVERITY_LABELS, FindingRecord, TargetScan, target_counts
 
 
 class StoreUnavailable(TargetUnavailable):

@@ -7,7 +7,7 @@ Rules and third-party rule packs import from here: the normalized records
 """
 
 from auditor.model.errors import AuditorError, InputError, TargetUnavailable
-from auditor.model.findings import Finding, Resource, RuleError, ScanResult, TargetResult
+from auditor.model.findings import Finding, RuleError, ScanResult, TargetResult
 from auditor.model.records import (
     ALL_INTERFACES_V4,
     ALL_INTERFACES_V6,
@@ -18,6 +18,7 @@ from auditor.model.records import (
     Network,
     Origin,
     PortBinding,
+    Resource,
     Snapshot,
     SourceKind,
     Target,

@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Literal, TypeVar
 
-from auditor.model import inputs
 from auditor.model.errors import InputError
+from auditor.model.inputs import load_json
 
 SCHEMA_VERSION = "1.0"
 KIND = "auditor-bench"
@@ -710,4 +710,4 @@ def from_json(doc: object, path: str | None = None) -> BenchResult:
 def load(path: str | os.PathLike[str]) -> BenchResult:
     """Read a result file written by ``auditor bench`` (bounded, like every named input)."""
     shown = os.fspath(path)
-    return from_json(inputs.load_json(path, "benchmark result"), shown)
+    return from_json(load_json(path, "benchmark result"), shown)

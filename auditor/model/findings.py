@@ -7,20 +7,29 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from auditor.model.records import Container, Network, Origin, Target
-from auditor.model.rule import Reference
+from auditor.model.bench import BenchResult
+from auditor.model.records import Origin, Resource, Snapshot, Target
+from auditor.model.rule import Reference, RuleMeta
 from auditor.model.severity import Severity
+from auditor.model.topology import Topology
 
 
 @dataclass(frozen=True)
-class Resource:
-    """What a finding is about, named the way people name it (no leading slash)."""
+class WaiverNote:
+    """The waiver that matched a finding, as reporters show it (all text)."""
 
-    kind: str  # container | service | network | host
-    name: str
-    id: str | None = None
-    project: str | None = None
-    host: str | None = None
+    rule: str
+    match: str
+    reason: str
+    owner: str
+    expires: str
+    source: str
+    state: str  # active | expired
+
+    def items(self) -> tuple[tuple[str, str], ...]:
+        """(key, value) pairs in the order every format prints them."""
+        return (("rule", self.rule), ("match", self.match), ("reason", self.reason), ("owner", self.owner),
+                ("expires", self.expires), ("source", self.source), ("state", self.state))
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,7 @@ class Finding:
     key: str = ""
     status: str = "open"  # open | waived; baselines add new | existing via ``baseline``
     baseline: str | None = None  # new | existing when a baseline was given
-    waiver: dict[str, str] | None = None
+    waiver: WaiverNote | None = None
 
 
 def fingerprint(rule_id: str, target_name: str, resource: Resource, key: str) -> str:
@@ -69,8 +78,53 @@ class TargetResult:
 
 
 @dataclass(frozen=True)
+class ExpiredWaiver:
+    """A waiver past its expiry that matched findings: they are open again."""
+
+    rule: str
+    match: str
+    reason: str
+    owner: str
+    expires: str
+    source: str
+    findings: int
+
+
+@dataclass(frozen=True)
+class BaselineSplit:
+    new: int
+    existing: int
+
+
+@dataclass(frozen=True)
+class PolicySummary:
+    """What the gate's filters did to a result (waivers, baseline, severity overrides)."""
+
+    fail_on_new: bool = False
+    waived: int = 0
+    expired_waivers: tuple[ExpiredWaiver, ...] = ()
+    baseline: BaselineSplit | None = None
+    severity_overrides: tuple[tuple[str, Severity], ...] = ()
+
+
+@dataclass(frozen=True)
+class SavedGate:
+    """The gate as a scan decided it, kept when a JSON result is read back (not re-evaluated)."""
+
+    fail_on: str
+    verdict: str
+    failing: int
+
+
+@dataclass(frozen=True)
 class ScanResult:
-    """Everything a reporter needs; reporters are pure functions of this."""
+    """Everything a reporter needs; reporters are pure functions of this.
+
+    ``rules`` holds the metadata of the rules that ran (reporters need it for help texts);
+    ``root`` and ``scan_dirs`` are where relative paths in findings start; ``topology``,
+    ``saved_gate`` and ``benchmark`` come along when a JSON result is read back or a benchmark
+    result was given, so a saved result renders as it was written.
+    """
 
     tool_version: str
     started_at: datetime
@@ -80,8 +134,14 @@ class ScanResult:
     findings: tuple[Finding, ...]
     rule_errors: tuple[RuleError, ...] = ()
     rules_run: tuple[str, ...] = ()
-    snapshots: tuple = field(default=(), compare=False, repr=False)
-    extras: dict = field(default_factory=dict, compare=False, repr=False)
+    snapshots: tuple[Snapshot, ...] = field(default=(), compare=False, repr=False)
+    rules: tuple[RuleMeta, ...] = field(default=(), compare=False, repr=False)
+    root: str | None = None
+    scan_dirs: tuple[str, ...] = ()
+    policy: PolicySummary | None = None
+    saved_gate: SavedGate | None = None
+    topology: Topology | None = field(default=None, compare=False, repr=False)
+    benchmark: BenchResult | None = field(default=None, compare=False, repr=False)
 
     @property
     def complete(self) -> bool:
@@ -92,7 +152,7 @@ class ScanResult:
         """Open findings at or above the threshold (waived ones do not count)."""
         if self.fail_on is None:
             return ()
-        only_new = bool(self.extras.get("fail_on_new"))
+        only_new = self.policy is not None and self.policy.fail_on_new
         return tuple(
             f
             for f in self.findings
@@ -120,23 +180,6 @@ class ScanResult:
                 counts[f.severity.label] += 1
         counts["total"] = sum(counts.values())
         return counts
-
-
-def resource_of(subject: Container | Network | Target, target: Target) -> Resource:
-    """Name the subject of an observation the way reports name it."""
-    if isinstance(subject, Container):
-        return Resource(
-            kind=subject.kind,
-            name=subject.service if subject.kind == "service" and subject.service else subject.name,
-            id=subject.id,
-            project=subject.project,
-            host=target.name,
-        )
-    if isinstance(subject, Network):
-        return Resource(
-            kind="network", name=subject.name, id=subject.id, project=subject.project, host=target.name
-        )
-    return Resource(kind="host", name=subject.name, host=target.name)
 
 
 def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:

@@ -284,3 +284,31 @@ class Snapshot:
     def members(self, network_name: str) -> tuple[Container, ...]:
         """Containers attached to a network, found through their endpoints."""
         return tuple(c for c in self.containers if network_name in c.network_names)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What a finding is about, named the way people name it (no leading slash)."""
+
+    kind: str  # container | service | network | host
+    name: str
+    id: str | None = None
+    project: str | None = None
+    host: str | None = None
+
+
+def resource_of(subject: Container | Network | Target, target: Target) -> Resource:
+    """Name the subject of an observation the way reports name it."""
+    if isinstance(subject, Container):
+        return Resource(
+            kind=subject.kind,
+            name=subject.service if subject.kind == "service" and subject.service else subject.name,
+            id=subject.id,
+            project=subject.project,
+            host=target.name,
+        )
+    if isinstance(subject, Network):
+        return Resource(
+            kind="network", name=subject.name, id=subject.id, project=subject.project, host=target.name
+        )
+    return Resource(kind="host", name=subject.name, host=target.name)

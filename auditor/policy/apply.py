@@ -11,8 +11,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from auditor.model.errors import InputError
-from auditor.model.findings import Finding, ScanResult, sort_findings
-from auditor.model.records import Container, Snapshot
+from auditor.model.findings import (
+    BaselineSplit,
+    ExpiredWaiver,
+    Finding,
+    PolicySummary,
+    ScanResult,
+    WaiverNote,
+    sort_findings,
+)
+from auditor.model.records import Container, Snapshot, resource_of
 from auditor.model.rule import Rule
 from auditor.model.severity import Severity
 from auditor.policy.waivers import Waiver, matches, subject_of
@@ -57,8 +65,7 @@ def _containers(snapshots: Iterable[Snapshot]) -> dict[tuple[str, str, str], Con
     out: dict[tuple[str, str, str], Container] = {}
     for snap in snapshots:
         for c in snap.containers:
-            name = c.service if c.kind == "service" and c.service else c.name
-            out.setdefault((snap.target.name, c.kind, name), c)
+            out.setdefault((snap.target.name, c.kind, resource_of(c, snap.target).name), c)
     return out
 
 
@@ -76,49 +83,59 @@ def _waiver_for(finding: Finding, waivers: tuple[Waiver, ...], index, today: dt.
     return max(found, key=lambda w: w.expires) if found else None
 
 
+def _note(waiver: Waiver, expired: bool) -> WaiverNote:
+    return WaiverNote(rule=waiver.rule, match=waiver.match_text, reason=waiver.reason, owner=waiver.owner,
+                      expires=waiver.expires.isoformat(), source=waiver.source,
+                      state="expired" if expired else "active")
+
+
 def _apply_one(finding: Finding, policy: Policy, index) -> tuple[Finding, Waiver | None]:
     severity = policy.severity.get(finding.rule_id.upper(), finding.severity)
     waiver = _waiver_for(finding, policy.waivers, index, policy.today)
-    status, info = "open", None
+    status, note = "open", None
     if waiver is not None:
         expired = waiver.expired(policy.today)
-        info = {**waiver.describe(), "state": "expired" if expired else "active"}
+        note = _note(waiver, expired)
         status = "open" if expired else "waived"
     baseline = None
     if policy.baseline is not None:
         baseline = "existing" if finding.fingerprint in policy.baseline else "new"
-    updated = replace(finding, severity=severity, status=status, waiver=info, baseline=baseline)
+    updated = replace(finding, severity=severity, status=status, waiver=note, baseline=baseline)
     return updated, waiver
 
 
 def apply_policy(result: ScanResult, policy: Policy) -> ScanResult:
-    """A new result with the policy applied; ``extras`` records what the policy did."""
+    """A new result with the policy applied; ``result.policy`` records what the policy did."""
     index = _containers(result.snapshots)
     findings: list[Finding] = []
-    expired: dict[str, dict] = {}
+    expired: dict[str, tuple[Waiver, int]] = {}
     for f in result.findings:
         if not policy.selects(f.rule_id):
             continue
         updated, waiver = _apply_one(f, policy, index)
         findings.append(updated)
         if waiver is not None and waiver.expired(policy.today):
-            entry = expired.setdefault(waiver.source, {**waiver.describe(), "findings": 0})
-            entry["findings"] += 1
-    extras = dict(result.extras)
-    extras["fail_on_new"] = policy.fail_on_new
-    extras["expired_waivers"] = sorted(expired.values(), key=lambda e: e["source"])
-    extras["waived"] = sum(1 for f in findings if f.status == "waived")
+            seen = expired.get(waiver.source, (waiver, 0))[1]
+            expired[waiver.source] = (waiver, seen + 1)
+    baseline = None
     if policy.baseline is not None:
-        extras["baseline"] = {
-            "new": sum(1 for f in findings if f.baseline == "new"),
-            "existing": sum(1 for f in findings if f.baseline == "existing"),
-        }
-    if policy.severity:
-        extras["severity_overrides"] = {k: v.label for k, v in sorted(policy.severity.items())}
+        baseline = BaselineSplit(new=sum(1 for f in findings if f.baseline == "new"),
+                                 existing=sum(1 for f in findings if f.baseline == "existing"))
+    summary = PolicySummary(
+        fail_on_new=policy.fail_on_new,
+        waived=sum(1 for f in findings if f.status == "waived"),
+        expired_waivers=tuple(
+            ExpiredWaiver(rule=w.rule, match=w.match_text, reason=w.reason, owner=w.owner,
+                          expires=w.expires.isoformat(), source=w.source, findings=count)
+            for w, count in sorted(expired.values(), key=lambda e: e[0].source)
+        ),
+        baseline=baseline,
+        severity_overrides=tuple(sorted(policy.severity.items())),
+    )
     return replace(
         result,
         findings=sort_findings(findings),
         rules_run=tuple(r for r in result.rules_run if policy.selects(r)),
         rule_errors=tuple(e for e in result.rule_errors if policy.selects(e.rule_id)),
-        extras=extras,
+        policy=summary,
     )

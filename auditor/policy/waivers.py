@@ -44,16 +44,10 @@ class Waiver:
         """A waiver is valid through its expiry day."""
         return today > self.expires
 
-    def describe(self) -> dict[str, str]:
-        """The waiver as reporters show it (strings only)."""
-        return {
-            "rule": self.rule,
-            "match": ", ".join(f"{k}={v}" for k, v in self.match),
-            "reason": self.reason,
-            "owner": self.owner,
-            "expires": self.expires.isoformat(),
-            "source": self.source,
-        }
+    @property
+    def match_text(self) -> str:
+        """``key=glob, ...`` as reports show the match."""
+        return ", ".join(f"{k}={v}" for k, v in self.match)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 
@@ -48,9 +47,6 @@ def scan_result(*snaps: Snapshot, fail_on: Severity | None = Severity.HIGH, rule
         run = run_rules(snap, rules)
         findings += run.findings
         errors += run.errors
-    extras: dict[str, Any] = {"rule_meta": {r.id: r.meta for r in rules}}
-    if root is not None:
-        extras["root"] = root
     return ScanResult(
         tool_version="0.1.0",
         started_at=STARTED,
@@ -61,7 +57,8 @@ def scan_result(*snaps: Snapshot, fail_on: Severity | None = Severity.HIGH, rule
         rule_errors=tuple(errors),
         rules_run=tuple(r.id for r in rules),
         snapshots=tuple(snaps),
-        extras=extras,
+        rules=tuple(r.meta for r in rules),
+        root=root,
     )
 
 

@@ -11,11 +11,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from auditor.reports.formats import SCAN, registry
 from click.testing import CliRunner
 from gates.cisupport import assert_valid_sarif
 from ruamel.yaml import YAML
 
-from auditor.commands.scan import plan_outputs, scan_command
+from auditor.commands.scan import scan_command
 
 ROOT = Path(__file__).resolve().parents[2]
 RISKY = 'services:\n  db:\n    image: postgres:16\n    ports:\n      - "5432:5432"\n'
@@ -36,7 +37,7 @@ def scan_args(command: str) -> list[str]:
 def outputs_of(args: list[str]) -> dict[str, str]:
     """format -> path for every ``-o`` in the arguments."""
     files = tuple(args[i + 1] for i, a in enumerate(args) if a == "-o")
-    return {fmt: path for fmt, path in plan_outputs(files)}
+    return {fmt: path for fmt, path in registry().plan(files, SCAN)}
 
 
 @pytest.fixture

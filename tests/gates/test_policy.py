@@ -9,6 +9,7 @@ from support.builders import container, mount, port, snapshot
 
 from auditor.audit.discovery import discover_rules
 from auditor.model import exit_codes
+from auditor.model.findings import BaselineSplit, ExpiredWaiver, WaiverNote
 from auditor.model.severity import Severity
 from auditor.policy.apply import Policy, apply_policy, select_rules
 from auditor.policy.waivers import parse_waivers
@@ -53,23 +54,21 @@ def test_waiver_suppresses_until_expiry_then_reports():
     on_the_day = apply_policy(base, Policy(today=TODAY, waivers=waivers))
     (sock,) = [f for f in on_the_day.findings if f.rule_id == "HOST002"]
     assert sock.status == "waived"
-    assert sock.waiver == {
-        "rule": "HOST002", "match": "container=sock", "reason": "ci runner", "owner": "build-team",
-        "expires": "2030-06-15", "source": "w.yaml:1", "state": "active",
-    }
-    assert on_the_day.extras["expired_waivers"] == []
-    assert on_the_day.extras["waived"] == 1
+    assert sock.waiver == WaiverNote(rule="HOST002", match="container=sock", reason="ci runner", owner="build-team",
+                                     expires="2030-06-15", source="w.yaml:1", state="active")
+    assert on_the_day.policy.expired_waivers == ()
+    assert on_the_day.policy.waived == 1
     assert exit_codes.for_result(on_the_day) == exit_codes.OK
     assert on_the_day.counts()["critical"] == 0
 
     next_day = apply_policy(base, Policy(today=TODAY + dt.timedelta(days=1), waivers=waivers))
     (sock,) = [f for f in next_day.findings if f.rule_id == "HOST002"]
     assert sock.status == "open"
-    assert sock.waiver["state"] == "expired"
-    assert next_day.extras["expired_waivers"] == [
-        {"rule": "HOST002", "match": "container=sock", "reason": "ci runner", "owner": "build-team",
-         "expires": "2030-06-15", "source": "w.yaml:1", "findings": 1}
-    ]
+    assert sock.waiver.state == "expired"
+    assert next_day.policy.expired_waivers == (
+        ExpiredWaiver(rule="HOST002", match="container=sock", reason="ci runner", owner="build-team",
+                      expires="2030-06-15", source="w.yaml:1", findings=1),
+    )
     assert exit_codes.for_result(next_day) == exit_codes.GATE_FAILED
 
 
@@ -86,7 +85,7 @@ def test_baseline_marks_new_and_existing_and_fail_on_new_gates_only_new():
     states = {f.rule_id: f.baseline for f in result.findings}
     assert states["HOST002"] == "existing"
     assert states["PORT001"] == "new"
-    assert result.extras["baseline"] == {"new": sum(1 for f in result.findings if f.baseline == "new"), "existing": 1}
+    assert result.policy.baseline == BaselineSplit(new=sum(1 for f in result.findings if f.baseline == "new"), existing=1)
     assert "HOST002" not in {f.rule_id for f in result.gated_findings}
     assert "PORT001" in {f.rule_id for f in result.gated_findings}
     everything_known = frozenset(f.fingerprint for f in base.findings)
@@ -102,4 +101,4 @@ def test_input_result_is_not_changed():
     before = [(f.status, f.severity, f.baseline) for f in base.findings]
     apply_policy(base, Policy(today=TODAY, severity={"PORT001": Severity.INFO}, baseline=frozenset()))
     assert [(f.status, f.severity, f.baseline) for f in base.findings] == before
-    assert "fail_on_new" not in base.extras
+    assert base.policy is None

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from auditor.reports import REPORTERS
+from auditor.reports.formats import SCAN, registry
 from click.testing import CliRunner
 from hardening.harness import CORPUS, fuzz_settings, record
 from hypothesis import given
@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 
 from auditor.audit.discovery import discover_rules
 from auditor.cli import build_cli
+
+SCAN_FORMATS = registry().names(SCAN)
 
 RULE_IDS = [r.id for r in discover_rules()]
 CORPUS_FILES = sorted(str(p) for p in CORPUS.glob("*/*") if p.parent.name in ("saved_json", "compose"))
@@ -36,8 +38,8 @@ def _opt(name: str, values) -> st.SearchStrategy[list[str]]:
 OPTIONS = st.lists(
     st.one_of(
         _opt("--fail-on", st.sampled_from(["critical", "high", "medium", "low", "info", "none", "bogus"]) | WEIRD),
-        _opt("-f", st.sampled_from([*REPORTERS, "xml", "JSON"]) | WEIRD),
-        _opt("-o", st.tuples(st.sampled_from([*REPORTERS, "nope", ""]), st.sampled_from(["r.out", "d/", "a/b/c.json", ""]))
+        _opt("-f", st.sampled_from([*SCAN_FORMATS, "xml", "JSON"]) | WEIRD),
+        _opt("-o", st.tuples(st.sampled_from([*SCAN_FORMATS, "nope", ""]), st.sampled_from(["r.out", "d/", "a/b/c.json", ""]))
              .map(lambda t: f"{t[0]}:{WORK / t[1]}" if t[0] else str(WORK / t[1]))),
         _opt("--enable-rule", st.sampled_from([*RULE_IDS, "NOPE1", "port001"]) | WEIRD),
         _opt("--disable-rule", st.sampled_from([*RULE_IDS, "NOPE1"]) | WEIRD),

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from auditor.benchmarks.parsers import ToolOutputError, parse_connrate, parse_iperf3, parse_sockperf
-from auditor.reports import REPORTERS
+from auditor.reports.formats import SCAN, registry
 from hardening.harness import CORPUS, fuzz_settings, record
 from hypothesis import given
 from hypothesis import strategies as st
@@ -36,6 +36,8 @@ from auditor.model.severity import Severity
 from auditor.policy.baseline import parse_baseline
 from auditor.policy.config import parse_config
 from auditor.policy.waivers import parse_waivers
+
+SCAN_FORMATS = registry().names(SCAN)
 
 RULES = discover_rules()
 RULE_IDS = tuple(r.id for r in RULES)
@@ -220,7 +222,7 @@ def scan_file(path: Path) -> str:
             assert "\n" not in t.error and "Traceback" not in t.error
     code = exit_codes.for_result(result)
     assert code in (exit_codes.OK, exit_codes.GATE_FAILED, exit_codes.INPUT_ERROR)
-    for fmt, render in REPORTERS.items():
+    for fmt, render in ((name, registry().renderer(name, SCAN)) for name in SCAN_FORMATS):
         out = io.StringIO()
         render(result, out)
         assert out.getvalue(), f"{fmt} wrote nothing"

@@ -14,8 +14,10 @@ import sys
 import docker
 import docker.errors
 import pytest
-from auditor.reports import REPORTERS
+from auditor.reports.formats import SCAN, registry
 from support.proxies import read_only_proxy
+
+SCAN_FORMATS = registry().names(SCAN)
 
 pytestmark = pytest.mark.engine
 
@@ -55,13 +57,13 @@ def test_scan_through_read_only_proxy(cli, recorder, risky, tmp_path):
     """Every report format, written from a scan through the proxy: GET only, same findings as direct."""
     direct = json.loads(cli("scan", "-f", "json", "--fail-on", "none").stdout)
     with read_only_proxy() as (proxy, policy):
-        outputs = [a for fmt in sorted(REPORTERS) for a in ("-o", f"{fmt}:{tmp_path / ('out.' + fmt)}")]
+        outputs = [a for fmt in SCAN_FORMATS for a in ("-o", f"{fmt}:{tmp_path / ('out.' + fmt)}")]
         proc = cli("scan", "--engine", proxy.url, "-f", "json", "--fail-on", "none", *outputs)
         methods, count, paths = proxy.methods(), len(proxy.requests), proxy.paths()
     assert proc.returncode == 0, proc.stderr
     assert policy.violations == []
     assert methods == {"GET"}
-    assert all((tmp_path / f"out.{fmt}").stat().st_size > 0 for fmt in REPORTERS)
+    assert all((tmp_path / f"out.{fmt}").stat().st_size > 0 for fmt in SCAN_FORMATS)
     assert any(p.startswith("/containers/json") for p in paths)
     doc = json.loads(proc.stdout)
     assert doc["targets"][0]["status"] == "complete"

@@ -6,7 +6,8 @@ import io
 import json
 
 import pytest
-from auditor.reports.diff_html import render_html, render_markdown
+from auditor.reports.html import render_diff as render_html
+from auditor.reports.markdown import render_diff as render_markdown
 from click.testing import CliRunner
 
 from auditor.app.progress import FleetProgress, fleet_progress
@@ -15,8 +16,8 @@ from auditor.collectors.fleet import parse_hosts_file
 from auditor.commands.diff import diff_command
 from auditor.commands.scan import scan_command
 from auditor.history.diff import DiffSide, diff_findings
-from auditor.history.records import FindingRecord
 from auditor.model.errors import InputError
+from auditor.model.history import FindingRecord
 
 HOSTILE = '<script>alert("x")</script>|`*'
 

@@ -13,8 +13,10 @@ import sys
 from html import unescape
 
 import pytest
-from auditor.reports import EXTENSIONS, REPORTERS, html, json_report
-from auditor.reports.topology import layout, snapshot_topology, topology_json
+from auditor.reports import html, json_report
+from auditor.reports.formats import SCAN, registry
+from auditor.reports.json_report import topology_json
+from auditor.reports.topology import layout
 from gates.cisupport import scan_result, waived_and_baselined
 from markupsafe import escape
 from support.builders import container, port, snapshot
@@ -30,8 +32,10 @@ from auditor.model.bench import (
     Summary,
 )
 from auditor.model.errors import InputError
+from auditor.model.findings import BaselineSplit, ExpiredWaiver, PolicySummary, WaiverNote
 from auditor.model.records import Container, Origin, SourceKind
 from auditor.model.rule import Reference
+from auditor.model.topology import TopoPort, snapshot_topology, topology_of
 
 XSS_NAME = "<script>window.__pwned=1</script>"
 XSS_ATTR = '"><img src=x onerror="window.__pwned=2">'
@@ -53,8 +57,9 @@ def shop():
 
 
 def test_registered_for_html_and_htm_outputs():
-    assert REPORTERS["html"] is html.render
-    assert EXTENSIONS[".html"] == "html" and EXTENSIONS[".htm"] == "html"
+    formats = registry()
+    assert formats.renderer("html", SCAN) is html.render
+    assert formats.for_path("x.html", SCAN) == "html" and formats.for_path("x.HTM", SCAN) == "html"
 
 
 def test_csp_allows_exactly_the_inline_style_and_script():
@@ -135,24 +140,16 @@ def test_waived_and_baseline_status_with_owner_and_expiry():
         first,
         status="waived",
         baseline="existing",
-        waiver={"owner": "team-web@example.org", "expires": "2031-03-31", "reason": "behind the LB"},
+        waiver=WaiverNote(rule="PORT001", match="container=web", reason="behind the LB", owner="team-web@example.org",
+                          expires="2031-03-31", source="w.yaml:1", state="active"),
     )
     new = dataclasses.replace(second, baseline="new")
-    extras = {
-        **result.extras,
-        "baseline": {"new": 1, "existing": 1},
-        "expired_waivers": [
-            {
-                "rule": "PORT002",
-                "match": "resource=old",
-                "owner": "ops",
-                "expires": "2020-01-01",
-                "reason": "r",
-                "findings": 2,
-            }
-        ],
-    }
-    page = render(dataclasses.replace(result, findings=(waived, new), extras=extras))
+    policy = PolicySummary(
+        baseline=BaselineSplit(new=1, existing=1),
+        expired_waivers=(ExpiredWaiver(rule="PORT002", match="resource=old", reason="r", owner="ops",
+                                       expires="2020-01-01", source="w.yaml:3", findings=2),),
+    )
+    page = render(dataclasses.replace(result, findings=(waived, new), policy=policy))
     assert "owner <strong>team-web@example.org</strong>" in page
     assert "expires <strong>2031-03-31</strong>" in page
     assert '<span class="pill st-waived">waived</span>' in page
@@ -170,7 +167,7 @@ def test_benchmark_charts_when_present():
         environment=Environment(collected=()),
         modes=(ModeResult("host", "", measured=measured), ModeResult("macvlan", "", skipped_reason="no parent interface")),
     )
-    page = render(dataclasses.replace(scan_result(shop()), extras={"benchmark": bench}))
+    page = render(dataclasses.replace(scan_result(shop()), benchmark=bench))
     assert '<section id="benchmark">' in page
     assert "<title>host forward: 20 Gbit/s (19 Gbit/s to 21 Gbit/s)</title>" in page
     assert "<title>host p99: 20 µs</title>" in page
@@ -194,14 +191,14 @@ def test_no_findings_and_incomplete_target():
 def test_topology_is_names_only_and_classifies_exposure():
     snap = shop()
     topo = snapshot_topology(snap)
-    text = json.dumps(topo)
+    text = json.dumps(topology_json(topology_of([snap])))
     assert "id-" not in text and "net-" not in text
-    by_name = {c["name"]: c for c in topo["containers"]}
-    assert by_name["web"]["exposure"] == "all"
-    assert by_name["admin"]["exposure"] == "loopback"
-    assert by_name["db"]["exposure"] == "unpublished"
-    assert by_name["agent"]["exposure"] == "host"
-    assert by_name["web"]["ports"] == [{"display": "0.0.0.0:8080->80/tcp", "exposure": "all"}]
+    by_name = {c.name: c for c in topo.containers}
+    assert by_name["web"].exposure == "all"
+    assert by_name["admin"].exposure == "loopback"
+    assert by_name["db"].exposure == "unpublished"
+    assert by_name["agent"].exposure == "host"
+    assert by_name["web"].ports == (TopoPort("0.0.0.0:8080->80/tcp", "all"),)
 
 
 def test_joined_namespace_is_named_not_by_id():
@@ -215,11 +212,11 @@ def test_joined_namespace_is_named_not_by_id():
     orphan = Container(
         name="orphan", network_mode=f"container:{'a' * 64}", origin=Origin(SourceKind.ENGINE, "y")
     )
-    topo = snapshot_topology(snapshot(web, sidecar, orphan))
-    by_name = {c["name"]: c for c in topo["containers"]}
-    assert by_name["sidecar"]["joins"] == "web" and by_name["sidecar"]["network_mode"] == "container"
-    assert by_name["orphan"]["joins"] is None
-    assert "a" * 64 not in json.dumps(topo)
+    snap = snapshot(web, sidecar, orphan)
+    by_name = {c.name: c for c in snapshot_topology(snap).containers}
+    assert by_name["sidecar"].joins == "web" and by_name["sidecar"].network_mode == "container"
+    assert by_name["orphan"].joins is None
+    assert "a" * 64 not in json.dumps(topology_json(topology_of([snap])))
 
 
 def test_layout_marks_findings_and_shows_shared_networks():
@@ -257,7 +254,7 @@ def json_doc(result) -> dict:
 def test_json_result_reads_back_to_the_same_document_and_page():
     result = scan_result(shop())
     first = json_doc(result)
-    assert first["topology"] == topology_json(result)
+    assert first["topology"] == topology_json(topology_of(result.snapshots))
     again = result_from_json(json.loads(json.dumps(first)), "scan.json")
     assert json_doc(again) == first
     assert html.report_context(again)["pictures"] == html.report_context(result)["pictures"]

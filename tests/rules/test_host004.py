@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from auditor.rules.host_daemon_settings import RULES
+from auditor.rules.host004_userland_proxy import RULE
 from support.builders import run_rule, snapshot
 
 from auditor.model.records import DaemonFacts
-
-RULE = next(r for r in RULES if r.id == "HOST004")
 
 
 def test_enabled_fires():

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from auditor.rules.host_daemon_settings import RULES
+from auditor.rules.host005_iptables_disabled import RULE
 from support.builders import run_rule, snapshot
 
 from auditor.model.records import DaemonFacts
-
-RULE = next(r for r in RULES if r.id == "HOST005")
 
 
 def test_disabled_fires():

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from auditor.rules.host_daemon_settings import RULES
+from auditor.rules.host007_ipv6_without_ip6tables import RULE
 from support.builders import DEFAULT_BRIDGE, network, run_rule, snapshot
 
 from auditor.model.records import DaemonFacts
 
-RULE = next(r for r in RULES if r.id == "HOST007")
 V6NET = network("v6", enable_ipv6=True)
 
 

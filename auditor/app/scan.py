@@ -1,0 +1,46 @@
+"""One audit as the scan command runs it: collect, run the rules, apply the policy, cite the
+benchmark. Pure orchestration of the floors below; rendering and exit codes stay with the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from auditor.audit.pipeline import scan
+from auditor.collectors.request import ScanRequest
+from auditor.collectors.sources import HostProgress
+from auditor.model.findings import ScanResult
+from auditor.model.rule import Rule
+from auditor.model.severity import Severity
+from auditor.policy.apply import Policy, apply_policy
+
+
+@dataclass(frozen=True)
+class AuditPlan:
+    """What to run and how to judge it."""
+
+    rules: tuple[Rule, ...]
+    threshold: Severity | None
+    policy: Policy
+    benchmark: Any | None = None  # a loaded `auditor bench` result, cited by findings
+
+
+def audit(request: ScanRequest, plan: AuditPlan, progress: HostProgress | None = None,
+          root: Path | None = None) -> ScanResult:
+    """The scan's result with rule metadata, paths, policy and benchmark filled in."""
+    from auditor.benchmarks.annotate import annotate
+
+    result = scan(request, plan.rules, plan.threshold, host_progress=progress)
+    here = root or Path.cwd()
+    result = replace(result, rules=tuple(r.meta for r in plan.rules), root=str(here),
+                     scan_dirs=_scan_dirs(request.paths))
+    result = apply_policy(result, plan.policy)
+    if plan.benchmark is not None:
+        result = replace(result, findings=annotate(result.findings, plan.benchmark), benchmark=plan.benchmark)
+    return result
+
+
+def _scan_dirs(paths: Sequence[str]) -> tuple[str, ...]:
+    return tuple(p for p in paths if Path(p).is_dir())

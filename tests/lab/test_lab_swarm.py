@@ -1,0 +1,130 @@
+"""A three-engine swarm on the lab LAN: real overlay networks between engine namespaces.
+
+What the kernel offers decides two outcomes, and both are asserted exactly: encrypted overlays
+need ESP (IPsec) in the kernel, the routing mesh needs IPVS. On a kernel without ESP the
+encrypted overlay fails closed (the engine drops VXLAN of that network unless it arrives over
+IPsec); without IPVS published service ports are refused on every node.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import docker.types
+import pytest
+from support.lab import EngineConfig, Lab, Outcome
+
+pytestmark = [pytest.mark.lab, pytest.mark.engine]
+
+
+@pytest.fixture(scope="module")
+def swarm_lab(lab_ready, test_image):
+    engines = [EngineConfig("e1"), EngineConfig("e2"), EngineConfig("e3")]
+    with Lab(engines, outside=["laptop"], image_source=lab_ready) as lab:
+        lab.form_swarm(managers=["e1", "e2"], workers=["e3"])
+        yield lab
+
+
+def kernel_has_esp(lab: Lab) -> bool:
+    """Whether the kernel can do IPsec ESP with AES-GCM (what encrypted overlays use)."""
+    key = "0x" + "11" * 20
+    add = ["ip", "xfrm", "state", "add", "src", "198.18.0.1", "dst", "198.18.0.2", "proto", "esp"]
+    add += ["spi", "0x100", "reqid", "1", "mode", "transport", "aead", "rfc4106(gcm(aes))", key, "128"]
+    ok = lab.run("laptop", add, check=False).returncode == 0
+    lab.run("laptop", ["ip", "xfrm", "state", "flush"])
+    return ok
+
+
+def talk_over(lab: Lab, network: str) -> tuple[int, bytes, int]:
+    """A server on e2 and a client on e3 on ``network``: exit code, what the client read, and
+    the number of IPsec states in e3's namespace."""
+    e2, e3 = lab.engines["e2"].client, lab.engines["e3"].client
+    tag = uuid.uuid4().hex[:6]
+    server = e2.containers.run(
+        lab.image, f"nc -ll -p 80 -e echo over-{network}", detach=True, network=network, name=f"srv-{tag}"
+    )
+    try:
+        server.reload()
+        address = server.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+        script = f"for i in 1 2 3; do nc -w 1 {address} 80 && exit 0; sleep 1; done; exit 1"
+        client = e3.containers.run(
+            lab.image, ["sh", "-c", script], detach=True, network=network, name=f"cli-{tag}"
+        )
+        try:
+            code = client.wait(timeout=60)["StatusCode"]
+            output = client.logs(stderr=False)
+            states = lab.run("e3", ["ip", "xfrm", "state"]).stdout.count("proto esp")
+        finally:
+            client.remove(force=True)
+    finally:
+        server.remove(force=True)
+    return code, output, states
+
+
+def test_nodes_joined_on_their_lan_addresses(swarm_lab):
+    nodes = swarm_lab.engines["e1"].client.nodes.list()
+    seen = sorted(
+        (n.attrs["Description"]["Hostname"], n.attrs["Spec"]["Role"], n.attrs["Status"]["Addr"])
+        for n in nodes
+    )
+    assert seen == [
+        ("e1", "manager", "198.18.0.11"),
+        ("e2", "manager", "198.18.0.12"),
+        ("e3", "worker", "198.18.0.13"),
+    ]
+    ingress = swarm_lab.engines["e1"].client.networks.get("ingress").attrs["IPAM"]["Config"][0]["Subnet"]
+    assert ingress == "198.18.128.0/24"  # the first /24 of the lab's swarm pool, not 10.0.0.0/24
+
+
+def test_plain_overlay_carries_traffic_between_engines(swarm_lab):
+    net = swarm_lab.engines["e1"].client.networks.create(
+        f"ov-{uuid.uuid4().hex[:6]}", driver="overlay", attachable=True
+    )
+    try:
+        assert talk_over(swarm_lab, net.name) == (0, f"over-{net.name}\n".encode(), 0)
+    finally:
+        net.remove()
+
+
+def test_encrypted_overlay_uses_ipsec_or_fails_closed(swarm_lab):
+    esp = kernel_has_esp(swarm_lab)
+    net = swarm_lab.engines["e1"].client.networks.create(
+        f"ovenc-{uuid.uuid4().hex[:6]}", driver="overlay", attachable=True, options={"encrypted": ""}
+    )
+    try:
+        code, output, states = talk_over(swarm_lab, net.name)
+        if esp:
+            assert (code, output) == (0, f"over-{net.name}\n".encode())
+            assert states > 0
+        else:
+            assert (code, output, states) == (1, b"", 0)  # no IPsec, and no plaintext either
+            rules = swarm_lab.iptables_save("e3").splitlines()
+            assert any("--pol none" in r and "--dport 4789" in r and r.endswith("-j DROP") for r in rules)
+    finally:
+        net.remove()
+
+
+def test_routing_mesh_port_on_every_node(swarm_lab):
+    lab = swarm_lab
+    ipvs = lab.run("e1", ["test", "-d", "/proc/sys/net/ipv4/vs"], check=False).returncode == 0
+    service = lab.create_service(
+        "e1",
+        ["nc", "-ll", "-p", "80", "-e", "echo", "mesh"],
+        name=f"mesh-{uuid.uuid4().hex[:6]}",
+        endpoint_spec=docker.types.EndpointSpec(ports={18090: 80}),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not any(t["Status"]["State"] == "running" for t in service.tasks()):
+            assert time.monotonic() < deadline, service.tasks()
+            time.sleep(0.5)
+        want = Outcome.OPEN if ipvs else Outcome.REFUSED
+        results = [
+            lab.wait_probe("laptop", lab.address(n), 18090, want=want).outcome for n in ("e1", "e2", "e3")
+        ]
+        assert results == [want] * 3
+        for engine in lab.engines.values():
+            assert "pulling image" not in engine.plan.log_file.read_text()  # the loaded image ran
+    finally:
+        service.remove()
