@@ -148,11 +148,13 @@ def _flags(
 
 
 def _errors(data: Samples) -> list[str]:
+    """The first five distinct tool errors, each named by its test."""
     seen: list[str] = []
     for kind in (*KINDS, "udp"):
         for s in data.get(kind, []):
-            if s is not None and s.error and s.error not in seen:
-                seen.append(f"{kind}: {s.error}")
+            line = f"{kind}: {s.error}" if s is not None and s.error else None
+            if line and line not in seen:
+                seen.append(line)
     return seen[:5]
 
 

@@ -132,3 +132,13 @@ def test_udp_loss_and_jitter_when_asked_for():
     udp = by_mode(document(results, udp=True))["bridge"].measured.udp
     assert (udp.rate, udp.datagram_bytes) == ("500M", 1200)
     assert udp.lost_percent.median == 2.5 and udp.jitter_ms.median == 0.1
+
+
+def test_a_tool_error_of_several_rounds_is_listed_once():
+    results = standard_results()
+    for s in results["bridge"]["latency"][:3]:
+        s.value, s.error = None, "sockperf: timed out"
+    results["bridge"]["connections"][4].value = None
+    results["bridge"]["connections"][4].error = "connrate: refused"
+    errors = by_mode(document(results))["bridge"].measured.errors
+    assert errors == ("latency: sockperf: timed out", "connections: connrate: refused")
