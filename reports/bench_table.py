@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import IO
 
-from auditor.model.bench import BenchResult, Measurements
+from auditor.model.bench import BenchResult, Measurements, MetricRatios, Ratio
 
 from .bench_format import gbit, number
 
@@ -23,9 +24,9 @@ HEADER = [
 ]
 
 
-def _ratio(measured: Measurements, metric: str) -> str:
+def _ratio(measured: Measurements, metric: Callable[[MetricRatios], Ratio | None]) -> str:
     to_baseline = next((c for c in measured.ratio_to_baseline if c.reference == TABLE_BASELINE), None)
-    r = dict(to_baseline.metrics.items()).get(metric) if to_baseline else None
+    r = metric(to_baseline.metrics) if to_baseline else None
     if r is None:
         return "-"
     return f"{r.ratio:.2f}{'*' if r.real else ''}"
@@ -51,8 +52,8 @@ def rows(result: BenchResult) -> list[list[str]]:
                 gbit(rev.median if rev else None),
                 f"{number(lat.p50 if lat else None)}/{number(lat.p99 if lat else None)}",
                 number(conn.median if conn else None),
-                _ratio(measured, "throughput_bps"),
-                _ratio(measured, "latency_p50_us"),
+                _ratio(measured, lambda m: m.throughput_bps),
+                _ratio(measured, lambda m: m.latency_p50_us),
                 ",".join(measured.flags),
             ]
         )
