@@ -54,7 +54,7 @@ def report_target_problems(result) -> None:
 
 
 def _load_bench(path: str):
-    from auditor.benchmarks.results import load
+    from auditor.model.bench import load
 
     return load(path)
 
