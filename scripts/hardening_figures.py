@@ -92,7 +92,8 @@ def limits() -> list[str]:
     mib = lambda n: f"{n / 2**20:g} MiB" if n >= 2**20 else f"{n // 1024} KiB"  # noqa: E731
     rows = [
         ("compose file", mib(inputs.COMPOSE_LIMIT), f"{tree.MAX_NODES:,} nodes after alias expansion, "
-                                                    f"{tree.MAX_DEPTH} levels"),
+                                                    f"{tree.MAX_ALIAS_CHARS / 2**20:g} M characters copied by "
+                                                    f"aliases, {tree.MAX_DEPTH} levels"),
         ("saved inspect JSON, snapshot, baseline, saved result", mib(inputs.JSON_LIMIT),
          f"{inputs.JSON_MAX_VALUES:,} values (every {{ [ , : counted before parsing), no repeated key"),
         ("port bindings of one target", "-", f"{inputs.MAX_PORT_BINDINGS:,} (compose ranges and saved JSON alike)"),
@@ -106,10 +107,7 @@ def limits() -> list[str]:
              "What every input is held to, read from the code that enforces it. Past a limit the scan stops "
              "with one error line naming the file (and line), exit 2, before the costly work. Within the limits "
              "peak memory stays under 300 MB for every input kind at its costliest shape (the *memory ceilings* "
-             "table below gives each one's peak and bytes per input byte), except compose files while the compose "
-             "reader still parses with ruamel's pure-Python composer: 190,000 nodes take 6 s of CPU and 170 MB, "
-             "and because the node limit applies after composing, a 4 MiB flow list of 1.9 million items takes "
-             "56 s and 1 GB before it is refused.", "",
+             "table below gives each one's peak and bytes per input byte).", "",
              "| input | bytes | other limits |", "|---|---:|---|"]
     lines += [f"| {name} | {size} | {other} |" for name, size, other in rows]
     return lines + [""]

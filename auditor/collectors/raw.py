@@ -290,7 +290,7 @@ def normalize_raw(raw: RawState) -> Snapshot:
         networks=tuple(sorted(networks, key=lambda n: n.name)),
         notes=raw.notes,
         not_checked=not_checked(facts),
-        unreadable=tuple(problems),
+        incomplete=tuple(problems),
     )
 
 

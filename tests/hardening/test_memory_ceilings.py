@@ -126,9 +126,18 @@ def test_worst_shape_within_the_bounds(tmp_path: Path, shape: str) -> None:
     assert rss <= HOSTILE_BYTES
 
 
-@pytest.mark.xfail(strict=True, reason="ruamel's pure-Python YAML composer: 190,000 nodes take 6 s of CPU "
-                   "(the compose reader's parser is being replaced; see Limits in docs/hardening.md)")
 def test_compose_at_the_node_cap_within_the_bounds(tmp_path: Path) -> None:
-    argv, _ = _compose_flow_list(tmp_path)
+    argv, path = _compose_flow_list(tmp_path)
     proc = run_bounded(*argv, cwd=tmp_path)
-    assert proc.returncode == 2
+    assert proc.returncode == 0, proc.stderr
+    record("memory ceilings", "compose: a flow list just under the node cap", f"exit 0; peak {proc.rss / 2**20:.0f} MiB "
+           f"for {path.stat().st_size / 2**20:.1f} MiB of input; CPU {proc.cpu:.1f} s", inputs=1)
+
+
+def test_compose_flow_list_at_the_byte_cap_within_the_bounds(tmp_path: Path) -> None:
+    """1.9 million items in 4 MiB: refused while reading, before any node graph is built."""
+    path = _w(tmp_path / "compose.yaml", "services:\n  web:\n    image: x\n    labels: [" + "a," * 1_900_000 + "a]\n")
+    proc = run_bounded("scan", "-q", str(path), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    record("memory ceilings", "compose: a 4 MiB flow list of 1.9 million items", f"exit 2; peak {proc.rss / 2**20:.0f} "
+           f"MiB; CPU {proc.cpu:.1f} s", inputs=1)
