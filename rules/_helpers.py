@@ -308,13 +308,14 @@ def port_entries(
             item[0].container_port,
         )
     )
-    out: list[PortEntry] = []
+    # Runs grow in place: rebuilding a run's tuple for each port copied 65,535 ports 2 billion times.
+    runs: list[tuple[list[PortBinding], tuple[str, ...]]] = []
     for port, addresses in singles:
-        if out and out[-1].addresses == addresses and _joins(out[-1].bindings[-1], port):
-            out[-1] = PortEntry((*out[-1].bindings, port), addresses)
+        if runs and runs[-1][1] == addresses and _joins(runs[-1][0][-1], port):
+            runs[-1][0].append(port)
         else:
-            out.append(PortEntry((port,), addresses))
-    return out
+            runs.append(([port], addresses))
+    return [PortEntry(tuple(bindings), addresses) for bindings, addresses in runs]
 
 
 def entries(
