@@ -12,12 +12,12 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 import docker
 import docker.errors
 import requests.exceptions
 
+from auditor.collectors.daemon_facts import HostReading
 from auditor.collectors.endpoints import EngineSpec
 from auditor.collectors.raw import RawState, sanitize_container, sanitize_network, sanitize_service
 from auditor.model.errors import TargetUnavailable
@@ -121,9 +121,10 @@ def _inspect_network(client: docker.APIClient, nid: str, progress: _Progress) ->
 def fetch_raw(
     spec: EngineSpec,
     on_progress: Callable[[int, int], None] | None = None,
-    host_facts: Callable[[], dict[str, Any]] | None = None,
+    host_facts: Callable[[str], HostReading] | None = None,
 ) -> RawState:
-    """Read everything the audit needs from one engine, as sanitized raw documents."""
+    """Read everything the audit needs from one engine, as sanitized raw documents;
+    ``host_facts(address)`` reads what the API does not show (``daemon_facts.read_host_facts``)."""
     client = connect(spec)
     progress = _Progress()
     ids: list[str] = []
@@ -177,18 +178,17 @@ def fetch_raw(
 
 def _raw_state(spec, version, info, containers, net_docs, services, progress, host_facts) -> RawState:
     name = str(info.get("Name") or spec.address)
-    extra = {}
-    read_host = spec.read_host_config if spec.read_host_config is not None else spec.is_local
-    if read_host and host_facts is not None:
-        extra = host_facts()
+    reading = HostReading({})
+    if spec.read_host_config and host_facts is not None:
+        reading = host_facts(spec.address)
     return RawState(
         target=Target(SourceKind.ENGINE, name, spec.address),
         version=version,
         info=info,
         containers=tuple(sorted(containers, key=lambda d: str(d.get("Name")))),
         networks=tuple(sanitize_network(d) for d in sorted(net_docs, key=lambda d: str(d.get("Name")))),
-        host=extra,
-        notes=tuple(sorted(progress.notes)),
+        host=dict(reading.facts),
+        notes=(*sorted(progress.notes), *reading.notes),
         services=tuple(sanitize_service(d) for d in sorted(services, key=lambda d: str(d.get("ID")))),
     )
 
