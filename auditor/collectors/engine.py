@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import docker
 import docker.errors
@@ -157,7 +159,7 @@ def fetch_raw(
                 for d in pool.map(lambda n: _inspect_network(client, n["Id"], progress), networks)
                 if d is not None
             ]
-        services = _swarm_services(client, info, progress)
+        services = _swarm_services(client, info, networks, progress)
     except TargetUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - a fault mid-scan must not become a traceback
@@ -193,17 +195,52 @@ def _raw_state(spec, version, info, containers, net_docs, services, progress, ho
     )
 
 
-def _swarm_services(client: docker.APIClient, info: dict, progress: _Progress) -> list[dict]:
-    """Swarm services, on a manager only: their ingress ports are open on every node.
+def _swarm_services(client: docker.APIClient, info: dict, networks: list, progress: _Progress) -> list[dict]:
+    """Swarm services, whose ingress ports the routing mesh opens on every node.
 
-    A worker cannot list services; that is noted, since its published ingress ports are then
-    only visible by scanning a manager.
+    A manager lists them. A worker cannot, but every node keeps the ingress network's service
+    table (``GET /networks/ID?verbose=true``): each service's published ingress ports, without
+    their protocol. A worker's services are read from there, as TCP, and a note says so.
     """
     swarm = info.get("Swarm") if isinstance(info.get("Swarm"), dict) else {}
     if swarm.get("LocalNodeState") != "active":
         return []
-    if not swarm.get("ControlAvailable"):
-        progress.notes.append("swarm worker: services (and their ingress ports) are only listed on a manager")
-        return []
-    listed = client.services()
-    return [d for d in listed if isinstance(d, dict)]
+    if swarm.get("ControlAvailable"):
+        return [d for d in client.services() if isinstance(d, dict)]
+    ingress = next((n for n in networks if isinstance(n, dict) and n.get("Ingress") is True), None)
+    table = client.inspect_network(ingress["Id"], verbose=True) if ingress else {}
+    services = services_from_ingress_table(table)
+    progress.notes.append(
+        "swarm worker: services are listed only on a manager; "
+        + (
+            f"the ingress ports of {len(services)} service(s) were read from this node's ingress network "
+            "(a worker is not told their protocol: read as TCP)"
+            if services
+            else "this node's ingress network publishes no service port"
+        )
+    )
+    return services
+
+
+_INGRESS_PORT = re.compile(r"^Target: (\d+), Publish: (\d+)$")
+
+
+def services_from_ingress_table(doc: Any) -> list[dict]:
+    """Service documents (the shape ``sanitize_service`` keeps) for every service with published
+    ports in a verbose ingress network inspect: ``{"Services": {NAME: {"Ports": ["Target: 80,
+    Publish: 8080"], ...}}}``. The engine prints no protocol there; none is set."""
+    table = doc.get("Services") if isinstance(doc, dict) else None
+    out = []
+    for name, entry in sorted(table.items() if isinstance(table, dict) else ()):
+        listed = entry.get("Ports") if isinstance(entry, dict) else None
+        ports = []
+        for text in listed if isinstance(listed, list) else []:
+            match = _INGRESS_PORT.match(str(text))
+            numbers = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+            if all(0 < n < 65536 for n in numbers):
+                ports.append(
+                    {"TargetPort": numbers[0], "PublishedPort": numbers[1], "PublishMode": "ingress"}
+                )
+        if name and ports:
+            out.append({"ID": None, "Spec": {"Name": name}, "Endpoint": {"Ports": ports}})
+    return out
