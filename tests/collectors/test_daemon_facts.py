@@ -230,3 +230,11 @@ def test_flags_override_and_unknown_version_leaves_ip6tables_unknown(tmp_path):
     assert facts["iptables"] is False
     assert (facts["tcp_api_without_tls"], facts["tcp_api_endpoints"]) == (True, ("tcp://0.0.0.0:2375",))
     assert "ip6tables" not in facts  # version unknown: the default cannot be known
+
+
+def test_a_listener_named_by_the_api_and_by_the_config_is_one_endpoint():
+    """The API warns about ``http://198.18.0.11:2375``, the config says ``tcp://198.18.0.11:2375``
+    (lab engine e1): HOST001 must name one listener, not two."""
+    api = DaemonFacts(tcp_api_without_tls=True, tcp_api_endpoints=("http://198.18.0.11:2375", "http://[::1]:2375"))
+    host = {"tcp_api_without_tls": True, "tcp_api_endpoints": ("tcp://198.18.0.11:2375",)}
+    assert merge_host_facts(api, host).tcp_api_endpoints == ("http://[::1]:2375", "tcp://198.18.0.11:2375")
