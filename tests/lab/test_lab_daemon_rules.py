@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 
 import pytest
+from auditor.rules.port008_loopback_reachable import RULE as PORT008
 from support.lab import EngineConfig, Lab, Outcome, Target, system
 
 from auditor.collectors.daemon_process import processes_named
@@ -253,7 +255,8 @@ def test_net005_fires_with_icc_on_and_is_silent_with_icc_off(settings):
 def test_port008_fires_on_this_engine_and_its_remedy_really_closes_the_port(settings):
     """20.10 is older than 28.0.0, so every loopback-published port is flagged; a neighbour
     that routes 127.0.0.1 via e1 reaches it. The DOCKER-USER rule of the remediation stops it
-    (silence needs an engine of 28.0.0 or later, which this lab does not have)."""
+    (silence needs an engine of 28.0.0 or later, which this lab does not have). Its remediation's
+    command is taken from the rule itself."""
     lab, servers, report = settings
     name = servers["e1.lo"].name
     [(_kind, resource, message)] = on(report, "e1", "PORT008")
@@ -266,7 +269,8 @@ def test_port008_fires_on_this_engine_and_its_remedy_really_closes_the_port(sett
     assert [(resource, message.split(":")[0]) for _k, resource, message in on(report, "e2", "PORT008")] == [
         (e2_pub, f"{e2_pub} publishes 127.0.0.1")
     ]
-    remedy = ["DOCKER-USER", "-m", "conntrack", "--ctorigdst", "127.0.0.0/8", "!", "-i", "lo", "-j", "DROP"]
+    [command] = re.findall(r"`iptables -I (DOCKER-USER [^`]+)`", PORT008.meta.remediation)
+    remedy = command.split()
     with lab.loopback_via("attacker", "e1"):
         before = lab.probe("attacker", "127.0.0.1", 18111, banner=True)
         lab.iptables("e1", "-I", *remedy)
