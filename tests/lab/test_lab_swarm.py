@@ -84,32 +84,64 @@ def test_nodes_joined_on_their_lan_addresses(swarm_lab):
     assert ingress == "198.18.128.0/24"  # the first /24 of the lab's swarm pool, not 10.0.0.0/24
 
 
-def test_plain_overlay_carries_traffic_between_engines(swarm_lab):
-    net = swarm_lab.engines["e1"].client.networks.create(
-        f"ov-{uuid.uuid4().hex[:6]}", driver="overlay", attachable=True
-    )
+@pytest.fixture(scope="module")
+def overlays(swarm_lab):
+    """A plain and an encrypted overlay made on e1; over each, a server on e2 answers a client
+    on e3 while a packet socket on the LAN records the wire; e1 scanned while both exist.
+    Per kind: the network's name, ``talk_over``'s result, whether the server's answer was
+    readable on the LAN, and e3's iptables right after."""
+    lab = swarm_lab
+    e1 = lab.engines["e1"].client
+    tag = uuid.uuid4().hex[:6]
+    nets = {
+        "plain": e1.networks.create(f"ov-{tag}", driver="overlay", attachable=True),
+        "encrypted": e1.networks.create(
+            f"ovenc-{tag}", driver="overlay", attachable=True, options={"encrypted": ""}
+        ),
+    }
     try:
-        assert talk_over(swarm_lab, net.name) == (0, f"over-{net.name}\n".encode(), 0)
+        seen = {}
+        for kind, net in nets.items():
+            wire = sniff(lab)
+            talk = talk_over(lab, net.name)
+            seen[kind] = (
+                net.name,
+                talk,
+                f"over-{net.name}".encode() in drained(wire),
+                lab.iptables_save("e3"),
+            )
+        yield seen, scan(lab.engines["e1"].url)
     finally:
-        net.remove()
+        for net in nets.values():
+            net.remove()
 
 
-def test_encrypted_overlay_uses_ipsec_or_fails_closed(swarm_lab):
+def test_plain_overlay_carries_traffic_between_engines_in_clear(overlays):
+    name, talk, on_the_wire, _rules = overlays[0]["plain"]
+    assert talk == (0, f"over-{name}\n".encode(), 0)
+    assert on_the_wire  # the server's answer, readable in the VXLAN packets on the LAN
+
+
+def test_encrypted_overlay_uses_ipsec_or_fails_closed(swarm_lab, overlays):
     esp = kernel_has_esp(swarm_lab)
-    net = swarm_lab.engines["e1"].client.networks.create(
-        f"ovenc-{uuid.uuid4().hex[:6]}", driver="overlay", attachable=True, options={"encrypted": ""}
-    )
-    try:
-        code, output, states = talk_over(swarm_lab, net.name)
-        if esp:
-            assert (code, output) == (0, f"over-{net.name}\n".encode())
-            assert states > 0
-        else:
-            assert (code, output, states) == (1, b"", 0)  # no IPsec, and no plaintext either
-            rules = swarm_lab.iptables_save("e3").splitlines()
-            assert any("--pol none" in r and "--dport 4789" in r and r.endswith("-j DROP") for r in rules)
-    finally:
-        net.remove()
+    name, (code, output, states), on_the_wire, rules = overlays[0]["encrypted"]
+    assert not on_the_wire
+    if esp:
+        assert (code, output) == (0, f"over-{name}\n".encode())
+        assert states > 0
+    else:
+        assert (code, output, states) == (1, b"", 0)  # no IPsec, and no plaintext either
+        lines = rules.splitlines()
+        assert any("--pol none" in r and "--dport 4789" in r and r.endswith("-j DROP") for r in lines)
+
+
+def test_net008_fires_for_the_plain_overlay_and_is_silent_for_the_encrypted_one(overlays):
+    seen, report = overlays
+    plain = seen["plain"][0]
+    assert fired(report, "NET008") == [
+        ("network", "ingress", "ingress overlay network ingress is not encrypted: traffic between nodes is sent in clear text."),
+        ("network", plain, f"overlay network {plain} is not encrypted: traffic between nodes is sent in clear text."),
+    ]  # fmt: skip
 
 
 def test_routing_mesh_port_on_every_node(swarm_lab):
@@ -176,26 +208,3 @@ def drained(sock: socket.socket) -> bytes:
         except BlockingIOError:
             sock.close()
             return b"".join(frames)
-
-
-def test_net008_fires_for_a_plain_overlay_whose_traffic_crosses_the_lan_in_clear(swarm_lab):
-    lab = swarm_lab
-    e1 = lab.engines["e1"].client
-    tag = uuid.uuid4().hex[:6]
-    plain = e1.networks.create(f"ov-{tag}", driver="overlay", attachable=True)
-    sealed = e1.networks.create(f"ovenc-{tag}", driver="overlay", attachable=True, options={"encrypted": ""})
-    try:
-        report = scan(lab.engines["e1"].url)
-        seen = {}
-        for net in (plain, sealed):
-            wire = sniff(lab)
-            talk_over(lab, net.name)
-            seen[net.name] = f"over-{net.name}".encode() in drained(wire)
-    finally:
-        plain.remove()
-        sealed.remove()
-    assert seen == {plain.name: True, sealed.name: False}  # the reply's text, readable on the LAN
-    assert fired(report, "NET008") == [
-        ("network", "ingress", "ingress overlay network ingress is not encrypted: traffic between nodes is sent in clear text."),
-        ("network", plain.name, f"overlay network {plain.name} is not encrypted: traffic between nodes is sent in clear text."),
-    ]  # fmt: skip
