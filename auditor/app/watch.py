@@ -23,9 +23,9 @@ import docker.errors
 
 from auditor.audit.pipeline import evaluate
 from auditor.collectors.base import Collected
+from auditor.collectors.daemon_facts import read_host_facts
 from auditor.collectors.endpoints import EngineSpec
 from auditor.collectors.engine import connect, describe_failure, fetch_raw
-from auditor.collectors.daemon_facts import read_host_facts
 from auditor.collectors.raw import RawState, normalize_raw, sanitize_container, sanitize_network
 from auditor.model.errors import AuditorError
 from auditor.model.findings import Finding, ScanResult

@@ -98,10 +98,11 @@ def firewall_facts(daemon: DaemonProcess, proc: Path, run: Runner) -> tuple[dict
         return {}, [
             f"the network namespace of dockerd (pid {daemon.pid}) is not readable: its firewall is not checked"
         ]
-    if daemon.shares_scanner_netns:
-        inside, where = list, ""
-    else:
-        inside, where = daemon.nsenter_argv, f" in netns {daemon.netns_name or f'of pid {daemon.pid}'}"
+
+    def inside(argv: Sequence[str]) -> list[str]:
+        return list(argv) if daemon.shares_scanner_netns else daemon.nsenter_argv(argv)
+
+    where = "" if daemon.shares_scanner_netns else f" in netns {daemon.netns_name or f'of pid {daemon.pid}'}"
     facts: dict[str, Any] = {}
     sources = []
     iptables = run(inside(["iptables-save"]))

@@ -30,8 +30,8 @@ class EngineSource:
     spec: EngineSpec
 
     def collect(self, progress: Progress | None = None) -> Sequence[Collected]:
-        from auditor.collectors.engine import fetch_raw
         from auditor.collectors.daemon_facts import read_host_facts
+        from auditor.collectors.engine import fetch_raw
 
         spec = self.spec
         alias = spec.name  # a fleet hosts file may name its engines

@@ -6,9 +6,9 @@ import sys
 
 import click
 
+from auditor.collectors.daemon_facts import read_host_facts
 from auditor.collectors.endpoints import EngineSpec
 from auditor.collectors.engine import fetch_raw
-from auditor.collectors.daemon_facts import read_host_facts
 from auditor.collectors.raw import dumps
 from auditor.commands.common import engine_options, engine_specs, fail, user_errors, write_text_atomically
 from auditor.model import exit_codes
