@@ -9,8 +9,9 @@ VENV="${AUDITOR_VENV:-$ROOT/.venv}"
 # The demo needs only the engine and busybox (its image is built FROM scratch out of it);
 # the test suite also needs the benchmark tools, a browser, PostgreSQL and haproxy.
 DEMO_PACKAGES=(docker.io busybox-static iptables iproute2)
-# The engine lab (tests/lab) also uses nsenter/unshare (util-linux) and openssl (its TLS certificates).
-APT_PACKAGES=("${DEMO_PACKAGES[@]}" iperf3 sockperf chromium postgresql haproxy util-linux openssl)
+# The engine lab (tests/lab) also uses nsenter/unshare (util-linux) and openssl (its TLS certificates);
+# the exposure tests read nftables rulesets with nft.
+APT_PACKAGES=("${DEMO_PACKAGES[@]}" iperf3 sockperf chromium postgresql haproxy util-linux openssl nftables)
 
 log() { echo "[setup] $*" >&2; }
 

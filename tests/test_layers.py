@@ -17,20 +17,23 @@ from pathlib import Path
 # docs/architecture.md, which draws the same table.
 FLOORS: dict[str, tuple[str, ...]] = {
     "model": (),
-    "collectors": ("model",),
-    "rules": ("model",),
-    "audit": ("model", "collectors", "rules"),
+    "exposure": ("model",),
+    "collectors": ("model", "exposure"),
+    "rules": ("model", "exposure"),
+    "audit": ("model", "exposure", "collectors", "rules"),
     "policy": ("model",),
     "history": ("model",),
     "benchmarks": ("model",),
     "reports": ("model",),
-    "app": ("model", "collectors", "rules", "audit", "policy", "history", "benchmarks", "reports"),
-    "commands": ("model", "collectors", "rules", "audit", "policy", "history", "benchmarks", "reports", "app"),
+    "app": ("model", "exposure", "collectors", "rules", "audit", "policy", "history", "benchmarks", "reports"),
+    "commands": ("model", "exposure", "collectors", "rules", "audit", "policy", "history", "benchmarks", "reports",
+                 "app"),
 }
 # Module (or package) prefix -> floor; the longest prefix wins.
 PLACES = {
     "auditor": "model",  # the package root holds only __version__
     "auditor.model": "model",
+    "auditor.exposure": "exposure",
     "auditor.collectors": "collectors",
     "auditor.rules": "rules",
     "auditor.audit": "audit",

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from auditor.model import inputs
+from auditor.model.bench import from_json as bench_from_json
 from auditor.model.errors import InputError
 from auditor.model.findings import (
     BaselineSplit,
@@ -201,7 +202,7 @@ def result_from_json(doc: Any, path: str = "<input>") -> ScanResult:
         topo = r.obj(top["topology"], "topology")
         topology = Topology(tuple(_topology_target(r, t, f"topology.targets[{i}]")
                                   for i, t in enumerate(r.lst(topo.get("targets"), "topology.targets"))))
-    benchmark = r.obj(top["benchmark"], "benchmark") if top.get("benchmark") is not None else None
+    benchmark = bench_from_json(top["benchmark"], r.path) if top.get("benchmark") is not None else None
     return ScanResult(
         tool_version=r.text(tool.get("version", "unknown"), "tool.version") or "unknown",
         started_at=started_at,
