@@ -15,8 +15,7 @@ Read-only throughout.
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,10 +30,10 @@ from auditor.collectors.host_facts import (
     parse_version_output,
     resolve_daemon_settings,
 )
+from auditor.exposure.facts import Runner, run_command
 from auditor.model import inputs
 from auditor.model.errors import InputError
 
-Runner = Callable[[Sequence[str]], str | None]
 NOT_READ = "daemon and firewall settings not read"
 
 
@@ -45,15 +44,6 @@ class HostReading:
 
     facts: Mapping[str, Any]
     notes: tuple[str, ...] = ()
-
-
-def run_command(cmd: Sequence[str]) -> str | None:
-    """Run a read-only command; ``None`` when it is missing, denied or fails."""
-    try:
-        proc = subprocess.run(list(cmd), capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return proc.stdout if proc.returncode == 0 else None
 
 
 def _read(path: Path) -> str | None:

@@ -4,7 +4,7 @@ firewall, and nothing at all when no daemon can be named."""
 from __future__ import annotations
 
 import pytest
-from support.fakeproc import FakeProc
+from support.fakeproc import FakeProc, socat_in_front
 
 from auditor.collectors.daemon_facts import HostReading, read_host_facts
 from auditor.collectors.raw import merge_host_facts, not_checked
@@ -156,16 +156,7 @@ def test_firewalld_counts_only_in_the_namespace_it_runs_in(machine_and_lab, tmp_
 
 
 def test_a_socket_proxy_leaves_every_daemon_fact_unknown(tmp_path):
-    fake = FakeProc(tmp_path)
-    ns = fake.namespace()
-    fake.scanner(100, ns)
-    fake.process(200, "dockerd", ["dockerd"], ns, sockets=[5000])
-    fake.process(
-        400, "socat", ["socat", "UNIX-LISTEN:/run/ro.sock,fork", "UNIX:/run/docker.sock"], ns, sockets=[8000]
-    )
-    fake.unix(ns, 5000, "/run/docker.sock")
-    fake.unix(ns, 8000, "/run/ro.sock")
-    fake.write()
+    fake = socat_in_front(tmp_path)
     run = Runner({})
     reading = read_host_facts(f"unix://{fake.root}/run/ro.sock", fake.proc, fake.netns_dir, run)
     assert reading == HostReading(
@@ -235,6 +226,8 @@ def test_flags_override_and_unknown_version_leaves_ip6tables_unknown(tmp_path):
 def test_a_listener_named_by_the_api_and_by_the_config_is_one_endpoint():
     """The API warns about ``http://198.18.0.11:2375``, the config says ``tcp://198.18.0.11:2375``
     (lab engine e1): HOST001 must name one listener, not two."""
-    api = DaemonFacts(tcp_api_without_tls=True, tcp_api_endpoints=("http://198.18.0.11:2375", "http://[::1]:2375"))
+    api = DaemonFacts(
+        tcp_api_without_tls=True, tcp_api_endpoints=("http://198.18.0.11:2375", "http://[::1]:2375")
+    )
     host = {"tcp_api_without_tls": True, "tcp_api_endpoints": ("tcp://198.18.0.11:2375",)}
     assert merge_host_facts(api, host).tcp_api_endpoints == ("http://[::1]:2375", "tcp://198.18.0.11:2375")

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from support.fakeproc import FakeProc
+from support.fakeproc import FakeProc, socat_in_front
 
 from auditor.collectors.daemon_process import (
     Endpoint,
@@ -256,16 +256,8 @@ def test_socket_activation_picks_dockerd_not_systemd(tmp_path):
 
 
 def test_socket_proxy_is_named_and_settings_stay_unknown(tmp_path):
-    fake = FakeProc(tmp_path)
-    ns = fake.namespace()
-    fake.scanner(100, ns)
-    fake.process(200, "dockerd", ["dockerd"], ns, sockets=[5000])
-    fake.process(
-        400, "socat", ["socat", "UNIX-LISTEN:/run/ro.sock,fork", "UNIX:/run/docker.sock"], ns, sockets=[8000]
-    )
-    fake.unix(ns, 5000, "/run/docker.sock")
-    fake.unix(ns, 8000, "/run/ro.sock")
-    found = fake.write().lookup(str(fake.root / "run/ro.sock"))
+    fake = socat_in_front(tmp_path)
+    found = fake.lookup(str(fake.root / "run/ro.sock"))
     assert (found.daemon, found.holders) == (None, ((400, "socat"),))
     assert found.reason == "served by socat (pid 400), not by dockerd (a proxy?)"
 

@@ -97,3 +97,18 @@ class FakeProc:
 
     def lookup(self, address: str):
         return find_daemon(address, self.proc, self.netns_dir)
+
+
+def socat_in_front(tmp: Path) -> FakeProc:
+    """A dockerd on /run/docker.sock (pid 200) and socat (pid 400) serving /run/ro.sock in
+    front of it, all in the scanner's namespace: a socket proxy."""
+    fake = FakeProc(tmp)
+    ns = fake.namespace()
+    fake.scanner(100, ns)
+    fake.process(200, "dockerd", ["dockerd"], ns, sockets=[5000])
+    fake.process(
+        400, "socat", ["socat", "UNIX-LISTEN:/run/ro.sock,fork", "UNIX:/run/docker.sock"], ns, sockets=[8000]
+    )
+    fake.unix(ns, 5000, "/run/docker.sock")
+    fake.unix(ns, 8000, "/run/ro.sock")
+    return fake.write()
