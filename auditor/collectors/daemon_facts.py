@@ -26,8 +26,8 @@ from auditor.collectors.host_facts import (
     parse_dockerd_args,
     parse_iptables_save,
     parse_nft_ruleset,
+    parse_server_version,
     parse_ufw_conf,
-    parse_version_output,
     resolve_daemon_settings,
 )
 from auditor.exposure.facts import Runner, run_command
@@ -53,12 +53,13 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def daemon_settings(daemon: DaemonProcess, proc: Path, run: Runner) -> tuple[dict[str, Any], list[str]]:
-    """Settings from the daemon's command line and config file; defaults only when both are known."""
+def daemon_settings(daemon: DaemonProcess, server_version: str | None) -> tuple[dict[str, Any], list[str]]:
+    """Settings from the daemon's command line and config file; defaults only when both are
+    known (ip6tables' default depends on the version the engine's API reported)."""
     flags = parse_dockerd_args(daemon.argv)
     sources = [f"dockerd command line (pid {daemon.pid})"]
     notes = []
-    version = parse_version_output(run([str(proc / str(daemon.pid) / "exe"), "--version"]))
+    version = parse_server_version(server_version)
     config: dict[str, Any] = {}
     known = False
     if daemon.config_text is not None:
@@ -121,11 +122,14 @@ def firewall_facts(daemon: DaemonProcess, proc: Path, run: Runner) -> tuple[dict
 
 def read_host_facts(
     address: str,
+    server_version: str | None = None,
     proc: Path = Path("/proc"),
     netns_dir: Path = Path("/var/run/netns"),
     run: Runner = run_command,
 ) -> HostReading:
-    """The facts of the dockerd behind ``address`` (``unix://``, a path or ``tcp://``)."""
+    """The facts of the dockerd behind ``address`` (``unix://``, a path or ``tcp://``) whose API
+    reported ``server_version``. Nothing of the daemon's is executed: whoever serves a socket
+    chooses that binary."""
     try:
         lookup = find_daemon(address, proc, netns_dir)
     except ValueError:
@@ -134,7 +138,7 @@ def read_host_facts(
         )
     if lookup.daemon is None:
         return HostReading({}, (f"{NOT_READ}: {lookup.reason}",))
-    settings, notes = daemon_settings(lookup.daemon, proc, run)
+    settings, notes = daemon_settings(lookup.daemon, server_version)
     firewall, more = firewall_facts(lookup.daemon, proc, run)
     sources = (*settings.pop("sources"), *firewall.pop("sources", ()))
     return HostReading({**settings, **firewall, "sources": sources}, tuple(notes + more))

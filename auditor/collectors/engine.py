@@ -123,10 +123,11 @@ def _inspect_network(client: docker.APIClient, nid: str, progress: _Progress) ->
 def fetch_raw(
     spec: EngineSpec,
     on_progress: Callable[[int, int], None] | None = None,
-    host_facts: Callable[[str], HostReading] | None = None,
+    host_facts: Callable[[str, str | None], HostReading] | None = None,
 ) -> RawState:
     """Read everything the audit needs from one engine, as sanitized raw documents;
-    ``host_facts(address)`` reads what the API does not show (``daemon_facts.read_host_facts``)."""
+    ``host_facts(address, server_version)`` reads what the API does not show
+    (``daemon_facts.read_host_facts``)."""
     client = connect(spec)
     progress = _Progress()
     ids: list[str] = []
@@ -182,7 +183,9 @@ def _raw_state(spec, version, info, containers, net_docs, services, progress, ho
     name = str(info.get("Name") or spec.address)
     reading = HostReading({})
     if spec.read_host_config and host_facts is not None:
-        reading = host_facts(spec.address)
+        reading = host_facts(
+            spec.address, str(version.get("Version") or info.get("ServerVersion") or "") or None
+        )
     return RawState(
         target=Target(SourceKind.ENGINE, name, spec.address),
         version=version,

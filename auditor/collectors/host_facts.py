@@ -1,6 +1,6 @@
 """Parsers of the daemon and firewall facts that the Engine API does not expose.
 
-A dockerd command line, its daemon.json, ``dockerd --version``, ``iptables-save``,
+A dockerd command line, its daemon.json, the engine's version, ``iptables-save``,
 ``nft list ruleset`` and UFW's config each become facts keyed like ``DaemonFacts``; defaults
 are applied only when the full configuration (command line and config file) is known. All
 pure functions, so saved dumps can be tested; ``daemon_facts`` reads them from the daemon
@@ -101,9 +101,9 @@ def parse_daemon_json(text: str) -> dict[str, Any]:
     return out
 
 
-def parse_version_output(text: str | None) -> tuple[int, int, int] | None:
-    """``Docker version 20.10.24+dfsg1, build 297e128`` -> ``(20, 10, 24)``."""
-    match = re.search(r"version v?(\d+)\.(\d+)(?:\.(\d+))?", text or "")
+def parse_server_version(text: str | None) -> tuple[int, int, int] | None:
+    """The engine's ``Version`` from the API, ``20.10.24+dfsg1`` -> ``(20, 10, 24)``."""
+    match = re.match(r"v?(\d+)\.(\d+)(?:\.(\d+))?", (text or "").strip())
     if not match:
         return None
     return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)

@@ -12,7 +12,7 @@ from auditor.model.records import DaemonFacts
 
 from .test_host_facts import IPTABLES_DOCKER_ONLY, IPTABLES_UFW_FILTERED, NFT_FIREWALLD
 
-VERSION = "Docker version 20.10.24+dfsg1, build 297e128"
+VERSION = "20.10.24+dfsg1"  # what the engine's API reports
 DEFAULTS_20_10 = {
     "icc": True, "userland_proxy": True, "iptables": True, "ip6tables": False, "ipv6": False,
     "allow_direct_routing": False, "tcp_api_without_tls": False,
@@ -34,8 +34,7 @@ class Runner:
             pid = int(argv[1].split("/")[2])
             argv = argv[argv.index("--") + 1 :]
         self.calls.append((pid, argv))
-        key = "version" if argv[-1] == "--version" else argv[0]
-        return self.outputs.get((pid, key))
+        return self.outputs.get((pid, argv[0]))
 
 
 @pytest.fixture
@@ -74,7 +73,6 @@ def lab_socket(fake: FakeProc) -> str:
 def both_runner() -> Runner:
     return Runner(
         {
-            (None, "version"): VERSION,
             (None, "iptables-save"): IPTABLES_UFW_FILTERED,
             (None, "nft"): "table ip nat {\n}\n",
             (300, "iptables-save"): IPTABLES_DOCKER_ONLY,
@@ -86,7 +84,7 @@ def both_runner() -> Runner:
 def test_the_machine_daemon_is_read_with_its_own_config_and_firewall(machine_and_lab):
     fake = machine_and_lab
     run = both_runner()
-    reading = read_host_facts(machine_socket(fake), fake.proc, fake.netns_dir, run)
+    reading = read_host_facts(machine_socket(fake), VERSION, fake.proc, fake.netns_dir, run)
     assert reading == HostReading(
         {
             **DEFAULTS_20_10,
@@ -104,17 +102,13 @@ def test_the_machine_daemon_is_read_with_its_own_config_and_firewall(machine_and
             ),
         }  # fmt: skip
     )
-    assert run.calls == [
-        (None, [str(fake.proc / "200/exe"), "--version"]),
-        (None, ["iptables-save"]),
-        (None, ["nft", "list", "ruleset"]),
-    ]
+    assert run.calls == [(None, ["iptables-save"]), (None, ["nft", "list", "ruleset"])]  # nothing else runs
 
 
 def test_a_second_daemon_is_read_in_its_own_namespace_not_with_the_first_ones_settings(machine_and_lab):
     fake = machine_and_lab
     run = both_runner()
-    reading = read_host_facts(lab_socket(fake), fake.proc, fake.netns_dir, run)
+    reading = read_host_facts(lab_socket(fake), VERSION, fake.proc, fake.netns_dir, run)
     assert reading == HostReading(
         {
             **DEFAULTS_20_10,
@@ -133,7 +127,7 @@ def test_a_second_daemon_is_read_in_its_own_namespace_not_with_the_first_ones_se
             ),
         }  # fmt: skip
     )
-    assert run.calls[1:] == [(300, ["iptables-save"]), (300, ["nft", "list", "ruleset"])]
+    assert run.calls == [(300, ["iptables-save"]), (300, ["nft", "list", "ruleset"])]
     api = DaemonFacts(server_version="20.10.24", icc=False, default_bind_ip="0.0.0.0")  # its bridge's options
     merged = merge_host_facts(api, reading.facts)
     assert (merged.userland_proxy, merged.icc, merged.ufw_active) == (True, False, False)
@@ -145,20 +139,28 @@ def test_firewalld_counts_only_in_the_namespace_it_runs_in(machine_and_lab, tmp_
     fake.process(77, "firewalld", ["/usr/bin/python3", "/usr/sbin/firewalld"], fake.lab_ns)
     fake.write()
     run = both_runner()
-    assert read_host_facts(lab_socket(fake), fake.proc, fake.netns_dir, run).facts["firewalld_active"] is True
     assert (
-        read_host_facts(machine_socket(fake), fake.proc, fake.netns_dir, run).facts["firewalld_active"]
+        read_host_facts(lab_socket(fake), VERSION, fake.proc, fake.netns_dir, run).facts["firewalld_active"]
+        is True
+    )
+    assert (
+        read_host_facts(machine_socket(fake), VERSION, fake.proc, fake.netns_dir, run).facts[
+            "firewalld_active"
+        ]
         is False
     )
     run.outputs[(300, "nft")] = NFT_FIREWALLD  # its table, without the process
     (fake.proc / "77").rename(tmp_path / "gone")
-    assert read_host_facts(lab_socket(fake), fake.proc, fake.netns_dir, run).facts["firewalld_active"] is True
+    assert (
+        read_host_facts(lab_socket(fake), VERSION, fake.proc, fake.netns_dir, run).facts["firewalld_active"]
+        is True
+    )
 
 
 def test_a_socket_proxy_leaves_every_daemon_fact_unknown(tmp_path):
     fake = socat_in_front(tmp_path)
     run = Runner({})
-    reading = read_host_facts(f"unix://{fake.root}/run/ro.sock", fake.proc, fake.netns_dir, run)
+    reading = read_host_facts(f"unix://{fake.root}/run/ro.sock", VERSION, fake.proc, fake.netns_dir, run)
     assert reading == HostReading(
         {}, ("daemon and firewall settings not read: served by socat (pid 400), not by dockerd (a proxy?)",)
     )
@@ -177,7 +179,7 @@ def test_a_socket_proxy_leaves_every_daemon_fact_unknown(tmp_path):
 )
 def test_a_remote_engine_has_no_daemon_facts(machine_and_lab, address, note):
     fake = machine_and_lab
-    reading = read_host_facts(address, fake.proc, fake.netns_dir, Runner({}))
+    reading = read_host_facts(address, VERSION, fake.proc, fake.netns_dir, Runner({}))
     assert reading == HostReading({}, (f"daemon and firewall settings not read: {note}",))
 
 
@@ -186,7 +188,7 @@ def test_unreadable_config_namespace_and_dump_stay_unknown(machine_and_lab):
     (fake.root / "lab/e1/daemon.json").write_text("{not json")
     run = both_runner()
     run.outputs[(300, "iptables-save")] = None
-    reading = read_host_facts(lab_socket(fake), fake.proc, fake.netns_dir, run)
+    reading = read_host_facts(lab_socket(fake), VERSION, fake.proc, fake.netns_dir, run)
     assert reading.facts == {  # no defaults without the config, no DOCKER-USER or UFW without the dump
         "firewalld_active": False,
         "sources": ("dockerd command line (pid 300)", "nft list ruleset in netns audlab-1234-ab12-e1"),
@@ -196,7 +198,7 @@ def test_unreadable_config_namespace_and_dump_stay_unknown(machine_and_lab):
         "iptables-save in netns audlab-1234-ab12-e1 failed: DOCKER-USER rules are not checked",
     )
     (fake.proc / "300/ns/net").unlink()  # the daemon's namespace link cannot be read
-    reading = read_host_facts(lab_socket(fake), fake.proc, fake.netns_dir, run)
+    reading = read_host_facts(lab_socket(fake), VERSION, fake.proc, fake.netns_dir, run)
     assert (
         reading.notes[-1]
         == "the network namespace of dockerd (pid 300) is not readable: its firewall is not checked"
@@ -215,12 +217,13 @@ def test_flags_override_and_unknown_version_leaves_ip6tables_unknown(tmp_path):
     fake.unix(ns, 5000, "/run/docker.sock")
     (fake.root / "etc/docker").mkdir(parents=True)
     fake.write()
-    facts = read_host_facts(
-        f"unix://{fake.root}/run/docker.sock", fake.proc, fake.netns_dir, Runner({})
-    ).facts
+    socket = f"unix://{fake.root}/run/docker.sock"
+    facts = read_host_facts(socket, None, fake.proc, fake.netns_dir, Runner({})).facts
     assert facts["iptables"] is False
     assert (facts["tcp_api_without_tls"], facts["tcp_api_endpoints"]) == (True, ("tcp://0.0.0.0:2375",))
     assert "ip6tables" not in facts  # version unknown: the default cannot be known
+    newer = read_host_facts(socket, "27.1.1", fake.proc, fake.netns_dir, Runner({})).facts
+    assert newer["ip6tables"] is True  # on by default since 27.0
 
 
 def test_a_listener_named_by_the_api_and_by_the_config_is_one_endpoint():

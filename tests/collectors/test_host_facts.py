@@ -7,8 +7,8 @@ from auditor.collectors.host_facts import (
     parse_dockerd_args,
     parse_iptables_save,
     parse_nft_ruleset,
+    parse_server_version,
     parse_ufw_conf,
-    parse_version_output,
     resolve_daemon_settings,
 )
 
@@ -93,5 +93,6 @@ def test_firewall_dumps():
     assert parse_ufw_conf("# comment\nENABLED=yes\nLOGLEVEL=low\n") is True
     assert parse_ufw_conf('ENABLED="no"\n') is False
     assert parse_ufw_conf("") is None
-    assert parse_version_output("Docker version 20.10.24+dfsg1, build 297e128") == (20, 10, 24)
-    assert parse_version_output("garbage") is None
+    assert parse_server_version("20.10.24+dfsg1") == (20, 10, 24)
+    assert parse_server_version("v27.1") == (27, 1, 0)
+    assert parse_server_version("garbage") is parse_server_version(None) is None

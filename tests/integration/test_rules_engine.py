@@ -142,7 +142,7 @@ def messages(lab: Lab, role: str, rule: str) -> list[str]:
 
 def machine_facts() -> dict:
     """What the scanner reads about the daemon behind the engine these tests scan."""
-    return dict(read_host_facts(EngineSpec().address).facts)
+    return dict(read_host_facts(EngineSpec().address, docker.from_env().version()["Version"]).facts)
 
 
 def host_facts() -> DaemonFacts:

@@ -131,7 +131,7 @@ def test_a_tcp_engine_scanned_from_the_lan_is_read_as_its_own_daemon(settings_la
 
 def test_the_machine_engine_is_still_read_as_before(lab_ready, tmp_path):
     doc = snapshot(MACHINE, str(tmp_path / "machine.json"))
-    here = dict(read_host_facts(MACHINE).facts)
+    here = dict(read_host_facts(MACHINE, lab_ready.version()["Version"]).facts)
     machine_pid = int(Path("/var/run/docker.pid").read_text())
     # DOCKER-USER may change under other sessions' tests meanwhile; every other fact may not
     assert {k: v for k, v in doc["host"].items() if k != "docker_user_filters"} == {
