@@ -56,6 +56,9 @@ class PortBinding:
     published: bool = True
     origin: Origin | None = None
     ephemeral: bool = False  # the engine chose the host port (shown in host_port while running)
+    # index of the compose `ports` item it was written in (a range is one item); bookkeeping
+    # for grouping, not part of what the binding is
+    entry: int | None = field(default=None, compare=False)
 
     @property
     def requested_host_port(self) -> int | None:
@@ -154,6 +157,8 @@ class Container:
     service: str | None = None
     origin: Origin | None = None
     network_mode_origin: Origin | None = None
+    privileged_origin: Origin | None = None  # the `privileged:` line of a compose service
+    cap_add_origins: tuple[Origin | None, ...] = ()  # one per cap_add item, where it was written
     swarm_service: bool = False  # a swarm service (its ingress ports are open on every node)
 
     @property
@@ -188,6 +193,12 @@ class Container:
 
     def label(self, key: str) -> str | None:
         return dict(self.labels).get(key)
+
+    def cap_add_origin(self, index: int) -> Origin | None:
+        """Where the ``index``-th added capability was written (the container's origin if unknown)."""
+        if 0 <= index < len(self.cap_add_origins) and self.cap_add_origins[index] is not None:
+            return self.cap_add_origins[index]
+        return self.origin
 
     @property
     def stable_name(self) -> str:
@@ -265,7 +276,8 @@ class Snapshot:
 
     ``notes`` records what happened while collecting (e.g. a container that vanished between
     list and inspect); ``not_checked`` names facts that could not be read, so reports can say
-    so instead of implying a pass.
+    so instead of implying a pass; ``incomplete`` says why only part of the target could be
+    read (the target is then reported incomplete and the gate cannot pass).
     """
 
     target: Target
@@ -274,6 +286,8 @@ class Snapshot:
     networks: tuple[Network, ...] = ()
     notes: tuple[str, ...] = ()
     not_checked: tuple[str, ...] = ()
+    incomplete: tuple[str, ...] = ()  # why this is a partial view (e.g. a compose fragment)
+    warnings: tuple[str, ...] = ()  # what the user should hear about while collecting
 
     def network(self, name: str) -> Network | None:
         for net in self.networks:

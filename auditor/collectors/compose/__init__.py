@@ -18,7 +18,7 @@ from auditor.collectors.saved import SavedSource, saved_json_of
 from auditor.model.errors import InputError
 from auditor.model.records import SourceKind, Target
 
-from .discover import find_projects
+from .discover import discover
 from .project import ProjectSpec, Uris, load_project
 
 __all__ = ["collect_compose", "load_project", "ProjectSpec"]
@@ -43,7 +43,13 @@ def collect_project(spec: ProjectSpec, options: ComposeOptions) -> list[Collecte
         if saved is not None:
             return saved
     try:
-        snapshot = load_project(spec, options.env_files, options.profiles)
+        snapshot = load_project(
+            spec,
+            options.env_files,
+            options.profiles,
+            variables=dict(options.variables),
+            all_profiles=options.all_profiles,
+        )
     except InputError as exc:
         return [_failed(uri, exc)]
     except (RecursionError, MemoryError):
@@ -63,12 +69,13 @@ def collect_compose(paths: Sequence[Path], options: ComposeOptions) -> list[Coll
             out.extend(collect_project(ProjectSpec((path,), cwd), options))
             continue
         try:
-            projects = find_projects(path)
+            found = discover(path)
         except InputError as exc:
             out.append(_failed(str(path), exc))
             continue
-        if not projects:
-            out.append(_failed(str(path), InputError("no compose files found below this directory", str(path))))
-        for files in projects:
-            out.extend(collect_project(ProjectSpec(files, path), options))
+        if not found.projects:
+            message = "no compose files found below this directory (looked for compose*.y(a)ml and docker-compose*.y(a)ml)"
+            out.append(_failed(str(path), InputError(message, str(path))))
+        for project in found.projects:
+            out.extend(collect_project(ProjectSpec(project.files, path, project.notes), options))
     return out
