@@ -36,8 +36,9 @@ META = RuleMeta(
         "nat-unprotected gateway mode and trusted_host_interfaces disable it deliberately."
     ),
     remediation=(
-        "Upgrade the engine to 28.3.3 or later. Until then, drop such traffic in DOCKER-USER: "
-        "`iptables -I DOCKER-USER -d 127.0.0.0/8 ! -i lo -j DROP`, or do not publish at all and "
+        "Upgrade the engine to 28.3.3 or later. Until then, drop such traffic in DOCKER-USER, "
+        "matching the address before Docker's DNAT rewrote it: `iptables -I DOCKER-USER -m "
+        "conntrack --ctorigdst 127.0.0.0/8 ! -i lo -j DROP`, or do not publish at all and "
         "reach the service over a user-defined network (compose: remove `ports:`). Remove "
         "`\"allow-direct-routing\": true` from daemon.json and the network options "
         "`com.docker.network.bridge.gateway_mode_ipv4=nat-unprotected` / "

@@ -23,9 +23,9 @@ import docker.errors
 
 from auditor.audit.pipeline import evaluate
 from auditor.collectors.base import Collected
+from auditor.collectors.daemon_facts import read_host_facts
 from auditor.collectors.endpoints import EngineSpec
 from auditor.collectors.engine import connect, describe_failure, fetch_raw
-from auditor.collectors.host_facts import read_local_host_facts
 from auditor.collectors.raw import RawState, normalize_raw, sanitize_container, sanitize_network
 from auditor.model.errors import AuditorError
 from auditor.model.findings import Finding, ScanResult
@@ -148,7 +148,7 @@ class Watcher:
     # -- state ----------------------------------------------------------------------------
     def full_scan(self, reason: str) -> bool:
         try:
-            raw = fetch_raw(self.spec, host_facts=read_local_host_facts)
+            raw = fetch_raw(self.spec, host_facts=read_host_facts)
         except AuditorError as exc:
             self._status("error", reason=reason, error=str(exc))
             return False

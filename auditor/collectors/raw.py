@@ -234,7 +234,11 @@ def merge_host_facts(facts: DaemonFacts, host: Mapping[str, Any]) -> DaemonFacts
     for key, value in host.items():
         if key not in _FACT_FIELDS or value is None:
             continue
-        if key in ("tcp_api_endpoints", "sources"):
+        if key == "tcp_api_endpoints":  # the API's warning names tcp://X as http://X: one listener
+            configured = {str(e).split("://", 1)[-1] for e in value}
+            seen = tuple(e for e in facts.tcp_api_endpoints if e.split("://", 1)[-1] not in configured)
+            value = tuple(dict.fromkeys((*seen, *value)))
+        elif key == "sources":
             value = tuple(dict.fromkeys((*getattr(facts, key), *value)))
         elif key == "tcp_api_without_tls" and facts.tcp_api_without_tls:
             continue  # the engine's own warning wins over a config file reading

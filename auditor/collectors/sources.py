@@ -30,14 +30,14 @@ class EngineSource:
     spec: EngineSpec
 
     def collect(self, progress: Progress | None = None) -> Sequence[Collected]:
+        from auditor.collectors.daemon_facts import read_host_facts
         from auditor.collectors.engine import fetch_raw
-        from auditor.collectors.host_facts import read_local_host_facts
 
         spec = self.spec
         alias = spec.name  # a fleet hosts file may name its engines
         placeholder = Target(SourceKind.ENGINE, alias or spec.address, spec.address)
         try:
-            raw = _renamed(fetch_raw(spec, on_progress=progress, host_facts=read_local_host_facts), alias)
+            raw = _renamed(fetch_raw(spec, on_progress=progress, host_facts=read_host_facts), alias)
             return [Collected(raw.target, normalize_raw(raw), raw=raw)]
         except TargetUnavailable as exc:
             partial = exc.partial if isinstance(exc.partial, RawState) else None

@@ -22,7 +22,8 @@ import docker
 import pytest
 from support.engine import EngineObjects, labels, unique
 
-from auditor.collectors.host_facts import read_local_host_facts
+from auditor.collectors.daemon_facts import read_host_facts
+from auditor.collectors.endpoints import EngineSpec
 from auditor.model.records import DaemonFacts
 
 pytestmark = pytest.mark.engine
@@ -145,8 +146,13 @@ def messages(lab: Lab, role: str, rule: str) -> list[str]:
     return sorted(f["message"] for f in findings_for(lab, role).get(rule, []))
 
 
+def machine_facts() -> dict:
+    """What the scanner reads about the daemon behind the engine these tests scan."""
+    return dict(read_host_facts(EngineSpec().address, docker.from_env().version()["Version"]).facts)
+
+
 def host_facts() -> DaemonFacts:
-    return DaemonFacts(**{k: v for k, v in read_local_host_facts().items() if k != "sources"})
+    return DaemonFacts(**{k: v for k, v in machine_facts().items() if k != "sources"})
 
 
 def old_engine(client) -> bool:
@@ -292,7 +298,7 @@ def _snapshot_with_ufw(tmp_path: Path, name: str) -> Path:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="changing DOCKER-USER needs root")
 def test_host003_with_a_temporary_docker_user_rule(lab, tmp_path):
-    if read_local_host_facts().get("docker_user_filters") is not False:
+    if machine_facts().get("docker_user_filters") is not False:
         pytest.skip("DOCKER-USER already filters on this host (or iptables-save is unreadable)")
     before = _snapshot_with_ufw(tmp_path, "before.json")
     assert json.loads(before.read_text())["host"]["docker_user_filters"] is False
@@ -307,7 +313,7 @@ def test_host003_with_a_temporary_docker_user_rule(lab, tmp_path):
         subprocess.run(["iptables", "-D", *rule], check=True)
     assert json.loads(after.read_text())["host"]["docker_user_filters"] is True
     assert [f for f in scan_json(str(after))["findings"] if f["rule_id"] == "HOST003"] == []
-    assert read_local_host_facts()["docker_user_filters"] is False  # restored
+    assert machine_facts()["docker_user_filters"] is False  # restored
 
 
 SAVED = {
