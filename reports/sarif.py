@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import IO, Any
 
 from auditor.model.findings import Finding, ScanResult
 from auditor.model.rule import RuleMeta
 from auditor.model.severity import Severity
 
-from .ci_common import Place, expired_waivers, logical_name, places, rule_metas
+from .ci_common import Place, expired_waivers, logical_name, places, rule_metas, scan_root
 from .formats import SCAN, OutputFormat
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+SRCROOT = "%SRCROOT%"  # the base every repository-relative artifact URI is relative to
 FINGERPRINT_KEY = "auditorFingerprint/v1"
 
 # The one place severity becomes SARIF vocabulary: (level, security-severity score).
@@ -90,7 +92,7 @@ def _fallback_meta(f: Finding) -> RuleMeta:
 def _location(f: Finding, place: Place) -> dict[str, Any]:
     return {
         "physicalLocation": {
-            "artifactLocation": {"uri": place.uri},
+            "artifactLocation": {"uri": place.uri, **({"uriBaseId": SRCROOT} if place.in_repo else {})},
             "region": {"startLine": place.line or 1},
         },
         "logicalLocations": [
@@ -148,6 +150,12 @@ def _notifications(result: ScanResult) -> list[dict[str, Any]]:
     return out
 
 
+def _directory_uri(path: Path) -> str:
+    """An absolute ``file:`` URI of a directory; SARIF wants the trailing slash."""
+    text = path.as_uri()
+    return text if text.endswith("/") else text + "/"
+
+
 def sarif_json(result: ScanResult) -> dict[str, Any]:
     metas = rule_metas(result)
     overrides = dict(result.policy.severity_overrides) if result.policy is not None else {}
@@ -187,6 +195,7 @@ def sarif_json(result: ScanResult) -> dict[str, Any]:
                     }
                 },
                 "automationDetails": {"id": "auditor/docker-network/"},
+                "originalUriBaseIds": {SRCROOT: {"uri": _directory_uri(scan_root(result))}},
                 "invocations": [invocation],
                 "results": results,
                 "columnKind": "unicodeCodePoints",
