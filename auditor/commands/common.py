@@ -21,13 +21,24 @@ from auditor.model.errors import AuditorError, InputError
 
 def engine_options(func: Callable) -> Callable:
     """``--engine URL`` (repeatable) plus TLS settings and a timeout."""
+    return _engine_options(func, repeatable=True)
+
+
+def one_engine_options(func: Callable) -> Callable:
+    """``--engine URL`` (once: the command reads one engine) plus TLS settings and a timeout."""
+    return _engine_options(func, repeatable=False)
+
+
+def _engine_options(func: Callable, repeatable: bool) -> Callable:
+    # Both kinds collect every --engine given, so a second one is a clear error, not ignored.
+    again = " (repeatable)" if repeatable else " (one engine)"
     options = [
         click.option(
             "--engine",
             "engines",
             multiple=True,
             metavar="URL",
-            help="Docker engine to scan: unix://, tcp://, ssh:// (repeatable). Default: DOCKER_HOST, the current docker context, or the local socket.",
+            help=f"Docker engine to scan: unix://, tcp://, ssh://{again}. Default: DOCKER_HOST, the current docker context, or the local socket.",
         ),
         click.option("--tls-verify", is_flag=True, help="Use TLS and verify the engine's certificate."),
         click.option("--tlscacert", type=click.Path(dir_okay=False), help="CA certificate for --tls-verify."),
@@ -75,13 +86,24 @@ def user_errors() -> Iterator[None]:
         fail(str(exc), exc.exit_code)
 
 
+STDOUT = "-"
+
+
 def write_text_atomically(path: str, text: str) -> None:
-    target = Path(path)
+    """Write one output: ``-`` is stdout; a regular file (or a new one) is replaced atomically
+    (click's temp file in the same directory, then a rename; its mode kept); anything else
+    that exists (a symlink, a device such as /dev/stdout, a FIFO) is written in place, through
+    the link, so it is never replaced by a regular file."""
+    if path == STDOUT:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    regular = not os.path.islink(path) and (os.path.isfile(path) or not os.path.exists(path))
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
+        if regular:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with click.open_file(path, "w", encoding="utf-8", atomic=regular) as stream:
+            stream.write(text)
     except OSError as exc:
         raise InputError(f"cannot write output: {exc.strerror or exc}", path) from None
 
@@ -90,6 +112,20 @@ def render_to_string(render: Callable[[object, IO[str]], None], result: object) 
     buf = io.StringIO()
     render(result, buf)
     return buf.getvalue()
+
+
+def stdout_outputs(outputs: Sequence[str], fmt: str) -> tuple[str, ...]:
+    """``-o -`` means the ``-f`` format on stdout: spelled ``FORMAT:-`` for the registry."""
+    return tuple(f"{fmt}:{STDOUT}" if o == STDOUT else o for o in outputs)
+
+
+def writes_stdout(planned: Sequence[tuple[str, str]]) -> bool:
+    """True when an ``-o`` goes to stdout (then the ``-f`` rendering is not printed as well);
+    two outputs cannot share stdout."""
+    to_stdout = [fmt for fmt, path in planned if path == STDOUT]
+    if len(to_stdout) > 1:
+        raise InputError(f"only one output can go to stdout ('-'), got {', '.join(to_stdout)}")
+    return bool(to_stdout)
 
 
 def write_outputs(formats: Registry, planned: Sequence[tuple[str, str]], kind: str, document: object) -> None:

@@ -11,7 +11,7 @@ import click
 from auditor.app.watch import Watcher, WatchSettings
 from auditor.audit.discovery import DiscoveryError, discover_rules
 from auditor.collectors.endpoints import EngineSpec
-from auditor.commands.common import engine_options, engine_specs, fail, user_errors
+from auditor.commands.common import engine_specs, fail, one_engine_options, user_errors
 from auditor.commands.history import STORE_HELP, configured_store
 from auditor.history import open_store
 from auditor.model import exit_codes
@@ -38,7 +38,7 @@ def text_line(message: dict[str, Any]) -> str:
 
 
 @click.command("watch")
-@engine_options
+@one_engine_options
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text lines for people, or JSON lines (one object per line).")
 @click.option("--debounce", type=click.FloatRange(min=0.05), default=1.0, show_default=True,

@@ -19,7 +19,7 @@ from auditor.model.errors import InputError
 from auditor.model.records import SourceKind, Target
 
 from .discover import find_projects
-from .project import ProjectSpec, Uris, load_project
+from .project import STDIN_PATH, ProjectSpec, Uris, load_project
 
 __all__ = ["collect_compose", "load_project", "ProjectSpec"]
 
@@ -38,7 +38,7 @@ def _saved_json(path: Path, uri: str) -> list[Collected] | None:
 def collect_project(spec: ProjectSpec, options: ComposeOptions) -> list[Collected]:
     """Load one project; any failure becomes a failed target naming the main file."""
     uri = Uris(spec.root)(spec.files[0])
-    if len(spec.files) == 1:
+    if len(spec.files) == 1 and spec.stdin is None:
         saved = _saved_json(spec.files[0], uri)
         if saved is not None:
             return saved
@@ -51,14 +51,19 @@ def collect_project(spec: ProjectSpec, options: ComposeOptions) -> list[Collecte
     return [Collected(snapshot.target, snapshot)]
 
 
-def collect_compose(paths: Sequence[Path], options: ComposeOptions) -> list[Collected]:
-    """Every compose project named by ``paths`` and ``options.merge_files``."""
+def collect_compose(paths: Sequence[Path], options: ComposeOptions, stdin: str | None = None) -> list[Collected]:
+    """Every compose project named by ``paths`` and ``options.merge_files``; the path ``-`` is
+    the compose file ``stdin`` holds (its project directory is the current one, as with
+    ``docker compose -f -``)."""
     out: list[Collected] = []
     cwd = Path(os.getcwd())
     if options.merge_files:
         out.extend(collect_project(ProjectSpec(tuple(Path(f) for f in options.merge_files), cwd), options))
     for path in paths:
         path = Path(path)
+        if stdin is not None and path == STDIN_PATH:
+            out.extend(collect_project(ProjectSpec((path,), cwd, stdin), options))
+            continue
         if not path.is_dir():
             out.extend(collect_project(ProjectSpec((path,), cwd), options))
             continue

@@ -16,9 +16,10 @@ from auditor.model.records import Origin, Snapshot, SourceKind, Target
 from .build import ProjectBuilder, fail, mapping
 from .interpolate import interpolate_tree, read_env_file
 from .merge import merge_maps, strip_resets
-from .tree import Map, Seq, load_file
+from .tree import Map, Seq, load_file, parse_text
 
 _NAME_CHARS = re.compile(r"[a-z0-9_-]")
+STDIN_PATH = Path("-")  # `auditor scan -`: a compose file read from standard input
 MAX_EXTENDS_DEPTH = 32
 
 
@@ -34,6 +35,8 @@ class Uris:
     root: Path
 
     def __call__(self, path: Path) -> str:
+        if path == STDIN_PATH:
+            return "stdin"
         absolute = Path(os.path.abspath(path))
         try:
             return absolute.relative_to(Path(os.path.abspath(self.root))).as_posix()
@@ -62,16 +65,17 @@ class Environment:
 class Loader:
     """Loads and interpolates each file once (a file may be extended by many services)."""
 
-    def __init__(self, env: Environment, uris: Uris):
+    def __init__(self, env: Environment, uris: Uris, stdin: str | None = None):
         self.env = env
         self.uris = uris
+        self.stdin = stdin
         self.cache: dict[Path, Map] = {}
 
     def load(self, path: Path) -> Map:
         key = Path(os.path.abspath(path))
         if key not in self.cache:
             uri = self.uris(path)
-            tree = load_file(path, uri)
+            tree = parse_text(self.stdin, uri) if self.stdin is not None and path == STDIN_PATH else load_file(path, uri)
             if tree is None:
                 raise InputError("empty compose file", uri)
             if not isinstance(tree, Map):
@@ -240,6 +244,7 @@ class ProjectSpec:
 
     files: tuple[Path, ...]
     root: Path
+    stdin: str | None = None  # the text of the file ``-`` (``auditor scan -``)
 
 
 def load_project(
@@ -253,7 +258,7 @@ def load_project(
     main = spec.files[0]
     project_dir = main.parent
     env = Environment(project_dir, env_files, uris, os.environ if environ is None else environ)
-    loader = Loader(env, uris)
+    loader = Loader(env, uris, spec.stdin)
     tree = load_tree(loader, spec.files)
     name = project_name(tree, project_dir, env, uris(main))
     target = Target(SourceKind.COMPOSE, name, uris(main))
