@@ -54,23 +54,37 @@ def collect_project(spec: ProjectSpec, options: ComposeOptions) -> list[Collecte
 def collect_compose(paths: Sequence[Path], options: ComposeOptions, stdin: str | None = None) -> list[Collected]:
     """Every compose project named by ``paths`` and ``options.merge_files``; the path ``-`` is
     the compose file ``stdin`` holds (its project directory is the current one, as with
-    ``docker compose -f -``)."""
+    ``docker compose -f -``).
+
+    A file named on its own that a named directory's project already reads is not audited a
+    second time (``auditor scan . compose.prod.yaml``, as the pre-commit hook runs it, audits
+    every named file exactly once: within its project, else on its own)."""
     out: list[Collected] = []
     cwd = Path(os.getcwd())
     if options.merge_files:
         out.extend(collect_project(ProjectSpec(tuple(Path(f) for f in options.merge_files), cwd), options))
-    for path in paths:
-        path = Path(path)
+    found: dict[Path, list[tuple[Path, ...]] | InputError] = {}
+    for path in map(Path, paths):
+        if path.is_dir() and path not in found:
+            try:
+                found[path] = find_projects(path)
+            except InputError as exc:
+                found[path] = exc
+    covered = {f.resolve() for projects in found.values() if isinstance(projects, list)
+               for files in projects for f in files}
+    for path in map(Path, paths):
         if stdin is not None and path == STDIN_PATH:
             out.extend(collect_project(ProjectSpec((path,), cwd, stdin), options))
             continue
         if not path.is_dir():
-            out.extend(collect_project(ProjectSpec((path,), cwd), options))
+            if path.resolve() not in covered:
+                out.extend(collect_project(ProjectSpec((path,), cwd), options))
             continue
-        try:
-            projects = find_projects(path)
-        except InputError as exc:
-            out.append(_failed(str(path), exc))
+        projects = found.pop(path, None)
+        if projects is None:  # the same directory named twice
+            continue
+        if isinstance(projects, InputError):
+            out.append(_failed(str(path), projects))
             continue
         if not projects:
             out.append(_failed(str(path), InputError("no compose files found below this directory", str(path))))
