@@ -4,7 +4,8 @@ GitHub's extra rules are kept: every result has a physical location with a valid
 region, every rule has shortDescription, fullDescription and help, and ``security-severity``
 is a string score counted because the rule is tagged ``security``. Alerts stay stable across
 runs and container re-creation through ``partialFingerprints`` built from the finding's
-name-based fingerprint. Waived findings are carried as accepted suppressions.
+name-based fingerprint. Waived findings are carried as accepted suppressions (``external``
+for the waivers file, ``inSource`` for inline ignores).
 """
 
 from __future__ import annotations
@@ -123,13 +124,12 @@ def result_entry(f: Finding, rule_index: int, place: Place) -> dict[str, Any]:
         props["waiver"] = dict(f.waiver.items())
     if f.status == "waived" and f.waiver is not None:
         w = f.waiver
-        entry["suppressions"] = [
-            {
-                "kind": "external",
-                "status": "accepted",
-                "justification": f"{w.reason} (owner: {w.owner or '?'}, expires {w.expires or '?'})",
-            }
-        ]
+        if w.state == "inline":  # written next to the finding: SARIF's in-source suppression
+            suppression = {"kind": "inSource", "status": "accepted", "justification": f"{w.reason} ({w.source})"}
+        else:
+            suppression = {"kind": "external", "status": "accepted",
+                           "justification": f"{w.reason} (owner: {w.owner or '?'}, expires {w.expires or '?'})"}
+        entry["suppressions"] = [suppression]
     return entry
 
 

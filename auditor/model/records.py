@@ -11,6 +11,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from enum import Enum
 
+from auditor.model.suppress import Suppression
+
 
 class SourceKind(str, Enum):
     """Where a piece of the model was read from."""
@@ -265,7 +267,8 @@ class Snapshot:
 
     ``notes`` records what happened while collecting (e.g. a container that vanished between
     list and inspect); ``not_checked`` names facts that could not be read, so reports can say
-    so instead of implying a pass.
+    so instead of implying a pass; ``suppressions`` are the inline ignores of compose comments
+    and ``x-auditor`` (labels are read from the containers themselves).
     """
 
     target: Target
@@ -274,6 +277,7 @@ class Snapshot:
     networks: tuple[Network, ...] = ()
     notes: tuple[str, ...] = ()
     not_checked: tuple[str, ...] = ()
+    suppressions: tuple[Suppression, ...] = ()  # inline ignores written in the source
 
     def network(self, name: str) -> Network | None:
         for net in self.networks:

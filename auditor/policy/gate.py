@@ -116,5 +116,7 @@ def resolve_gate(all_rules: Sequence[Rule], flags: GateFlags, today: dt.date | N
         waivers=_waivers(flags, config, known, cwd or Path.cwd()),
         baseline=baseline,
         fail_on_new=only_new,
+        inline=not flags.no_waivers,
+        known_rules=frozenset(k.upper() for k in known),
     )
     return GateSettings(threshold, chosen_fmt, tuple(chosen_outputs), select_rules(all_rules, policy), policy, config)

@@ -7,16 +7,18 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from auditor.model.errors import InputError
 from auditor.model.records import Origin, Snapshot, SourceKind, Target
+from auditor.model.suppress import Suppression
 
 from .build import ProjectBuilder, fail, mapping
+from .inline import comment_ignores, extension_ignores
 from .interpolate import interpolate_tree, read_env_file
 from .merge import merge_maps, strip_resets
-from .tree import Map, Seq, load_file, parse_text
+from .tree import Map, Seq, load_file, parse_text, read_text
 
 _NAME_CHARS = re.compile(r"[a-z0-9_-]")
 STDIN_PATH = Path("-")  # `auditor scan -`: a compose file read from standard input
@@ -65,11 +67,12 @@ class Environment:
 class Loader:
     """Loads and interpolates each file once (a file may be extended by many services)."""
 
-    def __init__(self, env: Environment, uris: Uris, stdin: str | None = None):
+    def __init__(self, env: Environment, uris: Uris, stdin: str | None = None, read: list[Path] | None = None):
         self.env = env
         self.uris = uris
         self.stdin = stdin
         self.cache: dict[Path, Map] = {}
+        self.read = [] if read is None else read  # every file loaded, included ones too (shared)
 
     def load(self, path: Path) -> Map:
         key = Path(os.path.abspath(path))
@@ -81,6 +84,7 @@ class Loader:
             if not isinstance(tree, Map):
                 raise InputError("a compose file must be a mapping at the top level", uri, 1)
             self.cache[key] = interpolate_tree(tree, self.env.lookup)
+            self.read.append(path)
         return self.cache[key]
 
     def services(self, path: Path) -> Map:
@@ -199,7 +203,7 @@ def load_tree(loader: Loader, files: Sequence[Path], depth: int = 0) -> Map:
             if missing:
                 raise fail(f"included file {missing[0].name} not found", origin)
             sub_env = Environment(include_files[0].parent, env_files, loader.uris, loader.env.environ)
-            included = load_tree(Loader(sub_env, loader.uris), include_files, depth + 1)
+            included = load_tree(Loader(sub_env, loader.uris, read=loader.read), include_files, depth + 1)
             _add_included(own, included, origin)
         merged = own if merged is None else merge_maps(merged, own)
     assert merged is not None
@@ -266,5 +270,23 @@ def load_project(
     notes: tuple[str, ...] = ()
     if len(spec.files) > 1:
         notes = ("merged files: " + ", ".join(uris(f) for f in spec.files),)
-    return builder.snapshot(active_services(tree, profiles), notes)
+    active = active_services(tree, profiles)
+    snapshot = builder.snapshot(active, notes)
+    return replace(snapshot, suppressions=tuple(_inline_ignores(loader, tree, active)))
+
+
+def _inline_ignores(loader: Loader, tree: Map, active: Sequence[str]) -> list[Suppression]:
+    """Comments in every file read (by line), then ``x-auditor`` of the file and each service."""
+    out: list[Suppression] = []
+    for path in loader.read:
+        uri = loader.uris(path)
+        text = loader.stdin if path == STDIN_PATH and loader.stdin is not None else read_text(path, uri)
+        out.extend(comment_ignores(text, uri))
+    out.extend(extension_ignores(tree, None))
+    services = tree.get("services")
+    for name in active:
+        svc = services.get(name) if isinstance(services, Map) else None
+        if isinstance(svc, Map):
+            out.extend(extension_ignores(svc, name))
+    return out
 
