@@ -11,7 +11,8 @@ VENV="${AUDITOR_VENV:-$ROOT/.venv}"
 DEMO_PACKAGES=(docker.io busybox-static iptables iproute2)
 # The engine lab (tests/lab) also uses nsenter/unshare (util-linux) and openssl (its TLS certificates);
 # the exposure tests read nftables rulesets with nft.
-APT_PACKAGES=("${DEMO_PACKAGES[@]}" iperf3 sockperf chromium postgresql haproxy util-linux openssl nftables)
+# The image test (tests/integration/test_image.py) builds its base image with debootstrap.
+APT_PACKAGES=("${DEMO_PACKAGES[@]}" iperf3 sockperf chromium postgresql haproxy util-linux openssl nftables debootstrap)
 
 log() { echo "[setup] $*" >&2; }
 

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from ruamel.yaml import YAML
+from support.readonly_haproxy import PROXY_CFG, readonly_haproxy, tool
 
 from auditor.commands.scan import scan_command
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-PROXY_CFG = DEPLOY / "haproxy" / "docker-readonly.cfg"
 PROXY_SOCKET = "/run/auditor-proxy/docker.sock"
 
 
@@ -48,31 +48,11 @@ def request(path: str, method: str, url: str) -> tuple[int, bytes]:
         conn.close()
 
 
-def _tool(name: str) -> str:
-    found = shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None)
-    if found is None:
-        if os.environ.get("AUDITOR_REQUIRE_ENGINE") == "1":
-            pytest.fail(f"{name} is missing (scripts/setup-env.sh installs it)")
-        pytest.skip(f"{name} not installed")
-    return found
-
-
 @pytest.fixture
 def readonly_proxy(tmp_path, docker_client):
     """haproxy with deploy/haproxy/docker-readonly.cfg, on a private socket, in front of dockerd."""
-    sock = tmp_path / "docker.sock"
-    env = {**os.environ, "AUDITOR_PROXY_SOCKET": str(sock), "DOCKER_SOCKET": "/var/run/docker.sock"}
-    proc = subprocess.Popen([_tool("haproxy"), "-db", "-f", str(PROXY_CFG)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 30
-    while not sock.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"haproxy did not start: {proc.stdout.read()}")
-        time.sleep(0.05)
-    yield str(sock)
-    proc.terminate()
-    proc.wait(timeout=10)
+    with readonly_haproxy(tmp_path / "docker.sock") as sock:
+        yield sock
 
 
 @pytest.mark.engine
@@ -113,8 +93,8 @@ def test_the_read_only_proxy_refuses_writes_and_leaks(readonly_proxy, engine_obj
 
 
 def test_systemd_units_pass_systemd_analyze(tmp_path):
-    analyze = _tool("systemd-analyze")
-    _tool("haproxy")
+    analyze = tool("systemd-analyze")
+    tool("haproxy")
     auditor = shutil.which("auditor") or str(Path(os.sys.executable).with_name("auditor"))
     for unit in (DEPLOY / "systemd").glob("*.[st][ei]*"):
         text = unit.read_text().replace("/usr/local/bin/auditor", auditor)
