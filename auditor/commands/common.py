@@ -87,6 +87,7 @@ def user_errors() -> Iterator[None]:
 
 
 STDOUT = "-"
+NO_OUTPUT = "none"  # `-f none`: no report on stdout
 
 
 def write_text_atomically(path: str, text: str) -> None:
@@ -116,6 +117,8 @@ def render_to_string(render: Callable[[object, IO[str]], None], result: object) 
 
 def stdout_outputs(outputs: Sequence[str], fmt: str) -> tuple[str, ...]:
     """``-o -`` means the ``-f`` format on stdout: spelled ``FORMAT:-`` for the registry."""
+    if fmt == NO_OUTPUT and STDOUT in outputs:
+        raise InputError("-o - writes the -f format to stdout; with -f none name one: -o FORMAT:-")
     return tuple(f"{fmt}:{STDOUT}" if o == STDOUT else o for o in outputs)
 
 
@@ -128,6 +131,13 @@ def writes_stdout(planned: Sequence[tuple[str, str]]) -> bool:
     return bool(to_stdout)
 
 
+def stdout_renderer(formats: Registry, fmt: str, kind: str) -> Callable[[object, IO[str]], None]:
+    """The ``-f`` renderer; ``-f none`` writes nothing."""
+    if fmt == NO_OUTPUT:
+        return lambda document, stream: None
+    return formats.renderer(fmt, kind)
+
+
 def write_outputs(formats: Registry, planned: Sequence[tuple[str, str]], kind: str, document: object) -> None:
     """Render ``document`` once per planned ``(format, path)``."""
     for fmt, path in planned:
@@ -138,8 +148,9 @@ class FormatChoice(click.Choice):
     """``-f`` choices from the output-format registry, looked up only when click needs them
     (help, completion, validation), so building the CLI imports no reporter."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, none: bool = False):
         self.kind = kind
+        self.none = none  # also offer `none`: nothing on stdout
         self._names: tuple[str, ...] | None = None
         super().__init__((), case_sensitive=True)
 
@@ -148,7 +159,8 @@ class FormatChoice(click.Choice):
         if self._names is None:
             from auditor.reports.formats import registry
 
-            self._names = registry().names(self.kind)
+            names = registry().names(self.kind)
+            self._names = tuple(sorted((*names, NO_OUTPUT))) if self.none else names
         return self._names
 
     @choices.setter

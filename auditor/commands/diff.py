@@ -11,7 +11,14 @@ import sys
 
 import click
 
-from auditor.commands.common import FormatChoice, stdout_outputs, user_errors, write_outputs, writes_stdout
+from auditor.commands.common import (
+    FormatChoice,
+    stdout_outputs,
+    stdout_renderer,
+    user_errors,
+    write_outputs,
+    writes_stdout,
+)
 from auditor.commands.history import configured_store, store_option
 from auditor.history.compare import resolve_sides
 from auditor.reports.formats import DIFF, registry
@@ -22,7 +29,7 @@ from auditor.reports.formats import DIFF, registry
 @click.argument("new", required=False)
 @store_option
 @click.option("--target", metavar="NAME", help="Compare only this target (needed to pick default scans when several are recorded).")
-@click.option("-f", "--format", "fmt", type=FormatChoice(DIFF), default="markdown", show_default=True,
+@click.option("-f", "--format", "fmt", type=FormatChoice(DIFF, none=True), default="markdown", show_default=True,
               help="Format written to stdout.")
 @click.option("-o", "--output", "outputs", multiple=True, metavar="FILE",
               help="Also write the diff to FILE (.md, .json, .html; repeatable); `-` or FORMAT:- is stdout.")
@@ -41,4 +48,4 @@ def diff_command(old, new, store, target, fmt, outputs, quiet):
         diff = resolve_sides(store, old, new, target, configured=configured_store())
         write_outputs(formats, planned, DIFF, diff)
         if not quiet and not to_stdout:
-            formats.renderer(fmt, DIFF)(diff, sys.stdout)
+            stdout_renderer(formats, fmt, DIFF)(diff, sys.stdout)

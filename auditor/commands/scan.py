@@ -18,6 +18,7 @@ from auditor.commands.common import (
     engine_specs,
     fail,
     stdout_outputs,
+    stdout_renderer,
     user_errors,
     write_outputs,
     writes_stdout,
@@ -50,7 +51,7 @@ def _severity(value: str | None) -> Severity | None:
 @click.command("scan")
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
 @engine_options
-@click.option("-f", "--format", "fmt", type=FormatChoice(SCAN), default="table", show_default=True,
+@click.option("-f", "--format", "fmt", type=FormatChoice(SCAN, none=True), default="table", show_default=True,
               help="Format written to stdout; `none` writes nothing there.")
 @click.option("-o", "--output", "outputs", multiple=True, metavar="FILE",
               help="Also write a report to FILE; the format follows the extension, or FORMAT:FILE "
@@ -95,7 +96,7 @@ def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout
             fail(str(exc), exit_codes.INPUT_ERROR)
         gates = resolve_gates(click.get_current_context(), all_rules, fail_on=fail_on, fmt=fmt, outputs=outputs, **gate_args)
         formats = registry()
-        stdout_render = formats.renderer(gates.fmt, SCAN)
+        stdout_render = stdout_renderer(formats, gates.fmt, SCAN)
         planned = formats.plan(stdout_outputs(gates.outputs, gates.fmt), SCAN)
         to_stdout = writes_stdout(planned)
         display = _severity(shown_from)
