@@ -37,6 +37,8 @@ SUPPORTED_MAJOR = "1"
 WAIVER_KEYS = ("rule", "match", "reason", "owner", "expires", "source", "state")
 EXPIRED_TEXT_KEYS = ("rule", "match", "reason", "owner", "expires", "source")
 SCHEMA = ("auditor.reports", "schemas/scan-result.schema.json")
+_TYPE_NAMES = {"object": "an object", "array": "a list", "string": "a string", "integer": "an integer",
+               "number": "a number", "boolean": "true or false", "null": "null"}
 
 
 def _where(path: Any) -> str:
@@ -60,9 +62,8 @@ def _problem(error: Any) -> tuple[str, str]:
         missing = next((k for k in expected if k not in error.instance), expected[0])
         return _where([*path, missing]), "missing"
     if kind == "type":
-        names = expected if isinstance(expected, list) else [expected]
-        wanted = " or ".join({"object": "an object", "array": "a list", "string": "a string", "integer": "an integer",
-                              "number": "a number", "boolean": "true or false", "null": "null"}.get(n, n) for n in names)
+        names = [str(n) for n in (expected if isinstance(expected, list) else [expected])]
+        wanted = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
         return _where(path), f"expected {wanted}"
     if kind in ("enum", "const"):
         choices = expected if kind == "enum" else [expected]

@@ -26,8 +26,7 @@ from auditor.commands.common import (
 from auditor.commands.gates import gate_options, resolve_gates, warn_expired
 from auditor.commands.history import record_scan
 from auditor.model import exit_codes
-from auditor.model.errors import InputError
-from auditor.model.severity import ORDERED_DESC, Severity
+from auditor.policy.gate import parse_severity
 from auditor.reports.formats import SCAN, registry
 from auditor.reports.table import host_status_lines
 
@@ -36,16 +35,6 @@ def _load_bench(path: str):
     from auditor.benchmarks.results import load
 
     return load(path)
-
-
-def _severity(value: str | None) -> Severity | None:
-    if value is None:
-        return None
-    try:
-        return Severity.parse(value)
-    except ValueError:
-        choices = ", ".join(s.label for s in ORDERED_DESC)
-        raise InputError(f"--severity: unknown severity {value!r} (choose from {choices})") from None
 
 
 @click.command("scan")
@@ -99,7 +88,7 @@ def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout
         stdout_render = stdout_renderer(formats, gates.fmt, SCAN)
         planned = formats.plan(stdout_outputs(gates.outputs, gates.fmt), SCAN)
         to_stdout = writes_stdout(planned)
-        display = _severity(shown_from)
+        display = parse_severity(shown_from, "--severity") if shown_from else None
         plan = AuditPlan(gates.rules, gates.threshold, gates.policy, _load_bench(bench_file) if bench_file else None)
         request = ScanRequest(
             paths=tuple(paths),

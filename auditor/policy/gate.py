@@ -55,11 +55,16 @@ def parse_threshold(text: str, origin: str) -> Severity | None:
     """A ``--fail-on`` value: a severity, or ``none`` for no gate."""
     if text.strip().lower() == "none":
         return None
+    return parse_severity(text, origin, also="none")
+
+
+def parse_severity(text: str, origin: str, also: str = "") -> Severity:
+    """A severity named on the command line or in a file; the error lists the choices."""
     try:
         return Severity.parse(text)
     except ValueError:
-        choices = ", ".join(s.label for s in ORDERED_DESC)
-        raise InputError(f"{origin}: unknown severity {text!r} (choose from {choices}, none)") from None
+        choices = ", ".join([*(s.label for s in ORDERED_DESC), *([also] if also else [])])
+        raise InputError(f"{origin}: unknown severity {text!r} (choose from {choices})") from None
 
 
 def _config_where(config: Config, key: str) -> str:

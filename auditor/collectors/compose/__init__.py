@@ -70,14 +70,14 @@ def collect_compose(paths: Sequence[Path], options: ComposeOptions, stdin: str |
                 found[path] = find_projects(path)
             except InputError as exc:
                 found[path] = exc
-    covered = {f.resolve() for projects in found.values() if isinstance(projects, list)
-               for files in projects for f in files}
+    covered = {os.path.realpath(f) for projects in found.values() if isinstance(projects, list)
+               for files in projects for f in files}  # realpath: a symlink loop is the reader's to report
     for path in map(Path, paths):
         if stdin is not None and path == STDIN_PATH:
             out.extend(collect_project(ProjectSpec((path,), cwd, stdin), options))
             continue
         if not path.is_dir():
-            if path.resolve() not in covered:
+            if os.path.realpath(path) not in covered:
                 out.extend(collect_project(ProjectSpec((path,), cwd), options))
             continue
         projects = found.pop(path, None)
