@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from typing import IO, Any
 
+from auditor.model.bench import to_json as bench_json
 from auditor.model.findings import Finding, ScanResult, TargetResult
 from auditor.model.history import FindingDiff
 from auditor.model.topology import Topology, topology_of
 
 from .ci_common import policy_json
-from .formats import BENCH, DIFF, SCAN, OutputFormat
+from .formats import DIFF, SCAN, OutputFormat
 
 SCHEMA_VERSION = "1.0"
 
@@ -93,7 +94,7 @@ def result_json(result: ScanResult) -> dict[str, Any]:
     if topology is not None:
         out["topology"] = topology_json(topology)
     if result.benchmark is not None:  # `scan --bench`: kept so `auditor report` can chart it
-        out["benchmark"] = result.benchmark
+        out["benchmark"] = bench_json(result.benchmark)
     return out
 
 
@@ -138,8 +139,4 @@ def render_diff(diff: FindingDiff, stream: IO[str]) -> None:
     stream.write("\n")
 
 
-def render_bench(document: Any, stream: IO[str]) -> None:
-    stream.write(json.dumps(document, indent=2, sort_keys=False) + "\n")
-
-
-FORMAT = OutputFormat("json", (".json",), ((SCAN, render), (DIFF, render_diff), (BENCH, render_bench)))
+FORMAT = OutputFormat("json", (".json",), ((SCAN, render), (DIFF, render_diff)))  # bench: bench_json.py

@@ -7,11 +7,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from auditor.audit.pipeline import scan
 from auditor.collectors.request import ScanRequest
 from auditor.collectors.sources import HostProgress
+from auditor.model.bench import BenchResult
 from auditor.model.findings import ScanResult
 from auditor.model.rule import Rule
 from auditor.model.severity import Severity
@@ -25,7 +25,7 @@ class AuditPlan:
     rules: tuple[Rule, ...]
     threshold: Severity | None
     policy: Policy
-    benchmark: Any | None = None  # a loaded `auditor bench` result, cited by findings
+    benchmark: BenchResult | None = None  # a loaded `auditor bench` result, cited by findings
 
 
 def audit(request: ScanRequest, plan: AuditPlan, progress: HostProgress | None = None,

@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from auditor.model import inputs
+from auditor.model.bench import from_json as bench_from_json
 from auditor.model.errors import InputError
 from auditor.model.findings import (
     BaselineSplit,
@@ -178,7 +179,7 @@ def result_from_json(doc: Any, path: str = "<input>") -> ScanResult:
         saved_gate=SavedGate(fail_on=gate["fail_on"], verdict=gate["verdict"], failing=gate.get("failing", 0)),
         topology=Topology(tuple(_topology_target(t) for t in doc["topology"]["targets"]))
         if doc.get("topology") is not None else None,
-        benchmark=doc.get("benchmark"),
+        benchmark=bench_from_json(doc["benchmark"], path) if doc.get("benchmark") is not None else None,
     )
 
 

@@ -32,7 +32,7 @@ from auditor.reports.table import host_status_lines
 
 
 def _load_bench(path: str):
-    from auditor.benchmarks.results import load
+    from auditor.model.bench import load
 
     return load(path)
 

@@ -6,15 +6,12 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
+from auditor.model.bench import BenchResult
 from auditor.model.records import Origin, Resource, Snapshot, Target
 from auditor.model.rule import Reference, RuleMeta
 from auditor.model.severity import Severity
 from auditor.model.topology import Topology
-
-if TYPE_CHECKING:
-    BenchResult = Any  # typed benchmark records: auditor/model/bench.py
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,12 @@
 Generates N compose projects (default 1,000; one directory each, 3-8 services with ports,
 networks, volumes and network modes), then alternates full command-line runs of
 ``auditor scan DIR -f json`` and ``compose-lint check --format json FILE...`` over the very same
-files, REPEATS times each, and prints the medians and the auditor/compose-lint ratio measured in
-this run. Both tools run as their own process, as CI would run them.
+files, REPEATS times each (at least 3; the order of the two tools alternates between rounds),
+and prints the medians and the auditor/compose-lint ratio measured in this run. Both tools run as
+their own process, as CI would run them. Then, in this process, the YAML reading alone: our
+positioned reader against compose-lint's line-recording loader on the same texts, interleaved.
+The header names both versions, the YAML parsers and whether Python caches bytecode (with
+``PYTHONDONTWRITEBYTECODE=1`` an editable install recompiles auditor on every run).
 
 Usage: ``.venv/bin/python benchmarks/perf/bench_compose_scan.py [N] [REPEATS]``
 (needs ``pip install -e '.[bench-compose]'`` for compose-lint).
@@ -13,6 +17,8 @@ Usage: ``.venv/bin/python benchmarks/perf/bench_compose_scan.py [N] [REPEATS]``
 from __future__ import annotations
 
 import json
+import os
+import platform
 import random
 import shutil
 import statistics
@@ -20,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib import metadata
 from pathlib import Path
 
 IMAGES = ["nginx:1.27", "postgres:16", "redis:7", "example/api:2", "grafana/grafana:11", "mongo:7"]
@@ -74,7 +81,58 @@ MODES = {
 }
 
 
+def versions() -> str:
+    try:
+        from yaml._yaml import get_version_string
+
+        libyaml = f"libyaml {get_version_string()}"
+    except ImportError:
+        libyaml = "no libyaml: pure-Python parser"
+    bytecode = "not cached (PYTHONDONTWRITEBYTECODE)" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "cached"
+    direct = json.loads(metadata.distribution("docker-net-auditor").read_text("direct_url.json") or "{}")
+    install = "editable install" if direct.get("dir_info", {}).get("editable") else "installed"
+    return (
+        f"auditor {metadata.version('docker-net-auditor')} ({install}; PyYAML {metadata.version('PyYAML')}, {libyaml}), "
+        f"compose-lint {metadata.version('compose-lint')}, Python {platform.python_version()}, bytecode {bytecode}"
+    )
+
+
+def parse_only(files: list[Path], repeats: int) -> dict[str, list[float]]:
+    """Reading the YAML alone, in this process: our positioned tree vs compose-lint's loader."""
+    import yaml
+    from compose_lint.parser import LineLoader
+
+    from auditor.collectors.compose.tree import parse_text
+
+    texts = [f.read_text() for f in files]
+    readers = {
+        "auditor": lambda text: parse_text(text, "compose.yaml"),
+        "compose-lint": lambda text: yaml.load(text, Loader=LineLoader),  # noqa: S506 (a SafeLoader)
+    }
+    runs: dict[str, list[float]] = {name: [] for name in readers}
+    for _ in range(repeats):
+        for name, read in readers.items():
+            start = time.process_time()
+            for text in texts:
+                read(text)
+            runs[name].append(time.process_time() - start)
+    return runs
+
+
+def report(label: str, runs: dict[str, list[float]], count: int) -> None:
+    medians = {}
+    for tool in ("auditor", "compose-lint"):
+        medians[tool] = statistics.median(runs[tool])
+        print(f"  {label:22} {tool:13} median {medians[tool]:6.2f} s ({1000 * medians[tool] / count:5.2f} ms/file)"
+              f"  runs: {', '.join(f'{x:.2f}' for x in runs[tool])}")
+    ratio = medians["auditor"] / medians["compose-lint"]
+    verdict = f"auditor {1 / ratio:.1f}x faster" if ratio < 1 else f"auditor {ratio:.1f}x slower"
+    print(f"  {label:22} ratio auditor/compose-lint: {ratio:.2f} ({verdict}; same run, same files)")
+
+
 def main(count: int, repeats: int) -> None:
+    if repeats < 3:
+        sys.exit("REPEATS must be at least 3 (the figures are medians)")
     bin_dir = Path(sys.executable).parent
     linter = shutil.which("compose-lint", path=str(bin_dir)) or shutil.which("compose-lint")
     if linter is None:
@@ -84,33 +142,30 @@ def main(count: int, repeats: int) -> None:
         files = generate(root, count)
         names = [str(f.relative_to(root)) for f in files]
         times: dict[tuple[str, str], list[float]] = {}
-        report: dict = {}
-        for _ in range(repeats):
+        report_doc: dict = {}
+        for round_no in range(repeats):
             for mode, (ours_args, lint_args) in MODES.items():
-                args = [sys.executable, "-m", "auditor", "scan", ".", "--fail-on", "none", *ours_args]
-                seconds, proc = timed(args, root)
-                if proc.returncode != 0:
-                    sys.exit(f"auditor failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
-                if ours_args[0] == "-f":
-                    report = json.loads(proc.stdout)
-                times.setdefault((mode, "auditor"), []).append(seconds)
-                args = [linter, "check", "--fail-on", "critical", "--no-merge-overrides", *lint_args, *names]
-                seconds, proc = timed(args, root)
-                if proc.returncode not in (0, 1):
-                    sys.exit(f"compose-lint failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
-                times.setdefault((mode, "compose-lint"), []).append(seconds)
-        services = sum(t["containers"] for t in report["targets"])
-        print(f"compose files: {count} ({len(report['targets'])} projects, {services} services), "
-              f"repeats: {repeats}, auditor findings: {len(report['findings'])}")
+                ours = [sys.executable, "-m", "auditor", "scan", ".", "--fail-on", "none", *ours_args]
+                lint = [linter, "check", "--fail-on", "critical", "--no-merge-overrides", *lint_args, *names]
+                order = [("auditor", ours), ("compose-lint", lint)]
+                for tool, args in order if round_no % 2 == 0 else reversed(order):
+                    seconds, proc = timed(args, root)
+                    if tool == "auditor" and proc.returncode != 0:
+                        sys.exit(f"auditor failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
+                    if tool == "compose-lint" and proc.returncode not in (0, 1):
+                        sys.exit(f"compose-lint failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
+                    if tool == "auditor" and ours_args[0] == "-f":
+                        report_doc = json.loads(proc.stdout)
+                    times.setdefault((mode, tool), []).append(seconds)
+        services = sum(t["containers"] for t in report_doc["targets"])
+        print(versions())
+        print(f"compose files: {count} ({len(report_doc['targets'])} projects, {services} services), "
+              f"repeats: {repeats}, auditor findings: {len(report_doc['findings'])}")
+        print("whole process, wall clock:")
         for mode in MODES:
-            medians = {}
-            for tool in ("auditor", "compose-lint"):
-                runs = times[(mode, tool)]
-                medians[tool] = statistics.median(runs)
-                print(f"  {mode:22} {tool:13} median {medians[tool]:6.2f} s ({1000 * medians[tool] / count:5.2f} ms/file)"
-                      f"  runs: {', '.join(f'{x:.2f}' for x in runs)}")
-            ratio = medians["auditor"] / medians["compose-lint"]
-            print(f"  {mode:22} ratio auditor/compose-lint: {ratio:.2f} (same run, same files; below 1: auditor faster)")
+            report(mode, {tool: times[(mode, tool)] for tool in ("auditor", "compose-lint")}, count)
+        print("YAML reading only, in this process, CPU time:")
+        report("parse", parse_only(files, repeats), count)
 
 
 if __name__ == "__main__":

@@ -117,8 +117,9 @@ def test_diff_of_two_results(work: Path) -> None:
 
 
 def test_benchmark_documents() -> None:
-    from auditor.benchmarks.results import load
     from auditor.reports.bench_html import render_string
+
+    from auditor.model.bench import load
 
     doc = load(str(INPUT / "bench.json"))
     check("bench/bench.html", render_string(doc))

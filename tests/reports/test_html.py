@@ -22,6 +22,15 @@ from markupsafe import escape
 from support.builders import container, port, snapshot
 
 from auditor.collectors.results import result_from_json
+from auditor.model.bench import (
+    BenchResult,
+    Environment,
+    Measurements,
+    ModeResult,
+    Percentiles,
+    RunRecord,
+    Summary,
+)
 from auditor.model.errors import InputError
 from auditor.model.findings import BaselineSplit, ExpiredWaiver, PolicySummary, WaiverNote
 from auditor.model.records import Container, Origin, SourceKind
@@ -152,17 +161,12 @@ def test_waived_and_baseline_status_with_owner_and_expiry():
 
 
 def test_benchmark_charts_when_present():
-    bench = {
-        "modes": [
-            {
-                "mode": "host",
-                "status": "ok",
-                "throughput_bps": {"median": 2.0e10, "ci_low": 1.9e10, "ci_high": 2.1e10},
-                "latency_us": {"p50": 10, "p90": 12, "p99": 20, "p999": 40},
-            },
-            {"mode": "macvlan", "status": "skipped", "skipped_reason": "no parent interface"},
-        ]
-    }
+    measured = Measurements(Summary(2.0e10, 1.9e10, 2.1e10, ()), latency_us=Percentiles(10, 12, 20, 40))
+    bench = BenchResult(
+        run=RunRecord(),
+        environment=Environment(collected=()),
+        modes=(ModeResult("host", "", measured=measured), ModeResult("macvlan", "", skipped_reason="no parent interface")),
+    )
     page = render(dataclasses.replace(scan_result(shop()), benchmark=bench))
     assert '<section id="benchmark">' in page
     assert "<title>host forward: 20 Gbit/s (19 Gbit/s to 21 Gbit/s)</title>" in page

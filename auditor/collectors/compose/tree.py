@@ -1,30 +1,51 @@
-"""YAML 1.2 loading into plain dicts and lists that remember the file and line of every item.
+"""YAML loading into plain dicts and lists that remember the file and line of every item.
 
-``ruamel.yaml`` composes the node graph (twice as fast as its round-trip loader, which also
-builds objects) with a position on every node; plain scalars are then typed by the YAML 1.2
-core schema, so an unquoted ``22:22`` stays a string. The graph is
-converted once into ``Map``/``Seq`` (a ``dict``/``list`` carrying an ``Origin`` per key or item)
+PyYAML's libyaml parser (C) turns the text into events with positions; this module composes
+them straight into ``Map``/``Seq`` (a ``dict``/``list`` carrying an ``Origin`` per key or item)
 so interpolation, merging and ``extends`` can move items around without losing where each one
-was written. Alias expansion is bounded (billion-laughs files).
+was written. Scalars are typed as compose reads them (``scalars.py``), not by PyYAML's YAML 1.1
+resolver. Composing here rather than in libyaml's composer lets anchors be redefined (compose
+allows it), keeps depth and alias expansion bounded while reading (no node graph of a hostile
+file is ever built), and gives one code path for the C parser and PyYAML's pure-Python one,
+used where the C extension is missing.
 """
 
 from __future__ import annotations
 
-import re
+import binascii
+from base64 import b64decode
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.error import MarkedYAMLError, YAMLError
+from yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.scanner import Scanner
 
 from auditor.model import inputs
 from auditor.model.errors import InputError
 from auditor.model.records import Origin, SourceKind
 
+from .scalars import plain_scalar, tagged_scalar
+
 MAX_FILE_BYTES = inputs.COMPOSE_LIMIT
 MAX_NODES = 200_000
 MAX_DEPTH = 64
+MAX_ALIAS_CHARS = 4 * MAX_FILE_BYTES  # characters of text copied by alias expansion
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_BINARY_TAG = "tag:yaml.org,2002:binary"
+_COMPOSE = SourceKind.COMPOSE
 
 
 class Reset:
@@ -71,122 +92,275 @@ class Seq(list):
         return self.where[index] if 0 <= index < len(self.where) else self.origin
 
 
-_PLAIN_NULL = {"", "~", "null", "Null", "NULL"}
-_PLAIN_TRUE = {"true", "True", "TRUE"}
-_PLAIN_FALSE = {"false", "False", "FALSE"}
-_INT = re.compile(r"[-+]?[0-9]+\Z")
-_OCT = re.compile(r"0o[0-7]+\Z")
-_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
-_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
-_MERGE_TAG = "tag:yaml.org,2002:merge"
+class _PureParser(Reader, Scanner, Parser):
+    """PyYAML's pure-Python parser: the events (and YAML 1.1 scanning) of libyaml's, except that
+    a tab inside a plain scalar ends it (libyaml keeps it, as compose does)."""
+
+    def __init__(self, stream: str):
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+
+    def scan_to_next_token(self) -> None:
+        """libyaml's rule for tabs, which compose shares: a tab separates tokens inside flow
+        collections and where no simple key can start (``key:<TAB>value``), never as indentation.
+        PyYAML's own scanner takes spaces only."""
+        if self.index == 0 and self.peek() == "\ufeff":
+            self.forward()
+        while True:
+            char = self.peek()
+            while char == " " or (char == "\t" and (self.flow_level or not self.allow_simple_key)):
+                self.forward()
+                char = self.peek()
+            if char == "#":
+                while self.peek() not in "\0\r\n\x85\u2028\u2029":
+                    self.forward()
+            if not self.scan_line_break():
+                return
+            if not self.flow_level:
+                self.allow_simple_key = True
 
 
-def _tag_of(node: Node) -> str:
-    tag = node.tag
-    return str(getattr(tag, "value", tag) or "")
+def _event_source(text: str) -> Callable[[], Any]:
+    """``get_event`` of libyaml's parser, or of the pure-Python one without PyYAML's C extension."""
+    try:
+        from yaml._yaml import CParser
+    except ImportError:
+        return _PureParser(text).get_event
+    return CParser(text).get_event
 
 
-def plain_scalar(text: str) -> Any:
-    """A plain (unquoted) scalar resolved by the YAML 1.2 core schema: ``22:22`` stays a string."""
-    if text in _PLAIN_NULL:
-        return None
-    if text in _PLAIN_TRUE:
-        return True
-    if text in _PLAIN_FALSE:
-        return False
-    if _INT.match(text):
-        return int(text)
-    if _OCT.match(text):
-        return int(text[2:], 8)
-    if _HEX.match(text):
-        return int(text[2:], 16)
-    if _FLOAT.match(text):
-        return float(text)
-    return text
+class _Unfinished:
+    """The entry of an anchor whose node is still being read: an alias to it would be a cycle."""
 
 
-class _Converter:
-    """Node graph (with marks) -> ``Map``/``Seq``/scalars, bounding alias expansion."""
+class _Composer:
+    """Parser events -> ``Map``/``Seq``/scalars, with compose's typing and bounded expansion.
 
-    def __init__(self, uri: str):
+    An alias is expanded into a fresh copy of its anchor's value (interpolation later works in
+    place, so no two places may share a container); copies count against ``MAX_NODES`` and
+    ``MAX_DEPTH`` like written nodes, which bounds billion-laughs files.
+    """
+
+    def __init__(self, next_event: Callable[[], Any], uri: str):
+        self.next = next_event
         self.uri = uri
         self.nodes = 0
+        self.alias_chars = 0
+        self.anchors: dict[str, tuple[Any, Origin] | _Unfinished] = {}
 
-    def origin(self, node: Node) -> Origin:
-        return Origin(SourceKind.COMPOSE, self.uri, node.start_mark.line + 1)
+    def fail(self, message: str, event: Any) -> InputError:
+        return InputError(message, self.uri, event.start_mark.line + 1)
 
-    def convert(self, node: Node, at: Origin, depth: int) -> Any:
-        self.nodes += 1
+    def origin(self, event: Any) -> Origin:
+        return Origin(_COMPOSE, self.uri, event.start_mark.line + 1)
+
+    def document(self) -> Any:
+        self.next()  # stream start
+        event = self.next()
+        if event.__class__ is StreamEndEvent:
+            return None
+        event = self.next()  # the document's first node
+        root = self.value(event, self.origin(event), 0)
+        self.next()  # document end
+        event = self.next()
+        if event.__class__ is not StreamEndEvent:
+            raise self.fail("YAML syntax error: a second document (---) in one compose file", event)
+        return root
+
+    def bound(self, depth: int) -> None:
         if self.nodes > MAX_NODES:
             raise InputError(f"document too large after expanding aliases (over {MAX_NODES} nodes)", self.uri)
         if depth > MAX_DEPTH:
             raise InputError(f"document nested deeper than {MAX_DEPTH} levels", self.uri)
-        tag = _tag_of(node)
+
+    def value(self, event: Any, at: Origin, depth: int) -> Any:
+        """The node starting with ``event``; ``at`` becomes a container's own origin."""
+        self.nodes += 1
+        if self.nodes > MAX_NODES or depth > MAX_DEPTH:
+            self.bound(depth)
+        kind = event.__class__
+        if kind is ScalarEvent:
+            tag = event.tag
+            if tag is None or tag == "!":
+                value = event.value if event.style else plain_scalar(event.value)
+            else:
+                value = self.tagged(event)
+            if event.anchor is not None:
+                self.anchors[event.anchor] = (value, self.origin(event))
+            return value
+        if kind is AliasEvent:
+            return self.copy(self.anchor(event)[0], at, depth)
+        anchor = event.anchor
+        if anchor is not None:
+            unfinished = self.anchors[anchor] = _Unfinished()
+        if kind is MappingStartEvent:
+            value = self.mapping(event, at, depth)
+        elif kind is SequenceStartEvent:
+            value = self.sequence(event, at, depth)
+        else:
+            raise self.fail(f"unexpected YAML event {kind.__name__}", event)
+        if event.tag == "!reset":
+            value = RESET
+        if anchor is not None and self.anchors[anchor] is unfinished:  # not redefined inside itself
+            self.anchors[anchor] = (value, self.origin(event))
+        return value
+
+    def tagged(self, event: Any) -> Any:
+        tag = event.tag
         if tag == "!reset":
             return RESET
-        if isinstance(node, ScalarNode):
-            if node.style in (None, "") and not tag.startswith("!"):
-                return plain_scalar(node.value)  # implicit type, by the YAML 1.2 core schema
-            return node.value
-        if isinstance(node, SequenceNode):
-            seq = Seq(at, tag == "!override")
-            for item in node.value:
-                where = self.origin(item)
-                seq.add(self.convert(item, where, depth + 1), where)
-            return seq
-        if isinstance(node, MappingNode):
-            return self._mapping(node, at, depth, tag == "!override")
-        raise InputError(f"unsupported YAML node {type(node).__name__}", at.uri, at.line)
+        if tag == _BINARY_TAG:
+            try:
+                return b64decode("".join(event.value.split()), validate=True).decode("utf-8", "replace")
+            except binascii.Error:
+                raise self.fail("!!binary value is not valid base64", event) from None
+        try:
+            return tagged_scalar(tag, event.value)
+        except ValueError as exc:
+            raise self.fail(str(exc), event) from None
 
-    def _mapping(self, node: MappingNode, at: Origin, depth: int, override: bool) -> Map:
-        out = Map(at, override)
-        merges: list[Node] = []
-        for key_node, value_node in node.value:
-            if _tag_of(key_node) == _MERGE_TAG or (isinstance(key_node, ScalarNode) and key_node.value == "<<" and not key_node.style):
-                merges.extend(value_node.value if isinstance(value_node, SequenceNode) else [value_node])
-                continue
-            where = self.origin(key_node)
-            if not isinstance(key_node, ScalarNode):
-                raise InputError("a mapping key must be a scalar", self.uri, where.line)
-            key = key_node.value
-            if key in out:
-                raise InputError(f"mapping key {key!r} already defined at line {out.at(key).line}", self.uri, where.line)
-            out.put(key, self.convert(value_node, where, depth + 1), where)
-        for source in merges:
-            if not isinstance(source, MappingNode):
-                raise InputError("a merge key (<<) needs a mapping or a list of mappings", self.uri, self.origin(source).line)
-            merged = self._mapping(source, self.origin(source), depth + 1, False)
-            for key, value in merged.items():
-                if key not in out:
-                    out.put(key, value, merged.at(key))
+    def anchor(self, event: Any) -> tuple[Any, Origin]:
+        """The value and origin of the anchor an alias names: its latest definition, as in YAML."""
+        name = event.anchor
+        found = self.anchors.get(name)
+        if found is None:
+            raise self.fail(f"YAML syntax error: found undefined alias {name!r}", event)
+        if isinstance(found, _Unfinished):
+            raise self.fail(f"alias *{name} is used inside its own anchor (a cycle)", event)
+        return found
+
+    def copy(self, value: Any, at: Origin, depth: int) -> Any:
+        """A fresh copy of an anchored value: an alias expands to what its anchor holds."""
+        if isinstance(value, Map):
+            out = Map(at, value.override)
+            for key, item in value.items():
+                where = value.where[key]
+                self.nodes += 1
+                self.bound(depth + 1)
+                out.put(key, self.copy(item, where, depth + 1), where)
+            return out
+        if isinstance(value, Seq):
+            seq = Seq(at, value.override)
+            for item, where in zip(value, value.where, strict=True):
+                self.nodes += 1
+                self.bound(depth + 1)
+                seq.add(self.copy(item, where, depth + 1), where)
+            return seq
+        if isinstance(value, str):
+            self.alias_chars += len(value)
+            if self.alias_chars > MAX_ALIAS_CHARS:
+                raise InputError(
+                    f"document too large after expanding aliases (over {MAX_ALIAS_CHARS} characters)",
+                    self.uri,
+                )
+        return value
+
+    def sequence(self, start: Any, at: Origin, depth: int) -> Seq:
+        seq = Seq(at, start.tag == "!override")
+        event = self.next()
+        while event.__class__ is not SequenceEndEvent:
+            if event.__class__ is AliasEvent:
+                where = self.anchor(event)[1]
+            else:
+                where = Origin(_COMPOSE, self.uri, event.start_mark.line + 1)
+            seq.add(self.value(event, where, depth + 1), where)
+            event = self.next()
+        return seq
+
+    def mapping(self, start: Any, at: Origin, depth: int) -> Map:
+        out = Map(at, start.tag == "!override")
+        where = out.where
+        merges: list[tuple[Any, Any]] = []
+        merge_line = 0
+        event = self.next()
+        while event.__class__ is not MappingEndEvent:
+            line = event.start_mark.line + 1
+            key = self.key(event)
+            written = "<<" if key is None else key  # compose compares keys as written, merge keys too
+            if written in where or (merge_line and written == "<<"):
+                first = where[written].line if written in where else merge_line
+                raise self.fail(f"mapping key {written!r} already defined at line {first}", event)
+            if key is None:  # a merge key
+                merge_line = line
+                event = self.next()
+                merges.append((self.value(event, at, depth + 1), event))
+            else:
+                origin = Origin(_COMPOSE, self.uri, line)
+                out[key] = self.value(self.next(), origin, depth + 1)
+                where[key] = origin
+            event = self.next()
+        for source, event in merges:
+            self.merge(out, source, event)
         return out
 
+    def key(self, event: Any) -> str | None:
+        """A mapping key as compose reads it (a string), or ``None`` for a merge key."""
+        kind = event.__class__
+        if kind is ScalarEvent:
+            text = event.value
+            tag = event.tag
+            if tag is None or tag == "!":
+                if event.style:
+                    key = text
+                elif text == "<<":
+                    return None
+                else:
+                    key = plain_scalar(text)
+            elif tag == _MERGE_TAG and text == "<<":
+                return None
+            else:
+                key = self.tagged(event)
+            if event.anchor is not None:
+                self.anchors[event.anchor] = (key, self.origin(event))
+        elif kind is AliasEvent:
+            key, _ = self.anchor(event)
+            text = f"*{event.anchor}"
+        else:
+            raise self.fail("a mapping key must be a scalar", event)
+        if not isinstance(key, str):
+            raise self.fail(f"mapping key {text} is read as {_kind(key)}, not a string (quote it)", event)
+        return key
 
-def _yaml() -> YAML:
-    """ruamel's pure-Python composer: YAML 1.2 scanning (libyaml, a YAML 1.1 scanner, rejects
-    ``{a: unix:///x}``, which compose accepts), positions on every node, no object construction."""
-    return YAML(typ="safe", pure=True)
+    def merge(self, out: Map, source: Any, event: Any) -> None:
+        """Keys of a ``<<`` mapping (or list of mappings) not written in ``out`` itself; the first
+        mapping of a list wins, as in compose."""
+        sources = (
+            list(zip(source, source.where, strict=True)) if isinstance(source, Seq) else [(source, None)]
+        )
+        for item, where in sources:
+            if not isinstance(item, Map):
+                line = where.line if where is not None else event.start_mark.line + 1
+                raise InputError("a merge key (<<) needs a mapping or a list of mappings", self.uri, line)
+            for key, value in item.items():
+                if key not in out:
+                    out.put(key, value, item.where[key])
+
+
+def _kind(value: Any) -> str:
+    if value is None or value is RESET:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number"
 
 
 def parse_text(text: str, uri: str) -> Any:
     """Parse YAML text into the positioned tree; every failure is an ``InputError``."""
     try:
-        node = _yaml().compose(text)
+        return _Composer(_event_source(text), uri).document()
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.problem == "could not find expected ':'" and exc.context_mark is not None:
+            mark = exc.context_mark  # the key that lacks its colon, not the end of what was scanned
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
+        if problem == "exceeded maximum nesting depth":  # libyaml's own bound, 1,000 levels
+            raise InputError(f"document nested deeper than {MAX_DEPTH} levels", uri, line) from None
         raise InputError(f"YAML syntax error: {problem}", uri, line) from None
     except YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"YAML error: {first}", uri) from None
-    except RecursionError:
-        raise InputError("YAML is nested too deeply", uri) from None
-    if node is None:
-        return None
-    converter = _Converter(uri)
-    try:
-        return converter.convert(node, converter.origin(node), 0)
     except RecursionError:
         raise InputError("YAML is nested too deeply", uri) from None
 

@@ -249,7 +249,7 @@ def test_alias_bomb_is_bounded(tmp_path: Path) -> None:
 
 def test_recursive_alias_is_bounded(tmp_path: Path) -> None:
     err = error_of(tmp_path, "x-loop: &x\n  - *x\nservices: {a: {image: x}}\n")
-    assert str(err) == "compose.yaml: document nested deeper than 64 levels"
+    assert str(err) == "compose.yaml:2: alias *x is used inside its own anchor (a cycle)"
 
 
 def test_deep_nesting_is_bounded(tmp_path: Path) -> None:
