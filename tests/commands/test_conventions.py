@@ -105,7 +105,8 @@ def test_scan_dash_reads_saved_json_from_stdin(tmp_path):
 def test_scan_dash_is_bounded_and_errors_are_one_line(tmp_path):
     bad = auditor("scan", "-", cwd=tmp_path, stdin="services: [")
     assert bad.returncode == 2
-    assert bad.stderr.startswith("auditor: error: stdin:1: YAML syntax error") and bad.stderr.count("\n") == 1
+    assert bad.stderr.startswith("auditor: error: stdin:") and "YAML syntax error" in bad.stderr
+    assert bad.stderr.count("\n") == 1
     huge = auditor("scan", "-", cwd=tmp_path, stdin="# " + "x" * (5 * 1024 * 1024) + "\n")
     assert huge.returncode == 2
     assert "compose file is larger than the limit of 4194304 bytes" in huge.stderr
