@@ -28,6 +28,7 @@ META = RuleMeta(
     id="NET002",
     title="Unrelated workloads share a network",
     severity=Severity.MEDIUM,
+    other_severities=((Severity.HIGH, "when backend services are reachable from another workload"),),
     rationale=(
         "A user-defined network is a flat segment: every member reaches every other member "
         "on every port, and resolves it by name. When projects that do not belong together "

@@ -21,6 +21,8 @@ from auditor.model.findings import RuleError, ScanResult, TargetResult, sort_fin
 from auditor.model.rule import Rule
 from auditor.model.severity import Severity
 
+PARTIAL_VIEW = "partial view: "  # a target read only in part (a compose fragment): why
+
 
 def target_result(item: Collected) -> TargetResult:
     if item.snapshot is None:
@@ -32,10 +34,14 @@ def target_result(item: Collected) -> TargetResult:
             input_error=isinstance(error, InputError),
         )
     snap = item.snapshot
+    error = str(item.error) if item.error is not None else None
+    if snap.incomplete:
+        partial = PARTIAL_VIEW + "; ".join(snap.incomplete)
+        error = partial if error is None else f"{error}; {partial}"
     return TargetResult(
         target=item.target,
-        status="complete" if item.error is None else "incomplete",
-        error=None if item.error is None else str(item.error),
+        status="complete" if error is None else "incomplete",
+        error=error,
         notes=snap.notes,
         not_checked=snap.not_checked,
         containers=len(snap.containers),

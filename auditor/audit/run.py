@@ -38,6 +38,16 @@ def _stable(resource: Resource, subject: Container | Network | Target) -> Resour
     return resource
 
 
+def _evidence(obs: Observation) -> tuple[tuple[str, str], ...]:
+    """The observation's evidence, plus the container name of a compose service that sets one
+    (findings name services by their key; ``container_name`` is kept here)."""
+    subject = obs.subject
+    named = isinstance(subject, Container) and subject.kind == "service" and bool(subject.service)
+    if named and subject.name != subject.service and all(k != "container_name" for k, _ in obs.evidence):
+        return (*obs.evidence, ("container_name", subject.name))
+    return obs.evidence
+
+
 def to_finding(rule: Rule, obs: Observation, target: Target) -> Finding:
     resource = resource_of(obs.subject, target)
     severity = obs.severity if obs.severity is not None else rule.meta.severity
@@ -48,7 +58,7 @@ def to_finding(rule: Rule, obs: Observation, target: Target) -> Finding:
         message=obs.message,
         resource=resource,
         location=location_of(obs, target),
-        evidence=obs.evidence,
+        evidence=_evidence(obs),
         remediation=rule.meta.remediation,
         fingerprint=fingerprint(rule.id, target.name, _stable(resource, obs.subject), obs.key),
         references=rule.meta.references,
@@ -65,6 +75,11 @@ def run_rules(snapshot: Snapshot, rules: Sequence[Rule]) -> RuleRun:
             observations: Iterable[Observation] = list(rule.check(snapshot))
         except Exception as exc:  # noqa: BLE001 - a broken rule must not end the scan
             errors.append(RuleError(rule.id, snapshot.target.name, f"{type(exc).__name__}: {exc}"))
+            continue
+        undeclared = sorted({o.severity.label for o in observations if o.severity not in (None, *rule.meta.severities)})
+        if undeclared:  # the catalog would tell users something else than the findings do
+            detail = f"emitted severity {', '.join(undeclared)} that its metadata does not declare"
+            errors.append(RuleError(rule.id, snapshot.target.name, detail))
             continue
         findings.extend(to_finding(rule, obs, snapshot.target) for obs in observations)
     return RuleRun(tuple(dedupe(findings)), tuple(errors))

@@ -10,6 +10,7 @@ import click
 from auditor.app.progress import fleet_progress
 from auditor.app.scan import AuditPlan, audit
 from auditor.audit.discovery import DiscoveryError, discover_rules
+from auditor.audit.pipeline import PARTIAL_VIEW
 from auditor.collectors.fleet import fleet_specs
 from auditor.collectors.request import ComposeOptions, ScanRequest
 from auditor.commands.common import (
@@ -25,10 +26,36 @@ from auditor.commands.common import (
 )
 from auditor.commands.gates import gate_options, resolve_gates, warn_expired
 from auditor.commands.history import record_scan
-from auditor.model import exit_codes
+from auditor.model import InputError, exit_codes
 from auditor.policy.gate import parse_severity
 from auditor.reports.formats import SCAN, registry
 from auditor.reports.table import host_status_lines
+
+
+def parse_variables(items: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``--set VAR=VALUE`` items; a name that is not a variable name is a usage error."""
+    out = []
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or not name or not (name[0].isalpha() or name[0] == "_") or not all(c.isalnum() or c == "_" for c in name):
+            raise InputError(f"--set needs VAR=VALUE with a variable name, not {item!r}")
+        out.append((name, value))
+    return tuple(out)
+
+
+def report_target_problems(result, quiet: bool = False) -> None:
+    """One stderr line per failed target, per warning (compose's unset variables; not with
+    ``-q``) and per gap that left a target incomplete (a compose fragment), each saying where."""
+    snapshots = {snap.target: snap for snap in result.snapshots}
+    for t in result.targets:
+        snap = snapshots.get(t.target)
+        for warning in snap.warnings if snap is not None and not quiet else ():
+            click.echo(f"auditor: warning: {t.target.address}: {warning}", err=True)
+        for gap in snap.incomplete if snap is not None else ():
+            click.echo(f"auditor: incomplete: {gap}", err=True)
+        if t.error and not (snap is not None and snap.incomplete and t.error.startswith(PARTIAL_VIEW)):
+            prefix = "" if t.target.name in t.error else f"{t.target.kind.value} {t.target.name}: "
+            click.echo(f"auditor: error: {prefix}{t.error}", err=True)
 
 
 def _load_bench(path: str):
@@ -49,7 +76,12 @@ def _load_bench(path: str):
               help="Exit 1 when a finding is at or above this severity (critical, high, medium, low, info, none).")
 @click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False),
               help="Compose: read variables from this file instead of the .env beside the compose file (repeatable).")
-@click.option("--profile", "profiles", multiple=True, help="Compose: audit only services enabled by these profiles (default: all services).")
+@click.option("--profile", "profiles", multiple=True,
+              help="Compose: audit only services enabled by these profiles (default: COMPOSE_PROFILES from the "
+                   "environment or .env, else all services).")
+@click.option("--all-profiles", is_flag=True, help="Compose: audit every service, whatever COMPOSE_PROFILES says.")
+@click.option("--set", "variables", multiple=True, metavar="VAR=VALUE",
+              help="Compose: give a variable a value for interpolation, over the environment and .env (repeatable).")
 @click.option("--compose-file", "compose_files", multiple=True, type=click.Path(dir_okay=False),
               help="Compose: one project from these files merged in order, like `docker compose -f a -f b` (repeatable).")
 @click.option("-q", "--quiet", is_flag=True,
@@ -71,7 +103,7 @@ def _load_bench(path: str):
 @gate_options
 def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout, fmt, outputs,
                  fail_on, env_files, profiles, compose_files, quiet, shown_from, repo_root, hosts_file, store,
-                 bench_file=None, **gate_args):
+                 bench_file=None, all_profiles=False, variables=(), **gate_args):
     """Audit Docker engines, compose files and saved inspect JSON.
 
     With no PATHS and no --engine, the local engine (DOCKER_HOST, the docker context, or the
@@ -95,7 +127,8 @@ def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout
             engines=fleet_specs(
                 engine_specs(engines, tls_verify, tlscacert, tlscert, tlskey, timeout), hosts_file,
                 engine_specs((None,), tls_verify, tlscacert, tlscert, tlskey, timeout)[0]),
-            compose=ComposeOptions(env_files=tuple(env_files), profiles=tuple(profiles), merge_files=tuple(compose_files)),
+            compose=ComposeOptions(env_files=tuple(env_files), profiles=tuple(profiles), merge_files=tuple(compose_files),
+                                   variables=parse_variables(variables), all_profiles=all_profiles),
         )
         with fleet_progress(() if quiet else request.engines) as progress:
             result = audit(request, plan, progress, Path(repo_root).resolve() if repo_root else None)
@@ -105,10 +138,7 @@ def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout
         write_outputs(formats, planned, SCAN, shown)
         if not to_stdout:
             stdout_render(shown, sys.stdout)
-        for t in result.targets:
-            if t.error:
-                prefix = "" if t.target.name in t.error else f"{t.target.kind.value} {t.target.name}: "
-                click.echo(f"auditor: error: {prefix}{t.error}", err=True)
+        report_target_problems(result, quiet)
         if len(request.engines) > 1 and not quiet:
             for line in host_status_lines(result):
                 click.echo(f"auditor: {line}", err=True)

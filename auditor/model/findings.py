@@ -199,12 +199,15 @@ class ScanResult:
 
 
 def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
-    """Most severe first, then by rule, host, resource and key: deterministic output."""
+    """Most severe first; within a severity, file by file in line order (compose), then by
+    rule, host, resource and key: deterministic output that reads like the file."""
     return tuple(
         sorted(
             findings,
             key=lambda f: (
                 -int(f.severity),
+                f.location.uri if f.location and f.location.line is not None else "",
+                f.location.line if f.location and f.location.line is not None else 0,
                 f.rule_id,
                 f.resource.host or "",
                 f.resource.project or "",

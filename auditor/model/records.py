@@ -58,6 +58,9 @@ class PortBinding:
     published: bool = True
     origin: Origin | None = None
     ephemeral: bool = False  # the engine chose the host port (shown in host_port while running)
+    # index of the compose `ports` item it was written in (a range is one item); bookkeeping
+    # for grouping, not part of what the binding is
+    entry: int | None = field(default=None, compare=False)
 
     @property
     def requested_host_port(self) -> int | None:
@@ -156,6 +159,8 @@ class Container:
     service: str | None = None
     origin: Origin | None = None
     network_mode_origin: Origin | None = None
+    privileged_origin: Origin | None = None  # the `privileged:` line of a compose service
+    cap_add_origins: tuple[Origin | None, ...] = ()  # one per cap_add item, where it was written
     swarm_service: bool = False  # a swarm service (its ingress ports are open on every node)
 
     @property
@@ -190,6 +195,12 @@ class Container:
 
     def label(self, key: str) -> str | None:
         return dict(self.labels).get(key)
+
+    def cap_add_origin(self, index: int) -> Origin | None:
+        """Where the ``index``-th added capability was written (the container's origin if unknown)."""
+        if 0 <= index < len(self.cap_add_origins) and self.cap_add_origins[index] is not None:
+            return self.cap_add_origins[index]
+        return self.origin
 
     @property
     def stable_name(self) -> str:
@@ -267,8 +278,10 @@ class Snapshot:
 
     ``notes`` records what happened while collecting (e.g. a container that vanished between
     list and inspect); ``not_checked`` names facts that could not be read, so reports can say
-    so instead of implying a pass; ``suppressions`` are the inline ignores of compose comments
-    and ``x-auditor`` (labels are read from the containers themselves).
+    so instead of implying a pass; ``incomplete`` says why only part of the target could be
+    read (the target is then reported incomplete and the gate cannot pass); ``suppressions`` are
+    the inline ignores of compose comments and ``x-auditor`` (labels are read from the
+    containers themselves).
     """
 
     target: Target
@@ -277,6 +290,8 @@ class Snapshot:
     networks: tuple[Network, ...] = ()
     notes: tuple[str, ...] = ()
     not_checked: tuple[str, ...] = ()
+    incomplete: tuple[str, ...] = ()  # why this is a partial view (e.g. a compose fragment)
+    warnings: tuple[str, ...] = ()  # what the user should hear about while collecting
     suppressions: tuple[Suppression, ...] = ()  # inline ignores written in the source
 
     def network(self, name: str) -> Network | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from auditor.rules.net009_net_caps import RULE as NET009
+from auditor.rules.net011_network_caps import RULE as NET011
 from support.builders import container, run_rule, snapshot
 
 from auditor.audit.discovery import discover_rules
@@ -52,9 +52,9 @@ def test_findings_on_the_service_and_no_neighbour_noise_from_ingress():
 
 
 def test_task_fingerprints_survive_rescheduling():
-    first = container("web.1.aaaa", labels={"com.docker.swarm.task.id": "aaaa"}, networks=("appnet",))
-    again = container("web.1.bbbb", labels={"com.docker.swarm.task.id": "bbbb"}, networks=("appnet",))
+    first = container("web.1.aaaa", labels={"com.docker.swarm.task.id": "aaaa"}, cap_add=("NET_ADMIN",))
+    again = container("web.1.bbbb", labels={"com.docker.swarm.task.id": "bbbb"}, cap_add=("NET_ADMIN",))
     other = container("peer", networks=("appnet",))
-    fp = [f.fingerprint for f in run_rule(NET009, snapshot(first, other)) if f.resource.name.startswith("web")]
-    fp2 = [f.fingerprint for f in run_rule(NET009, snapshot(again, other)) if f.resource.name.startswith("web")]
+    fp = [f.fingerprint for f in run_rule(NET011, snapshot(first, other)) if f.resource.name.startswith("web")]
+    fp2 = [f.fingerprint for f in run_rule(NET011, snapshot(again, other)) if f.resource.name.startswith("web")]
     assert fp and fp == fp2

@@ -18,7 +18,10 @@ from ruamel.yaml import YAML
 from auditor.commands.scan import scan_command
 
 ROOT = Path(__file__).resolve().parents[2]
-RISKY = 'services:\n  db:\n    image: postgres:16\n    ports:\n      - "5432:5432"\n'
+RISKY = (
+    'services:\n  db:\n    image: postgres:16\n    ports:\n      - "5432:5432"\n'
+    '  web:\n    image: nginx:1\n    ports:\n      - "8080:80"\n'
+)
 SAFE = 'services:\n  db:\n    image: postgres:16\n    ports:\n      - "127.0.0.1:5432:5432"\n'
 
 
@@ -96,4 +99,5 @@ def test_gitlab_job_publishes_junit_and_code_quality(repo):
     issues = json.loads((repo / outputs["codequality"]).read_text(encoding="utf-8"))
     assert int(junit.get("failures")) == len(issues) >= 2
     assert {i["location"]["path"] for i in issues} == {"compose.yaml"}
-    assert {i["location"]["lines"]["begin"] for i in issues} == {5}
+    # NET009 on the default network (line 1), PORT002 on 5432, PORT001 on 8080
+    assert {i["location"]["lines"]["begin"] for i in issues} == {1, 5, 9}

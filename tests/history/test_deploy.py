@@ -64,7 +64,7 @@ def test_a_scan_works_through_the_read_only_proxy(readonly_proxy, engine_objects
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert [t["status"] for t in report["targets"]] == ["complete"]
-    assert "PORT001" in {f["rule_id"] for f in report["findings"] if f["resource"]["name"] == c.name}
+    assert "PORT002" in {f["rule_id"] for f in report["findings"] if f["resource"]["name"] == c.name}
     status, body = request(readonly_proxy, "GET", f"/v1.41/events?since=0&until={int(time.time())}"
                                                   "&filters=%7B%22type%22%3A%5B%22network%22%5D%7D")
     assert status == 200  # what `auditor watch` reads

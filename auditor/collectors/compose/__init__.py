@@ -18,7 +18,7 @@ from auditor.collectors.saved import SavedSource, saved_json_of
 from auditor.model.errors import InputError
 from auditor.model.records import SourceKind, Target
 
-from .discover import find_projects
+from .discover import Discovery, discover
 from .project import STDIN_PATH, ProjectSpec, Uris, load_project
 
 __all__ = ["collect_compose", "load_project", "ProjectSpec"]
@@ -43,7 +43,13 @@ def collect_project(spec: ProjectSpec, options: ComposeOptions) -> list[Collecte
         if saved is not None:
             return saved
     try:
-        snapshot = load_project(spec, options.env_files, options.profiles)
+        snapshot = load_project(
+            spec,
+            options.env_files,
+            options.profiles,
+            variables=dict(options.variables),
+            all_profiles=options.all_profiles,
+        )
     except InputError as exc:
         return [_failed(uri, exc)]
     except (RecursionError, MemoryError):
@@ -63,31 +69,32 @@ def collect_compose(paths: Sequence[Path], options: ComposeOptions, stdin: str |
     cwd = Path(os.getcwd())
     if options.merge_files:
         out.extend(collect_project(ProjectSpec(tuple(Path(f) for f in options.merge_files), cwd), options))
-    found: dict[Path, list[tuple[Path, ...]] | InputError] = {}
+    found: dict[Path, Discovery | InputError] = {}
     for path in map(Path, paths):
         if path.is_dir() and path not in found:
             try:
-                found[path] = find_projects(path)
+                found[path] = discover(path)
             except InputError as exc:
                 found[path] = exc
-    covered = {os.path.realpath(f) for projects in found.values() if isinstance(projects, list)
-               for files in projects for f in files}  # realpath: a symlink loop is the reader's to report
+    covered = {os.path.realpath(f) for d in found.values() if isinstance(d, Discovery)
+               for project in d.projects for f in project.files}  # realpath: a symlink loop is the reader's to report
     for path in map(Path, paths):
         if stdin is not None and path == STDIN_PATH:
-            out.extend(collect_project(ProjectSpec((path,), cwd, stdin), options))
+            out.extend(collect_project(ProjectSpec((path,), cwd, stdin=stdin), options))
             continue
         if not path.is_dir():
             if os.path.realpath(path) not in covered:
                 out.extend(collect_project(ProjectSpec((path,), cwd), options))
             continue
-        projects = found.pop(path, None)
-        if projects is None:  # the same directory named twice
+        discovery = found.pop(path, None)
+        if discovery is None:  # the same directory named twice
             continue
-        if isinstance(projects, InputError):
-            out.append(_failed(str(path), projects))
+        if isinstance(discovery, InputError):
+            out.append(_failed(str(path), discovery))
             continue
-        if not projects:
-            out.append(_failed(str(path), InputError("no compose files found below this directory", str(path))))
-        for files in projects:
-            out.extend(collect_project(ProjectSpec(files, path), options))
+        if not discovery.projects:
+            message = "no compose files found below this directory (looked for compose*.y(a)ml and docker-compose*.y(a)ml)"
+            out.append(_failed(str(path), InputError(message, str(path))))
+        for project in discovery.projects:
+            out.extend(collect_project(ProjectSpec(project.files, path, project.notes), options))
     return out
