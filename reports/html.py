@@ -103,14 +103,8 @@ def _sorted_unique(values: Iterable[str]) -> list[str]:
 
 def _gate(result: ScanResult) -> dict[str, Any]:
     """The gate as the scan decided it; a result read back from JSON carries its own."""
-    saved = result.saved_gate
-    if saved is not None:
-        return {"verdict": saved.verdict, "fail_on": saved.fail_on, "failing": saved.failing}
-    return {
-        "verdict": result.verdict,
-        "fail_on": result.fail_on.label if result.fail_on is not None else "none",
-        "failing": len(result.gated_findings),
-    }
+    gate = result.gate()
+    return {"verdict": gate.verdict, "fail_on": gate.fail_on, "failing": gate.failing}
 
 
 def page_title(result: ScanResult) -> str:

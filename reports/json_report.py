@@ -63,6 +63,12 @@ def finding_json(f: Finding) -> dict[str, Any]:
     return out
 
 
+def gate_json(result: ScanResult) -> dict[str, Any]:
+    gate = result.gate()
+    return {"fail_on": gate.fail_on, "passed": gate.verdict == "passed", "verdict": gate.verdict,
+            "failing": gate.failing}
+
+
 def result_json(result: ScanResult) -> dict[str, Any]:
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -75,12 +81,7 @@ def result_json(result: ScanResult) -> dict[str, Any]:
         },
         "targets": [target_json(t) for t in result.targets],
         "summary": result.counts(),
-        "gate": {
-            "fail_on": result.fail_on.label if result.fail_on is not None else "none",
-            "passed": result.gate_passed and result.complete,
-            "verdict": result.verdict,
-            "failing": len(result.gated_findings),
-        },
+        "gate": gate_json(result),
         "rule_errors": [
             {"rule_id": e.rule_id, "target": e.target, "error": e.error} for e in result.rule_errors
         ],

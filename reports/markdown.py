@@ -79,11 +79,12 @@ def summary_context(result: ScanResult) -> dict[str, Any]:
         )
     counts = result.counts()
     policy = result.policy or PolicySummary()
+    gate = result.gate()
     return {
-        "verdict": result.verdict,
-        "fail_on": result.fail_on.label if result.fail_on is not None else "none",
+        "verdict": gate.verdict,
+        "fail_on": gate.fail_on,
         "fail_on_new": policy.fail_on_new,
-        "failing": len(result.gated_findings),
+        "failing": gate.failing,
         "counts": [(s.label, counts[s.label]) for s in ORDERED_DESC],
         "total": counts["total"],
         "waived": sum(1 for f in result.findings if f.status == "waived"),

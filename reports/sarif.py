@@ -4,13 +4,15 @@ GitHub's extra rules are kept: every result has a physical location with a valid
 region, every rule has shortDescription, fullDescription and help, and ``security-severity``
 is a string score counted because the rule is tagged ``security``. Alerts stay stable across
 runs and container re-creation through ``partialFingerprints`` built from the finding's
-name-based fingerprint. Waived findings are carried as accepted suppressions.
+name-based fingerprint. Waived findings are carried as accepted suppressions (``external``
+for the waivers file, ``inSource`` for inline ignores).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import IO, Any
 
 from auditor.model.findings import Finding, ScanResult
@@ -18,10 +20,11 @@ from auditor.model.rule import RuleMeta
 from auditor.model.severity import Severity
 from auditor.model.text import visible
 
-from .ci_common import Place, expired_waivers, logical_name, places, rule_metas
+from .ci_common import Place, expired_waivers, logical_name, places, rule_metas, scan_root
 from .formats import SCAN, OutputFormat
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+SRCROOT = "%SRCROOT%"  # the base every repository-relative artifact URI is relative to
 FINGERPRINT_KEY = "auditorFingerprint/v1"
 
 # The one place severity becomes SARIF vocabulary: (level, security-severity score).
@@ -91,7 +94,7 @@ def _fallback_meta(f: Finding) -> RuleMeta:
 def _location(f: Finding, place: Place) -> dict[str, Any]:
     return {
         "physicalLocation": {
-            "artifactLocation": {"uri": place.uri},
+            "artifactLocation": {"uri": place.uri, **({"uriBaseId": SRCROOT} if place.in_repo else {})},
             "region": {"startLine": place.line or 1},
         },
         "logicalLocations": [
@@ -133,13 +136,12 @@ def result_entry(f: Finding, rule_index: int, place: Place) -> dict[str, Any]:
         props["waiver"] = dict(f.waiver.items())
     if f.status == "waived" and f.waiver is not None:
         w = f.waiver
-        entry["suppressions"] = [
-            {
-                "kind": "external",
-                "status": "accepted",
-                "justification": visible(f"{w.reason} (owner: {w.owner or '?'}, expires {w.expires or '?'})"),
-            }
-        ]
+        if w.state == "inline":  # written next to the finding: SARIF's in-source suppression
+            suppression = {"kind": "inSource", "status": "accepted", "justification": visible(f"{w.reason} ({w.source})")}
+        else:
+            suppression = {"kind": "external", "status": "accepted",
+                           "justification": visible(f"{w.reason} (owner: {w.owner or '?'}, expires {w.expires or '?'})")}
+        entry["suppressions"] = [suppression]
     return entry
 
 
@@ -158,6 +160,12 @@ def _notifications(result: ScanResult) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _directory_uri(path: Path) -> str:
+    """An absolute ``file:`` URI of a directory; SARIF wants the trailing slash."""
+    text = path.as_uri()
+    return text if text.endswith("/") else text + "/"
 
 
 def sarif_json(result: ScanResult) -> dict[str, Any]:
@@ -200,6 +208,7 @@ def sarif_json(result: ScanResult) -> dict[str, Any]:
                     }
                 },
                 "automationDetails": {"id": "auditor/docker-network/"},
+                "originalUriBaseIds": {SRCROOT: {"uri": _directory_uri(scan_root(result))}},
                 "invocations": [invocation],
                 "results": results,
                 "columnKind": "unicodeCodePoints",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import IO
 
 from rich.console import Console
@@ -35,10 +37,35 @@ def _cell(text: str) -> str:
     return escape(visible(text))
 
 
+PIPE_WIDTH = 160  # a CI log or a pipe without COLUMNS
+
+
+def table_width(stream: IO[str], environ: Mapping[str, str] = os.environ) -> int | None:
+    """``COLUMNS`` when set (CI logs, ``COLUMNS=200 auditor scan``), else the terminal's own
+    width (``None``: rich asks the terminal), else ``PIPE_WIDTH``."""
+    columns = environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return None if stream.isatty() else PIPE_WIDTH
+
+
+def _shared_not_checked(result: ScanResult) -> dict[tuple[str, ...], list[str]]:
+    """Lists of unchecked facts that several targets share, with the targets' names: printed
+    once below all targets instead of once per target (200 compose projects, one list)."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for t in result.targets:
+        if t.not_checked:
+            groups.setdefault(t.not_checked, []).append(f"{t.target.kind.value} {t.target.name}")
+    return {facts: names for facts, names in groups.items() if len(names) > 1}
+
+
+def _names(names: list[str], shown: int = 3) -> str:
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 def render(result: ScanResult, stream: IO[str]) -> None:
-    console = Console(
-        file=stream, width=160 if not stream.isatty() else None, highlight=False, soft_wrap=False
-    )
+    console = Console(file=stream, width=table_width(stream), highlight=False, soft_wrap=False)
     if result.findings:
         table = Table(show_lines=False, header_style="bold")
         for col in ("Severity", "Rule", "Resource", "Message", "Location"):
@@ -65,6 +92,7 @@ def render(result: ScanResult, stream: IO[str]) -> None:
                           "every format but the table lists them all, e.g. -o findings.json.")
     else:
         console.print("No findings.")
+    shared = _shared_not_checked(result)
     for t in result.targets:
         line = f"{t.target.kind.value} {t.target.name}: {t.status}"
         if t.status == "complete":
@@ -74,17 +102,19 @@ def render(result: ScanResult, stream: IO[str]) -> None:
         console.print(_cell(line))
         for note in t.notes:
             console.print(_cell(f"  note: {note}"))
-        if t.not_checked:
+        if t.not_checked and t.not_checked not in shared:
             console.print(_cell(f"  not checked: {', '.join(t.not_checked)}"))
+    for facts, names in shared.items():
+        console.print(_cell(f"not checked for {len(names)} targets ({_names(names)}): {', '.join(facts)}"))
     for e in result.rule_errors:
         console.print(_cell(f"rule {e.rule_id} crashed on {e.target}: {e.error}"), style="red")
     for line in policy_lines(result):
         console.print(_cell(line), style="yellow")
     counts = result.counts()
     summary = ", ".join(f"{counts[s.label]} {s.label}" for s in sorted(Severity, reverse=True))
-    gate = "none" if result.fail_on is None else result.fail_on.label
-    verdict = result.verdict.upper() if result.verdict != "passed" else "passed"
-    console.print(escape(f"{counts['total']} findings ({summary}); gate fail-on {gate}: {verdict}"))
+    gate = result.gate()
+    verdict = gate.verdict.upper() if gate.verdict != "passed" else "passed"
+    console.print(_cell(f"{counts['total']} findings ({summary}); gate fail-on {gate.fail_on}: {verdict}"))
     if not result.complete:
         console.print("Scan INCOMPLETE: some targets or rules could not be checked.", style="bold red")
 

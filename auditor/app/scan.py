@@ -3,6 +3,7 @@ benchmark. Pure orchestration of the floors below; rendering and exit codes stay
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,7 +34,7 @@ def audit(request: ScanRequest, plan: AuditPlan, progress: HostProgress | None =
     from auditor.benchmarks.annotate import annotate
 
     result = scan(request, plan.rules, plan.threshold, host_progress=progress)
-    here = root or Path.cwd()
+    here = root or repository_root(request.paths)
     result = replace(result, rules=tuple(r.meta for r in plan.rules), root=str(here),
                      scan_dirs=_scan_dirs(request.paths))
     result = apply_policy(result, plan.policy)
@@ -43,4 +44,18 @@ def audit(request: ScanRequest, plan: AuditPlan, progress: HostProgress | None =
 
 
 def _scan_dirs(paths: Sequence[str]) -> tuple[str, ...]:
-    return tuple(p for p in paths if Path(p).is_dir())
+    return tuple(str(Path(p).resolve()) for p in paths if Path(p).is_dir())
+
+
+def repository_root(paths: Sequence[str], cwd: Path | None = None) -> Path:
+    """Where report paths start: the git work tree holding the first scanned path (else the
+    current directory's), found by looking for ``.git`` (a directory, or a worktree's file)
+    without running git; the current directory when there is none."""
+    here = (cwd or Path.cwd()).resolve()
+    starts = [Path(os.path.abspath(here / p)) for p in paths if p != "-"] + [here]
+    for start in starts:
+        current = start if start.is_dir() else start.parent
+        for candidate in (current, *current.parents):
+            if os.path.lexists(candidate / ".git"):
+                return candidate
+    return here

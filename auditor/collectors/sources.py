@@ -17,6 +17,7 @@ from auditor.collectors.endpoints import EngineSpec
 from auditor.collectors.raw import RawState, normalize_raw
 from auditor.collectors.request import ComposeOptions, ScanRequest
 from auditor.collectors.saved import SavedSource, looks_like_saved_json, read_json, starts_like_json
+from auditor.model import inputs
 from auditor.model.errors import AuditorError, InputError, TargetUnavailable
 from auditor.model.records import SourceKind, Target
 
@@ -55,15 +56,37 @@ def _renamed(raw: RawState, alias: str | None) -> RawState:
 
 @dataclass(frozen=True)
 class ComposeSource:
-    """Compose files and directories (every project below a directory)."""
+    """Compose files and directories (every project below a directory); ``stdin`` is the text
+    of a compose file read from ``-``."""
 
     paths: tuple[Path, ...]
     options: ComposeOptions
+    stdin: str | None = None
 
     def collect(self, progress: Progress | None = None) -> Sequence[Collected]:
         from auditor.collectors.compose import collect_compose
 
-        return collect_compose(self.paths, self.options)
+        return collect_compose(self.paths, self.options, self.stdin)
+
+
+STDIN = "-"
+
+
+def _stdin_source(options: ComposeOptions) -> FailedSource | SavedSource | ComposeSource:
+    """``scan -``: saved JSON when stdin holds it, else one compose file (bounded either way)."""
+    target = Target(SourceKind.SNAPSHOT, "stdin", "stdin")
+    try:
+        data = inputs.read_bytes(STDIN, "standard input", inputs.JSON_LIMIT, stdin=True)
+        if data.lstrip()[:1] in (b"[", b"{"):
+            doc = inputs.parse_json(data, "standard input", "stdin")
+            if looks_like_saved_json(doc):
+                return SavedSource((("stdin", doc),))
+        if len(data) > inputs.COMPOSE_LIMIT:
+            raise InputError(f"compose file is larger than the limit of {inputs.COMPOSE_LIMIT} bytes", "stdin")
+        text = inputs.decode(data, "compose file", "stdin")
+    except InputError as exc:
+        return FailedSource(Collected(target, None, exc))
+    return ComposeSource((Path(STDIN),), options, text)
 
 
 @dataclass(frozen=True)
@@ -80,8 +103,19 @@ def path_sources(paths: Sequence[str], options: ComposeOptions) -> list[FailedSo
     """Sort paths into saved JSON and compose sources by content."""
     saved: list[tuple[str, object]] = []
     compose_paths: list[Path] = []
+    stdin_text: str | None = None
     failed: list[FailedSource] = []
     for text in paths:
+        if text == STDIN:
+            failed_or_found = _stdin_source(options)
+            if isinstance(failed_or_found, FailedSource):
+                failed.append(failed_or_found)
+            elif isinstance(failed_or_found, SavedSource):
+                saved.extend(failed_or_found.docs)
+            else:
+                stdin_text = failed_or_found.stdin
+                compose_paths.append(Path(STDIN))
+            continue
         path = Path(text)
         if path.is_dir():
             compose_paths.append(path)
@@ -110,7 +144,7 @@ def path_sources(paths: Sequence[str], options: ComposeOptions) -> list[FailedSo
         sources.append(SavedSource(tuple(saved)))
     sources.extend(failed)
     if compose_paths or options.merge_files:
-        sources.append(ComposeSource(tuple(compose_paths), options))
+        sources.append(ComposeSource(tuple(compose_paths), options, stdin_text))
     return sources
 
 

@@ -10,12 +10,12 @@ from auditor.collectors.daemon_facts import read_host_facts
 from auditor.collectors.endpoints import EngineSpec
 from auditor.collectors.engine import fetch_raw
 from auditor.collectors.raw import dumps
-from auditor.commands.common import engine_options, engine_specs, fail, user_errors, write_text_atomically
+from auditor.commands.common import engine_specs, fail, one_engine_options, user_errors, write_text_atomically
 from auditor.model import exit_codes
 
 
 @click.command("snapshot")
-@engine_options
+@one_engine_options
 @click.option(
     "-o", "--output", "output", type=click.Path(dir_okay=False), help="File to write (default: stdout)."
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from auditor.model.bench import BenchResult
@@ -172,6 +172,22 @@ class ScanResult:
         if not self.gate_passed:
             return "failed"
         return "passed" if self.complete else "incomplete"
+
+    def gate(self) -> SavedGate:
+        """The gate as the scan decided it: the saved one when a result was read back or
+        narrowed for display (``shown_from``), else judged from this result's findings."""
+        if self.saved_gate is not None:
+            return self.saved_gate
+        fail_on = self.fail_on.label if self.fail_on is not None else "none"
+        return SavedGate(fail_on=fail_on, verdict=self.verdict, failing=len(self.gated_findings))
+
+    def shown_from(self, severity: Severity | None) -> ScanResult:
+        """Only the findings at or above ``severity`` (a display filter, ``--severity``); the
+        gate keeps the verdict it reached on every finding."""
+        if severity is None:
+            return self
+        kept = tuple(f for f in self.findings if f.severity >= severity)
+        return replace(self, findings=kept, saved_gate=self.gate())
 
     def counts(self, include_waived: bool = False) -> dict[str, int]:
         counts = {s.label: 0 for s in sorted(Severity, reverse=True)}

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
 
+from auditor.model.suppress import Suppression
+
 
 class SourceKind(str, Enum):
     """Where a piece of the model was read from."""
@@ -280,7 +282,8 @@ class Snapshot:
     so instead of implying a pass; ``incomplete`` says why only part of the target could be
     read (the target is then reported incomplete and the gate cannot pass): a compose fragment,
     or fields a saved inspect file holds in a form the normalizer could not read (a list where
-    docker writes an object).
+    docker writes an object); ``suppressions`` are the inline ignores of compose comments and
+    ``x-auditor`` (labels are read from the containers themselves).
     """
 
     target: Target
@@ -291,6 +294,7 @@ class Snapshot:
     not_checked: tuple[str, ...] = ()
     incomplete: tuple[str, ...] = ()  # why this is a partial view (e.g. a compose fragment)
     warnings: tuple[str, ...] = ()  # what the user should hear about while collecting
+    suppressions: tuple[Suppression, ...] = ()  # inline ignores written in the source
 
     def network(self, name: str) -> Network | None:
         """The first network whose name or id is ``name`` (an index lookup, not a scan)."""

@@ -156,7 +156,7 @@ def test_compose_finding_points_at_file_and_line(tmp_path):
     assert_valid_sarif(doc)
     (result,) = results_by_rule(doc)["PORT001"]
     phys = result["locations"][0]["physicalLocation"]
-    assert phys == {"artifactLocation": {"uri": "compose.yaml"}, "region": {"startLine": 12}}
+    assert phys == {"artifactLocation": {"uri": "compose.yaml", "uriBaseId": "%SRCROOT%"}, "region": {"startLine": 12}}
 
 
 def test_waived_findings_are_suppressions_with_justification(risky):

@@ -7,18 +7,21 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from auditor.model.errors import InputError
 from auditor.model.records import Origin, Snapshot, SourceKind, Target
+from auditor.model.suppress import Suppression
 
 from .build import ProjectBuilder, fail, mapping
+from .inline import comment_ignores, extension_ignores
 from .interpolate import Unresolved, interpolate_tree, read_env_file
 from .merge import merge_maps, strip_resets
-from .tree import Map, Seq, load_file
+from .tree import Map, Seq, load_file, parse_text, read_text
 
 _NAME_CHARS = re.compile(r"[a-z0-9_-]")
+STDIN_PATH = Path("-")  # `auditor scan -`: a compose file read from standard input
 TOP_LEVEL_KEYS = ("services", "networks", "volumes", "secrets", "configs", "include", "name", "version", "models")
 MAX_EXTENDS_DEPTH = 32
 
@@ -35,6 +38,8 @@ class Uris:
     root: Path
 
     def __call__(self, path: Path) -> str:
+        if path == STDIN_PATH:
+            return "stdin"
         absolute = Path(os.path.abspath(path))
         try:
             return absolute.relative_to(Path(os.path.abspath(self.root))).as_posix()
@@ -65,17 +70,20 @@ class Environment:
 class Loader:
     """Loads and interpolates each file once (a file may be extended by many services)."""
 
-    def __init__(self, env: Environment, uris: Uris, unresolved: Unresolved | None = None):
+    def __init__(self, env: Environment, uris: Uris, stdin: str | None = None, read: list[Path] | None = None,
+                 unresolved: Unresolved | None = None):
         self.env = env
         self.uris = uris
+        self.stdin = stdin
         self.cache: dict[Path, Map] = {}
+        self.read = [] if read is None else read  # every file loaded, included ones too (shared)
         self.unresolved = unresolved if unresolved is not None else Unresolved()
 
     def load(self, path: Path) -> Map:
         key = Path(os.path.abspath(path))
         if key not in self.cache:
             uri = self.uris(path)
-            tree = load_file(path, uri)
+            tree = parse_text(self.stdin, uri) if self.stdin is not None and path == STDIN_PATH else load_file(path, uri)
             if tree is None:
                 raise InputError("empty compose file", uri)
             if not isinstance(tree, Map):
@@ -91,6 +99,7 @@ class Loader:
                     tree.at(unknown[0]).line,
                 )
             self.cache[key] = interpolate_tree(tree, self.env.lookup, self.unresolved)
+            self.read.append(path)
         return self.cache[key]
 
     def services(self, path: Path) -> Map:
@@ -209,7 +218,8 @@ def load_tree(loader: Loader, files: Sequence[Path], depth: int = 0) -> Map:
             if missing:
                 raise fail(f"included file {missing[0].name} not found", origin)
             sub_env = Environment(include_files[0].parent, env_files, loader.uris, loader.env.environ)
-            included = load_tree(Loader(sub_env, loader.uris, loader.unresolved), include_files, depth + 1)
+            included = load_tree(Loader(sub_env, loader.uris, read=loader.read, unresolved=loader.unresolved),
+                                 include_files, depth + 1)
             _add_included(own, included, origin)
         merged = own if merged is None else merge_maps(merged, own)
     assert merged is not None
@@ -256,6 +266,7 @@ class ProjectSpec:
     files: tuple[Path, ...]
     root: Path
     notes: tuple[str, ...] = ()
+    stdin: str | None = None  # the text of the file ``-`` (``auditor scan -``)
 
 
 def selected_profiles(env: Environment, profiles: Sequence[str], all_profiles: bool) -> tuple[str, ...]:
@@ -287,7 +298,7 @@ def load_project(
     main = spec.files[0]
     project_dir = main.parent
     env = Environment(project_dir, env_files, uris, os.environ if environ is None else environ, variables)
-    loader = Loader(env, uris)
+    loader = Loader(env, uris, spec.stdin)
     tree = load_tree(loader, spec.files)
     name = project_name(tree, project_dir, env, uris(main))
     target = Target(SourceKind.COMPOSE, name, uris(main))
@@ -298,5 +309,22 @@ def load_project(
     warnings = tuple(unset_warning(v) for v in loader.unresolved.unset)
     gaps = tuple(loader.unresolved.required.values())
     active = active_services(tree, selected_profiles(env, profiles, all_profiles))
-    return builder.snapshot(active, tuple(notes), warnings=warnings, gaps=gaps)
+    snapshot = builder.snapshot(active, tuple(notes), warnings=warnings, gaps=gaps)
+    return replace(snapshot, suppressions=tuple(_inline_ignores(loader, tree, active)))
+
+
+def _inline_ignores(loader: Loader, tree: Map, active: Sequence[str]) -> list[Suppression]:
+    """Comments in every file read (by line), then ``x-auditor`` of the file and each service."""
+    out: list[Suppression] = []
+    for path in loader.read:
+        uri = loader.uris(path)
+        text = loader.stdin if path == STDIN_PATH and loader.stdin is not None else read_text(path, uri)
+        out.extend(comment_ignores(text, uri))
+    out.extend(extension_ignores(tree, None))
+    services = tree.get("services")
+    for name in active:
+        svc = services.get(name) if isinstance(services, Map) else None
+        if isinstance(svc, Map):
+            out.extend(extension_ignores(svc, name))
+    return out
 
