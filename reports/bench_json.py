@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import IO
 
 from auditor.model.bench import BenchResult, to_json
+from auditor.model.jsontext import dumps
 
 from .formats import BENCH, OutputFormat
 
 
 def render_json(result: BenchResult, stream: IO[str]) -> None:
     """Write the result document (read back by ``auditor.model.bench.load``)."""
-    stream.write(json.dumps(to_json(result), indent=2, sort_keys=False) + "\n")
+    stream.write(dumps(to_json(result)) + "\n")
 
 
 FORMAT = OutputFormat("json", (".json",), ((BENCH, render_json),))

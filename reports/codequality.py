@@ -9,10 +9,10 @@ bring their findings back as open issues, whose description says the waiver expi
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import IO, Any
 
 from auditor.model.findings import Finding, ScanResult
+from auditor.model.jsontext import dumps
 from auditor.model.severity import Severity
 from auditor.model.text import visible
 
@@ -70,7 +70,7 @@ def codequality_json(result: ScanResult) -> list[dict[str, Any]]:
 
 
 def render(result: ScanResult, stream: IO[str]) -> None:
-    json.dump(codequality_json(result), stream, indent=2)
+    stream.write(dumps(codequality_json(result)))
     stream.write("\n")
 
 

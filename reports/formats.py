@@ -89,7 +89,7 @@ class Registry:
                     f"(formats: {', '.join(names)})"
                 )
             where = os.path.normpath(os.path.abspath(os.path.expanduser(entry[1])))
-            if where in seen:
+            if where in seen and entry[1] != "-":  # stdout twice: the CLI names both formats
                 raise InputError(f"output {entry[1]!r} is given twice ({seen[where]!r} and {item!r}): "
                                  "each file gets one report")
             seen[where] = item

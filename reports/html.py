@@ -11,9 +11,8 @@ import base64
 import hashlib
 from collections.abc import Iterable
 from functools import cache
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from auditor.model.findings import Finding, PolicySummary, ScanResult
@@ -25,12 +24,17 @@ from auditor.model.topology import EXPOSURES
 from . import topology
 from .formats import DIFF, SCAN, OutputFormat
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 # Findings are shown expanded up to this many; larger reports start collapsed.
 OPEN_DETAILS_UP_TO = 25
 
 
 @cache
 def environment() -> Environment:
+    from jinja2 import Environment, PackageLoader, select_autoescape  # only when HTML is written
+
     env = Environment(
         loader=PackageLoader("auditor.reports", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),

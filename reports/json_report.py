@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import IO, Any
 
 from auditor.model.bench import to_json as bench_json
 from auditor.model.findings import Finding, ScanResult, TargetResult
 from auditor.model.history import FindingDiff
+from auditor.model.jsontext import dumps
 from auditor.model.topology import Topology, topology_of
 
 from .ci_common import policy_json
@@ -99,8 +99,7 @@ def result_json(result: ScanResult) -> dict[str, Any]:
 
 
 def render(result: ScanResult, stream: IO[str]) -> None:
-    json.dump(result_json(result), stream, indent=2)  # chunk by chunk: no second copy as one string
-    stream.write("\n")
+    stream.write(dumps(result_json(result)) + "\n")
 
 
 def topology_json(topology: Topology) -> dict[str, Any]:
@@ -135,8 +134,7 @@ def topology_json(topology: Topology) -> dict[str, Any]:
 
 
 def render_diff(diff: FindingDiff, stream: IO[str]) -> None:
-    json.dump(diff.to_json(), stream, indent=2)
-    stream.write("\n")
+    stream.write(dumps(diff.to_json()) + "\n")
 
 
 FORMAT = OutputFormat("json", (".json",), ((SCAN, render), (DIFF, render_diff)))  # bench: bench_json.py

@@ -10,12 +10,12 @@ for the waivers file, ``inSource`` for inline ignores).
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import IO, Any
 
 from auditor.model.findings import Finding, ScanResult
+from auditor.model.jsontext import dumps
 from auditor.model.rule import RuleMeta
 from auditor.model.severity import Severity
 from auditor.model.text import visible
@@ -218,7 +218,7 @@ def sarif_json(result: ScanResult) -> dict[str, Any]:
 
 
 def render(result: ScanResult, stream: IO[str]) -> None:
-    json.dump(sarif_json(result), stream, indent=2)
+    stream.write(dumps(sarif_json(result)))
     stream.write("\n")
 
 

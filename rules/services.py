@@ -180,9 +180,17 @@ def candidates(container: Container) -> tuple[list[Service], str, str]:
     return found, ("label" if found else ""), evidence
 
 
-def identify(container: Container, port: PortBinding) -> Identification | None:
-    """The sensitive service behind a port: by image, then labels, then (weakly) the port."""
-    found, by, evidence = candidates(container)
+@lru_cache(maxsize=1)
+def _by_port() -> dict[tuple[str, int], Service]:
+    """The first service (in ``SERVICES`` order) listening on each protocol and port."""
+    index: dict[tuple[str, int], Service] = {}
+    for service in SERVICES:
+        for number in service.ports:
+            index.setdefault((service.protocol, number), service)
+    return index
+
+
+def _identify(found: list[Service], by: str, evidence: str, port: PortBinding) -> Identification | None:
     for service in found:
         if service.protocol != port.protocol:
             continue
@@ -191,17 +199,24 @@ def identify(container: Container, port: PortBinding) -> Identification | None:
         return Identification(service, by, evidence)
     if found or port.container_port in GENERIC_PORTS:
         return None  # the image names another service, or the port says nothing by itself
-    for service in SERVICES:
-        if port.protocol == service.protocol and port.container_port in service.ports:
-            return Identification(service, "port", f"container port {port.container_port}/{port.protocol}")
-    return None
+    service = _by_port().get((port.protocol, port.container_port))
+    if service is None:
+        return None
+    return Identification(service, "port", f"container port {port.container_port}/{port.protocol}")
+
+
+def identify(container: Container, port: PortBinding) -> Identification | None:
+    """The sensitive service behind a port: by image, then labels, then (weakly) the port."""
+    return _identify(*candidates(container), port)
 
 
 def identify_any(container: Container, ports: tuple[PortBinding, ...]) -> tuple[PortBinding, Identification] | None:
-    """The first of ``ports`` (one port entry) that identifies a service, strong evidence first."""
-    found = [(port, ident) for port in ports if (ident := identify(container, port)) is not None]
-    found.sort(key=lambda item: item[1].weak)
-    return found[0] if found else None
+    """The first of ``ports`` (one port entry) that identifies a service, strong evidence first.
+    The image and labels are read once for the entry, not once per port (a 1-65535 range)."""
+    found, by, evidence = candidates(container)
+    hits = [(port, ident) for port in ports if (ident := _identify(found, by, evidence, port)) is not None]
+    hits.sort(key=lambda item: item[1].weak)
+    return hits[0] if hits else None
 
 
 def specifically_reported(container: Container, ports: tuple[PortBinding, ...]) -> bool:

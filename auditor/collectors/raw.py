@@ -8,7 +8,6 @@ leave the engine.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -22,6 +21,7 @@ from auditor.collectors.inspect import (
 )
 from auditor.model.errors import InputError
 from auditor.model.inputs import MAX_PORT_BINDINGS
+from auditor.model.jsontext import dumps as json_text
 from auditor.model.records import DaemonFacts, Snapshot, SourceKind, Target
 from auditor.model.redact import redact_labels
 
@@ -299,4 +299,4 @@ def normalize_raw(raw: RawState) -> Snapshot:
 
 
 def dumps(raw: RawState) -> str:
-    return json.dumps(raw.to_json(), indent=2, sort_keys=True) + "\n"
+    return json_text(raw.to_json(), sort_keys=True) + "\n"

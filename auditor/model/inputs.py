@@ -214,19 +214,22 @@ def parse_json(data: bytes | str, what: str, shown: str) -> object:
     if values > JSON_MAX_VALUES:
         raise InputError(f"{what} holds too many values (about {values}, limit {JSON_MAX_VALUES})", shown)
     try:
-        return json.loads(data, object_pairs_hook=_unique_keys)
+        text = data if isinstance(data, str) else raw.decode(json.detect_encoding(raw))
+    except UnicodeDecodeError:
+        raise InputError(f"{what} is not UTF-8 text", shown) from None
+    del data, raw  # the bytes go before the objects are built: a large file is not held twice
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
     except DuplicateKey as exc:
         shown_key = exc.key if len(exc.key) <= 60 else exc.key[:60] + "..."
         raise InputError(f"{what} names the key {shown_key!r} twice in one object (which one counts is "
-                         "ambiguous)", shown, _line_of_key(raw, exc.key)) from None
+                         "ambiguous)", shown, _line_of_key(text.encode(), exc.key)) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", shown) from None
-    except UnicodeDecodeError:
-        raise InputError(f"{what} is not UTF-8 text", shown) from None
     except RecursionError:
         raise InputError(f"{what} is nested too deeply", shown) from None
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
-        check_numbers(raw, what, shown)
+        check_numbers(text.encode(), what, shown)
         raise InputError(f"{what} holds an unreadable value: {str(exc).splitlines()[0]}", shown) from None
 
 

@@ -70,6 +70,8 @@ def containers_shape(n: int) -> RawState:
         ports = {f"{80 + i % 3}/{proto}": [{"HostIp": ip, "HostPort": host_port}]}
         if i % 25 == 0:
             ports["6379/tcp"] = [{"HostIp": "0.0.0.0", "HostPort": "16379-16479"}]
+        if i % 125 == 0:  # a wide range as the engine lists it: 120 container ports, one offset
+            ports.update({f"{p}/udp": [{"HostIp": "", "HostPort": str(p)}] for p in range(30000, 30120)})
         mode = "host" if i % 97 == 0 else (f"container:c{i - 1}-id" if i % 89 == 0 and i else None)
         docs.append(_container(
             f"c{i}", image=IMAGES[i % len(IMAGES)], networks=nets, ports=ports, project=f"p{i % 7}" if i % 3 else None,
