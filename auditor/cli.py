@@ -36,6 +36,13 @@ class LazyGroup(click.Group):
         super().__init__(*args, **kwargs)
         self._lazy = {name: (module, attr) for name, module, attr in commands}
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # No shell can pass a NUL byte, but a program calling us can; os.stat() would raise.
+        for arg in args:
+            if "\x00" in arg:
+                raise click.UsageError(f"an argument holds a NUL byte: {visible(arg)}", ctx)
+        return super().parse_args(ctx, args)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self._lazy)
 

@@ -101,3 +101,15 @@ def test_explain_and_unknown_rule():
     proc = run("explain", "NOPE999")
     assert proc.returncode == 2
     assert_one_line_error(proc, "unknown rule id 'NOPE999'")
+
+
+def test_an_argument_with_a_nul_byte_is_a_usage_error_not_a_crash():
+    """A program (never a shell) can pass NUL; os.stat() on it raises ValueError."""
+    from click.testing import CliRunner
+
+    from auditor.cli import build_cli
+
+    result = CliRunner().invoke(build_cli(), ["scan", "compose.yaml", "--fail-on", "--fail-on", "\x00"])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "an argument holds a NUL byte: \\x00" in result.output
