@@ -53,13 +53,18 @@ def test_rule_cost_grows_linearly(shape: str) -> None:
     assert ratios[worst] <= CALLS_PER_RULE, f"{worst} made {ratios[worst]:.1f}x the calls for {large // small}x input"
     assert calls <= CALLS_TOTAL, f"all rules made {calls:.1f}x the calls for {large // small}x input"
 
-    m = BENCH.measure(shape, repeats=2, rules=rules, raws=raws)
+    m = BENCH.measure(shape, repeats=3, rules=rules, raws=raws)
     small_s, large_s = m["rules"]
-    assert m["rules_ratio"] <= TIME_TOTAL, f"rules took {m['rules_ratio']:.1f}x the time for {large // small}x input"
+    # CPU time on a shared machine: the bound stretches by what a plainly linear pass over the
+    # same objects showed side by side (caches and neighbours make 10x the objects cost more
+    # than 10x); a quadratic rule is ~100x whatever the load.
+    noise = max(1.0, m["linear_ratio"] / (large // small))
+    bound = TIME_TOTAL * noise
+    assert m["rules_ratio"] <= bound, f"rules took {m['rules_ratio']:.1f}x the time for {large // small}x input"
     for rule_id, (a, b) in m["per_rule"].items():  # work inside one C call (a set copy) shows only in time
         if b >= 0.02:
-            assert b / max(a, 1e-4) <= TIME_TOTAL, f"{rule_id} took {b / max(a, 1e-4):.1f}x the time"
-    assert m["normalize_ratio"] <= TIME_TOTAL, f"normalizing took {m['normalize_ratio']:.1f}x the time"
+            assert b / max(a, 1e-4) <= bound, f"{rule_id} took {b / max(a, 1e-4):.1f}x the time (bound {bound:.0f}x)"
+    assert m["normalize_ratio"] <= bound, f"normalizing took {m['normalize_ratio']:.1f}x the time"
     record("scaling", f"{shape}: {small:,} -> {large:,}",
            f"function calls: all rules {calls:.1f}x, worst {worst} {ratios[worst]:.1f}x; CPU time: rules "
            f"{small_s * 1000:.0f} -> {large_s * 1000:.0f} ms ({m['rules_ratio']:.1f}x), normalizer "
