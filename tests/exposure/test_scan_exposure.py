@@ -1,0 +1,91 @@
+"""The scan's use of the exposure model: dumps carried in the snapshot, the matrix computed once
+by the pipeline, and the same answers from a saved snapshot file as from the live reading."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from support.exposure_fixtures import FIXTURES, load_scenario
+
+from auditor.audit.pipeline import with_exposure
+from auditor.collectors.raw import RawState, dumps, normalize_raw, raw_from_json, sanitize_container
+from auditor.exposure.view import exposure_view
+from auditor.model.exposure import DUMP_FILES, HostDumps, Reach, host_dumps_from_json
+from auditor.model.records import SourceKind, Target
+
+
+def dumps_of(name: str) -> HostDumps:
+    base = FIXTURES / name
+    texts = {f: (base / n).read_text() for f, n in DUMP_FILES if (base / n).exists()}
+    return HostDumps(**texts, source=f"tests/fixtures/netfilter/{name}")
+
+
+def raw_of(name: str, dumps_: HostDumps | None = None) -> RawState:
+    base = FIXTURES / name
+    return RawState(
+        target=Target(SourceKind.ENGINE, name, "unix:///lab.sock"),
+        version={"Version": "20.10.24", "ApiVersion": "1.41"},
+        info={"Name": name},
+        containers=tuple(sanitize_container(c) for c in json.loads((base / "containers.json").read_text())),
+        networks=tuple(json.loads((base / "networks.json").read_text())),
+        host={"userland_proxy": True},
+        dumps=dumps_of(name) if dumps_ is None else dumps_,
+    )
+
+
+def test_a_saved_snapshot_carries_the_dumps_and_gives_the_same_exposure_as_the_live_reading():
+    raw = raw_of("default")
+    saved = raw_from_json(json.loads(dumps(raw)), "saved.json")
+    assert saved.dumps == raw.dumps
+    live, offline = with_exposure(normalize_raw(raw)), with_exposure(normalize_raw(saved))
+    assert live.exposure is not None and offline.exposure == live.exposure
+    assert live.host_dumps == offline.host_dumps == raw.dumps
+
+
+def test_the_pipeline_computes_what_the_analysis_answers():
+    snap = with_exposure(normalize_raw(raw_of("default")))
+    scenario = load_scenario("default")
+    expected = exposure_view(scenario.analyze())
+    assert snap.exposure is not None
+    assert [z.id for z in snap.exposure.zones] == [z.id for z in expected.zones]
+    assert snap.exposure == expected  # the daemon's facts add nothing here: the dumps hold the proxies
+    cache = snap.exposure.port("cache", 6379)
+    assert cache is not None and cache.bindings == ()
+    lan = cache.first(Reach.REACHABLE, frozenset({"lan"}))
+    assert lan is not None and (lan.zone, lan.via, lan.destination) == ("lan:eth0", "direct", "198.18.32.3:6379")
+    assert lan.trace.startswith("route forward via br-24787d536495 -> filter FORWARD rule 1 -> DOCKER-USER rule 1")
+    assert [(c.zone, c.verdict) for c in cache.cells] == [
+        ("lan:eth0", Reach.REACHABLE),
+        ("internet:eth0", Reach.BLOCKED),
+        ("host", Reach.REACHABLE),
+        ("network:appnet", Reach.REACHABLE),
+        ("network:bridge", Reach.BLOCKED),
+        ("network:othernet", Reach.BLOCKED),
+    ]
+
+
+def test_no_dumps_no_exposure_and_a_broken_dump_is_a_note_not_a_verdict():
+    raw = raw_of("default")
+    assert with_exposure(normalize_raw(replace(raw, dumps=None))).exposure is None
+    broken = with_exposure(normalize_raw(replace(raw, dumps=replace(raw.dumps, ip_addr="[{"))))
+    assert broken.exposure is None
+    assert len(broken.notes) == 1 and broken.notes[0].startswith("exposure not analysed: ")
+
+
+def test_unread_dumps_stay_unknown_and_never_become_blocked():
+    raw = raw_of("default")
+    only_network = replace(raw.dumps, iptables_save=None, ip6tables_save=None, nft_json=None)
+    snap = with_exposure(normalize_raw(replace(raw, dumps=only_network)))
+    assert snap.exposure is not None
+    web = snap.exposure.port("web", 80)
+    assert web is not None and web.outside is Reach.UNKNOWN
+    assert {c.verdict for c in web.cells if c.kind == "lan"} == {Reach.UNKNOWN}
+
+
+def test_host_dumps_json_keeps_only_strings_of_known_fields():
+    assert host_dumps_from_json({"sysctl": "a = 1\n", "ip_addr": 3, "bogus": "x", "source": "s"}) == HostDumps(
+        sysctl="a = 1\n", source="s"
+    )
+    assert host_dumps_from_json(["not", "an", "object"]) is None
+    assert HostDumps(sysctl="a = 1\n").to_json() == {"source": "", "sysctl": "a = 1\n"}
