@@ -89,3 +89,23 @@ def test_host_dumps_json_keeps_only_strings_of_known_fields():
     )
     assert host_dumps_from_json(["not", "an", "object"]) is None
     assert HostDumps(sysctl="a = 1\n").to_json() == {"source": "", "sysctl": "a = 1\n"}
+
+
+def test_a_scan_of_the_default_engine_reports_the_direct_routing_exposure_through_the_pipeline():
+    from datetime import UTC, datetime
+
+    from auditor.audit.discovery import builtin_rules
+    from auditor.audit.pipeline import evaluate
+    from auditor.collectors.base import Collected
+
+    raw = raw_of("default")
+    result = evaluate([Collected(raw.target, normalize_raw(raw), raw=raw)], builtin_rules(), None,
+                      datetime.now(UTC), 0.0)  # fmt: skip
+    direct = sorted((f.resource.name, f.key) for f in result.findings if f.rule_id == "NET012")
+    assert direct == [("cache", "direct:6379/tcp"), ("web", "direct:5432/tcp")]
+    [snap] = result.snapshots
+    assert snap.exposure is not None  # the result's snapshots are the analysed ones (reporters read them)
+    port001 = {f.resource.name: f for f in result.findings if f.rule_id == "PORT001"}
+    assert port001["web"].message.endswith(
+        "The host's firewall lets clients from outside reach it (lan:eth0, internet:eth0, e.g. at 198.18.0.1:8080)."
+    )
