@@ -6,32 +6,13 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from support.exposure_fixtures import FIXTURES, load_scenario
+from support.exposure_fixtures import load_scenario
+from support.scan_fixtures import raw_of
 
 from auditor.audit.pipeline import with_exposure
-from auditor.collectors.raw import RawState, dumps, normalize_raw, raw_from_json, sanitize_container
+from auditor.collectors.raw import dumps, normalize_raw, raw_from_json
 from auditor.exposure.view import exposure_view
-from auditor.model.exposure import DUMP_FILES, HostDumps, Reach, host_dumps_from_json
-from auditor.model.records import SourceKind, Target
-
-
-def dumps_of(name: str) -> HostDumps:
-    base = FIXTURES / name
-    texts = {f: (base / n).read_text() for f, n in DUMP_FILES if (base / n).exists()}
-    return HostDumps(**texts, source=f"tests/fixtures/netfilter/{name}")
-
-
-def raw_of(name: str, dumps_: HostDumps | None = None) -> RawState:
-    base = FIXTURES / name
-    return RawState(
-        target=Target(SourceKind.ENGINE, name, "unix:///lab.sock"),
-        version={"Version": "20.10.24", "ApiVersion": "1.41"},
-        info={"Name": name},
-        containers=tuple(sanitize_container(c) for c in json.loads((base / "containers.json").read_text())),
-        networks=tuple(json.loads((base / "networks.json").read_text())),
-        host={"userland_proxy": True},
-        dumps=dumps_of(name) if dumps_ is None else dumps_,
-    )
+from auditor.model.exposure import HostDumps, Reach, host_dumps_from_json
 
 
 def test_a_saved_snapshot_carries_the_dumps_and_gives_the_same_exposure_as_the_live_reading():
