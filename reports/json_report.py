@@ -163,6 +163,7 @@ def exposure_json(snapshots: list[Snapshot]) -> dict[str, Any]:
                     "cells": [
                         {"zone": c.zone, "relation": c.relation, "verdict": c.verdict.value, "via": c.via,
                          "destination": c.destination, "trace": c.trace, "reasons": list(c.reasons),
+                         "published": c.published.value if c.published is not None else None,
                          **({"note": c.note} if c.note else {})}
                         for c in p.cells
                     ],

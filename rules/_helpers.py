@@ -356,7 +356,9 @@ def who_reaches(pr: PortReach) -> tuple[str, tuple[tuple[str, str], ...]]:
     if outside is Reach.REACHABLE:
         cells = pr.zones(Reach.REACHABLE, OUTSIDE_KINDS)
         first = cells[0]
-        text = f" The host's firewall lets clients from outside reach it ({_zones(cells)}, e.g. at {first.destination})."
+        routed = " by routing to the container" if first.via == "direct" else ""
+        text = (f" The host's firewall lets clients from outside reach it ({_zones(cells)}, e.g. at "
+                f"{first.destination}{routed}).")  # fmt: skip
         return text, (("exposure", "reachable from outside"), ("reachable_from", ", ".join(c.zone for c in cells)),
                       ("trace", first.trace))  # fmt: skip
     if outside is Reach.BLOCKED:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model.exposure import Reach
+from auditor.model.exposure import OUTSIDE_KINDS, Reach
 from auditor.model.records import Container, PortBinding, Snapshot
 from auditor.model.rule import Observation, Rule, RuleMeta
 from auditor.model.severity import Severity
@@ -59,10 +59,15 @@ def _exact(snapshot: Snapshot, active: list[str]) -> Iterator[Observation]:
         if reach is None or (container.name, port.container_port, port.protocol) in seen:
             continue
         seen.add((container.name, port.container_port, port.protocol))
-        verdict = reach.outside or Reach.UNKNOWN
+        verdict = reach.outside_published or Reach.UNKNOWN
         bindings = ", ".join(reach.bindings) or port.display()
-        zones = reach.zones(verdict, frozenset({"lan", "internet"}))
-        where = f" from {', '.join(z.zone for z in zones)}" if zones and verdict is not Reach.BLOCKED else ""
+        outside = [c for c in reach.cells if c.kind in OUTSIDE_KINDS]
+        if verdict is Reach.BLOCKED:
+            routed = [c.zone for c in outside if c.verdict is Reach.REACHABLE]
+            where = f" (its container port stays reachable by routing to the container from {', '.join(routed)})" if routed else ""
+        else:
+            where = ", ".join(c.zone for c in outside if c.published is verdict)
+            where = f" from {where}" if where else ""
         found[verdict].append(f"{name_of(container)} {bindings}{where}")
     open_, undecided, closed = (sorted(found[v]) for v in (Reach.REACHABLE, Reach.UNKNOWN, Reach.BLOCKED))
     if not open_ and not undecided:

@@ -31,6 +31,18 @@ def facts_from_dumps(dumps: HostDumps) -> tuple[FirewallFacts, HostNetwork]:
     return firewall, network
 
 
+def _published(cell: Cell) -> Reach | None:
+    """The verdict over the attempts through published host ports (all of them were tried
+    unless one was reachable: the first reachable attempt ends a cell)."""
+    verdicts = {a.verdict.value for a in cell.attempts if a.via == "published"}
+    if not verdicts:
+        return None
+    for wanted in (Reach.REACHABLE, Reach.UNKNOWN):
+        if wanted.value in verdicts:
+            return wanted
+    return Reach.BLOCKED
+
+
 def _zone_reach(cell: Cell, kind: str) -> ZoneReach:
     attempt = cell.decisive
     reasons = attempt.reasons if attempt is not None else ()
@@ -44,6 +56,7 @@ def _zone_reach(cell: Cell, kind: str) -> ZoneReach:
         trace=cell.trace,
         reasons=tuple(reasons),
         note=cell.note,
+        published=_published(cell),
     )
 
 

@@ -109,6 +109,9 @@ class ZoneReach:
     trace: str = ""
     reasons: tuple[str, ...] = ()
     note: str = ""
+    # the answer through the published host ports alone (``None``: no published attempt from
+    # this zone); ``verdict`` also counts routing straight to the container's address
+    published: Reach | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,19 @@ class PortReach:
     def outside(self) -> Reach | None:
         """The answer for clients beyond the host (LAN neighbours, the internet)."""
         return self.among(OUTSIDE_KINDS)
+
+    @property
+    def outside_published(self) -> Reach | None:
+        """The answer for outside clients through the published host ports only: a zone with
+        no published attempt counts as blocked; ``None`` when the host has no outside zone."""
+        cells = [c for c in self.cells if c.kind in OUTSIDE_KINDS]
+        if not cells:
+            return None
+        verdicts = {c.published or Reach.BLOCKED for c in cells}
+        for wanted in (Reach.REACHABLE, Reach.UNKNOWN):
+            if wanted in verdicts:
+                return wanted
+        return Reach.BLOCKED
 
     def zones(self, verdict: Reach, kinds: frozenset[str] | None = None) -> tuple[ZoneReach, ...]:
         return tuple(c for c in self.cells if c.verdict is verdict and (kinds is None or c.kind in kinds))

@@ -95,3 +95,20 @@ def test_every_port_blocked_is_silent_and_undecided_ports_are_never_called_prote
     )
     # no firewall and no DOCKER-USER rules: PORT001 says the ports are open, HOST003 has nothing to add
     assert run_rule(RULE, snapshot(web, daemon=DaemonFacts(docker_user_filters=False), exposure=closed)) == []
+
+
+def test_a_port_blocked_at_its_published_address_but_routed_to_directly_says_so():
+    from support.builders import exposure, reach, reach_port
+
+    web, api = container("web", ports=[port(80, 8080)]), container("api", ports=[port(80, 8081)])
+    routed = reach_port("web", 80, reach("lan:eth0", via="direct", destination="198.18.16.2:80", published="blocked"),
+                        reach("internet:eth0", "blocked"), bindings=("0.0.0.0:8080->80/tcp",))  # fmt: skip
+    daemon = DaemonFacts(docker_user_filters=True)
+    # its published port is closed: HOST003 has nothing to name (PORT001 says the route is open)
+    assert run_rule(RULE, snapshot(web, daemon=daemon, exposure=exposure(routed))) == []
+    both = exposure(routed, reach_port("api", 80, reach("lan:eth0"), bindings=("0.0.0.0:8081->80/tcp",)))
+    [f] = run_rule(RULE, snapshot(web, api, daemon=daemon, exposure=both))
+    assert dict(f.evidence)["open_ports"] == "api 0.0.0.0:8081->80/tcp from lan:eth0"
+    assert dict(f.evidence)["blocked_ports"] == (
+        "web 0.0.0.0:8080->80/tcp (its container port stays reachable by routing to the container from lan:eth0)"
+    )

@@ -130,14 +130,18 @@ DEFAULT_BRIDGE = network(
 
 def reach(
     zone: str, verdict: str = "reachable", *, via: str | None = None, destination: str | None = None,
-    trace: str = "", reasons=(), relation: str | None = None,
+    trace: str = "", reasons=(), relation: str | None = None, published: str | None = "same",
 ) -> ZoneReach:
     """One zone's answer for a port: ``reach("lan:eth0", "blocked", trace="... DROP")``; the
-    kind and relation follow from the zone's name."""
+    kind and relation follow from the zone's name. The answer through the published ports is
+    the same verdict unless ``via`` is direct or host (then none), or ``published`` says."""
     kind = zone.split(":", 1)[0]
     if relation is None:
         relation = {"host": "host", "network": "other-network"}.get(kind, "outside")
-    return ZoneReach(zone, kind, relation, Reach(verdict), via, destination, trace, tuple(reasons))
+    if published == "same":
+        published = None if via in ("direct", "host") else verdict
+    return ZoneReach(zone, kind, relation, Reach(verdict), via, destination, trace, tuple(reasons),
+                     published=None if published is None else Reach(published))  # fmt: skip
 
 
 def reach_port(
