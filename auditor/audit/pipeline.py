@@ -54,13 +54,17 @@ def target_result(item: Collected) -> TargetResult:
 
 def with_exposure(snapshot: Snapshot) -> Snapshot:
     """The snapshot with its exposure computed (once per target, before any rule runs) when
-    its host dumps were read; a dump that cannot be parsed leaves it out, with a note."""
+    its host dumps were read; a dump that cannot be parsed (or a fault in the analysis) leaves
+    it out, with a note: the rules then reason from the daemon's settings as without dumps."""
     if snapshot.host_dumps is None or snapshot.exposure is not None:
         return snapshot
     try:
         computed = exposure_of(snapshot)
     except InputError as exc:
         return replace(snapshot, notes=(*snapshot.notes, f"exposure not analysed: {exc}"))
+    except Exception as exc:  # noqa: BLE001 - a fault in the analysis must not end the scan
+        note = f"exposure not analysed: internal error {type(exc).__name__}: {exc}"
+        return replace(snapshot, notes=(*snapshot.notes, note))
     return snapshot if computed is None else replace(snapshot, exposure=computed[1])
 
 

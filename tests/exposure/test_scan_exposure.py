@@ -90,3 +90,15 @@ def test_a_scan_of_the_default_engine_reports_the_direct_routing_exposure_throug
     assert port001["web"].message.endswith(
         "The host's firewall lets clients from outside reach it (lan:eth0, internet:eth0, e.g. at 198.18.0.1:8080)."
     )
+
+
+def test_a_fault_in_the_analysis_is_a_note_and_the_scan_goes_on(monkeypatch):
+    import auditor.audit.pipeline as pipeline
+
+    def broken(snapshot):
+        raise KeyError("no such chain")
+
+    monkeypatch.setattr(pipeline, "exposure_of", broken)
+    snap = with_exposure(normalize_raw(raw_of("default")))
+    assert snap.exposure is None
+    assert snap.notes == ("exposure not analysed: internal error KeyError: 'no such chain'",)
