@@ -15,12 +15,13 @@ Engines: ``fwd`` (IPv4 forwarding on before dockerd: FORWARD's policy stays ACCE
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 
 import pytest
 from support.lab import EngineConfig, Lab, Outcome
 
-from .scanning import fired, scan
+from .scanning import auditor, fired, scan, snapshot
 
 pytestmark = [pytest.mark.lab, pytest.mark.engine]
 
@@ -30,6 +31,12 @@ def exposure_lab(lab_ready, test_image):
     engines = [EngineConfig("fwd", forwarding=True), EngineConfig("plain")]
     with Lab(engines, outside=["laptop"], image_source=lab_ready) as lab:
         yield lab
+
+
+def scan_file(path: str) -> dict:
+    proc = auditor("scan", path, "-f", "json", "--fail-on", "none")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
 
 
 @contextlib.contextmanager
@@ -66,12 +73,21 @@ def lan_zone(report: dict) -> str:
     return zone
 
 
-def test_net012_reports_an_unpublished_port_reached_by_direct_routing_with_its_trace(exposure_lab):
+def test_net012_reports_an_unpublished_port_reached_by_direct_routing_with_its_trace(exposure_lab, tmp_path):
     lab = exposure_lab
     with unpublished_server(lab, "fwd", 81, "hidden-fwd") as hidden, route(lab, "laptop", "fwd"):
         name, address = hidden["Name"].lstrip("/"), hidden["NetworkSettings"]["IPAddress"]
         reached = lab.wait_probe("laptop", address, 81, banner=True)
         report = scan(lab.engines["fwd"].url)
+        saved = snapshot(lab.engines["fwd"].url, str(tmp_path / "fwd.json"))
+    # the snapshot file carries the namespace's dumps: scanned later, offline, it answers the same
+    assert sorted(saved["host_dumps"]) == [
+        "docker_proxy", "ip6_route", "ip6tables_save", "ip_addr", "ip_route", "iptables_save", "nft_json",
+        "source", "ss_listen", "sysctl",
+    ]  # fmt: skip
+    offline = scan_file(str(tmp_path / "fwd.json"))
+    assert offline["exposure"] == report["exposure"]
+    assert fired(offline, "NET012") == fired(report, "NET012")
     assert (reached.outcome, reached.banner) == (Outcome.OPEN, b"hidden-fwd\n")  # unpublished, yet open
     zone = lan_zone(report)
     cell = exposure_cells(report, name, 81)[zone]
