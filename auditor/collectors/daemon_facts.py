@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,37 +133,47 @@ def docker_proxies(daemon: DaemonProcess, proc: Path) -> str | None:
     return "".join(line + "\n" for line in lines)
 
 
+DUMP_WORKERS = 4  # the commands wait on the kernel, not on this process: run a few at once
+
+
 def namespace_dumps(
-    daemon: DaemonProcess, proc: Path, run: Runner, iptables: str | None, nft_json: str | None, where: str
+    daemon: DaemonProcess, proc: Path, run: Runner, iptables: str | None, where: str
 ) -> HostDumps:
     """What the exposure analysis reads of the daemon's network namespace, read-only: the
     other firewall dumps, addresses, routes, the sysctls (``/proc/sys/net`` shows the reader's
-    namespace, hence ``sysctl`` run inside it), docker-proxy processes and listening sockets."""
+    namespace, hence ``sysctl`` run inside it), docker-proxy processes and listening sockets.
+    The independent commands run concurrently (one after the other they added ~0.5 s here)."""
 
     def inside(argv: Sequence[str]) -> list[str]:
         return list(argv) if daemon.shares_scanner_netns else daemon.nsenter_argv(argv)
 
-    ip6 = run(inside(["ip6tables-save"]))
-    legacy4 = run(inside(["iptables-legacy-save"])) if iptables and "iptables-legacy tables present" in iptables else None
-    legacy6 = run(inside(["ip6tables-legacy-save"])) if ip6 and "legacy tables present" in ip6 else None
-    ip_addr = run(inside(["ip", "-j", "addr"]))
-    route_localnet = [f"net.ipv4.conf.{name}.route_localnet" for name in ("all", *_interface_names(ip_addr))]
-    sysctls = run(inside(["sysctl", "-e", *SYSCTL_KEYS, *route_localnet]))
-    return HostDumps(
-        iptables_save=iptables,
-        ip6tables_save=ip6,
-        iptables_legacy_save=legacy4,
-        ip6tables_legacy_save=legacy6,
-        nft_json=nft_json,
-        ipset_save=run(inside(["ipset", "save"])),
-        ip_addr=ip_addr,
-        ip_route=run(inside(["ip", "-j", "route"])),
-        ip6_route=run(inside(["ip", "-6", "-j", "route"])),
-        sysctl=sysctl_text(sysctls, (proc / "sys/net/bridge").exists()),
-        docker_proxy=docker_proxies(daemon, proc),
-        ss_listen=run(inside(["ss", "-Hltnup"])),
-        source=f"dockerd (pid {daemon.pid}){where or ' in the scanner netns'}",
-    )
+    commands = {
+        "nft_json": ["nft", "-j", "list", "ruleset"],
+        "ip6tables_save": ["ip6tables-save"],
+        "ip_addr": ["ip", "-j", "addr"],
+        "ipset_save": ["ipset", "save"],
+        "ip_route": ["ip", "-j", "route"],
+        "ip6_route": ["ip", "-6", "-j", "route"],
+        "ss_listen": ["ss", "-Hltnup"],
+    }
+    with ThreadPoolExecutor(max_workers=DUMP_WORKERS) as pool:
+        futures = {name: pool.submit(run, inside(argv)) for name, argv in commands.items()}
+        legacy4 = (pool.submit(run, inside(["iptables-legacy-save"]))
+                   if iptables and "iptables-legacy tables present" in iptables else None)  # fmt: skip
+        texts = {name: f.result() for name, f in futures.items()}
+        ip6 = texts["ip6tables_save"]
+        legacy6 = run(inside(["ip6tables-legacy-save"])) if ip6 and "legacy tables present" in ip6 else None
+        route_localnet = [f"net.ipv4.conf.{n}.route_localnet" for n in ("all", *_interface_names(texts["ip_addr"]))]
+        sysctls = run(inside(["sysctl", "-e", *SYSCTL_KEYS, *route_localnet]))
+        return HostDumps(
+            iptables_save=iptables,
+            iptables_legacy_save=legacy4.result() if legacy4 is not None else None,
+            ip6tables_legacy_save=legacy6,
+            sysctl=sysctl_text(sysctls, (proc / "sys/net/bridge").exists()),
+            docker_proxy=docker_proxies(daemon, proc),
+            source=f"dockerd (pid {daemon.pid}){where or ' in the scanner netns'}",
+            **texts,
+        )
 
 
 def firewall_facts(
@@ -202,7 +213,7 @@ def firewall_facts(
     facts["firewalld_active"] = running or bool(nft and nft["firewalld_table"])
     facts["sources"] = tuple(sources)
     notes = [] if ipt is not None else [f"iptables-save{where} failed: DOCKER-USER rules are not checked"]
-    dumps = namespace_dumps(daemon, proc, run, iptables, run(inside(["nft", "-j", "list", "ruleset"])), where)
+    dumps = namespace_dumps(daemon, proc, run, iptables, where)
     return facts, notes, dumps
 
 
