@@ -17,6 +17,7 @@ from auditor.model.text import visible
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("scan", "auditor.commands.scan", "scan_command"),
     ("snapshot", "auditor.commands.snapshot", "snapshot_command"),
+    ("exposure", "auditor.commands.exposure", "exposure_command"),
     ("rules", "auditor.commands.rules_cmd", "rules_command"),
     ("explain", "auditor.commands.rules_cmd", "explain_command"),
     ("bench", "auditor.commands.bench", "bench_command"),

@@ -19,7 +19,7 @@ from auditor.model.findings import Finding, PolicySummary, ScanResult
 from auditor.model.history import FindingDiff
 from auditor.model.severity import ORDERED_DESC
 from auditor.model.text import visible_lines
-from auditor.model.topology import EXPOSURES
+from auditor.model.topology import EXPOSURES, REACH_CLASSES
 
 from . import topology
 from .formats import DIFF, SCAN, OutputFormat
@@ -125,6 +125,7 @@ def report_context(result: ScanResult) -> dict[str, Any]:
         for s in ORDERED_DESC
     ]
     counts = result.counts()
+    pictures = topology.pictures(result)
     policy = result.policy or PolicySummary()
     waived = sum(1 for f in result.findings if f.status != "open")
     filters = {
@@ -162,8 +163,9 @@ def report_context(result: ScanResult) -> dict[str, Any]:
         "open_details": len(findings) <= OPEN_DETAILS_UP_TO,
         "filters": filters,
         "script_data": script_data,
-        "pictures": topology.pictures(result),
+        "pictures": pictures,
         "exposures": EXPOSURES,
+        "reaches": REACH_CLASSES if any(box["reach"] for pic in pictures for box in pic["boxes"]) else (),
         "bench": result.benchmark,
         "baseline": policy.baseline,
         "fail_on_new": policy.fail_on_new,

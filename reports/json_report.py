@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import IO, Any
 
 from auditor.model.bench import to_json as bench_json
+from auditor.model.exposure import EXPOSURE_KEY_VERSION
 from auditor.model.findings import Finding, ScanResult, TargetResult
 from auditor.model.history import FindingDiff
 from auditor.model.jsontext import dumps
+from auditor.model.records import Snapshot
 from auditor.model.topology import Topology, topology_of
 
 from .ci_common import policy_json
@@ -93,6 +95,9 @@ def result_json(result: ScanResult) -> dict[str, Any]:
     topology = result.topology or topology_of(result.snapshots)  # names only
     if topology is not None:
         out["topology"] = topology_json(topology)
+    analysed = [s for s in result.snapshots if s.exposure is not None]
+    if analysed:  # who really reaches each port, per target whose firewall was analysed
+        out["exposure"] = exposure_json(analysed)
     if result.benchmark is not None:  # `scan --bench`: kept so `auditor report` can chart it
         out["benchmark"] = bench_json(result.benchmark)
     return out
@@ -122,8 +127,13 @@ def topology_json(topology: Topology) -> dict[str, Any]:
                         "network_mode": c.network_mode,
                         "joins": c.joins,
                         "networks": list(c.networks),
-                        "ports": [{"display": p.display, "exposure": p.exposure} for p in c.ports],
+                        "ports": [
+                            {"display": p.display, "exposure": p.exposure,
+                             **({"outside": p.outside} if p.outside is not None else {})}
+                            for p in c.ports
+                        ],
                         "exposure": c.exposure,
+                        **({"outside": c.outside} if c.outside is not None else {}),
                     }
                     for c in t.containers
                 ],
@@ -131,6 +141,38 @@ def topology_json(topology: Topology) -> dict[str, Any]:
             for t in topology.targets
         ]
     }
+
+
+def exposure_json(snapshots: list[Snapshot]) -> dict[str, Any]:
+    """The ``"exposure"`` key (its own ``schema_version``): per analysed target, the source
+    zones and, for every container port, each zone's verdict with the rule trace."""
+    targets = []
+    for snap in snapshots:
+        exp = snap.exposure
+        if exp is None:
+            continue
+        targets.append({
+            "target": snap.target.name,
+            "zones": [{"id": z.id, "kind": z.kind, "interface": z.interface, "network": z.network,
+                       "description": z.description} for z in exp.zones],
+            "ports": [
+                {
+                    "container": p.container, "port": p.port, "protocol": p.protocol,
+                    "network_mode": p.network_mode, "bindings": list(p.bindings),
+                    "outside": p.outside.value if p.outside is not None else None,
+                    "cells": [
+                        {"zone": c.zone, "relation": c.relation, "verdict": c.verdict.value, "via": c.via,
+                         "destination": c.destination, "trace": c.trace, "reasons": list(c.reasons),
+                         "published": c.published.value if c.published is not None else None,
+                         **({"note": c.note} if c.note else {})}
+                        for c in p.cells
+                    ],
+                }
+                for p in exp.ports
+            ],
+            "notes": list(exp.notes),
+        })  # fmt: skip
+    return {"schema_version": EXPOSURE_KEY_VERSION, "targets": targets}
 
 
 def render_diff(diff: FindingDiff, stream: IO[str]) -> None:

@@ -94,6 +94,7 @@ def _box(c: TopoContainer, marks: Mapping[tuple[str, str], Mapping[str, Any]]) -
             "text": _short(p.display, 30),
             "full": p.display,
             "exposure": p.exposure,
+            "reach": p.outside,
             "dy": BOX_HEAD + PORT_H * j - 4,
         }
         for j, p in enumerate(ports[:MAX_PORTS])
@@ -117,6 +118,7 @@ def _box(c: TopoContainer, marks: Mapping[tuple[str, str], Mapping[str, Any]]) -
         "network_mode": c.network_mode + (f":{c.joins}" if c.joins else ""),
         "state": c.state,
         "exposure": c.exposure,
+        "reach": c.outside,  # from the exposure analysis: reachable | unknown | blocked | None
         "joins": c.joins,
         "networks": list(c.networks),
         "chips": chips,
@@ -210,13 +212,15 @@ def layout(topo: TopoTarget, marks: Mapping[tuple[str, str], Mapping[str, Any]])
             x += b["w"] + BOX_GAP
             by_name[b["name"]] = b
             boxes.append(b)
-            if b["exposure"] != "unpublished":
+            # an unpublished container that outside clients reach (direct routing) is linked too
+            if b["exposure"] != "unpublished" or b["reach"] in ("reachable", "unknown"):
                 uplinks.append(
                     {
                         "x": b["x"] + b["w"] / 2,
                         "y1": top + HOST_Y + HOST_H,
                         "y2": b["y"],
                         "exposure": b["exposure"],
+                        "reach": b["reach"],
                     }
                 )
         tallest = max((b["h"] for b in row), default=BOX_HEAD)

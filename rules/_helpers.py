@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from auditor.model.exposure import OUTSIDE_KINDS, PortReach, Reach, ZoneReach, describe_zones
 from auditor.model.records import Container, Network, PortBinding, Snapshot
 from auditor.model.rule import Reference
 
@@ -334,3 +335,58 @@ def reported_as_all_interfaces(entry: PortEntry, snapshot: Snapshot) -> bool:
         return False
     bind = effective_bind_ip(entry.first, snapshot)
     return not (entry.addresses == ("*",) and bind and bind not in ("0.0.0.0", "::"))
+
+
+# -- what the exposure analysis found (Snapshot.exposure, computed once by the pipeline) ------
+def reach_of(snapshot: Snapshot, container: Container, port: PortBinding) -> PortReach | None:
+    """The exposure analysis' answers for a container port; ``None`` when it did not run."""
+    if snapshot.exposure is None:
+        return None
+    return snapshot.exposure.port(container.name, port.container_port, port.protocol)
+
+
+def _zones(cells: tuple[ZoneReach, ...]) -> str:
+    return describe_zones(cells) or "no zone"
+
+
+def who_reaches(pr: PortReach) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A sentence on who really reaches the port, and its evidence. Never says "protected"
+    when the answer is unknown: an undecided outside answer is said as such."""
+    outside = pr.outside
+    if outside is Reach.REACHABLE:
+        cells = pr.zones(Reach.REACHABLE, OUTSIDE_KINDS)
+        first = cells[0]
+        routed = " by routing to the container" if first.via == "direct" else ""
+        text = (f" The host's firewall lets clients from outside reach it ({_zones(cells)}, e.g. at "
+                f"{first.destination}{routed}).")  # fmt: skip
+        return text, (("exposure", "reachable from outside"), ("reachable_from", ", ".join(c.zone for c in cells)),
+                      ("trace", first.trace))  # fmt: skip
+    if outside is Reach.BLOCKED:
+        inside = pr.zones(Reach.REACHABLE)
+        where = "nowhere else" if not inside else _zones(inside)
+        if inside and all(c.kind == "host" for c in inside):
+            where = "the host itself only (loopback and local processes)"
+        blocked = pr.zones(Reach.BLOCKED, OUTSIDE_KINDS)
+        text = f" The host's firewall blocks it from outside ({_zones(blocked)}); it is reachable from {where}."
+        trace = next((c.trace for c in blocked if c.trace and not c.note), blocked[0].trace if blocked else "")
+        return text, (("exposure", "blocked from outside"), ("reachable_from", ", ".join(c.zone for c in inside)),
+                      ("trace", trace))  # fmt: skip
+    unknown = pr.zones(Reach.UNKNOWN, OUTSIDE_KINDS)
+    if outside is Reach.UNKNOWN:
+        reasons = "; ".join(dict.fromkeys(r for c in unknown for r in c.reasons)) or "a rule the model cannot decide"
+        text = (f" Whether the host's firewall lets outside clients reach it could not be decided ({_zones(unknown)}: "
+                f"{reasons}); treat it as reachable.")  # fmt: skip
+        return text, (("exposure", "unknown from outside"), ("undecided_from", ", ".join(c.zone for c in unknown)),
+                      ("trace", unknown[0].trace))  # fmt: skip
+    return (" The exposure analysis found no outside interface on this host, so who can reach it from outside "
+            "is unknown.", (("exposure", "unknown from outside"),))  # fmt: skip
+
+
+def entry_reach(snapshot: Snapshot, container: Container, bindings: tuple[PortBinding, ...]) -> PortReach | None:
+    """The answers of an entry's worst-exposed port: one reachable from outside if any is, else
+    one undecided, else the first; ``None`` when the analysis did not cover them all."""
+    found = [reach_of(snapshot, container, b) for b in bindings]
+    if not found or any(pr is None for pr in found):
+        return None
+    rank = {Reach.REACHABLE: 0, None: 1, Reach.UNKNOWN: 1, Reach.BLOCKED: 2}
+    return min((pr for pr in found if pr is not None), key=lambda pr: rank[pr.outside])

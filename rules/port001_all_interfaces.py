@@ -4,24 +4,28 @@ Docker publishes on every host address unless told otherwise, and its NAT rules 
 before the host firewall's INPUT chain, so such a port is usually reachable from any network
 the host is on, whatever UFW or firewalld say. One finding per port entry: an entry that
 PORT002 (a sensitive service) or PORT005 (a UDP amplifier) reports is theirs, and a privileged
-host port is said here instead of in a second finding (PORT006).
+host port is said here instead of in a second finding (PORT006). When the scan analysed the
+host's firewall (``Snapshot.exposure``), the message says who really reaches the port, and a
+port the firewall blocks from every outside zone is low.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from auditor.model.exposure import Reach
 from auditor.model.records import Snapshot
 from auditor.model.rule import Observation, Rule, RuleMeta
 from auditor.model.severity import Severity
 
-from ._helpers import cis, cwe, docs, entries, name_of, reported_as_all_interfaces
+from ._helpers import cis, cwe, docs, entries, entry_reach, name_of, reported_as_all_interfaces, who_reaches
 from .services import specifically_reported
 
 META = RuleMeta(
     id="PORT001",
     title="Port published on all interfaces",
     severity=Severity.MEDIUM,
+    other_severities=((Severity.LOW, "when the exposure analysis finds the host's firewall blocks it from every outside zone"),),
     rationale=(
         "A port published without a host address listens on every interface of the host, "
         "IPv4 and IPv6. Docker's DNAT rules run before the host firewall, so UFW/firewalld "
@@ -70,15 +74,19 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
         what = f"{port.container_port}/{port.protocol}"
         if entry.is_range:
             what = f"{port.container_port}-{entry.bindings[-1].container_port}/{port.protocol} ({len(entry.bindings)} ports)"
+        reach = entry_reach(snapshot, container, entry.bindings)
+        said, seen = who_reaches(reach) if reach is not None else ("", ())
         yield Observation(
             subject=container,
-            message=f"{name_of(container)} publishes {what} on {host_port} of {_describe(addresses, snapshot)}.",
+            message=f"{name_of(container)} publishes {what} on {host_port} of {_describe(addresses, snapshot)}.{said}",
             key=entry.key,
             evidence=(
                 *entry.evidence(),
                 ("addresses", ", ".join(addresses)),
                 *((("privileged_host_port", "true"),) if privileged else ()),
+                *seen,
             ),
+            severity=Severity.LOW if reach is not None and reach.outside is Reach.BLOCKED else None,
             origin=port.origin,
         )
 

@@ -5,18 +5,21 @@ The service is recognised from the image (repository name, then the image's labe
 container port alone is weak evidence (many images listen on 9200 or 8200 without being
 Elasticsearch or Vault), reported at medium or low and said so. Severity is critical for
 services that accept connections without authentication by default. One finding per port
-entry: a published range is one finding.
+entry: a published range is one finding. When the scan analysed the host's firewall
+(``Snapshot.exposure``), the message says who really reaches the port and a port blocked from
+every outside zone is low; an undecided answer is said as such, never as protected.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from auditor.model.exposure import Reach
 from auditor.model.records import Snapshot
 from auditor.model.rule import Observation, Rule, RuleMeta
 from auditor.model.severity import Severity
 
-from ._helpers import cis, cwe, entries, name_of
+from ._helpers import cis, cwe, entries, entry_reach, name_of, who_reaches
 from .services import Identification, identify_any
 
 META = RuleMeta(
@@ -26,7 +29,8 @@ META = RuleMeta(
     other_severities=(
         (Severity.CRITICAL, "for services that accept unauthenticated connections by default, identified by image or label"),
         (Severity.MEDIUM, "for such services identified by the container port only"),
-        (Severity.LOW, "for other services identified by the container port only"),
+        (Severity.LOW, "for other services identified by the container port only, and for any service the "
+                       "exposure analysis finds blocked from every outside zone"),
     ),
     rationale=(
         "Datastores, message brokers, orchestration APIs, admin consoles and remote shells are "
@@ -79,9 +83,13 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
             if service.unauthenticated_by_default and not ident.weak
             else ""
         )
+        reach = entry_reach(snapshot, container, entry.bindings)
+        said, seen = who_reaches(reach) if reach is not None else ("", ())
+        if reach is not None and reach.outside is Reach.BLOCKED:
+            severity, auth = Severity.LOW, ""  # who can connect matters more than how it was identified
         yield Observation(
             subject=container,
-            message=f"{name_of(container)} exposes {service.name} ({service.category}) on {where} as {shown}.{how}{auth}",
+            message=f"{name_of(container)} exposes {service.name} ({service.category}) on {where} as {shown}.{how}{auth}{said}",
             key=entry.key,
             evidence=(
                 *entry.evidence(),
@@ -89,6 +97,7 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
                 ("category", service.category),
                 ("identified_by", ident.by),
                 ("identity_evidence", ident.evidence),
+                *seen,
             ),
             severity=severity,
             origin=port.origin,

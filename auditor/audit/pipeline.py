@@ -16,8 +16,10 @@ from auditor.audit.run import run_rules
 from auditor.collectors.base import Collected
 from auditor.collectors.request import ScanRequest
 from auditor.collectors.sources import HostProgress, collect
+from auditor.exposure.view import exposure_of
 from auditor.model.errors import AuditorError, InputError
 from auditor.model.findings import Finding, RuleError, ScanResult, TargetResult, sort_findings
+from auditor.model.records import Snapshot
 from auditor.model.rule import Rule
 from auditor.model.severity import Severity
 
@@ -50,6 +52,22 @@ def target_result(item: Collected) -> TargetResult:
     )
 
 
+def with_exposure(snapshot: Snapshot) -> Snapshot:
+    """The snapshot with its exposure computed (once per target, before any rule runs) when
+    its host dumps were read; a dump that cannot be parsed (or a fault in the analysis) leaves
+    it out, with a note: the rules then reason from the daemon's settings as without dumps."""
+    if snapshot.host_dumps is None or snapshot.exposure is not None:
+        return snapshot
+    try:
+        computed = exposure_of(snapshot)
+    except InputError as exc:
+        return replace(snapshot, notes=(*snapshot.notes, f"exposure not analysed: {exc}"))
+    except Exception as exc:  # noqa: BLE001 - a fault in the analysis must not end the scan
+        note = f"exposure not analysed: internal error {type(exc).__name__}: {exc}"
+        return replace(snapshot, notes=(*snapshot.notes, note))
+    return snapshot if computed is None else replace(snapshot, exposure=computed[1])
+
+
 def evaluate(
     collected: Sequence[Collected],
     rules: Sequence[Rule],
@@ -58,6 +76,7 @@ def evaluate(
     started: float,
 ) -> ScanResult:
     """Run the rules over every collected snapshot and assemble the result."""
+    collected = [replace(i, snapshot=with_exposure(i.snapshot)) if i.snapshot else i for i in collected]
     findings: list[Finding] = []
     errors: list[RuleError] = []
     for item in collected:

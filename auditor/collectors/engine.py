@@ -195,6 +195,7 @@ def _raw_state(spec, version, info, containers, net_docs, services, progress, ho
         host=dict(reading.facts),
         notes=(*sorted(progress.notes), *reading.notes),
         services=tuple(sanitize_service(d) for d in sorted(services, key=lambda d: str(d.get("ID")))),
+        dumps=reading.dumps,
     )
 
 

@@ -20,6 +20,7 @@ from auditor.collectors.inspect import (
     normalize_swarm_service,
 )
 from auditor.model.errors import InputError
+from auditor.model.exposure import HostDumps, host_dumps_from_json
 from auditor.model.inputs import MAX_PORT_BINDINGS
 from auditor.model.jsontext import dumps as json_text
 from auditor.model.records import DaemonFacts, Snapshot, SourceKind, Target
@@ -164,9 +165,10 @@ class RawState:
     notes: tuple[str, ...] = ()
     source_uri: str | None = None
     services: tuple[dict, ...] = ()  # swarm services (managers only)
+    dumps: HostDumps | None = None  # the daemon's namespace for the exposure analysis
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "format": SNAPSHOT_FORMAT,
             "version": SNAPSHOT_VERSION,
             "target": {
@@ -181,6 +183,9 @@ class RawState:
             "services": list(self.services),
             "notes": list(self.notes),
         }
+        if self.dumps is not None:  # absent: not read (an older file, a remote engine)
+            out["host_dumps"] = self.dumps.to_json()
+        return out
 
 
 def is_snapshot_document(doc: Any) -> bool:
@@ -211,6 +216,7 @@ def raw_from_json(doc: Mapping[str, Any], path: str) -> RawState:
         notes=tuple(n for n in _list_or_empty(doc.get("notes")) if isinstance(n, str)),
         source_uri=path,
         services=tuple(doc.get("services", [])),
+        dumps=host_dumps_from_json(doc.get("host_dumps")),  # as read live: same exposure offline
     )
 
 
@@ -304,6 +310,7 @@ def normalize_raw(raw: RawState) -> Snapshot:
         notes=raw.notes,
         not_checked=not_checked(facts),
         incomplete=tuple(problems),
+        host_dumps=raw.dumps,
     )
 
 

@@ -155,8 +155,9 @@ def _topology_target(t: dict[str, Any]) -> TopoTarget:
         containers=tuple(TopoContainer(kind=c["kind"], name=c["name"], state=c.get("state"),
                                        network_mode=c["network_mode"], joins=c.get("joins"),
                                        networks=tuple(c["networks"]),
-                                       ports=tuple(TopoPort(p["display"], p["exposure"]) for p in c["ports"]),
-                                       exposure=c["exposure"])
+                                       ports=tuple(TopoPort(p["display"], p["exposure"], p.get("outside"))
+                                                   for p in c["ports"]),
+                                       exposure=c["exposure"], outside=c.get("outside"))
                          for c in t["containers"]),
     )
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
 
+from auditor.model.exposure import Exposure, HostDumps
 from auditor.model.suppress import Suppression
 
 
@@ -283,7 +284,9 @@ class Snapshot:
     read (the target is then reported incomplete and the gate cannot pass): a compose fragment,
     or fields a saved inspect file holds in a form the normalizer could not read (a list where
     docker writes an object); ``suppressions`` are the inline ignores of compose comments and
-    ``x-auditor`` (labels are read from the containers themselves).
+    ``x-auditor`` (labels are read from the containers themselves). ``host_dumps`` are the
+    firewall and network dumps of the daemon's namespace (``None``: not read); ``exposure`` is
+    what the pipeline computed from them, once per target, for the rules to read.
     """
 
     target: Target
@@ -295,6 +298,8 @@ class Snapshot:
     incomplete: tuple[str, ...] = ()  # why this is a partial view (e.g. a compose fragment)
     warnings: tuple[str, ...] = ()  # what the user should hear about while collecting
     suppressions: tuple[Suppression, ...] = ()  # inline ignores written in the source
+    host_dumps: HostDumps | None = None  # the daemon's namespace as the exposure analysis reads it
+    exposure: Exposure | None = field(default=None, compare=False)  # computed once by the pipeline
 
     def network(self, name: str) -> Network | None:
         """The first network whose name or id is ``name`` (an index lookup, not a scan)."""

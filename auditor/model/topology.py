@@ -33,10 +33,20 @@ class TopoNetwork:
     icc: bool | None
 
 
+# What the exposure analysis found for clients outside the host (``None``: not analysed).
+REACH_CLASSES: tuple[tuple[str, str], ...] = (
+    ("reachable", "reachable from outside the host (firewall analysed)"),
+    ("unknown", "undecided: the firewall analysis could not tell"),
+    ("blocked", "blocked from outside by the host's firewall"),
+)
+_REACH_RANK = {name: rank for rank, (name, _) in enumerate(REACH_CLASSES)}
+
+
 @dataclass(frozen=True)
 class TopoPort:
     display: str
     exposure: str
+    outside: str | None = None  # reachable | unknown | blocked, from the exposure analysis
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,11 @@ class TopoContainer:
     networks: tuple[str, ...]
     ports: tuple[TopoPort, ...]
     exposure: str
+    outside: str | None = None  # the worst of its ports' answers
+
+    @property
+    def analysed(self) -> bool:
+        return self.outside is not None
 
 
 @dataclass(frozen=True)
@@ -88,9 +103,22 @@ def _joined_name(c: Container, snap: Snapshot) -> str | None:
     return None if len(joined) >= 12 and all(ch in "0123456789abcdef" for ch in joined) else joined
 
 
+def worst_reach(names: Iterable[str | None]) -> str | None:
+    known = [n for n in names if n is not None]
+    return min(known, key=lambda n: _REACH_RANK[n]) if known else None
+
+
+def _outside(c: Container, p: PortBinding, snap: Snapshot) -> str | None:
+    if snap.exposure is None:
+        return None
+    found = snap.exposure.port(c.name, p.container_port, p.protocol)
+    verdict = found.outside if found is not None else None
+    return verdict.value if verdict is not None else None
+
+
 def _container(c: Container, snap: Snapshot) -> TopoContainer:
     res: Resource = resource_of(c, snap.target)
-    ports = tuple(TopoPort(p.display(), port_exposure(p)) for p in c.ports)
+    ports = tuple(TopoPort(p.display(), port_exposure(p), _outside(c, p, snap)) for p in c.ports)
     exposure = "host" if c.uses_host_network else worst_exposure(p.exposure for p in ports)
     return TopoContainer(
         kind=res.kind,
@@ -101,6 +129,7 @@ def _container(c: Container, snap: Snapshot) -> TopoContainer:
         networks=c.network_names,
         ports=ports,
         exposure=exposure,
+        outside=worst_reach(p.outside for p in ports),
     )
 
 

@@ -241,3 +241,44 @@ def test_dark_mode_and_print_styles(open_report, tmp_path):
     page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
     assert page.eval_on_selector_all("details.finding:not([open])", "els => els.length") == 0
     opened.assert_quiet()
+
+
+def test_topology_colours_what_the_firewall_analysis_found_reachable_from_outside(open_report, tmp_path):
+    from support.scan_fixtures import raw_of
+
+    from auditor.collectors.raw import dumps
+
+    paths = []
+    for name in ("unknown-match", "user-port"):  # an undecided DOCKER-USER match; DOCKER-USER drops
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(dumps(raw_of(name)))
+    proc = cli("scan", *map(str, paths), "--fail-on", "none", "-q", "-o", str(tmp_path / "report.html"))
+    assert proc.returncode == 0, proc.stderr
+    opened = open_report(tmp_path / "report.html")
+    opened.assert_quiet()
+    page = opened.page
+
+    def box(target: str, name: str) -> str:
+        return f'svg.topo[aria-label="Network topology of {target}"] g.box[data-resource="container/{name}"]'
+
+    def stroke(selector: str) -> str:
+        return page.eval_on_selector(selector, "el => getComputedStyle(el).stroke")
+
+    assert page.get_attribute(box("unknown-match", "web"), "class") == "box reach-reachable"
+    assert page.get_attribute(box("unknown-match", "cache"), "class") == "box reach-unknown"
+    assert page.get_attribute(box("user-port", "cache"), "class") == "box reach-blocked"
+    assert exposure_of(opened, "container/cache") == "exp-unpublished"  # what was asked for stays said
+    scheme_dark = page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches")
+    colours = ("rgb(248, 113, 113)", "rgb(251, 191, 36)", "rgb(74, 222, 128)") if scheme_dark else (
+        "rgb(185, 28, 28)", "rgb(217, 119, 6)", "rgb(21, 128, 61)")  # fmt: skip
+    assert stroke(box("unknown-match", "web") + " > rect") == colours[0]
+    assert stroke(box("unknown-match", "cache") + " > rect") == colours[1]
+    assert stroke(box("user-port", "cache") + " > rect") == colours[2]
+    # an unpublished container that outside clients may reach is linked to the host band
+    undecided_links = page.locator('svg.topo[aria-label="Network topology of unknown-match"] line.uplink.reach-unknown')
+    assert undecided_links.count() == 2  # cache and db (its 127.0.0.1 port is undecided from the LAN)
+    assert page.locator('svg.topo[aria-label="Network topology of user-port"] line.uplink.reach-blocked').count() == 0
+    legend = page.inner_text("#topology .legend")
+    assert "reachable from outside the host (firewall analysed)" in legend
+    assert "blocked from outside by the host's firewall" in legend
+    assert page.text_content(box("user-port", "cache") + " > title").endswith(", from outside the host: blocked")

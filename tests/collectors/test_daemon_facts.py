@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from support.fakeproc import FakeProc, socat_in_front
 
-from auditor.collectors.daemon_facts import HostReading, read_host_facts
+from auditor.collectors.daemon_facts import SYSCTL_KEYS, HostReading, read_host_facts, sysctl_text
 from auditor.collectors.raw import merge_host_facts, not_checked
+from auditor.model.exposure import HostDumps
 from auditor.model.records import DaemonFacts
 
 from .test_host_facts import IPTABLES_DOCKER_ONLY, IPTABLES_UFW_FILTERED, NFT_FIREWALLD
@@ -59,6 +60,7 @@ def machine_and_lab(tmp_path):
     (fake.root / "etc/ufw").mkdir(parents=True)
     (fake.root / "etc/ufw/ufw.conf").write_text("ENABLED=yes\n")
     fake.lab_ns = lab
+    fake.host_ns = host
     return fake.write()
 
 
@@ -68,6 +70,24 @@ def machine_socket(fake: FakeProc) -> str:
 
 def lab_socket(fake: FakeProc) -> str:
     return f"unix://{fake.root}/lab/e1/docker.sock"
+
+
+NFT = "table ip nat {\n}\n"
+
+
+def dump_calls(pid: int | None, interfaces: tuple[str, ...] = ()) -> list[tuple[int | None, list[str]]]:
+    """The read-only commands that fill the exposure dumps, sorted (most run concurrently)."""
+    localnet = [f"net.ipv4.conf.{n}.route_localnet" for n in ("all", *interfaces)]
+    return sorted([
+        (pid, ["nft", "-j", "list", "ruleset"]),
+        (pid, ["ip6tables-save"]),
+        (pid, ["ip", "-j", "addr"]),
+        (pid, ["sysctl", "-e", *SYSCTL_KEYS, *localnet]),
+        (pid, ["ipset", "save"]),
+        (pid, ["ip", "-j", "route"]),
+        (pid, ["ip", "-6", "-j", "route"]),
+        (pid, ["ss", "-Hltnup"]),
+    ])
 
 
 def both_runner() -> Runner:
@@ -85,7 +105,8 @@ def test_the_machine_daemon_is_read_with_its_own_config_and_firewall(machine_and
     fake = machine_and_lab
     run = both_runner()
     reading = read_host_facts(machine_socket(fake), VERSION, fake.proc, fake.netns_dir, run)
-    assert reading == HostReading(
+    assert reading.notes == ()
+    assert reading.facts == (
         {
             **DEFAULTS_20_10,
             "userland_proxy": False,
@@ -102,14 +123,21 @@ def test_the_machine_daemon_is_read_with_its_own_config_and_firewall(machine_and
             ),
         }  # fmt: skip
     )
-    assert run.calls == [(None, ["iptables-save"]), (None, ["nft", "list", "ruleset"])]  # nothing else runs
+    # nothing else runs; the commands that answer nothing leave their dumps unknown
+    assert run.calls[:2] == [(None, ["iptables-save"]), (None, ["nft", "list", "ruleset"])]
+    assert sorted(run.calls[2:]) == dump_calls(None)
+    assert reading.dumps == HostDumps(
+        iptables_save=IPTABLES_UFW_FILTERED, nft_json=NFT, docker_proxy="",
+        source="dockerd (pid 200) in the scanner netns",
+    )  # fmt: skip
 
 
 def test_a_second_daemon_is_read_in_its_own_namespace_not_with_the_first_ones_settings(machine_and_lab):
     fake = machine_and_lab
     run = both_runner()
     reading = read_host_facts(lab_socket(fake), VERSION, fake.proc, fake.netns_dir, run)
-    assert reading == HostReading(
+    assert reading.notes == ()
+    assert reading.facts == (
         {
             **DEFAULTS_20_10,
             "icc": False,
@@ -127,11 +155,41 @@ def test_a_second_daemon_is_read_in_its_own_namespace_not_with_the_first_ones_se
             ),
         }  # fmt: skip
     )
-    assert run.calls == [(300, ["iptables-save"]), (300, ["nft", "list", "ruleset"])]
+    assert run.calls[:2] == [(300, ["iptables-save"]), (300, ["nft", "list", "ruleset"])]
+    assert sorted(run.calls[2:]) == dump_calls(300)
+    assert reading.dumps == HostDumps(
+        iptables_save=IPTABLES_DOCKER_ONLY, nft_json=NFT, docker_proxy="",
+        source="dockerd (pid 300) in netns audlab-1234-ab12-e1",
+    )  # fmt: skip
     api = DaemonFacts(server_version="20.10.24", icc=False, default_bind_ip="0.0.0.0")  # its bridge's options
     merged = merge_host_facts(api, reading.facts)
     assert (merged.userland_proxy, merged.icc, merged.ufw_active) == (True, False, False)
     assert not_checked(merged) == ()
+
+
+def test_the_dumps_hold_the_daemon_namespace_s_proxies_sysctls_and_addresses(machine_and_lab):
+    fake = machine_and_lab
+    fake.process(310, "docker-proxy", ["/usr/bin/docker-proxy", "-proto", "tcp", "-host-port", "8080"], fake.lab_ns)
+    fake.process(210, "docker-proxy", ["/usr/bin/docker-proxy", "-proto", "tcp", "-host-port", "9090"], fake.host_ns)
+    fake.write()
+    addr = '[{"ifname": "lo"}, {"ifname": "eth0.100"}, {"ifname": "docker0"}]'
+    run = both_runner()
+    run.outputs.update({(300, "ip"): addr, (300, "sysctl"): "net.ipv4.ip_forward = 1\n"})
+    dumps = read_host_facts(lab_socket(fake), VERSION, fake.proc, fake.netns_dir, run).dumps
+    assert dumps is not None
+    assert dumps.docker_proxy == "/usr/bin/docker-proxy -proto tcp -host-port 8080\n"  # its namespace only
+    assert (dumps.ip_addr, dumps.ip_route, dumps.ss_listen) == (addr, addr, None)  # `ip` answers both here
+    assert sorted(run.calls[2:]) == dump_calls(300, ("lo", "docker0"))  # sysctl cannot name eth0.100
+    assert dumps.sysctl == (  # the fake /proc has no net/bridge: br_netfilter is not loaded
+        "net.ipv4.ip_forward = 1\n"
+        "# net.bridge.bridge-nf-call-iptables: br_netfilter not loaded\nnet.bridge.bridge-nf-call-iptables = 0\n"
+        "# net.bridge.bridge-nf-call-ip6tables: br_netfilter not loaded\nnet.bridge.bridge-nf-call-ip6tables = 0\n"
+    )
+
+
+def test_sysctl_text_keeps_a_missing_key_unknown_when_br_netfilter_is_loaded():
+    assert sysctl_text("net.ipv4.ip_forward = 0\n", bridge_module=True) == "net.ipv4.ip_forward = 0\n"
+    assert sysctl_text(None, bridge_module=False) is None
 
 
 def test_firewalld_counts_only_in_the_namespace_it_runs_in(machine_and_lab, tmp_path):

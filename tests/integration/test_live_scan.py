@@ -75,10 +75,15 @@ def test_live_scan_reports_exact_findings_per_container(risky):
     by_rule = {(f["rule_id"], f["resource"]["name"]): f for f in doc["findings"]}
     v6 = by_rule[("PORT001", risky["ipv6"])]
     assert v6["message"].startswith(f"{risky['ipv6']} publishes 8081/tcp on host port ")
-    assert v6["message"].endswith("of all IPv6 interfaces (::).")
+    # then who really reaches it: the live scan analyses this machine's firewall
+    said, _, exposure = v6["message"].partition("of all IPv6 interfaces (::).")
+    assert said and exposure.startswith((" The host's firewall lets", " The host's firewall blocks", " Whether the host's"))
     assert v6["location"]["uri"] == f"docker://{doc['targets'][0]['name']}/containers/{risky['ipv6']}"
     assert not any(f["resource"]["name"].startswith("/") for f in doc["findings"])
     assert SECRET not in proc.stdout
+
+
+EXPOSURE_EVIDENCE = ("exposure", "reachable_from", "undecided_from", "trace")
 
 
 def test_snapshot_round_trip_gives_the_same_findings(risky, tmp_path):
@@ -100,7 +105,19 @@ def test_snapshot_round_trip_gives_the_same_findings(risky, tmp_path):
             if f["resource"]["name"] in ours and f["rule_id"] in FOUNDATION_RULES
         ]
 
-    assert mine(live.stdout) == mine(offline.stdout)
+    def without_exposure(findings: list[dict]) -> list[dict]:
+        # The sentence on who really reaches a port follows the machine's firewall, which other
+        # sessions change meanwhile (a temporary DOCKER-USER rule); the file's own answers are
+        # proven equal to the live ones in tests/lab/test_lab_exposure_rules.py.
+        out = []
+        for f in findings:
+            cut = min((f["message"].index(s) for s in (" The host's firewall ", " Whether the host's firewall ")
+                       if s in f["message"]), default=len(f["message"]))  # fmt: skip
+            out.append({**f, "message": f["message"][:cut],
+                        "evidence": {k: v for k, v in f["evidence"].items() if k not in EXPOSURE_EVIDENCE}})
+        return out
+
+    assert without_exposure(mine(live.stdout)) == without_exposure(mine(offline.stdout))
     assert len(mine(live.stdout)) >= 5
 
 

@@ -58,3 +58,59 @@ def test_incomplete_scan_never_passes():
     doc = render(result_for(snapshot(), status="failed"))
     jsonschema.validate(doc, schema())
     assert doc["gate"]["passed"] is False and doc["gate"]["verdict"] == "incomplete"
+
+
+
+def _analysed_result() -> ScanResult:
+    """A scan of the captured default engine (tests/fixtures/netfilter/default) with its dumps."""
+    from support.scan_fixtures import raw_of
+
+    from auditor.audit.discovery import builtin_rules
+    from auditor.audit.pipeline import evaluate
+    from auditor.collectors.base import Collected
+    from auditor.collectors.raw import normalize_raw
+
+    raw = raw_of("default")
+    return evaluate([Collected(raw.target, normalize_raw(raw), raw=raw)], builtin_rules(), Severity.HIGH,
+                    datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), 0.0)  # fmt: skip
+
+
+def test_the_exposure_key_validates_and_carries_every_cell_with_its_trace():
+    doc = render(_analysed_result())
+    jsonschema.validate(doc, schema())
+    exposure = doc["exposure"]
+    assert exposure["schema_version"] == "1.0"
+    [target] = exposure["targets"]
+    assert target["target"] == "default"
+    assert [z["id"] for z in target["zones"]] == [
+        "lan:eth0", "internet:eth0", "host", "network:appnet", "network:bridge", "network:othernet",
+    ]  # fmt: skip
+    cache = next(p for p in target["ports"] if p["container"] == "cache")
+    assert (cache["port"], cache["bindings"], cache["outside"]) == (6379, [], "reachable")
+    lan = cache["cells"][0]
+    assert (lan["zone"], lan["verdict"], lan["via"], lan["destination"]) == (
+        "lan:eth0", "reachable", "direct", "198.18.32.3:6379"
+    )
+    assert lan["trace"].startswith("route forward via br-24787d536495 -> filter FORWARD rule 1")
+    assert len(cache["cells"]) == len(target["zones"])
+    box = next(c for c in doc["topology"]["targets"][0]["containers"] if c["name"] == "cache")
+    assert box["outside"] == "reachable" and box["ports"] == [
+        {"display": "6379/tcp (exposed only)", "exposure": "unpublished", "outside": "reachable"}
+    ]
+
+
+def test_a_saved_result_keeps_what_is_reachable_from_outside_for_the_picture():
+    from auditor.collectors.results import result_from_json
+
+    doc = render(_analysed_result())
+    again = result_from_json(doc)
+    assert again.topology is not None
+    outside = {c.name: c.outside for c in again.topology.targets[0].containers}
+    assert outside == {"api": "reachable", "cache": "reachable", "db": "reachable", "web": "reachable"}
+
+
+def test_the_schema_refuses_a_verdict_it_does_not_know():
+    doc = render(_analysed_result())
+    doc["exposure"]["targets"][0]["ports"][0]["cells"][0]["verdict"] = "protected"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, schema())

@@ -92,3 +92,59 @@ def test_a_privileged_host_port_is_said_in_the_finding():
     [f] = run_rule(RULE, snapshot(container("web", ports=[port(8080, 443)])))
     assert f.message == "web publishes 8080/tcp on host port 443 (privileged, below 1024) of all IPv4 interfaces (0.0.0.0)."
     assert dict(f.evidence)["privileged_host_port"] == "true"
+
+
+# -- with the exposure analysis (Snapshot.exposure) ---------------------------------------------
+def _exposed(*cells):
+    from support.builders import exposure, reach_port
+
+    return exposure(reach_port("web", 80, *cells, bindings=("0.0.0.0:8080->80/tcp",)))
+
+
+EXP_WEB = container("web", ports=[port(80, 8080)])
+
+
+def test_exposure_reachable_from_outside_says_who_and_keeps_medium():
+    from support.builders import reach
+
+    trace = "nat PREROUTING rule 1 -> DOCKER rule 4 DNAT 198.18.16.2:80 -> filter FORWARD rule 1"
+    exp = _exposed(reach("lan:eth0", via="published", destination="198.18.0.1:8080", trace=trace),
+                   reach("internet:eth0", via="published", destination="198.18.0.1:8080", trace=trace))  # fmt: skip
+    [f] = run_rule(RULE, snapshot(EXP_WEB, exposure=exp))
+    assert f.severity.label == "medium"
+    assert f.message == (
+        "web publishes 80/tcp on host port 8080 of all IPv4 interfaces (0.0.0.0). The host's firewall lets "
+        "clients from outside reach it (lan:eth0, internet:eth0, e.g. at 198.18.0.1:8080)."
+    )
+    assert dict(f.evidence)["trace"] == trace
+    assert dict(f.evidence)["reachable_from"] == "lan:eth0, internet:eth0"
+
+
+def test_exposure_blocked_from_outside_is_low_and_names_who_still_reaches_it():
+    from support.builders import reach
+
+    drop = "nat PREROUTING rule 1 -> DOCKER rule 4 DNAT 198.18.16.2:80 -> filter FORWARD rule 1 -> DOCKER-USER rule 1 DROP"
+    exp = _exposed(reach("lan:eth0", "blocked", trace=drop), reach("host", via="published"),
+                   reach("network:appnet", via="direct"))  # fmt: skip
+    [f] = run_rule(RULE, snapshot(EXP_WEB, exposure=exp))
+    assert f.severity.label == "low"
+    assert f.message.endswith(
+        "The host's firewall blocks it from outside (lan:eth0); it is reachable from host, network:appnet."
+    )
+    assert dict(f.evidence)["trace"] == drop
+    only_host = _exposed(reach("lan:eth0", "blocked", trace=drop), reach("host", via="published"))
+    [f] = run_rule(RULE, snapshot(EXP_WEB, exposure=only_host))
+    assert f.message.endswith("it is reachable from the host itself only (loopback and local processes).")
+
+
+def test_exposure_unknown_is_never_called_protected():
+    from support.builders import reach
+
+    exp = _exposed(reach("lan:eth0", "unknown", reasons=("-m recent is not modelled",)), reach("internet:eth0", "blocked"))
+    [f] = run_rule(RULE, snapshot(EXP_WEB, exposure=exp))
+    assert f.severity.label == "medium"
+    assert f.message.endswith(
+        "Whether the host's firewall lets outside clients reach it could not be decided (lan:eth0: "
+        "-m recent is not modelled); treat it as reachable."
+    )
+    assert "protected" not in f.message and "blocks" not in f.message

@@ -158,3 +158,30 @@ def test_identify_names_the_evidence():
         "image",
         "image coreos/etcd",
     )
+
+
+# -- with the exposure analysis (Snapshot.exposure) ---------------------------------------------
+def test_exposure_decides_severity_and_message():
+    from support.builders import exposure, reach, reach_port
+
+    redis = container("cache", image="redis:7", ports=[port(6379)])
+    blocked = exposure(reach_port("cache", 6379, reach("lan:eth0", "blocked"), reach("network:appnet", via="direct"),
+                                  bindings=("0.0.0.0:6379->6379/tcp",)))  # fmt: skip
+    [f] = run_rule(RULE, snapshot(redis, exposure=blocked))
+    assert f.severity.label == "low"
+    assert f.message == (
+        "cache exposes Redis (datastore) on all interfaces as *:6379->6379/tcp. Identified by its image "
+        "redis. The host's firewall blocks it from outside (lan:eth0); it is reachable from network:appnet."
+    )
+    open_ = exposure(reach_port("cache", 6379, reach("lan:eth0", via="published", destination="198.18.0.1:6379"),
+                                bindings=("0.0.0.0:6379->6379/tcp",)))  # fmt: skip
+    [f] = run_rule(RULE, snapshot(redis, exposure=open_))
+    assert f.severity.label == "critical"
+    assert f.message.endswith(
+        "so exposure is critical. The host's firewall lets clients from outside reach it (lan:eth0, e.g. at "
+        "198.18.0.1:6379)."
+    )
+    unknown = exposure(reach_port("cache", 6379, reach("lan:eth0", "unknown"), bindings=("0.0.0.0:6379->6379/tcp",)))
+    [f] = run_rule(RULE, snapshot(redis, exposure=unknown))
+    assert f.severity.label == "critical"
+    assert "could not be decided (lan:eth0: a rule the model cannot decide); treat it as reachable." in f.message

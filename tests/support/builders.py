@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from auditor.model.exposure import Exposure, ExposureZone, PortReach, Reach, ZoneReach
 from auditor.model.records import (
     Container,
     DaemonFacts,
@@ -127,15 +128,50 @@ DEFAULT_BRIDGE = network(
 )
 
 
+def reach(
+    zone: str, verdict: str = "reachable", *, via: str | None = None, destination: str | None = None,
+    trace: str = "", reasons=(), relation: str | None = None, published: str | None = "same",
+) -> ZoneReach:
+    """One zone's answer for a port: ``reach("lan:eth0", "blocked", trace="... DROP")``; the
+    kind and relation follow from the zone's name. The answer through the published ports is
+    the same verdict unless ``via`` is direct or host (then none), or ``published`` says."""
+    kind = zone.split(":", 1)[0]
+    if relation is None:
+        relation = {"host": "host", "network": "other-network"}.get(kind, "outside")
+    if published == "same":
+        published = None if via in ("direct", "host") else verdict
+    return ZoneReach(zone, kind, relation, Reach(verdict), via, destination, trace, tuple(reasons),
+                     published=None if published is None else Reach(published))  # fmt: skip
+
+
+def reach_port(
+    container_name: str, container_port: int, *cells: ZoneReach, protocol: str = "tcp", bindings=(),
+    network_mode: str = "bridge",
+) -> PortReach:
+    return PortReach(container_name, container_port, protocol, network_mode, tuple(bindings), cells)
+
+
+def exposure(*ports: PortReach, notes=()) -> Exposure:
+    """An exposure whose zones are those its cells name, in first-seen order."""
+    zones = dict.fromkeys(c.zone for p in ports for c in p.cells)
+    return Exposure(
+        tuple(ExposureZone(z, z.split(":", 1)[0], z.split(":", 1)[1] if ":" in z else None, None, z) for z in zones),
+        tuple(ports),
+        tuple(notes),
+    )
+
+
 def snapshot(
-    *containers: Container, networks=None, daemon: DaemonFacts | None = None, target: Target = TARGET
+    *containers: Container, networks=None, daemon: DaemonFacts | None = None, target: Target = TARGET,
+    exposure: Exposure | None = None,
 ) -> Snapshot:
     """A snapshot; networks default to the default bridge plus every network containers name."""
     if networks is None:
         names = sorted({n for c in containers for n in c.network_names} - {"bridge"})
         networks = (DEFAULT_BRIDGE, *(network(n) for n in names))
     return Snapshot(
-        target=target, daemon=daemon or DaemonFacts(), containers=tuple(containers), networks=tuple(networks)
+        target=target, daemon=daemon or DaemonFacts(), containers=tuple(containers), networks=tuple(networks),
+        exposure=exposure,
     )
 
 

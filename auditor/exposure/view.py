@@ -1,0 +1,86 @@
+"""The bridge between a scan's model records and the exposure analysis.
+
+``facts_from_dumps`` parses a snapshot's ``HostDumps`` into ``FirewallFacts`` and
+``HostNetwork``; ``exposure_of`` runs ``analyze_exposure`` for one snapshot and returns both the
+full matrix and the ``Exposure`` view the rules and reporters read (model records, one
+``PortReach`` per container port with one ``ZoneReach`` per zone).
+"""
+
+from __future__ import annotations
+
+from auditor.exposure.analysis import analyze_exposure
+from auditor.exposure.facts import FirewallFacts, HostNetwork, firewall_facts, host_network
+from auditor.exposure.matrix import Cell, ExposureMatrix, PortTarget
+from auditor.model.exposure import (
+    FIREWALL_DUMPS,
+    NETWORK_DUMPS,
+    Exposure,
+    ExposureZone,
+    HostDumps,
+    PortReach,
+    Reach,
+    ZoneReach,
+)
+from auditor.model.records import Snapshot
+
+
+def facts_from_dumps(dumps: HostDumps) -> tuple[FirewallFacts, HostNetwork]:
+    """Parse the dumps (``InputError`` when a network dump is malformed)."""
+    firewall = firewall_facts(**dumps.texts(FIREWALL_DUMPS), source=dumps.source)
+    network = host_network(**dumps.texts(NETWORK_DUMPS), source=dumps.source)
+    return firewall, network
+
+
+def _published(cell: Cell) -> Reach | None:
+    """The verdict over the attempts through published host ports (all of them were tried
+    unless one was reachable: the first reachable attempt ends a cell)."""
+    verdicts = {a.verdict.value for a in cell.attempts if a.via == "published"}
+    if not verdicts:
+        return None
+    for wanted in (Reach.REACHABLE, Reach.UNKNOWN):
+        if wanted.value in verdicts:
+            return wanted
+    return Reach.BLOCKED
+
+
+def _zone_reach(cell: Cell, kind: str) -> ZoneReach:
+    attempt = cell.decisive
+    reasons = attempt.reasons if attempt is not None else ()
+    return ZoneReach(
+        zone=cell.zone,
+        kind=kind,
+        relation=cell.relation,
+        verdict=Reach(cell.verdict.value),
+        via=attempt.via if attempt is not None else None,
+        destination=attempt.destination if attempt is not None else None,
+        trace=cell.trace,
+        reasons=tuple(reasons),
+        note=cell.note,
+        published=_published(cell),
+    )
+
+
+def exposure_view(matrix: ExposureMatrix) -> Exposure:
+    """The matrix as model records (linear in the number of cells)."""
+    kinds = {z.id: z.kind.value for z in matrix.zones}
+    by_port: dict[tuple[str, int, str], list[ZoneReach]] = {}
+    for cell in matrix.cells:
+        by_port.setdefault((cell.container, cell.port, cell.protocol), []).append(_zone_reach(cell, kinds[cell.zone]))
+
+    def port(t: PortTarget) -> PortReach:
+        return PortReach(t.container, t.port, t.protocol, t.network_mode, t.bindings, tuple(by_port.get(t.key, ())))
+
+    return Exposure(
+        zones=tuple(ExposureZone(z.id, z.kind.value, z.interface, z.network, z.description) for z in matrix.zones),
+        ports=tuple(port(t) for t in matrix.targets),
+        notes=matrix.notes,
+    )
+
+
+def exposure_of(snapshot: Snapshot) -> tuple[ExposureMatrix, Exposure] | None:
+    """The exposure of one snapshot's containers, or ``None`` when its dumps were not read."""
+    if snapshot.host_dumps is None:
+        return None
+    firewall, network = facts_from_dumps(snapshot.host_dumps)
+    matrix = analyze_exposure(snapshot.containers, snapshot.networks, firewall, network, snapshot.daemon)
+    return matrix, exposure_view(matrix)
