@@ -9,7 +9,7 @@ message``) while the other projects are still scanned.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from auditor.collectors.base import Collected
@@ -36,7 +36,8 @@ def _saved_json(path: Path, uri: str) -> list[Collected] | None:
     return None if doc is None else list(SavedSource(((str(path), doc),)).collect())
 
 
-def collect_project(spec: ProjectSpec, options: ComposeOptions, parsed: Parsed | None = None) -> list[Collected]:
+def collect_project(spec: ProjectSpec, options: ComposeOptions, parsed: Parsed | None = None,
+                    environ: Mapping[str, str] | None = None) -> list[Collected]:
     """Load one project; any failure becomes a failed target naming the main file."""
     uri = Uris(spec.root)(spec.files[0])
     if len(spec.files) == 1 and spec.stdin is None:
@@ -51,6 +52,7 @@ def collect_project(spec: ProjectSpec, options: ComposeOptions, parsed: Parsed |
             variables=dict(options.variables),
             all_profiles=options.all_profiles,
             parsed=parsed,
+            environ=environ,
         )
     except InputError as exc:
         return [_failed(uri, exc)]
@@ -69,6 +71,7 @@ def collect_compose(paths: Sequence[Path], options: ComposeOptions, stdin: str |
     every named file exactly once: within its project, else on its own)."""
     out: list[Collected] = []
     cwd = Path(os.getcwd())
+    environ = dict(os.environ)  # read once: copying os.environ per project decodes every variable again
     if options.merge_files:
         out.extend(collect_project(ProjectSpec(tuple(Path(f) for f in options.merge_files), cwd), options))
     found: dict[Path, Discovery | InputError] = {}
@@ -100,5 +103,5 @@ def collect_compose(paths: Sequence[Path], options: ComposeOptions, stdin: str |
             message = "no compose files found below this directory (looked for compose*.y(a)ml and docker-compose*.y(a)ml)"
             out.append(_failed(str(path), InputError(message, str(path))))
         for project in discovery.projects:
-            out.extend(collect_project(ProjectSpec(project.files, path, project.notes), options, parsed[path]))
+            out.extend(collect_project(ProjectSpec(project.files, path, project.notes), options, parsed[path], environ))
     return out

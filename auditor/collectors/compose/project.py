@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 from auditor.model.errors import InputError
@@ -37,14 +38,22 @@ class Uris:
 
     root: Path
 
+    @cached_property
+    def _root(self) -> str:
+        return os.path.abspath(self.root)
+
     def __call__(self, path: Path) -> str:
         if path == STDIN_PATH:
             return "stdin"
-        absolute = Path(os.path.abspath(path))
-        try:
-            return absolute.relative_to(Path(os.path.abspath(self.root))).as_posix()
-        except ValueError:
-            return path.as_posix()
+        # Plain strings: pathlib's relative_to cost a compose scan 10% of its time.
+        absolute = os.path.abspath(path)
+        root = self._root
+        if absolute == root:
+            return "."
+        prefix = root if root.endswith("/") else root + "/"
+        if absolute.startswith(prefix):
+            return absolute[len(prefix) :]
+        return path.as_posix()
 
 
 class Environment:
@@ -76,12 +85,12 @@ class Loader:
         self.uris = uris
         self.stdin = stdin
         self.parsed = parsed  # files discovery read already
-        self.cache: dict[Path, Map] = {}
+        self.cache: dict[str, Map] = {}
         self.read = [] if read is None else read  # every file loaded, included ones too (shared)
         self.unresolved = unresolved if unresolved is not None else Unresolved()
 
     def load(self, path: Path) -> Map:
-        key = Path(os.path.abspath(path))
+        key = os.path.abspath(path)
         if key not in self.cache:
             uri = self.uris(path)
             tree = self._parse(path, uri)
