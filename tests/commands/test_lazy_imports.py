@@ -39,6 +39,8 @@ def test_a_compose_scan_imports_no_docker_sdk_benchmarks_or_store(tmp_path):
     modules = loaded("scan", "-q", "-o", "r.json", "-o", "r.sarif", ".", cwd=tmp_path)
     assert "auditor.collectors.compose" in modules  # the probe saw the scan run
     assert heavy(modules) == []
+    # no rule pack declared anywhere: entry points read without importlib.metadata; no engine, no threads
+    assert sorted(m for m in modules if m in ("importlib.metadata", "concurrent.futures", "ruamel.yaml")) == []
 
 
 def test_a_saved_json_scan_imports_no_docker_sdk(tmp_path):
