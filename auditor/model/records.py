@@ -170,7 +170,7 @@ class Container:
         compose = self.origin is not None and self.origin.kind is SourceKind.COMPOSE
         return "service" if compose or self.swarm_service else "container"
 
-    @cached_property  # asked for by most rules, per container: computed once
+    @property
     def published_ports(self) -> tuple[PortBinding, ...]:
         """Ports Docker really publishes: none in host or none network mode, where Docker
         discards port mappings (host mode exposes every listening port instead: NET003)."""
