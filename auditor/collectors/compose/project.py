@@ -86,10 +86,14 @@ class Loader:
         self.stdin = stdin
         self.parsed = parsed  # files discovery read already
         self.cache: dict[str, Map] = {}
+        self.by_path: dict[Path, Map] = {}
         self.read = [] if read is None else read  # every file loaded, included ones too (shared)
         self.unresolved = unresolved if unresolved is not None else Unresolved()
 
     def load(self, path: Path) -> Map:
+        seen = self.by_path.get(path)  # asked once per service: skip abspath's getcwd
+        if seen is not None:
+            return seen
         key = os.path.abspath(path)
         if key not in self.cache:
             uri = self.uris(path)
@@ -110,6 +114,7 @@ class Loader:
                 )
             self.cache[key] = interpolate_tree(tree, self.env.lookup, self.unresolved)
             self.read.append(path)
+        self.by_path[path] = self.cache[key]
         return self.cache[key]
 
     def _parse(self, path: Path, uri: str) -> object:
