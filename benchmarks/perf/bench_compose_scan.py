@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -77,10 +78,17 @@ def generate(root: Path, count: int) -> list[Path]:
 CHILD_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "AUDITOR_STORE")}
 
 
-def timed(args: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess]:
+Run = tuple[float, float]  # one whole process: wall clock, CPU time (user + system)
+
+
+def timed(args: list[str], cwd: Path) -> tuple[Run, subprocess.CompletedProcess]:
+    """Wall clock and CPU time of one child process (CPU time is what a loaded machine disturbs least)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=CHILD_ENV)
-    return time.perf_counter() - start, proc
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime), proc
 
 
 MODES = {
@@ -128,23 +136,29 @@ def parse_only(files: list[Path], repeats: int) -> dict[str, list[float]]:
     return runs
 
 
-def report(label: str, runs: dict[str, list[float]], count: int) -> None:
+def report(label: str, runs: dict[str, list[float]], count: int, unit: str = "file") -> None:
     medians = {}
     for tool in ("auditor", "compose-lint"):
         medians[tool] = statistics.median(runs[tool])
-        print(f"  {label:22} {tool:13} median {medians[tool]:6.2f} s ({1000 * medians[tool] / count:5.2f} ms/file)"
+        print(f"  {label:26} {tool:13} median {medians[tool]:6.2f} s ({1000 * medians[tool] / count:6.2f} ms/{unit})"
               f"  runs: {', '.join(f'{x:.2f}' for x in runs[tool]) if len(runs[tool]) <= 10 else len(runs[tool])}")
     ratio = medians["auditor"] / medians["compose-lint"]
     verdict = f"auditor {1 / ratio:.1f}x faster" if ratio < 1 else f"auditor {ratio:.1f}x slower"
-    print(f"  {label:22} ratio auditor/compose-lint: {ratio:.2f} ({verdict}; same run, same files)")
+    print(f"  {label:26} ratio auditor/compose-lint: {ratio:.2f} ({verdict}; same run, same files)")
+
+
+def report_runs(label: str, runs: dict[str, list[Run]], count: int, unit: str = "file") -> None:
+    """Wall clock and CPU time of whole processes, each with its ratio."""
+    for index, measure in enumerate(("wall", "CPU")):
+        report(f"{label}, {measure}", {tool: [r[index] for r in rs] for tool, rs in runs.items()}, count, unit)
 
 
 ONE_FILE_SAMPLE = 10
 
 
-def per_file(root: Path, names: list[str], linter: str, repeats: int) -> dict[str, list[float]]:
+def per_file(root: Path, names: list[str], linter: str, repeats: int) -> dict[str, list[Run]]:
     """One whole process per file and tool, interleaved, quiet (exit codes only), bytecode cached."""
-    runs: dict[str, list[float]] = {"auditor": [], "compose-lint": []}
+    runs: dict[str, list[Run]] = {"auditor": [], "compose-lint": []}
     for round_no in range(repeats):
         for name in names:
             order = [("auditor", [sys.executable, "-m", "auditor", "scan", name, "--fail-on", "none", "-f", "none"]),
@@ -166,7 +180,7 @@ def main(count: int, repeats: int) -> None:
         files = generate(root, count)
         names = [str(f.relative_to(root)) for f in files]
         timed([sys.executable, "-m", "auditor", "--version"], root)  # warm-up: auditor's bytecode written once
-        times: dict[tuple[str, str], list[float]] = {}
+        times: dict[tuple[str, str], list[Run]] = {}
         report_doc: dict = {}
         for round_no in range(repeats):
             for mode, (ours_args, lint_args) in MODES.items():
@@ -189,13 +203,13 @@ def main(count: int, repeats: int) -> None:
         print(versions())
         print(f"compose files: {count} ({len(report_doc['targets'])} projects, {services} services), "
               f"repeats: {repeats}, auditor findings: {len(report_doc['findings'])}")
-        print("whole process, wall clock:")
+        print("whole process, every file in one run:")
         for mode in MODES:
-            report(mode, {tool: times[(mode, tool)] for tool in ("auditor", "compose-lint")}, count)
+            report_runs(mode, {tool: times[(mode, tool)] for tool in ("auditor", "compose-lint")}, count)
         print(f"one file per process (as pre-commit and editors run it), {len(one_file['auditor']) // repeats} files, "
               "each tool's median over every run:")
-        report("one-file scan", one_file, 1)
-        report("--version", start_up, 1)
+        report_runs("one-file scan", one_file, 1, "run")
+        report_runs("--version", start_up, 1, "run")
         print("YAML reading only, in this process, CPU time:")
         report("parse", parse_only(files, repeats), count)
         print("goals (issue 17): whole-directory runs at least 3x faster than compose-lint in both modes; "
