@@ -39,14 +39,22 @@ class Uris:
     root: Path
 
     @cached_property
+    def _cwd(self) -> str:  # a scan does not change directory; abspath asked the kernel per file
+        return os.getcwd()
+
+    @cached_property
     def _root(self) -> str:
-        return os.path.abspath(self.root)
+        return self._absolute(self.root)
+
+    def _absolute(self, path: Path) -> str:
+        text = os.fspath(path)
+        return os.path.normpath(text if os.path.isabs(text) else os.path.join(self._cwd, text))
 
     def __call__(self, path: Path) -> str:
         if path == STDIN_PATH:
             return "stdin"
         # Plain strings: pathlib's relative_to cost a compose scan 10% of its time.
-        absolute = os.path.abspath(path)
+        absolute = self._absolute(path)
         root = self._root
         if absolute == root:
             return "."

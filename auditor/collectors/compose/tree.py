@@ -13,7 +13,6 @@ used where the C extension is missing.
 from __future__ import annotations
 
 import binascii
-import os
 from base64 import b64decode
 from collections.abc import Callable
 from pathlib import Path
@@ -383,26 +382,25 @@ class Parsed:
 
     def __init__(self, uri_of: Callable[[Path], str]):
         self.uri_of = uri_of
-        self._texts: dict[str, str] = {}
-        self._trees: dict[str, tuple[str, Any]] = {}
+        self._texts: dict[Path, str] = {}  # by the path discovery found (the loader is given the same)
+        self._trees: dict[Path, tuple[str, Any]] = {}
 
     def load(self, path: Path) -> Any:
         """Read and parse ``path`` as a loader would, keeping text and tree; errors propagate."""
         uri = self.uri_of(path)
         text = read_text(path, uri)
-        key = os.path.abspath(path)
-        self._texts[key] = text
+        self._texts[path] = text
         tree = parse_text(text, uri)
-        self._trees[key] = (uri, tree)
+        self._trees[path] = (uri, tree)
         return tree
 
     def take(self, path: Path, uri: str) -> tuple[bool, Any]:
         """``(True, tree)`` once for a file parsed under ``uri``, else ``(False, None)``."""
-        kept = self._trees.pop(os.path.abspath(path), None)
+        kept = self._trees.pop(path, None)
         if kept is None or kept[0] != uri:
             return False, None
         return True, kept[1]
 
     def text(self, path: Path) -> str | None:
         """The text of a file read before, once (a second reader reads the file again)."""
-        return self._texts.pop(os.path.abspath(path), None)
+        return self._texts.pop(path, None)
