@@ -27,7 +27,7 @@ def test_the_stage_breakdown_names_every_stage_once():
     stages = re.findall(r"^  (parse|normalise|rules|policy|report|total) ", out, re.M)
     assert stages == ["parse", "normalise", "rules", "policy", "report", "total"]
     assert "4 compose files (4 YAML documents read" in out  # each file parsed once
-    assert re.search(r"^  auditor --version +\d+\.\d ms", out, re.M)
+    assert re.search(r"^  auditor --version +wall +\d+\.\d ms, CPU +\d+\.\d ms$", out, re.M)
 
 
 @pytest.mark.slow
