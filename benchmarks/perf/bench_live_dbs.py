@@ -105,7 +105,9 @@ def main() -> None:
         sys.exit(f"{script} not found: git clone https://github.com/docker/docker-bench-security {args.checkout}")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     client = docker.from_env()
-    image = build_busybox_image(client, "auditor-test/busybox:1", {"io.auditor.test": "1"})
+    # An image of its own: containers inherit their image's labels, and test suites on the same
+    # engine remove whatever carries theirs (io.auditor.test) when they clean up.
+    image = build_busybox_image(client, "auditor-perf/busybox:1", {LABEL: "image"})
     run_id = uuid.uuid4().hex[:8]
     network = client.networks.create(f"perf-dbs-{run_id}", labels={LABEL: run_id}).name
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "AUDITOR_STORE")}
@@ -120,11 +122,15 @@ def main() -> None:
             for size in sorted(args.sizes):
                 start(client, image, size, run_id, network)
                 on_engine = len(client.containers.list())
+                ours_before = len(client.containers.list(filters={"label": f"{LABEL}={run_id}"}))
                 runs: dict[str, list[float]] = {name: [] for name in tools}
                 for round_no in range(args.repeats):
                     order = list(tools.items()) if round_no % 2 == 0 else list(reversed(tools.items()))
                     for name, (command, cwd) in order:
                         runs[name].append(timed(command, cwd, env))
+                ours_after = len(client.containers.list(filters={"label": f"{LABEL}={run_id}"}))
+                if (ours_before, ours_after) != (size, size):  # someone removed or stopped ours: figures void
+                    sys.exit(f"N={size}: {ours_before} of this run's containers running before, {ours_after} after")
                 for name in tools:
                     medians[name][size] = statistics.median(runs[name])
                 rows.append((size, on_engine, medians["docker-bench-security"][size], medians["auditor"][size]))
