@@ -13,8 +13,6 @@ from collections.abc import Iterable
 from functools import cache
 from typing import IO, TYPE_CHECKING, Any
 
-from markupsafe import Markup
-
 from auditor.model.findings import Finding, PolicySummary, ScanResult
 from auditor.model.history import FindingDiff
 from auditor.model.severity import ORDERED_DESC
@@ -48,6 +46,8 @@ def environment() -> Environment:
 def _shown(value: object) -> object:
     """Every plain string a template prints, with control and bidi characters shown escaped
     (a U+202E in a name would reorder the page's text); markup the report builds stays."""
+    from markupsafe import Markup
+
     return visible_lines(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
@@ -188,6 +188,8 @@ def render_html(result: ScanResult) -> str:
             "form-action 'none'",
         )
     )
+    from markupsafe import Markup
+
     return env.get_template("report.html.j2").render(context, css=Markup(css), js=Markup(js), csp=csp)  # noqa: S704 - our own static CSS/JS
 
 
@@ -201,6 +203,8 @@ def render_diff(diff: FindingDiff, stream: IO[str]) -> None:
     css = env.get_template("_report.css.j2").render()
     csp = "; ".join(("default-src 'none'", f"style-src {csp_hash(css)}", "img-src 'none'", "base-uri 'none'",
                      "form-action 'none'"))
+    from markupsafe import Markup
+
     stream.write(env.get_template("diff.html.j2").render(diff=diff, css=Markup(css), csp=csp))  # noqa: S704 - our own static CSS
 
 

@@ -9,15 +9,17 @@ case for that target; a rule that crashed is an ``error``. So failures == open f
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from collections import defaultdict
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from auditor.model.findings import Finding, ScanResult
 from auditor.model.text import visible_lines
 
 from .ci_common import places, rule_metas
 from .formats import SCAN, OutputFormat
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -47,6 +49,8 @@ def _failure_text(f: Finding, where: str) -> str:
 
 
 def _case(suite: ET.Element, classname: str, name: str, file: str | None = None) -> ET.Element:
+    import xml.etree.ElementTree as ET  # noqa: N817 - only when a JUnit report is written
+
     attrs = {"classname": clean(classname), "name": clean(name), "time": "0"}
     if file:
         attrs["file"] = clean(file)
@@ -54,6 +58,8 @@ def _case(suite: ET.Element, classname: str, name: str, file: str | None = None)
 
 
 def junit_tree(result: ScanResult) -> ET.Element:
+    import xml.etree.ElementTree as ET  # noqa: N817 - only when a JUnit report is written
+
     metas = rule_metas(result)
     where = places(result)
     by_rule: dict[str, list[Finding]] = defaultdict(list)
@@ -113,6 +119,8 @@ def junit_tree(result: ScanResult) -> ET.Element:
 
 
 def render(result: ScanResult, stream: IO[str]) -> None:
+    import xml.etree.ElementTree as ET  # noqa: N817 - only when a JUnit report is written
+
     tree = junit_tree(result)
     ET.indent(tree)
     stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')

@@ -6,10 +6,6 @@ import os
 from collections.abc import Mapping
 from typing import IO
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
 from auditor.model.findings import ScanResult
 from auditor.model.severity import Severity
 from auditor.model.text import visible
@@ -34,6 +30,8 @@ TABLE_ROWS = 500
 def _cell(text: str) -> str:
     """Text from the scan as the terminal shows it: rich markup and every control or bidi
     character escaped, so a name cannot colour, clear or retitle the terminal."""
+    from rich.markup import escape
+
     return escape(visible(text))
 
 
@@ -65,6 +63,9 @@ def _names(names: list[str], shown: int = 3) -> str:
 
 
 def render(result: ScanResult, stream: IO[str]) -> None:
+    from rich.console import Console  # rich only when a table is drawn: ~17 ms of every other run
+    from rich.table import Table
+
     console = Console(file=stream, width=table_width(stream), highlight=False, soft_wrap=False)
     if result.findings:
         table = Table(show_lines=False, header_style="bold")

@@ -291,10 +291,13 @@ def port_entries(
     Wildcard copies (``0.0.0.0`` and ``::`` of one port) are one binding with both addresses;
     consecutive ports of one entry (compose: the same line; engine: a contiguous run with the
     same offset) are one entry. In order of the entries' origin, then port."""
+    ports = container.published_ports
+    if wanted is not None:
+        ports = tuple(p for p in ports if wanted(p))
+    if len(ports) < 2:  # most containers: nothing to group (six rules ask for every container)
+        return [PortEntry(ports, (ports[0].host_ip or "*",))] if ports else []
     groups: dict[tuple, list[PortBinding]] = {}
-    for port in container.published_ports:
-        if wanted is not None and not wanted(port):
-            continue
+    for port in ports:
         ip = "*" if port.is_all_interfaces else port.host_ip
         groups.setdefault((port.container_port, port.protocol, port.requested_host_port, ip), []).append(port)
     singles = [

@@ -47,7 +47,8 @@ META = RuleMeta(
 
 
 def check(snapshot: Snapshot) -> Iterator[Observation]:
-    for container, entry in entries(snapshot, lambda p: reaches_beyond_loopback(p, snapshot)):
+    # UDP first: entries never span protocols, and the address check is the costly part.
+    for container, entry in entries(snapshot, lambda p: p.protocol == "udp" and reaches_beyond_loopback(p, snapshot)):
         hit = next(((p, a) for p in entry.bindings if (a := udp_amplifier(p)) is not None), None)
         if hit is None:
             continue

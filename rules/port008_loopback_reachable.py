@@ -55,6 +55,8 @@ META = RuleMeta(
 
 
 def _is_ipv4_loopback(port: PortBinding) -> bool:
+    if not port.host_ip.startswith("127."):  # the only spelling of 127.0.0.0/8 that ip_address reads
+        return port.host_ip == "localhost"
     try:
         ip = ipaddress.ip_address(port.host_ip)
     except ValueError:

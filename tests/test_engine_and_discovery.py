@@ -119,3 +119,31 @@ def test_alike_keyed_but_different_observations_are_both_kept_with_unique_finger
     run = run_rules(snapshot(container("a")), [Rule(_meta("TEST902"), _same_key_twice)])
     assert [f.message for f in run.findings] == ["a first", "a second"]
     assert len({f.fingerprint for f in run.findings}) == 2
+
+
+def _dist(folder, name: str, entry_points: str | None) -> None:
+    info = folder / f"{name}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    if entry_points is not None:
+        (info / "entry_points.txt").write_text(entry_points)
+
+
+def test_the_quick_look_for_rule_packs_reads_entry_points_files(tmp_path):
+    from auditor.audit.discovery import ENTRY_POINT_GROUP, may_declare
+
+    _dist(tmp_path / "site", "other", "[console_scripts]\nother = other:main\n")
+    _dist(tmp_path / "site", "bare", None)
+    assert may_declare(ENTRY_POINT_GROUP, [str(tmp_path / "site"), str(tmp_path / "absent")]) is False
+    _dist(tmp_path / "site", "pack", f"[{ENTRY_POINT_GROUP}]\nmine = pack.rules:RULES\n")
+    assert may_declare(ENTRY_POINT_GROUP, [str(tmp_path / "site")]) is True
+    (tmp_path / "lib.zip").write_bytes(b"PK\x05\x06" + b"\0" * 18)  # what it cannot see through counts as yes
+    assert may_declare(ENTRY_POINT_GROUP, [str(tmp_path / "lib.zip")]) is True
+
+
+def test_a_rule_pack_on_the_path_is_still_found(tmp_path, monkeypatch):
+    from auditor.audit.discovery import ENTRY_POINT_GROUP, find_entry_points
+
+    _dist(tmp_path, "pack", f"[{ENTRY_POINT_GROUP}]\nmine = pack.rules:RULES\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert [(ep.name, ep.value) for ep in find_entry_points()] == [("mine", "pack.rules:RULES")]

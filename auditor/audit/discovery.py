@@ -7,11 +7,17 @@ rejected; the result is sorted by id so runs are deterministic.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
+from importlib.machinery import PathFinder
+from typing import TYPE_CHECKING
 
 from auditor.model.rule import Rule
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 ENTRY_POINT_GROUP = "auditor.rules"
 
@@ -32,7 +38,42 @@ def builtin_rules() -> tuple[Rule, ...]:
     return BUILTIN_RULES
 
 
+def may_declare(group: str, path: Iterable[str] | None = None) -> bool:
+    """Whether a distribution on ``path`` (``sys.path``) may declare entry points of ``group``.
+
+    Reads each ``*.dist-info``/``*.egg-info`` folder's ``entry_points.txt`` where
+    ``importlib.metadata`` would look, without importing it (40 ms, a sixth of a one-file scan).
+    Whatever this cannot see through (a zip or ``.egg`` on the path, a finder of distributions
+    other than the standard one) counts as yes, and the real lookup decides."""
+    if any(getattr(f, "find_distributions", None) is not None and f is not PathFinder for f in sys.meta_path):
+        return True
+    header = f"[{group}]"
+    for entry in sys.path if path is None else path:
+        folder = entry or "."
+        if folder.endswith(".egg"):
+            return True
+        try:
+            with os.scandir(folder) as listing:
+                infos = [e.path for e in listing if e.name.endswith((".dist-info", ".egg-info")) and e.is_dir()]
+        except NotADirectoryError:
+            return True  # a zip on the path
+        except OSError:
+            continue
+        for info in infos:
+            try:
+                with open(os.path.join(info, "entry_points.txt"), encoding="utf-8", errors="replace") as f:
+                    if header in f.read():
+                        return True
+            except OSError:
+                continue
+    return False
+
+
 def find_entry_points() -> tuple[EntryPoint, ...]:
+    if not may_declare(ENTRY_POINT_GROUP):
+        return ()
+    from importlib.metadata import entry_points
+
     return tuple(sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name))
 
 

@@ -95,6 +95,8 @@ def run_rules(snapshot: Snapshot, rules: Sequence[Rule]) -> RuleRun:
         except Exception as exc:  # noqa: BLE001 - a broken rule must not end the scan
             errors.append(RuleError(rule.id, snapshot.target.name, f"{type(exc).__name__}: {exc}"))
             continue
+        if not observations:  # most rules on most targets: nothing to check or convert
+            continue
         undeclared = sorted({o.severity.label for o in observations
                              if o.severity is not None and o.severity not in rule.meta.severities})
         if undeclared:  # the catalog would tell users something else than the findings do

@@ -11,7 +11,7 @@ import json
 import os
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,9 +136,20 @@ def fetch_raw(
     containers: list[dict] = []
     net_docs: list[dict] = []
     services: list[dict] = []
+    # The host's facts (files, firewall dumps: subprocesses) need only the address and the
+    # version: read them while the engine answers the inspects (0.3-0.9 s of waiting here).
+    facts_pool = ThreadPoolExecutor(max_workers=1)
+    facts: Future[HostReading] | None = None
+
+    def reading() -> HostReading:
+        return facts.result() if facts is not None else HostReading({})
+
     try:
         version = client.version()
         info = client.info()
+        if spec.read_host_config and host_facts is not None:
+            server = str(version.get("Version") or (info or {}).get("ServerVersion") or "") or None
+            facts = facts_pool.submit(host_facts, spec.address, server)
         listed = client.containers(all=True)
         networks = client.networks()
         ids = [c["Id"] for c in listed if isinstance(c, dict) and "Id" in c]
@@ -167,11 +178,12 @@ def fetch_raw(
         where = f" (stopped after inspecting {progress.inspected} of {len(ids)} containers)" if ids else ""
         partial = None
         if isinstance(info, dict) and containers:  # report what was read, marked incomplete
-            partial = _raw_state(spec, version, info, containers, net_docs, services, progress, host_facts)
+            partial = _raw_state(spec, version, info, containers, net_docs, services, progress, reading())
         raise TargetUnavailable(describe_failure(spec.address, exc) + where, partial=partial) from exc
     finally:
         client.close()
-    raw = _raw_state(spec, version, info, containers, net_docs, services, progress, host_facts)
+        facts_pool.shutdown(wait=True)
+    raw = _raw_state(spec, version, info, containers, net_docs, services, progress, reading())
     if progress.refused:  # the rest of the engine was read: report it, marked incomplete
         count = f" ({len(progress.refused)} of {len(ids)} containers could not be inspected)"
         message = describe_failure(spec.address, progress.refused[0]) + count
@@ -179,13 +191,8 @@ def fetch_raw(
     return raw
 
 
-def _raw_state(spec, version, info, containers, net_docs, services, progress, host_facts) -> RawState:
+def _raw_state(spec, version, info, containers, net_docs, services, progress, reading: HostReading) -> RawState:
     name = str(info.get("Name") or spec.address)
-    reading = HostReading({})
-    if spec.read_host_config and host_facts is not None:
-        reading = host_facts(
-            spec.address, str(version.get("Version") or info.get("ServerVersion") or "") or None
-        )
     return RawState(
         target=Target(SourceKind.ENGINE, name, spec.address),
         version=version,

@@ -8,7 +8,6 @@ else, directories included, is compose. Engines are read concurrently.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -160,6 +159,11 @@ def collect(request: ScanRequest, host_progress: HostProgress | None = None) -> 
         collected.extend(collect_paths(request.paths, request.compose))
     engines = request.engines or ((EngineSpec(),) if request.default_engine else ())
     if engines:
+        from concurrent.futures import ThreadPoolExecutor  # with logging behind it: only for engines
+
+        from auditor.collectors.sdk import import_sdk
+
+        import_sdk(spec.address for spec in engines)  # before the threads: the SDK's SSH part only if used
         with ThreadPoolExecutor(max_workers=min(8, len(engines))) as pool:
             for items in pool.map(lambda s: _collect_engine(s, host_progress), engines):
                 collected.extend(items)

@@ -25,7 +25,6 @@ from auditor.commands.common import (
     writes_stdout,
 )
 from auditor.commands.gates import gate_options, resolve_gates, warn_expired
-from auditor.commands.history import record_scan
 from auditor.model import InputError, exit_codes
 from auditor.model.text import visible
 from auditor.policy.gate import parse_severity
@@ -151,5 +150,7 @@ def scan_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout
                 click.echo(visible(f"auditor: {line}"), err=True)
         code = exit_codes.for_result(result)
         if store is not None or gates.config.store:
+            from auditor.commands.history import record_scan  # the history store only when asked
+
             code = record_scan(store or "default", result, code, configured=gates.config.store)
         sys.exit(code)

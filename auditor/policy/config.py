@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +102,8 @@ def parse_config(text: str, path: str, known_rules: Iterable[str], is_pyproject:
     repository being scanned rather than to the user: every path it names (outputs, store,
     waivers, baseline) must then stay inside that directory, and it may not name a store URL.
     """
+    import tomllib  # only when a config file exists
+
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -39,6 +39,8 @@ def test_a_compose_scan_imports_no_docker_sdk_benchmarks_or_store(tmp_path):
     modules = loaded("scan", "-q", "-o", "r.json", "-o", "r.sarif", ".", cwd=tmp_path)
     assert "auditor.collectors.compose" in modules  # the probe saw the scan run
     assert heavy(modules) == []
+    # no rule pack declared anywhere: entry points read without importlib.metadata; no engine, no threads
+    assert sorted(m for m in modules if m in ("importlib.metadata", "concurrent.futures", "ruamel.yaml")) == []
 
 
 def test_a_saved_json_scan_imports_no_docker_sdk(tmp_path):
@@ -49,3 +51,10 @@ def test_a_saved_json_scan_imports_no_docker_sdk(tmp_path):
 
 def test_the_probe_sees_the_sdk_where_it_is_used(tmp_path):
     assert "docker" in loaded("snapshot", "--help", cwd=tmp_path)
+
+
+def test_a_live_scan_of_a_socket_engine_imports_the_sdk_without_paramiko(tmp_path):
+    engine = tmp_path / "absent.sock"  # nothing listens: the import happens before the first request
+    modules = loaded("scan", "-q", "-f", "none", "--engine", f"unix://{engine}", cwd=tmp_path)
+    assert "docker" in modules  # the probe saw the engine collector run
+    assert sorted(m for m in modules if m.split(".")[0] == "paramiko") == []

@@ -9,7 +9,7 @@ message``) while the other projects are still scanned.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from auditor.collectors.base import Collected
@@ -20,6 +20,7 @@ from auditor.model.records import SourceKind, Target
 
 from .discover import Discovery, discover
 from .project import STDIN_PATH, ProjectSpec, Uris, load_project
+from .tree import Parsed
 
 __all__ = ["collect_compose", "load_project", "ProjectSpec"]
 
@@ -35,7 +36,8 @@ def _saved_json(path: Path, uri: str) -> list[Collected] | None:
     return None if doc is None else list(SavedSource(((str(path), doc),)).collect())
 
 
-def collect_project(spec: ProjectSpec, options: ComposeOptions) -> list[Collected]:
+def collect_project(spec: ProjectSpec, options: ComposeOptions, parsed: Parsed | None = None,
+                    environ: Mapping[str, str] | None = None) -> list[Collected]:
     """Load one project; any failure becomes a failed target naming the main file."""
     uri = Uris(spec.root)(spec.files[0])
     if len(spec.files) == 1 and spec.stdin is None:
@@ -49,6 +51,8 @@ def collect_project(spec: ProjectSpec, options: ComposeOptions) -> list[Collecte
             options.profiles,
             variables=dict(options.variables),
             all_profiles=options.all_profiles,
+            parsed=parsed,
+            environ=environ,
         )
     except InputError as exc:
         return [_failed(uri, exc)]
@@ -67,13 +71,16 @@ def collect_compose(paths: Sequence[Path], options: ComposeOptions, stdin: str |
     every named file exactly once: within its project, else on its own)."""
     out: list[Collected] = []
     cwd = Path(os.getcwd())
+    environ = dict(os.environ)  # read once: copying os.environ per project decodes every variable again
     if options.merge_files:
         out.extend(collect_project(ProjectSpec(tuple(Path(f) for f in options.merge_files), cwd), options))
     found: dict[Path, Discovery | InputError] = {}
+    parsed: dict[Path, Parsed] = {}  # what each directory's discovery read, for its loaders
     for path in map(Path, paths):
         if path.is_dir() and path not in found:
+            parsed[path] = Parsed(Uris(path))
             try:
-                found[path] = discover(path)
+                found[path] = discover(path, parsed[path])
             except InputError as exc:
                 found[path] = exc
     covered = {os.path.realpath(f) for d in found.values() if isinstance(d, Discovery)
@@ -96,5 +103,5 @@ def collect_compose(paths: Sequence[Path], options: ComposeOptions, stdin: str |
             message = "no compose files found below this directory (looked for compose*.y(a)ml and docker-compose*.y(a)ml)"
             out.append(_failed(str(path), InputError(message, str(path))))
         for project in discovery.projects:
-            out.extend(collect_project(ProjectSpec(project.files, path, project.notes), options))
+            out.extend(collect_project(ProjectSpec(project.files, path, project.notes), options, parsed[path], environ))
     return out

@@ -8,7 +8,6 @@ never read.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -215,7 +214,7 @@ class ProjectBuilder:
             for i, entry in enumerate(entries):
                 origin = entries.at(i)
                 try:
-                    bindings = parser(entry, origin)
+                    bindings = parser(entry, origin, i) if field == "ports" else parser(entry, origin)
                 except PortSpecError as exc:
                     if came_from_variables(entry):  # the parser quotes values: they may be .env secrets
                         raise fail(f"service {name}: invalid {field} entry {as_written(entry)!r} (after "
@@ -225,8 +224,7 @@ class ProjectBuilder:
                 if self.bindings > MAX_PORT_BINDINGS:
                     raise fail(f"service {name}: the project publishes more than {MAX_PORT_BINDINGS:,} port "
                                "bindings (one container publishing every port on IPv4 and IPv6 lists 131,070)", origin)
-                if field == "ports":
-                    bindings = [replace(b, entry=i) for b in bindings]
+                if field == "ports":  # each binding knows its entry's index already
                     items.extend(zip(dedupe_keys(entry, bindings), bindings, strict=True))
                 else:
                     items.extend((f"expose:{b.container_port}/{b.protocol}", b) for b in bindings)

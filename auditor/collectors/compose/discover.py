@@ -27,7 +27,7 @@ from pathlib import Path
 
 from auditor.model.errors import InputError
 
-from .tree import Map, Seq, load_file
+from .tree import Map, Parsed, Seq, load_file
 
 MAIN_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 OVERRIDE_NAMES = (
@@ -64,10 +64,11 @@ class Discovery:
     skipped: tuple[tuple[Path, str], ...] = ()
 
 
-def _peek(path: Path) -> Map | None:
-    """The file's tree when it parses as a mapping; errors are the reader's to report later."""
+def _peek(path: Path, parsed: Parsed | None = None) -> Map | None:
+    """The file's tree when it parses as a mapping; errors are the reader's to report later.
+    With ``parsed``, the text and tree are kept there for the loader."""
     try:
-        tree = load_file(path, path.name)
+        tree = load_file(path, path.name) if parsed is None else parsed.load(path)
     except (InputError, RecursionError, MemoryError):
         return None
     return tree if isinstance(tree, Map) else None
@@ -114,16 +115,17 @@ def _base_for(variant: str, names: set[str], main: str | None) -> str | None:
     return main
 
 
-def directory_projects(directory: Path, names: set[str]) -> tuple[list[Found], list[tuple[Path, str]]]:
+def directory_projects(directory: Path, names: set[str],
+                       parsed: Parsed | None = None) -> tuple[list[Found], list[tuple[Path, str]]]:
     """The projects of one directory and the files audited only as part of another."""
     compose_names = sorted(n for n in names if COMPOSE_LIKE.match(n))  # unreadable ones: the reader says why
     if not compose_names:
         return [], []
     main = next((n for n in MAIN_NAMES if n in compose_names), None)
     override = next((n for n in OVERRIDE_NAMES if n in compose_names), None)
-    trees = {n: _peek(directory / n) for n in compose_names if n not in (main, override)}
+    trees = {n: _peek(directory / n, parsed) for n in compose_names if n not in (main, override)}
     if main is not None:
-        trees[main] = _peek(directory / main)
+        trees[main] = _peek(directory / main, parsed)
     referenced: dict[str, str] = {}
     for name, tree in trees.items():
         for ref in _references(tree) if tree is not None else []:
@@ -161,8 +163,9 @@ def directory_projects(directory: Path, names: set[str]) -> tuple[list[Found], l
     return found, skipped
 
 
-def discover(root: Path) -> Discovery:
-    """Every project below ``root``, in a stable order, and what was not audited alone."""
+def discover(root: Path, parsed: Parsed | None = None) -> Discovery:
+    """Every project below ``root``, in a stable order, and what was not audited alone
+    (with ``parsed``, every file read on the way is kept there for loading)."""
     found: list[Found] = []
     skipped: list[tuple[Path, str]] = []
     seen = 0
@@ -174,7 +177,7 @@ def discover(root: Path) -> Discovery:
         if seen > MAX_ENTRIES:
             raise InputError(f"too many files below this directory (over {MAX_ENTRIES}); scan a narrower path", str(root))
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and depth < MAX_DEPTH)
-        projects, left = directory_projects(here, set(files))
+        projects, left = directory_projects(here, set(files), parsed)
         found += projects
         skipped += left
     if errors and not found and not os.access(root, os.R_OK):

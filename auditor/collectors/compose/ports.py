@@ -75,8 +75,8 @@ def check_ip(ip: str) -> str:
     return ip
 
 
-def parse_short(raw: str, origin: Origin | None = None) -> list[PortBinding]:
-    """One short-syntax entry (``"127.0.0.1:8080:80/udp"``) -> its bindings."""
+def parse_short(raw: str, origin: Origin | None = None, entry: int | None = None) -> list[PortBinding]:
+    """One short-syntax entry (``"127.0.0.1:8080:80/udp"``) -> its bindings (``entry``: its index in ``ports``)."""
     ip, host, container = _split_parts(raw)
     proto, container = _split_proto(container)
     if ip.startswith("["):
@@ -124,6 +124,7 @@ def parse_short(raw: str, origin: Origin | None = None) -> list[PortBinding]:
                 host_port=host_port or None,
                 host_port_end=host_port_end,
                 origin=origin,
+                entry=entry,
             )
         )
     return out
@@ -143,7 +144,7 @@ def _int_field(value: Any, name: str) -> int:
     return number
 
 
-def parse_long(entry: dict, origin: Origin | None = None) -> list[PortBinding]:
+def parse_long(entry: dict, origin: Origin | None = None, index: int | None = None) -> list[PortBinding]:
     """One long-syntax entry (``target``, ``published``, ``host_ip``, ``protocol``, ``mode``)."""
     if "target" not in entry or entry["target"] is None:
         raise PortSpecError("port entry has no target")
@@ -178,20 +179,21 @@ def parse_long(entry: dict, origin: Origin | None = None) -> list[PortBinding]:
             host_port=host_port,
             host_port_end=host_end,
             origin=origin,
+            entry=index,
         )
     ]
 
 
-def parse_port(entry: Any, origin: Origin | None = None) -> list[PortBinding]:
-    """A ``ports`` item of any syntax."""
+def parse_port(entry: Any, origin: Origin | None = None, index: int | None = None) -> list[PortBinding]:
+    """A ``ports`` item of any syntax (``index``: its place in the list, kept as each binding's ``entry``)."""
     if isinstance(entry, bool) or entry is None:
         raise PortSpecError(f"invalid port entry {entry!r}")
     if isinstance(entry, int):
-        return parse_short(str(entry), origin)
+        return parse_short(str(entry), origin, index)
     if isinstance(entry, str):
-        return parse_short(entry, origin)
+        return parse_short(entry, origin, index)
     if isinstance(entry, dict):
-        return parse_long(entry, origin)
+        return parse_long(entry, origin, index)
     raise PortSpecError(f"invalid port entry {entry!r}")
 
 
