@@ -41,7 +41,7 @@ STAGES = ("read", "normalise", "rules", "report")
 CHILD_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "AUDITOR_STORE")}
 
 
-def one_scan(path: Path, rules) -> tuple[dict[str, float], int, int]:  # type: ignore[no-untyped-def]
+def one_scan(path: Path, rules) -> tuple[dict[str, float], int, int]:
     out: dict[str, float] = {}
     start = time.process_time()
     raw = load_snapshot_file(str(path), read_json(path))

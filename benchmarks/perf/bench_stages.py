@@ -63,7 +63,7 @@ class ParseClock:
         self._original = original
         clock = self
 
-        def timed_document(composer):  # type: ignore[no-untyped-def]
+        def timed_document(composer):
             start = time.process_time()
             try:
                 return original(composer)
@@ -75,7 +75,8 @@ class ParseClock:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        tree_module._Composer.document = self._original  # type: ignore[method-assign]
+        if self._original is not None:
+            tree_module._Composer.document = self._original  # type: ignore[method-assign]
 
 
 def one_scan(root: Path) -> tuple[dict[str, float], int, int]:

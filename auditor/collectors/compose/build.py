@@ -209,12 +209,12 @@ class ProjectBuilder:
 
     def ports(self, name: str, svc: Map) -> list:
         items: list = []
-        for field, parser in (("ports", parse_port), ("expose", parse_expose)):
+        for field in ("ports", "expose"):
             entries = sequence(svc.get(field), f"service {name} {field}", svc.at(field))
             for i, entry in enumerate(entries):
                 origin = entries.at(i)
                 try:
-                    bindings = parser(entry, origin, i) if field == "ports" else parser(entry, origin)
+                    bindings = parse_port(entry, origin, i) if field == "ports" else parse_expose(entry, origin)
                 except PortSpecError as exc:
                     if came_from_variables(entry):  # the parser quotes values: they may be .env secrets
                         raise fail(f"service {name}: invalid {field} entry {as_written(entry)!r} (after "
