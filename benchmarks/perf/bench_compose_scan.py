@@ -98,6 +98,13 @@ MODES = {
 }
 
 
+def _version_or_absent(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed (pip install -e '.[bench-compose]')"
+
+
 def versions() -> str:
     try:
         from yaml._yaml import get_version_string
@@ -110,7 +117,7 @@ def versions() -> str:
     install = "editable install" if direct.get("dir_info", {}).get("editable") else "installed"
     return (
         f"auditor {metadata.version('docker-net-auditor')} ({install}; PyYAML {metadata.version('PyYAML')}, {libyaml}), "
-        f"compose-lint {metadata.version('compose-lint')}, Python {platform.python_version()}, bytecode {bytecode}"
+        f"compose-lint {_version_or_absent('compose-lint')}, Python {platform.python_version()}, bytecode {bytecode}"
     )
 
 
