@@ -308,13 +308,7 @@ class BenchEnvironment:
         **kwargs: Any,
     ) -> Any:
         """A container running the iperf3 and sockperf servers."""
-        bind_iperf = f" -B {bind}" if bind else ""
-        bind_sockperf = f" -i {bind}" if bind else ""
-        script = (
-            f"iperf3 -s -p {listen[0]}{bind_iperf} & "
-            f"sockperf server --tcp -p {listen[1]}{bind_sockperf} & wait"
-        )
-        return self.container(role, ["sh", "-c", script], **kwargs)
+        return self.container(role, server_command(listen, bind), **kwargs)
 
     def container(self, role: str, command: list[str], **kwargs: Any) -> Any:
         """A running container of this run's image (``containers.run`` keyword arguments)."""
@@ -387,6 +381,18 @@ class BenchEnvironment:
             ) or f"br-{net.id[:12]}"
             out.append((str(net.name), mtu(iface)))
         return tuple(out)
+
+
+def server_command(
+    listen: tuple[int, int] = (IPERF_PORT, SOCKPERF_PORT), bind: str | None = None
+) -> list[str]:
+    """The command of a server container: iperf3 and sockperf servers, side by side."""
+    bind_iperf = f" -B {bind}" if bind else ""
+    bind_sockperf = f" -i {bind}" if bind else ""
+    script = (
+        f"iperf3 -s -p {listen[0]}{bind_iperf} & sockperf server --tcp -p {listen[1]}{bind_sockperf} & wait"
+    )
+    return ["sh", "-c", script]
 
 
 def _main_thread() -> bool:

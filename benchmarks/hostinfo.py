@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
 import shutil
+import socket
+import struct
 import subprocess
 from typing import Any
 
@@ -44,9 +47,26 @@ def userland_proxy_setting() -> UserlandProxy:
     return UserlandProxy(True, "engine default")
 
 
+SIOCGIFMTU = 0x8921
+
+
 def mtu(interface: str) -> int | None:
-    value = _read(f"/sys/class/net/{interface}/mtu")
-    return int(value) if value and value.isdigit() else None
+    """The MTU of ``interface`` in this process's network namespace (None if there is none).
+
+    Asked of the kernel (``SIOCGIFMTU``) rather than read from ``/sys/class/net``: a process
+    that joined another namespace with ``nsenter --net`` still sees the sysfs of the namespace
+    that mounted it, so a benchmark run beside another engine would report that one's links.
+    """
+    name = interface.encode()
+    if not name or len(name) > 15:
+        return None
+    request = struct.pack("16si20x", name, 0)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            answer = fcntl.ioctl(sock.fileno(), SIOCGIFMTU, request)
+    except OSError:
+        return None
+    return int(struct.unpack("16si20x", answer)[1])
 
 
 def tool_version(argv: list[str]) -> str | None:

@@ -72,17 +72,33 @@ def cmdline(pid: int) -> list[str]:
         return []
 
 
+def netns_inode(pid: int | str) -> int | None:
+    """The inode of the network namespace of ``pid`` (``"self"`` for this process)."""
+    try:
+        return os.stat(f"/proc/{pid}/ns/net").st_ino
+    except OSError:
+        return None
+
+
 def docker_proxy_pid(host_ip: str, host_port: int, proto: str = "tcp") -> int | None:
-    """The userland proxy process that serves ``host_ip:host_port``, if there is one."""
+    """The userland proxy process that serves ``host_ip:host_port`` in this network namespace.
+
+    Only proxies in the benchmark's own namespace count: another engine on the machine (in a
+    namespace of its own) may run a proxy for the same address and port.
+    """
+    ours = netns_inode("self")
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         args = cmdline(int(entry))
-        if not args or not args[0].endswith("docker-proxy"):
+        if not args or not args[0].endswith("docker-proxy") or netns_inode(entry) != ours:
             continue
         pairs = dict(zip(args[1::2], args[2::2], strict=False))
-        if (pairs.get("-host-ip") == host_ip and pairs.get("-host-port") == str(host_port)
-                and pairs.get("-proto", "tcp") == proto):
+        if (
+            pairs.get("-host-ip") == host_ip
+            and pairs.get("-host-port") == str(host_port)
+            and pairs.get("-proto", "tcp") == proto
+        ):
             return int(entry)
     return None
 

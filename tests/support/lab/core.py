@@ -287,6 +287,10 @@ class Lab:
             if engine.macvlan_port:
                 self._veth_to_lan(engine.netns, engine.macvlan_port, "mv0")
                 system.ip("-n", engine.netns, "link", "set", "mv0", "up")
+                # mv0 has no address, but by default Linux answers ARP for any local address on
+                # any interface: neighbours would learn e1's LAN address at mv0's MAC, which
+                # then ages out of the bridge and e1's traffic is flooded to every port
+                system.sysctl_write(engine.netns, "net.ipv4.conf.mv0.arp_ignore", "1")
             system.sysctl_write(engine.netns, "net.ipv4.ip_forward", "1" if engine.config.forwarding else "0")
         for host in self.plan.hosts:
             self._join_lan(host.netns, host.name, host.lan_ip, host.lan_ip6)
