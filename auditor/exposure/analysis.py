@@ -12,8 +12,8 @@ attempt is, unknown if none is but one is unknown, blocked otherwise.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from auditor.exposure.attempts import AttemptMemo, bind
 from auditor.exposure.facts import FirewallFacts, HostNetwork
@@ -174,6 +174,11 @@ def build_zones(
             )
         )
     return tuple(zones)
+
+
+def _with_source(zone: Zone, v4: str | None, v6: str | None) -> Zone:
+    given = ", ".join(a for a in (v4, v6) if a) or "none"
+    return replace(zone, source_v4=v4, source_v6=v6, description=f"{zone.description}; source given: {given}")
 
 
 def _endpoints(
@@ -494,13 +499,15 @@ def analyze_exposure(
     network: HostNetwork,
     daemon: DaemonFacts | None = None,
     every_attempt: bool = False,
+    sources: Mapping[str, tuple[str | None, str | None]] | None = None,
 ) -> ExposureMatrix:
     """The exposure matrix of one host (pure: everything comes in as arguments).
 
     A cell's attempts are tried in order (published host ports, then the container's own
     address) and, unless ``every_attempt``, the first reachable one ends the cell: the
     verdict cannot change any more. ``every_attempt`` follows them all (for comparisons with
-    real packets, which try each way)."""
+    real packets, which try each way). ``sources`` replaces the representative source
+    addresses of zones, ``{zone id: (IPv4, IPv6)}``: the answers for a real client there."""
     notes: list[str] = list(firewall.problems)
     if firewall.nft is None and not firewall.problems:
         notes.append("nft -j list ruleset was not read: nftables tables outside iptables were not checked")
@@ -522,6 +529,8 @@ def analyze_exposure(
     bridges = _bridges(networks, network, taken)
     model.bridges = frozenset(b.bridge for b in bridges.values())
     zones = build_zones(network, bridges, model, taken)
+    if sources:
+        zones = tuple(_with_source(z, *sources[z.id]) if z.id in sources else z for z in zones)
     if network.interfaces is None:
         notes.append("ip -j addr was not read: no zones but the host and answers are unknown")
     planner = _Planner(model, network, bridges)
