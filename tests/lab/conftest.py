@@ -57,7 +57,7 @@ def settings_lab(lab_ready, test_image):
 
 
 # The exposure proofs' lab (tests/lab/test_exposure_*.py): four engines configured the ways
-# issue 13 names, a LAN host with routes to their bridges, a host beyond a router.
+# issue 13 names, a LAN host for each with routes to its bridges, a host beyond a router.
 EXPOSURE_LAB = (
     EngineConfig("plain"),
     EngineConfig("fwd", forwarding=True),
@@ -70,5 +70,6 @@ EXPOSURE_LAB = (
 def exposure_lab(lab_ready, test_image):
     from support.exposure_lab import ExposureLab
 
-    with Lab(EXPOSURE_LAB, outside=["laptop"], internet=["remote"], image_source=lab_ready) as lab:
+    lan_hosts = [f"lan{i}" for i in range(1, len(EXPOSURE_LAB) + 1)]  # one per engine
+    with Lab(EXPOSURE_LAB, outside=lan_hosts, internet=["remote"], image_source=lab_ready) as lab:
         yield ExposureLab.start(lab, {"plain": {"host_service": True}, "six": {"ipv6": True}})

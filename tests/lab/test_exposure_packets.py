@@ -42,7 +42,7 @@ def with_rules(exposure_lab, engine: str, text: str, ipv6: bool = False):
     """The engine's matrix and its comparison with packets while ``text`` is applied."""
     lab = exposure_lab.lab
     saved = lab.iptables_save(engine, ipv6=ipv6)
-    apply(lab, engine, fill(lab, engine, text), ipv6=ipv6)
+    apply(lab, engine, fill(lab, engine, text, exposure_lab.lan_hosts[engine]), ipv6=ipv6)
     try:
         return checked(exposure_lab, engine)
     finally:
@@ -186,7 +186,7 @@ def test_an_nftables_table_beside_iptables(exposure_lab):
     """On the engine whose FORWARD accepts, an nftables chain at priority 10 still drops
     what iptables let through."""
     lab = exposure_lab.lab
-    lab.run("fwd", ["nft", "-f", "-"], input=fill(lab, "fwd", NFT_TABLE))
+    lab.run("fwd", ["nft", "-f", "-"], input=fill(lab, "fwd", NFT_TABLE, exposure_lab.lan_hosts["fwd"]))
     try:
         matrix, _ = checked(exposure_lab, "fwd")
     finally:

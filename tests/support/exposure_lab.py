@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import sys
@@ -157,15 +158,13 @@ class Prober:
     v6: str | None
 
 
-def probers(lab: Lab, engine: str, networks: Mapping[str, str]) -> dict[str, Prober]:
-    """The zones of ``engine`` the lab can play: ``lan:eth0`` (the first LAN host, with routes
-    to the engine's bridge subnets), ``internet:eth0`` (the first internet host), ``host``, and
-    ``network:NAME`` for each network in ``networks`` (network -> a silent prober container)."""
-    lan_host = next(h for h in lab.hosts.values() if h.plan.segment == "lan")
-    out = {
-        "lan:eth0": Prober(lan_host.name, lan_host.lan_ip, lan_host.lan_ip6),
-        "host": Prober(engine, None, None),
-    }
+def probers(lab: Lab, engine: str, lan_host: str, networks: Mapping[str, str]) -> dict[str, Prober]:
+    """The zones of ``engine`` the lab can play: ``lan:eth0`` (``lan_host``, which routes the
+    engine's bridge subnets via the engine), ``internet:eth0`` (the first internet host),
+    ``host``, and ``network:NAME`` for each network in ``networks`` (network -> a silent
+    prober container)."""
+    lan = lab.hosts[lan_host]
+    out = {"lan:eth0": Prober(lan.name, lan.lan_ip, lan.lan_ip6), "host": Prober(engine, None, None)}
     remote = next((h for h in lab.hosts.values() if h.plan.segment == "internet"), None)
     if remote is not None:
         out["internet:eth0"] = Prober(remote.name, remote.lan_ip, remote.lan_ip6)
@@ -175,16 +174,14 @@ def probers(lab: Lab, engine: str, networks: Mapping[str, str]) -> dict[str, Pro
     return out
 
 
-def route_lan_host(lab: Lab, engine: str) -> None:
-    """The LAN host routes every subnet of the engine's bridge networks via the engine."""
-    lan_host = next(h for h in lab.hosts.values() if h.plan.segment == "lan")
+def route_lan_host(lab: Lab, engine: str, lan_host: str) -> None:
+    """``lan_host`` routes every subnet of the engine's bridge networks via the engine."""
     eng = lab.engines[engine]
     for net in eng.client.api.networks(filters={"driver": "bridge"}):
         for cfg in eng.client.api.inspect_network(net["Id"])["IPAM"]["Config"] or []:
             subnet = cfg.get("Subnet")
             if subnet:
-                via = eng.lan_ip6 if ":" in subnet else eng.lan_ip
-                lab.add_route(lan_host.name, subnet, via)
+                lab.add_route(lan_host, subnet, eng.lan_ip6 if ":" in subnet else eng.lan_ip)
 
 
 def analyze(
@@ -299,20 +296,20 @@ def compare(
     }
     plan: dict[str | tuple[str, str], list[Probe]] = {}
     for check in checks:
-        if not check.loopback:
-            plan.setdefault(found[check.cell.zone].source, []).append(check.probe)
-    results = {source: iter(got) for source, got in lab.probe_each(plan, **options).items()}
-    looped = [c.probe for c in checks if c.loopback]
-    if looped:
-        lan_host = found["lan:eth0"].source
-        assert isinstance(lan_host, str)
-        with lab.loopback_via(lan_host, engine):
-            through_loopback = iter(lab.probe_each({lan_host: looped}, **options)[lan_host])
+        plan.setdefault(found[check.cell.zone].source, []).append(check.probe)
+    lan_host = found["lan:eth0"].source
+    assert isinstance(lan_host, str)
+    # The LAN host's other probes never use its loopback, so one round serves both.
+    sending = (
+        lab.loopback_via(lan_host, engine) if any(c.loopback for c in checks) else contextlib.nullcontext()
+    )
+    with sending:
+        results = {source: iter(got) for source, got in lab.probe_each(plan, **options).items()}
     tally = Tally()
     seen: dict[tuple[str, str, int, str], list[tuple[_Check, bool]]] = {}
     for check in checks:
         cell = check.cell
-        result = next(through_loopback if check.loopback else results[found[cell.zone].source])
+        result = next(results[found[cell.zone].source])
         answered = answered_by(result, cell.container)
         seen.setdefault((cell.zone, cell.container, cell.port, cell.protocol), []).append((check, answered))
         if check.attempt is None:
@@ -350,10 +347,12 @@ class ExposureLab:
 
     lab: Lab
     setups: dict
+    lan_hosts: dict[str, str]  # engine -> its own LAN host (probes of two engines at once)
     probers: dict[str, dict[str, Prober]]
 
     @classmethod
     def start(cls, lab: Lab, options: Mapping[str, Mapping[str, bool]]) -> ExposureLab:
+        """Each engine gets the standard scenario and a LAN host of its own, in order."""
         from .exposure_scenarios import standard
 
         def one(engine: str):
@@ -361,11 +360,13 @@ class ExposureLab:
 
         with ThreadPoolExecutor(max_workers=len(lab.engines)) as pool:
             setups = dict(zip(lab.engines, pool.map(one, list(lab.engines)), strict=True))
+        lan = [h.name for h in lab.hosts.values() if h.plan.segment == "lan"]
+        lan_hosts = dict(zip(lab.engines, lan, strict=True))
         found = {}
         for engine, setup in setups.items():
-            route_lan_host(lab, engine)
-            found[engine] = probers(lab, engine, setup.probers)
-        return cls(lab, setups, found)
+            route_lan_host(lab, engine, lan_hosts[engine])
+            found[engine] = probers(lab, engine, lan_hosts[engine], setup.probers)
+        return cls(lab, setups, lan_hosts, found)
 
     def check(self, engine: str, **kwargs) -> tuple[ExposureMatrix, Tally]:
         """The engine's matrix now, and how it compares with packets sent now."""

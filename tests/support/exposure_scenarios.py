@@ -74,16 +74,21 @@ def standard(lab: Lab, engine: str, *, host_service: bool = False, ipv6: bool = 
     return setup
 
 
-def fill(lab: Lab, engine: str, text: str) -> str:
-    """A rule text with the engine's own addresses."""
+def fill(lab: Lab, engine: str, text: str, lan_host: str | None = None) -> str:
+    """A rule text with the engine's own addresses (``laptop``: ``lan_host``'s, else the
+    first LAN host's; ``remote``: the first internet host's)."""
     eng = lab.engines[engine]
     api = eng.client.api
+    hosts = {h.plan.segment: h for h in reversed(list(lab.hosts.values()))}
     values = {
         "lan": str(lab.plan.lan),
-        "laptop": next(h.lan_ip for h in lab.hosts.values() if h.plan.segment == "lan"),
+        "laptop": lab.hosts[lan_host].lan_ip if lan_host else hosts["lan"].lan_ip,
+        "remote": hosts["internet"].lan_ip if "internet" in hosts else "",
+        "engine": eng.lan_ip,
         "internet": str(INTERNET),
         "bridge": str(eng.plan.bridge_cidr),
         "appnet_bridge": f"br-{api.inspect_network('appnet')['Id'][:12]}",
+        "othernet_bridge": f"br-{api.inspect_network('othernet')['Id'][:12]}",
     }
     for c in api.containers():
         name = c["Names"][0].lstrip("/")
