@@ -10,30 +10,49 @@ import click
 
 from auditor import __version__
 from auditor.model import exit_codes
+from auditor.model.text import visible
 
-# (module, attribute) of every command, in help order. Add a line per new command module.
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("auditor.commands.scan", "scan_command"),
-    ("auditor.commands.snapshot", "snapshot_command"),
-    ("auditor.commands.rules_cmd", "rules_command"),
-    ("auditor.commands.rules_cmd", "explain_command"),
-    ("auditor.commands.bench", "bench_command"),
-    ("auditor.commands.history", "history_command"),
-    ("auditor.commands.diff", "diff_command"),
-    ("auditor.commands.watch", "watch_command"),
-    ("auditor.commands.demo", "demo_command"),
-    ("auditor.commands.report", "report_command"),
+# (name, module, attribute) of every command, in help order. Add a line per new command module.
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("scan", "auditor.commands.scan", "scan_command"),
+    ("snapshot", "auditor.commands.snapshot", "snapshot_command"),
+    ("rules", "auditor.commands.rules_cmd", "rules_command"),
+    ("explain", "auditor.commands.rules_cmd", "explain_command"),
+    ("bench", "auditor.commands.bench", "bench_command"),
+    ("history", "auditor.commands.history", "history_command"),
+    ("diff", "auditor.commands.diff", "diff_command"),
+    ("watch", "auditor.commands.watch", "watch_command"),
+    ("demo", "auditor.commands.demo", "demo_command"),
+    ("report", "auditor.commands.report", "report_command"),
 )
 
 
+class LazyGroup(click.Group):
+    """Imports a command's module only when that command runs (or help lists them all): a
+    compose scan never loads the Docker SDK, the benchmarks or the history store."""
+
+    def __init__(self, *args, commands: tuple[tuple[str, str, str], ...] = (), **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self._lazy = {name: (module, attr) for name, module, attr in commands}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self._lazy)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self._lazy:
+            return None
+        module, attr = self._lazy[cmd_name]
+        command = getattr(importlib.import_module(module), attr)
+        assert command.name == cmd_name, f"{module}.{attr} is named {command.name!r}"
+        return command
+
+
 def build_cli() -> click.Group:
-    @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.group(cls=LazyGroup, commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(__version__, prog_name="auditor")
     def cli():
         """Security and performance auditing for Docker networking."""
 
-    for module, attr in COMMANDS:
-        cli.add_command(getattr(importlib.import_module(module), attr))
     return cli
 
 
@@ -46,10 +65,10 @@ def main() -> None:
     except click.UsageError as exc:
         # One line, like every other input error: a CI log shows it whole.
         command = exc.ctx.command_path if exc.ctx is not None else "auditor"
-        click.echo(f"auditor: error: {exc.format_message()} (see '{command} --help')", err=True)
+        click.echo(visible(f"auditor: error: {exc.format_message()} (see '{command} --help')"), err=True)
         sys.exit(exit_codes.INPUT_ERROR)
     except click.ClickException as exc:
-        click.echo(f"auditor: error: {exc.format_message()}", err=True)
+        click.echo(visible(f"auditor: error: {exc.format_message()}"), err=True)
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, click.Abort):
         click.echo("auditor: interrupted", err=True)
@@ -58,7 +77,7 @@ def main() -> None:
         if os.environ.get("AUDITOR_DEBUG"):
             raise
         click.echo(
-            f"auditor: internal error: {type(exc).__name__}: {exc} (set AUDITOR_DEBUG=1 for details)",
+            visible(f"auditor: internal error: {type(exc).__name__}: {exc} (set AUDITOR_DEBUG=1 for details)"),
             err=True,
         )
         sys.exit(exit_codes.INCOMPLETE)

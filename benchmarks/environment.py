@@ -16,7 +16,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 import docker
 import docker.errors
@@ -25,7 +27,7 @@ from auditor.model.errors import InputError
 
 from . import procfs
 from .image import build_image
-from .plan import Capabilities
+from .settings import Capabilities, Options
 
 LABEL = "io.auditor.bench"
 RUN_LABEL = "io.auditor.bench.run"
@@ -90,7 +92,7 @@ class BenchError(Exception):
     """The environment could not be set up (one line for the user)."""
 
 
-def capabilities(client) -> Capabilities:
+def capabilities(client: Any) -> Capabilities:
     """What this host allows, read from the engine and the local system."""
     import shutil
 
@@ -116,15 +118,21 @@ def capabilities(client) -> Capabilities:
     )
 
 
-def _bridge_address(client) -> str | None:
+def _bridge_address(client: Any) -> str | None:
     """The default bridge's IPv4 address on the host (engines before 23 omit it from IPAM)."""
     name = "docker0"
     with contextlib.suppress(docker.errors.APIError, KeyError, TypeError):
         name = (client.api.inspect_network("bridge").get("Options") or {}).get(
-            "com.docker.network.bridge.name", name)
+            "com.docker.network.bridge.name", name
+        )
     try:
-        proc = subprocess.run(["ip", "-o", "-4", "addr", "show", "dev", name], capture_output=True,
-                              text=True, timeout=10, check=False)
+        proc = subprocess.run(
+            ["ip", "-o", "-4", "addr", "show", "dev", name],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     for line in proc.stdout.splitlines():
@@ -134,42 +142,60 @@ def _bridge_address(client) -> str | None:
     return None
 
 
-def _engine_is_local(client) -> bool:
+def _engine_is_local(client: Any) -> bool:
     base = str(getattr(client.api, "base_url", ""))
     return base.startswith(("http+unix://", "http+docker://localunixsocket")) or "localhost" in base
 
 
-class BenchEnvironment:
-    """Creates what the planned modes need; ``routes`` maps each ready mode to its Route."""
+Setup = Callable[["BenchEnvironment"], Route]
+T = TypeVar("T")
+SETUP_ERRORS = (docker.errors.APIError, BenchError, OSError, subprocess.SubprocessError)
 
-    def __init__(self, client, modes: list[str], run_id: str, image: str | None = None,
-                 gateway_ip: str | None = None, macvlan_parent: str | None = None, log=None):
+
+class BenchEnvironment:
+    """The run's workshop: builds the tools image, sets up each mode's route, removes it all.
+
+    ``set_up(name, setup)`` calls one mode's set-up function (``modes.py``) with this object,
+    which offers the pieces a route is made of: host server processes, server and client
+    containers, networks, and ``shared`` for what several modes use together. ``routes`` maps
+    each ready mode to its Route; ``failures`` holds the one-line reason of each mode that is not.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        run_id: str,
+        opts: Options,
+        caps: Capabilities,
+        log: Callable[[str], None] | None = None,
+        needs_image: bool = True,
+    ):
         self.client = client
-        self.modes = set(modes)
         self.run_id = run_id
-        self.user_image = image
-        self.gateway_ip = gateway_ip
-        self.macvlan_parent = macvlan_parent
+        self.options = opts
+        self.gateway_ip = caps.gateway_ip
+        self.needs_image = needs_image
         self.log = log or (lambda _msg: None)
         self.image: str | None = None
         self.built_image: str | None = None
-        self.containers: list = []
-        self.networks: list = []
-        self.processes: list[subprocess.Popen] = []
+        self.containers: list[Any] = []
+        self.networks: list[Any] = []
+        self.processes: list[subprocess.Popen[bytes]] = []
         self.routes: dict[str, Route] = {}
         self.failures: dict[str, str] = {}
+        self._shared: dict[str, object] = {}
         self._closed = False
 
     # -- context manager -------------------------------------------------------------------
     def __enter__(self) -> BenchEnvironment:
         try:
-            self._setup()
+            self._prepare_image()
         except BaseException:
             self.close()
             raise
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -206,92 +232,110 @@ class BenchEnvironment:
                     signal.signal(s, handler)
 
     # -- set-up ------------------------------------------------------------------------------
-    def _name(self, role: str) -> str:
+    def name(self, role: str) -> str:
         return f"auditor-bench-{self.run_id}-{role}"
 
-    def _setup(self) -> None:
-        if self.user_image:
+    def _prepare_image(self) -> None:
+        user_image = self.options.image
+        if user_image:
             try:
-                self.client.images.get(self.user_image)
+                self.client.images.get(user_image)
             except docker.errors.ImageNotFound:
-                raise InputError(f"--image {self.user_image!r} is not on this engine (bench never pulls)") from None
-            self.image = self.user_image
-        elif self.modes - {"host-loopback"}:
+                raise InputError(
+                    f"--image {user_image!r} is not on this engine (bench never pulls)"
+                ) from None
+            self.image = user_image
+        elif self.needs_image:
             self.log("building the tools image from this host's iperf3, sockperf and busybox")
             tag = f"auditor-bench/tools:{self.run_id}"
             self.built_image = tag  # recorded first, so a failed or interrupted build is removed too
             self.image = build_image(self.client, tag, labels(self.run_id))
-        for mode, setup in (
-            ("host-loopback", self._host_loopback),
-            ("none-loopback", self._none_loopback),
-            ("host", self._host_network),
-        ):
-            if mode in self.modes:
-                self._try(mode, setup)
-        bridge_modes = {"bridge", "host-to-container", "published-nat", "published-proxy", "container-ns"}
-        if self.modes & bridge_modes:
-            self._try_many(sorted(self.modes & bridge_modes), self._default_bridge)
-        if "user-bridge" in self.modes:
-            self._try("user-bridge", lambda: self._pair_on_network("user-bridge", "bridge", {}))
-        if "macvlan" in self.modes:
-            self._try("macvlan", lambda: self._pair_on_network("macvlan", "macvlan", {"parent": self.macvlan_parent}))
-        if "overlay" in self.modes:
-            self._try("overlay", lambda: self._pair_on_network("overlay", "overlay", {}, attachable=True))
 
-    def _try(self, mode: str, setup) -> None:
+    def set_up(self, mode: str, setup: Setup) -> None:
+        """Set up one mode's route; a failure is recorded as that mode's and the run goes on."""
         try:
-            setup()
-        except (docker.errors.APIError, BenchError, OSError, subprocess.SubprocessError) as exc:
+            self.routes[mode] = setup(self)
+        except SETUP_ERRORS as exc:
             self.failures[mode] = _one_line(exc)
 
-    def _try_many(self, modes: list[str], setup) -> None:
-        try:
-            setup()
-        except (docker.errors.APIError, BenchError, OSError, subprocess.SubprocessError) as exc:
-            for mode in modes:
-                self.failures[mode] = _one_line(exc)
+    def shared(self, key: str, make: Callable[[], T]) -> T:
+        """What several modes set up together (one server container), made once per run.
 
-    def _spawn(self, argv: list[str]) -> subprocess.Popen:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, env=marked_env(), preexec_fn=die_with_parent)  # noqa: PLW1509
+        A failure is kept too: every mode that needs the piece fails with the same reason.
+        """
+        if key not in self._shared:
+            try:
+                self._shared[key] = make()
+            except SETUP_ERRORS as exc:
+                self._shared[key] = BenchError(_one_line(exc))
+        value = self._shared[key]
+        if isinstance(value, BenchError):
+            raise value
+        return cast(T, value)  # stored by this method under this key
+
+    def spawn(self, argv: list[str]) -> subprocess.Popen[bytes]:
+        """A host process of this run (killed at close, and with this process)."""
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=marked_env(),
+            preexec_fn=die_with_parent,
+        )  # noqa: PLW1509
         self.processes.append(proc)
         return proc
 
-    def _connrate_server(self, netns: str | None, port: int, bind: str = "0.0.0.0") -> int:  # noqa: S104
-        argv = [sys.executable, "-m", "auditor.benchmarks.connrate", "serve", "--port", str(port), "--bind", bind]
-        proc = self._spawn(in_netns(netns, argv))
+    def connrate_server(self, netns: str | None, port: int, bind: str = "0.0.0.0") -> int:  # noqa: S104
+        argv = [
+            sys.executable,
+            "-m",
+            "auditor.benchmarks.connrate",
+            "serve",
+            "--port",
+            str(port),
+            "--bind",
+            bind,
+        ]
+        proc = self.spawn(in_netns(netns, argv))
         return proc.pid
 
-    def _host_loopback(self) -> None:
-        ports = [procfs.free_port() for _ in range(3)]
-        iperf = self._spawn(["iperf3", "-s", "-B", "127.0.0.1", "-p", str(ports[0])])
-        sockperf = self._spawn(["sockperf", "server", "--tcp", "-i", "127.0.0.1", "-p", str(ports[1])])
-        conn = self._connrate_server(None, ports[2], "127.0.0.1")
-        _wait_listening(os.getpid(), ports, "host-loopback servers")
-        self.routes["host-loopback"] = Route("host-loopback", None, "127.0.0.1", *ports,
-                                             Servers(iperf.pid, sockperf.pid, conn))
-
-    def _server_container(self, role: str, listen: tuple[int, int] = (IPERF_PORT, SOCKPERF_PORT),
-                          bind: str | None = None, **kwargs):
+    def server_container(
+        self,
+        role: str,
+        listen: tuple[int, int] = (IPERF_PORT, SOCKPERF_PORT),
+        bind: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """A container running the iperf3 and sockperf servers."""
         bind_iperf = f" -B {bind}" if bind else ""
         bind_sockperf = f" -i {bind}" if bind else ""
-        script = (f"iperf3 -s -p {listen[0]}{bind_iperf} & "
-                  f"sockperf server --tcp -p {listen[1]}{bind_sockperf} & wait")
-        return self._container(role, ["sh", "-c", script], **kwargs)
+        script = (
+            f"iperf3 -s -p {listen[0]}{bind_iperf} & "
+            f"sockperf server --tcp -p {listen[1]}{bind_sockperf} & wait"
+        )
+        return self.container(role, ["sh", "-c", script], **kwargs)
 
-    def _container(self, role: str, command: list[str], **kwargs):
+    def container(self, role: str, command: list[str], **kwargs: Any) -> Any:
+        """A running container of this run's image (``containers.run`` keyword arguments)."""
         container = self.client.containers.run(
-            self.image, command, name=self._name(role), labels=labels(self.run_id), detach=True, **kwargs)
+            self.image, command, name=self.name(role), labels=labels(self.run_id), detach=True, **kwargs
+        )
         self.containers.append(container)
         container.reload()
         if not container.attrs["State"].get("Running"):
-            raise BenchError(f"container {role} exited at start: {container.logs(tail=5).decode(errors='replace').strip()}")
+            raise BenchError(
+                f"container {role} exited at start: {container.logs(tail=5).decode(errors='replace').strip()}"
+            )
         return container
 
-    def _servers_of(self, container, conn_pid: int | None) -> Servers:
+    def servers_of(self, container: Any, conn_pid: int | None) -> Servers:
+        """Host pids of the servers inside ``container`` (for CPU accounting)."""
         pid = int(container.attrs["State"]["Pid"])
         if not os.path.exists(f"/proc/{pid}/ns/net"):
-            raise BenchError("the engine's containers are not visible in this machine's /proc (remote engine?)")
+            raise BenchError(
+                "the engine's containers are not visible in this machine's /proc (remote engine?)"
+            )
         deadline = time.monotonic() + READY_TIMEOUT
         iperf = sockperf = None
         while time.monotonic() < deadline and not (iperf and sockperf):
@@ -300,85 +344,49 @@ class BenchEnvironment:
             time.sleep(0.05)
         return Servers(iperf, sockperf, conn_pid)
 
-    def _namespace_servers(self, container, ports=(IPERF_PORT, SOCKPERF_PORT, CONN_PORT),
-                           start_conn: bool = True) -> tuple[str, Servers]:
+    def namespace_servers(
+        self,
+        container: Any,
+        ports: tuple[int, int, int] = (IPERF_PORT, SOCKPERF_PORT, CONN_PORT),
+        start_conn: bool = True,
+    ) -> tuple[str, Servers]:
+        """The servers of a server container plus a connection-rate server in its namespace, listening."""
         pid = int(container.attrs["State"]["Pid"])
         netns = f"/proc/{pid}/ns/net"
-        conn = self._connrate_server(netns, ports[2]) if start_conn else None
-        servers = self._servers_of(container, conn)
-        _wait_listening(pid, list(ports), f"servers in {container.name}")
+        conn = self.connrate_server(netns, ports[2]) if start_conn else None
+        servers = self.servers_of(container, conn)
+        wait_listening(pid, list(ports), f"servers in {container.name}")
         return netns, servers
 
-    def _none_loopback(self) -> None:
-        server = self._server_container("none", network_mode="none")
-        netns, servers = self._namespace_servers(server)
-        self.routes["none-loopback"] = Route("none-loopback", netns, "127.0.0.1", IPERF_PORT, SOCKPERF_PORT,
-                                             CONN_PORT, servers)
-
-    def _host_network(self) -> None:
-        ports = [procfs.free_port() for _ in range(3)]
-        server = self._server_container("host", listen=(ports[0], ports[1]), bind="127.0.0.1", network_mode="host")
-        conn = self._connrate_server(None, ports[2], "127.0.0.1")
-        servers = self._servers_of(server, conn)
-        _wait_listening(os.getpid(), ports, "host-network servers")
-        self.routes["host"] = Route("host", None, "127.0.0.1", *ports, servers)
-
-    def _default_bridge(self) -> None:
-        bindings: list[tuple] = [("127.0.0.1",)]
-        if self.gateway_ip:
-            bindings.append((self.gateway_ip,))
-        # iperf3 sends UDP data to its control port number, so tcp and udp share one host port
-        iperf_host_port = procfs.free_port()
-        iperf_bindings = [(b[0], iperf_host_port) for b in bindings]
-        published = {f"{IPERF_PORT}/tcp": iperf_bindings, f"{IPERF_PORT}/udp": iperf_bindings,
-                     f"{SOCKPERF_PORT}/tcp": bindings, f"{CONN_PORT}/tcp": bindings}
-        server = self._server_container("bridge-server", network_mode="bridge", ports=published)
-        _, servers = self._namespace_servers(server)
-        address = server.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
-        if "bridge" in self.modes:
-            client = self._container("bridge-client", ["sleep", "86400"], network_mode="bridge")
-            self.routes["bridge"] = Route("bridge", _netns(client), address, IPERF_PORT, SOCKPERF_PORT,
-                                          CONN_PORT, servers)
-        if "host-to-container" in self.modes:
-            self.routes["host-to-container"] = Route("host-to-container", None, address, IPERF_PORT,
-                                                     SOCKPERF_PORT, CONN_PORT, servers)
-        if "container-ns" in self.modes:
-            client = self._container("ns-client", ["sleep", "86400"], network_mode=f"container:{server.id}")
-            self.routes["container-ns"] = Route("container-ns", _netns(client), "127.0.0.1", IPERF_PORT,
-                                                SOCKPERF_PORT, CONN_PORT, servers)
-        ports = server.attrs["NetworkSettings"]["Ports"] or {}
-        for mode, host_ip in (("published-proxy", "127.0.0.1"), ("published-nat", self.gateway_ip)):
-            if mode not in self.modes or not host_ip:
-                continue
-            found = {
-                tool: _host_port(ports, f"{port}/tcp", host_ip)
-                for tool, port in (("iperf3", IPERF_PORT), ("sockperf", SOCKPERF_PORT), ("connrate", CONN_PORT))
-            }
-            if any(p is None for p in found.values()):
-                self.failures[mode] = f"the engine did not publish the ports on {host_ip}"
-                continue
-            self.routes[mode] = Route(mode, None, host_ip, found["iperf3"], found["sockperf"], found["connrate"],
-                                      servers, published={t: (host_ip, p) for t, p in found.items()})
-
-    def _pair_on_network(self, mode: str, driver: str, options: dict, attachable: bool = False) -> None:
-        network = self.client.networks.create(self._name(mode), driver=driver, options=options,
-                                              labels=labels(self.run_id), attachable=attachable or None)
+    def pair_on_network(
+        self, mode: str, driver: str, options: dict[str, str | None], attachable: bool = False
+    ) -> Route:
+        """A new network of ``driver`` with a server and a client container on it."""
+        network = self.client.networks.create(
+            self.name(mode),
+            driver=driver,
+            options=options,
+            labels=labels(self.run_id),
+            attachable=attachable or None,
+        )
         self.networks.append(network)
-        server = self._server_container(f"{mode}-server", network=network.name)
-        _, servers = self._namespace_servers(server)
-        client = self._container(f"{mode}-client", ["sleep", "86400"], network=network.name)
+        server = self.server_container(f"{mode}-server", network=network.name)
+        _, servers = self.namespace_servers(server)
+        client = self.container(f"{mode}-client", ["sleep", "86400"], network=network.name)
         address = server.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
-        self.routes[mode] = Route(mode, _netns(client), address, IPERF_PORT, SOCKPERF_PORT, CONN_PORT, servers)
+        return Route(mode, netns_of(client), address, IPERF_PORT, SOCKPERF_PORT, CONN_PORT, servers)
 
-    def network_mtus(self) -> dict[str, int | None]:
+    def network_mtus(self) -> tuple[tuple[str, int | None], ...]:
         """MTU of each network this run created (bridge networks have a br-<id> interface)."""
         from .hostinfo import mtu
 
-        out = {}
+        out = []
         for net in self.networks:
-            iface = (net.attrs.get("Options") or {}).get("com.docker.network.bridge.name") or f"br-{net.id[:12]}"
-            out[net.name] = mtu(iface)
-        return out
+            iface = (net.attrs.get("Options") or {}).get(
+                "com.docker.network.bridge.name"
+            ) or f"br-{net.id[:12]}"
+            out.append((str(net.name), mtu(iface)))
+        return tuple(out)
 
 
 def _main_thread() -> bool:
@@ -387,18 +395,21 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _netns(container) -> str:
+def netns_of(container: Any) -> str:
+    """The network namespace of a running container, as a /proc path for ``nsenter``."""
     return f"/proc/{int(container.attrs['State']['Pid'])}/ns/net"
 
 
-def _host_port(ports: dict, key: str, host_ip: str) -> int | None:
+def host_port(ports: dict[str, Any], key: str, host_ip: str) -> int | None:
+    """The host port the engine published ``key`` (``5201/tcp``) on at ``host_ip``."""
     for binding in ports.get(key) or []:
         if binding.get("HostIp") == host_ip and binding.get("HostPort"):
             return int(binding["HostPort"])
     return None
 
 
-def _wait_listening(pid: int, ports: list[int], what: str) -> None:
+def wait_listening(pid: int, ports: list[int], what: str) -> None:
+    """Wait until the network namespace of ``pid`` listens on every port."""
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if all(procfs.listening(pid, p) for p in ports):
@@ -422,7 +433,16 @@ class CleanupReport:
     kept_alive_runs: set[str] = field(default_factory=set)
 
 
-def remove_labelled(client, label: str, keep=lambda labels: False) -> tuple[int, int, int]:
+Labels = dict[str, str] | None
+
+
+def _keep_none(_labels: Labels) -> bool:
+    return False
+
+
+def remove_labelled(
+    client: Any, label: str, keep: Callable[[Labels], bool] = _keep_none
+) -> tuple[int, int, int]:
     """Remove containers, then networks, then images carrying ``label`` (``key=value``).
 
     Uses the list endpoints only (no per-object inspect), so objects that vanish meanwhile
@@ -471,12 +491,12 @@ def remove_labelled(client, label: str, keep=lambda labels: False) -> tuple[int,
     return removed[0], removed[1], removed[2]
 
 
-def _is_leftover(obj_labels: dict | None) -> bool:
+def _is_leftover(obj_labels: Labels) -> bool:
     pid = (obj_labels or {}).get(PID_LABEL, "")
     return not (pid.isdigit() and procfs.pid_alive(int(pid)) and int(pid) != 0)
 
 
-def cleanup_leftovers(client) -> CleanupReport:
+def cleanup_leftovers(client: Any) -> CleanupReport:
     """Remove benchmark objects whose creating process is gone; keep those of live runs."""
     report = CleanupReport()
     for c in client.api.containers(all=True, filters={"label": [LABEL]}):

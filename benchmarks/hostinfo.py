@@ -7,6 +7,9 @@ import os
 import platform
 import shutil
 import subprocess
+from typing import Any
+
+from auditor.model.bench import Environment, UserlandProxy
 
 from . import procfs
 
@@ -19,16 +22,16 @@ def _read(path: str) -> str | None:
         return None
 
 
-def userland_proxy_setting() -> dict:
+def userland_proxy_setting() -> UserlandProxy:
     """The configured ``userland-proxy`` value and where it was read (default: on)."""
     for entry in os.listdir("/proc"):
         if entry.isdigit() and procfs.comm(int(entry)) == "dockerd":
             for arg in procfs.cmdline(int(entry)):
                 if arg.startswith("--userland-proxy="):
                     value = arg.split("=", 1)[1].lower() not in ("false", "0")
-                    return {"enabled": value, "source": "dockerd command line"}
+                    return UserlandProxy(value, "dockerd command line")
                 if arg == "--userland-proxy":
-                    return {"enabled": True, "source": "dockerd command line"}
+                    return UserlandProxy(True, "dockerd command line")
             break
     text = _read("/etc/docker/daemon.json")
     if text:
@@ -37,8 +40,8 @@ def userland_proxy_setting() -> dict:
         except json.JSONDecodeError:
             doc = {}
         if isinstance(doc, dict) and "userland-proxy" in doc:
-            return {"enabled": bool(doc["userland-proxy"]), "source": "/etc/docker/daemon.json"}
-    return {"enabled": True, "source": "engine default"}
+            return UserlandProxy(bool(doc["userland-proxy"]), "/etc/docker/daemon.json")
+    return UserlandProxy(True, "engine default")
 
 
 def mtu(interface: str) -> int | None:
@@ -66,29 +69,29 @@ def cpu_model() -> str | None:
     return None
 
 
-def collect(client) -> dict:
+def collect(client: Any) -> Environment:
     """The environment record of a run (engine facts come from ``client``)."""
     version = client.version()
     info = client.info()
-    return {
-        "hostname": platform.node(),
-        "kernel": platform.release(),
-        "os": _os_name(),
-        "cpus": os.cpu_count(),
-        "cpu_model": cpu_model(),
-        "load_average": list(os.getloadavg()),
-        "engine_version": version.get("Version"),
-        "engine_api_version": version.get("ApiVersion"),
-        "cgroup_version": info.get("CgroupVersion"),
-        "swarm": (info.get("Swarm") or {}).get("LocalNodeState"),
-        "userland_proxy": userland_proxy_setting(),
-        "congestion_control": _read("/proc/sys/net/ipv4/tcp_congestion_control"),
-        "mtu": {name: mtu(name) for name in ("lo", "docker0")},
-        "tools": {
-            "iperf3": tool_version(["iperf3", "--version"]),
-            "sockperf": tool_version(["sockperf", "--version"]),
-        },
-    }
+    return Environment(
+        hostname=platform.node(),
+        kernel=platform.release(),
+        os=_os_name(),
+        cpus=os.cpu_count(),
+        cpu_model=cpu_model(),
+        load_average=tuple(os.getloadavg()),
+        engine_version=version.get("Version"),
+        engine_api_version=version.get("ApiVersion"),
+        cgroup_version=info.get("CgroupVersion"),
+        swarm=(info.get("Swarm") or {}).get("LocalNodeState"),
+        userland_proxy=userland_proxy_setting(),
+        congestion_control=_read("/proc/sys/net/ipv4/tcp_congestion_control"),
+        mtu=tuple((name, mtu(name)) for name in ("lo", "docker0")),
+        tools=(
+            ("iperf3", tool_version(["iperf3", "--version"])),
+            ("sockperf", tool_version(["sockperf", "--version"])),
+        ),
+    )
 
 
 def _os_name() -> str | None:

@@ -1,158 +1,109 @@
 """Which modes run, which are skipped and why, and the shuffled interleaved order.
 
-Pure: the host's capabilities come in as a ``Capabilities`` record, so planning is testable
-without an engine.
+Pure: the host's capabilities come in as a ``Capabilities`` record and the modes as ``Mode``
+records (``modes.MODES`` unless the caller gives others), so planning is testable without an engine.
 """
 
 from __future__ import annotations
 
+import os
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from auditor.model.errors import InputError
 
-BASELINES: tuple[str, ...] = ("host-loopback", "none-loopback")
-
-# name -> what is measured (client -> server)
-MODES: dict[str, str] = {
-    "host-loopback": "host process to host process over 127.0.0.1, no container (baseline)",
-    "none-loopback": "inside one --network none container, over its own loopback (baseline)",
-    "host": "host client to a server in a --network host container, over 127.0.0.1",
-    "bridge": "container to container on the default bridge (docker0)",
-    "user-bridge": "container to container on a user-defined bridge network",
-    "host-to-container": "host client to a container's address on the default bridge",
-    "published-nat": "host client to a published port via a non-loopback host address (kernel DNAT)",
-    "published-proxy": "host client to a published port via 127.0.0.1 (userland proxy where enabled)",
-    "container-ns": "two containers sharing one network namespace (--network container:X), loopback",
-    "macvlan": "container to container on a macvlan network (needs --macvlan-parent)",
-    "overlay": "container to container on an attachable overlay network (needs --overlay and a swarm)",
-}
-
-# A mode and a close relative it is compared with, paired by repetition (besides the baselines).
-COMPARISONS: tuple[tuple[str, str], ...] = (
-    ("published-proxy", "published-nat"),
-    ("published-nat", "host-to-container"),
-    ("bridge", "host"),
-    ("bridge", "user-bridge"),
-    ("host-to-container", "host"),
-    ("container-ns", "none-loopback"),
-)
-
-
-@dataclass(frozen=True)
-class Options:
-    """What the user asked for (already validated by ``options``)."""
-
-    modes: tuple[str, ...] = tuple(MODES)
-    duration: float = 5.0
-    repeat: int = 5
-    warmup: int = 1
-    omit: int = 1
-    udp: bool = False
-    udp_rate: str = "500M"
-    udp_size: int = 1200
-    seed: int = 0
-    image: str | None = None
-    macvlan_parent: str | None = None
-    overlay: bool = False
-    quick: bool = False
-
+from .modes import MODES, Mode, baselines, names
+from .settings import Capabilities, Options
 
 QUICK = {"duration": 1.0, "repeat": 3, "warmup": 1, "omit": 1}
 
 
-def options(modes: str | None = None, duration: float | None = None, repeat: int | None = None,
-            quick: bool = False, **rest) -> Options:
-    """Validate the command-line values; ``--quick`` fills what was not given explicitly."""
-    chosen = parse_modes(modes) if modes else tuple(MODES)
-    base = QUICK if quick else {}
-    duration = duration if duration is not None else base.get("duration", 5.0)
-    repeat = repeat if repeat is not None else base.get("repeat", 5)
-    if quick:
-        rest.setdefault("omit", QUICK["omit"])
+def options(
+    modes: str | None = None,
+    duration: float | None = None,
+    repeat: int | None = None,
+    quick: bool = False,
+    warmup: int = 1,
+    omit: int | None = None,
+    udp: bool = False,
+    udp_rate: str = "500M",
+    udp_size: int = 1200,
+    seed: int | None = None,
+    image: str | None = None,
+    macvlan_parent: str | None = None,
+    overlay: bool = False,
+    registry: Sequence[Mode] = MODES,
+) -> Options:
+    """Validate the command-line values; ``--quick`` fills what was not given explicitly.
+
+    Without a seed a random one is drawn (it is recorded in the result, so a run can be repeated).
+    """
+    chosen = parse_modes(modes, registry) if modes else names(registry)
+    duration = duration if duration is not None else (QUICK["duration"] if quick else 5.0)
+    repeat = repeat if repeat is not None else (int(QUICK["repeat"]) if quick else 5)
     if duration <= 0 or duration > 600:
         raise InputError(f"--duration must be between 0 and 600 seconds, not {duration}")
     if repeat < 1 or repeat > 100:
         raise InputError(f"--repeat must be between 1 and 100, not {repeat}")
-    if rest.get("warmup", 1) < 0:
+    if warmup < 0:
         raise InputError("--warmup cannot be negative")
-    return Options(modes=chosen, duration=float(duration), repeat=int(repeat), quick=quick,
-                   **{k: v for k, v in rest.items() if v is not None})
+    return Options(
+        modes=chosen,
+        duration=float(duration),
+        repeat=int(repeat),
+        warmup=warmup,
+        omit=omit if omit is not None else int(QUICK["omit"]) if quick else 1,
+        udp=udp,
+        udp_rate=udp_rate,
+        udp_size=udp_size,
+        seed=seed if seed is not None else int.from_bytes(os.urandom(4), "big"),
+        image=image,
+        macvlan_parent=macvlan_parent,
+        overlay=overlay,
+        quick=quick,
+    )
 
 
-def parse_modes(text: str) -> tuple[str, ...]:
+def parse_modes(text: str, registry: Sequence[Mode] = MODES) -> tuple[str, ...]:
     """``a,b,c`` -> known mode names in the canonical order; unknown names are an input error."""
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in MODES]
+    known = names(registry)
+    wanted = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in known]
     if unknown:
-        raise InputError(f"unknown mode(s) {', '.join(unknown)} (known: {', '.join(MODES)})")
-    if not names:
+        raise InputError(f"unknown mode(s) {', '.join(unknown)} (known: {', '.join(known)})")
+    if not wanted:
         raise InputError("--modes is empty")
-    return tuple(m for m in MODES if m in names)
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What this host can do, read once before planning."""
-
-    root: bool = True
-    nsenter: bool = True
-    engine_local: bool = True
-    tools_missing: tuple[str, ...] = ()
-    gateway_ip: str | None = "172.17.0.1"
-    swarm_active: bool = False
-    swarm_manager: bool = False
+    return tuple(m for m in known if m in wanted)
 
 
 @dataclass(frozen=True)
 class PlannedMode:
-    name: str
-    description: str
+    """A mode of this run, with the reason it is skipped (None: it runs)."""
+
+    mode: Mode
     skipped_reason: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.mode.name
+
+    @property
+    def description(self) -> str:
+        return self.mode.description
 
     @property
     def runnable(self) -> bool:
         return self.skipped_reason is None
 
 
-CONTAINER_MODES = frozenset(MODES) - {"host-loopback"}
-
-
-def skip_reason(mode: str, opts: Options, caps: Capabilities) -> str | None:
-    """Why ``mode`` cannot run on this host, or None."""
-    if caps.tools_missing:
-        return f"missing on this host: {', '.join(caps.tools_missing)}"
-    if mode in CONTAINER_MODES:
-        if not caps.engine_local:
-            return "the engine is not on this machine (bench needs the local engine's network namespaces)"
-        if not caps.root or not caps.nsenter:
-            return "needs root and nsenter to run the client in a container's network namespace"
-    if mode == "published-nat" and not caps.gateway_ip:
-        return "the default bridge has no IPv4 gateway address to publish on"
-    if mode == "macvlan" and not opts.macvlan_parent:
-        return ("not run without --macvlan-parent IFACE: a macvlan network puts container MAC "
-                "addresses on that interface's segment")
-    if mode == "overlay":
-        if not opts.overlay:
-            return "not run without --overlay: it creates a swarm-scoped network"
-        if not caps.swarm_active:
-            return "the engine is not part of a swarm (auditor never initialises one)"
-        if not caps.swarm_manager:
-            return "this engine is a swarm worker; overlay networks are created on a manager"
-    return None
-
-
-def plan(opts: Options, caps: Capabilities) -> list[PlannedMode]:
+def plan(opts: Options, caps: Capabilities, registry: Sequence[Mode] = MODES) -> list[PlannedMode]:
     """Every requested mode in canonical order, with a reason where it is skipped.
 
     Baselines are always measured (even when not requested) because every ratio needs them.
     """
-    wanted = set(opts.modes) | set(BASELINES)
-    return [
-        PlannedMode(name, MODES[name], skip_reason(name, opts, caps))
-        for name in MODES
-        if name in wanted
-    ]
+    wanted = set(opts.modes) | set(baselines(registry))
+    return [PlannedMode(m, m.skip_reason(opts, caps)) for m in registry if m.name in wanted]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import random
 import statistics as _stats
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from auditor.model.bench import Ratio, Summary
 
 CONFIDENCE = 0.95
 RESAMPLES = 2000
@@ -19,39 +20,11 @@ MIN_SAMPLES_FOR_CI = 3
 MIN_PAIRS_FOR_CLAIM = 5
 
 
-@dataclass(frozen=True)
-class Summary:
-    """Median of the repetitions and its bootstrap confidence interval (None if too few)."""
-
-    median: float
-    ci_low: float | None
-    ci_high: float | None
-    samples: tuple[float, ...]
-
-    def as_dict(self) -> dict:
-        return {"median": self.median, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                "samples": list(self.samples)}
-
-
-@dataclass(frozen=True)
-class Ratio:
-    """Median of per-repetition ratios ``mode / baseline`` with its interval."""
-
-    ratio: float
-    ci_low: float | None
-    ci_high: float | None
-    pairs: int
-
-    @property
-    def real_difference(self) -> bool:
-        """True only with at least five pairs and an interval that excludes 1.0."""
-        if self.ci_low is None or self.ci_high is None or self.pairs < MIN_PAIRS_FOR_CLAIM:
-            return False
-        return self.ci_high < 1.0 or self.ci_low > 1.0
-
-    def as_dict(self) -> dict:
-        return {"ratio": self.ratio, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                "pairs": self.pairs, "real": self.real_difference}
+def real_difference(ci_low: float | None, ci_high: float | None, pairs: int) -> bool:
+    """True only with at least five pairs and an interval that excludes 1.0."""
+    if ci_low is None or ci_high is None or pairs < MIN_PAIRS_FOR_CLAIM:
+        return False
+    return ci_high < 1.0 or ci_low > 1.0
 
 
 def _percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -64,8 +37,9 @@ def _percentile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
 
 
-def bootstrap_median_ci(values: Sequence[float], rng: random.Random, resamples: int = RESAMPLES,
-                        confidence: float = CONFIDENCE) -> tuple[float, float] | None:
+def bootstrap_median_ci(
+    values: Sequence[float], rng: random.Random, resamples: int = RESAMPLES, confidence: float = CONFIDENCE
+) -> tuple[float, float] | None:
     """Percentile bootstrap interval of the median; None with fewer than three values."""
     if len(values) < MIN_SAMPLES_FOR_CI:
         return None
@@ -88,8 +62,9 @@ def summarize(values: Sequence[float], seed: int = 0) -> Summary | None:
     return Summary(_stats.median(clean), ci[0] if ci else None, ci[1] if ci else None, tuple(clean))
 
 
-def paired_ratio(values: Sequence[float | None], baseline: Sequence[float | None],
-                 seed: int = 0) -> Ratio | None:
+def paired_ratio(
+    values: Sequence[float | None], baseline: Sequence[float | None], seed: int = 0
+) -> Ratio | None:
     """Ratios paired by repetition (same round, close in time); pairs with a gap are dropped."""
     ratios = [
         float(v) / float(b)
@@ -99,7 +74,8 @@ def paired_ratio(values: Sequence[float | None], baseline: Sequence[float | None
     if not ratios:
         return None
     ci = bootstrap_median_ci(ratios, random.Random(seed))  # noqa: S311 - bootstrap resampling
-    return Ratio(_stats.median(ratios), ci[0] if ci else None, ci[1] if ci else None, len(ratios))
+    low, high = (ci[0], ci[1]) if ci else (None, None)
+    return Ratio(_stats.median(ratios), low, high, len(ratios), real_difference(low, high, len(ratios)))
 
 
 def is_bimodal(values: Sequence[float], min_group: int = 2, min_relative_gap: float = 0.10) -> bool:
@@ -111,7 +87,7 @@ def is_bimodal(values: Sequence[float], min_group: int = 2, min_relative_gap: fl
     if not gaps:
         return False
     gap, index = max(gaps)
-    low, high = data[: index + 1], data[index + 1:]
+    low, high = data[: index + 1], data[index + 1 :]
     spread = max(low[-1] - low[0], high[-1] - high[0])
     median = _stats.median(data)
     return median > 0 and gap / median >= min_relative_gap and gap > 2 * spread
@@ -124,8 +100,13 @@ def relative_width(summary: Summary | None) -> float | None:
     return (summary.ci_high - summary.ci_low) / abs(summary.median)
 
 
-def cpu_bound(per_process_pct: Sequence[float | None], total_pct: float | None, cores: int,
-              process_limit: float = 90.0, machine_limit: float = 0.9) -> bool:
+def cpu_bound(
+    per_process_pct: Sequence[float | None],
+    total_pct: float | None,
+    cores: int,
+    process_limit: float = 90.0,
+    machine_limit: float = 0.9,
+) -> bool:
     """One process near a whole core, or all of them together near every core of the machine."""
     if any(p is not None and p >= process_limit for p in per_process_pct):
         return True

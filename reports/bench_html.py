@@ -1,7 +1,8 @@
 """The standalone benchmark page (``auditor bench -o bench.html``): charts, tables, environment.
 
-Charts come from the shared ``_bench_charts.html.j2`` macros (also used by the scan report);
-this module only prepares plain data. Inline CSS is allowed by its hash, nothing else loads.
+Charts come from the shared ``_bench_charts.html.j2`` macros (also used by the scan report),
+which read the ``BenchResult`` records; the tables get plain strings prepared here. Inline CSS
+is allowed by its hash, nothing else loads.
 """
 
 from __future__ import annotations
@@ -10,8 +11,13 @@ from typing import IO
 
 from markupsafe import Markup
 
+from auditor.model.bench import BenchResult, Measurements, MetricRatios, ModeResult, Percentiles
+
+from .bench_format import gbit, number, ratio
 from .formats import BENCH, OutputFormat
 from .html import csp_hash, environment
+
+BPS = "{:.2f} Gbit/s"
 
 PAGE_CSS = """
 body{font:14px system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:980px;padding:0 1rem;color:#1f2430}
@@ -25,76 +31,75 @@ table.bt td.n{text-align:right;font-variant-numeric:tabular-nums}
 """
 
 
-def _fmt_bps(value) -> str:
-    return "-" if not isinstance(value, int | float) else f"{value / 1e9:.2f} Gbit/s"
+def _ratio_rows(metrics: MetricRatios) -> list[dict[str, object]]:
+    return [{"name": name, "text": ratio(r), "real": bool(r and r.real)} for name, r in metrics.items()]
 
 
-def _fmt(value, pattern: str = "{:.0f}") -> str:
-    return "-" if not isinstance(value, int | float) else pattern.format(value)
+def _row(m: ModeResult, measured: Measurements) -> dict[str, object]:
+    t = measured.throughput_bps
+    lat = measured.latency_us or Percentiles()
+    rev, srtt, conn = (
+        measured.reverse_throughput_bps,
+        measured.smoothed_rtt_under_load_us,
+        measured.connections_per_s,
+    )
+    cpu = measured.cpu.throughput
+    return {
+        "mode": m.mode,
+        "path": measured.path or "",
+        "throughput": gbit(t.median, BPS),
+        "throughput_ci": f"{gbit(t.ci_low, BPS)} – {gbit(t.ci_high, BPS)}"
+        if t.ci_low is not None
+        else "n < 3",
+        "reverse": gbit(rev.median if rev else None, BPS),
+        "srtt": number(srtt.median if srtt else None),
+        "p50": number(lat.p50),
+        "p99": number(lat.p99),
+        "p999": number(lat.p999),
+        "conn": number(conn.median if conn else None),
+        "cpu": " / ".join(number(v) for v in (cpu.client, cpu.server, cpu.proxy)),
+        "flags": list(measured.flags),
+        "errors": list(measured.errors),
+        "ratios": [
+            {"base": c.reference, "metrics": _ratio_rows(c.metrics)} for c in measured.ratio_to_baseline
+        ],
+    }
 
 
-def _fmt_ratio(r: dict | None) -> str:
-    if not r or not isinstance(r.get("ratio"), int | float):
-        return "-"
-    text = f"{r['ratio']:.2f}×"
-    if isinstance(r.get("ci_low"), int | float) and isinstance(r.get("ci_high"), int | float):
-        text += f" ({r['ci_low']:.2f}–{r['ci_high']:.2f})"
-    return text
-
-
-def context(doc: dict) -> dict:
+def context(result: BenchResult) -> dict[str, object]:
     """Plain strings and numbers for the template (formatting stays out of the markup)."""
-    rows = []
-    for m in doc.get("modes", []):
-        if m.get("status") != "ok":
-            continue
-        t = m.get("throughput_bps") or {}
-        lat = m.get("latency_us") or {}
-        conn = m.get("connections_per_s") or {}
-        cpu = (m.get("cpu") or {}).get("throughput") or {}
-        rows.append({
-            "mode": m["mode"], "path": m.get("path") or "",
-            "throughput": _fmt_bps(t.get("median")),
-            "throughput_ci": f"{_fmt_bps(t.get('ci_low'))} – {_fmt_bps(t.get('ci_high'))}" if t.get("ci_low") is not None else "n < 3",
-            "reverse": _fmt_bps((m.get("reverse_throughput_bps") or {}).get("median")),
-            "srtt": _fmt((m.get("smoothed_rtt_under_load_us") or {}).get("median")),
-            "p50": _fmt(lat.get("p50")), "p99": _fmt(lat.get("p99")), "p999": _fmt(lat.get("p999")),
-            "conn": _fmt(conn.get("median")),
-            "cpu": " / ".join(_fmt(cpu.get(k)) for k in ("client", "server", "proxy")),
-            "flags": m.get("flags") or [],
-            "errors": m.get("errors") or [],
-            "ratios": [
-                {"base": base, "metrics": [
-                    {"name": name, "text": _fmt_ratio(r), "real": bool(r and r.get("real"))}
-                    for name, r in (entry.get("metrics") or {}).items()
-                ]}
-                for base, entry in (m.get("ratio_to_baseline") or {}).items()
-            ],
-        })
-    comparisons = [
-        {"mode": c["mode"], "reference": c["reference"], "metrics": [
-            {"name": name, "text": _fmt_ratio(r), "real": bool(r and r.get("real"))}
-            for name, r in (c.get("metrics") or {}).items()
-        ]}
-        for c in doc.get("comparisons", [])
-    ]
-    env = doc.get("environment") or {}
-    return {"bench": doc, "rows": rows, "comparisons": comparisons, "env": env, "run": doc.get("run") or {},
-            "nested_env": {k: v for k, v in env.items() if isinstance(v, dict)}}
+    return {
+        "bench": result,
+        "rows": [_row(m, m.measured) for m in result.modes if m.measured is not None],
+        "comparisons": [
+            {"mode": c.mode, "reference": c.reference, "metrics": _ratio_rows(c.metrics)}
+            for c in result.comparisons
+        ],
+        "env": result.environment,
+        "run": result.run,
+    }
 
 
-def render_string(doc: dict) -> str:
+def render_string(result: BenchResult) -> str:
+    """The whole page, self-contained (inline CSS allowed by its hash, nothing loaded)."""
     env = environment()
     charts = env.get_template("_bench_charts.html.j2").module
-    css = PAGE_CSS + str(charts.styles())
-    csp = "; ".join(["default-src 'none'", f"style-src {csp_hash(css)}", "img-src 'none'", "base-uri 'none'",
-                     "form-action 'none'"])
-    return env.get_template("bench.html.j2").render(context(doc), css=Markup(css), csp=csp)  # noqa: S704 - our own static CSS
+    css = PAGE_CSS + str(charts.styles())  # type: ignore[attr-defined]  # a macro the template defines
+    csp = "; ".join(
+        [
+            "default-src 'none'",
+            f"style-src {csp_hash(css)}",
+            "img-src 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
+    return env.get_template("bench.html.j2").render(context(result), css=Markup(css), csp=csp)  # noqa: S704 - our own static CSS
 
 
-def render(doc: dict, stream: IO[str]) -> None:
-    """Write the page for a benchmark result document."""
-    stream.write(render_string(doc))
+def render_html(result: BenchResult, stream: IO[str]) -> None:
+    """Write the page for a benchmark result."""
+    stream.write(render_string(result))
 
 
-FORMAT = OutputFormat("html", (".html", ".htm"), ((BENCH, render),))
+FORMAT = OutputFormat("html", (".html", ".htm"), ((BENCH, render_html),))

@@ -1,10 +1,12 @@
 """Shared by the CI formats (SARIF, Code Quality, JUnit, Markdown): where a finding points, rule metadata.
 
-A CI system wants a file in the repository. Compose findings have one (their URIs are relative
-to the scanned directory, ``result.scan_dirs``, and are re-rooted here). A live container
-started by compose names its compose file in its labels; when that file is inside the
-scanned repository (``result.root``, else the current directory) the finding points there.
-Anything else keeps a stable synthetic URI such as ``docker://HOST/containers/NAME``.
+A CI system wants a file relative to the repository root (``result.root``: the git root the
+scan detected, or ``--repo-root``; else the current directory), whatever directory the scan
+ran in. Compose findings have one (their URIs are relative to the scanned directory,
+``result.scan_dirs``, and are re-rooted here); other relative paths are the current
+directory's (or the root's, when no such file is here). A live container started by compose names its compose file in its labels; when
+that file is inside the repository the finding points there. Anything else keeps a stable
+synthetic URI such as ``docker://HOST/containers/NAME``.
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ def encode_uri(text: str) -> str:
 
 def _path_place(path_text: str, root: Path, line: int | None) -> Place:
     path = Path(path_text)
-    absolute = path if path.is_absolute() else (root / path)
+    absolute = path if path.is_absolute() else Path(os.path.abspath(path))
+    if not path.is_absolute() and not absolute.exists():  # e.g. a result read back elsewhere
+        absolute = root / path
     try:
         rel = absolute.resolve().relative_to(root)
     except ValueError:

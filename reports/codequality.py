@@ -9,11 +9,12 @@ bring their findings back as open issues, whose description says the waiver expi
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import IO, Any
 
 from auditor.model.findings import Finding, ScanResult
+from auditor.model.jsontext import dumps
 from auditor.model.severity import Severity
+from auditor.model.text import visible
 
 from .ci_common import Place, places
 from .formats import SCAN, OutputFormat
@@ -32,7 +33,7 @@ def _description(f: Finding) -> str:
     text = f"{f.rule_id}: {f.message}"
     if f.waiver and f.waiver.state == "expired":
         text += f" (waiver by {f.waiver.owner} expired {f.waiver.expires})"
-    return text
+    return visible(text)  # GitLab shows it in merge requests: no control or bidi characters
 
 
 def issue(f: Finding, place: Place, fingerprint: str) -> dict[str, Any]:
@@ -69,7 +70,7 @@ def codequality_json(result: ScanResult) -> list[dict[str, Any]]:
 
 
 def render(result: ScanResult, stream: IO[str]) -> None:
-    json.dump(codequality_json(result), stream, indent=2)
+    stream.write(dumps(codequality_json(result)))
     stream.write("\n")
 
 

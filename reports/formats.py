@@ -10,7 +10,9 @@ name contribute renderers for different kinds to one format.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -63,22 +65,39 @@ class Registry:
         return best[1] if best else None
 
     def plan(self, outputs: Iterable[str], kind: str) -> list[tuple[str, str]]:
-        """``-o`` entries as (format, path): ``FORMAT:PATH`` names the format, else the extension."""
+        """``-o`` entries as (format, path): ``FORMAT:PATH`` names the format, else the extension.
+
+        A ``WORD:PATH`` whose word is no format is an error (``-o bogus:r.json`` wrote a file
+        named ``bogus:r.json``), and so is one path given twice (only the last would be kept);
+        a file whose name really has a colon is written as ``./bogus:r.json``.
+        """
         planned = []
         names = self.names(kind)
+        seen: dict[str, str] = {}
         for item in outputs:
             fmt, _, rest = item.partition(":")
             if rest and fmt in names:
-                planned.append((fmt, rest))
-                continue
-            by_extension = self.for_path(item, kind)
-            if by_extension is None:
+                entry = (fmt, rest)
+            elif rest and _FORMAT_WORD.fullmatch(fmt):
+                raise InputError(f"unknown format {fmt!r} in output {item!r} (choose from {', '.join(names)}; "
+                                 f"for a file of that name write ./{item})")
+            elif (by_extension := self.for_path(item, kind)) is not None:
+                entry = (by_extension, item)
+            else:
                 raise InputError(
                     f"cannot tell the format of output {item!r} from its extension; write FORMAT:PATH "
                     f"(formats: {', '.join(names)})"
                 )
-            planned.append((by_extension, item))
+            where = os.path.normpath(os.path.abspath(os.path.expanduser(entry[1])))
+            if where in seen and entry[1] != "-":  # stdout twice: the CLI names both formats
+                raise InputError(f"output {entry[1]!r} is given twice ({seen[where]!r} and {item!r}): "
+                                 "each file gets one report")
+            seen[where] = item
+            planned.append(entry)
         return planned
+
+
+_FORMAT_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
 
 def _declared(module: object) -> tuple[OutputFormat, ...]:

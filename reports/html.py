@@ -11,18 +11,21 @@ import base64
 import hashlib
 from collections.abc import Iterable
 from functools import cache
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from auditor.model.findings import Finding, PolicySummary, ScanResult
 from auditor.model.history import FindingDiff
 from auditor.model.severity import ORDERED_DESC
+from auditor.model.text import visible_lines
 from auditor.model.topology import EXPOSURES
 
 from . import topology
 from .formats import DIFF, SCAN, OutputFormat
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 # Findings are shown expanded up to this many; larger reports start collapsed.
 OPEN_DETAILS_UP_TO = 25
@@ -30,13 +33,22 @@ OPEN_DETAILS_UP_TO = 25
 
 @cache
 def environment() -> Environment:
+    from jinja2 import Environment, PackageLoader, select_autoescape  # only when HTML is written
+
     env = Environment(
         loader=PackageLoader("auditor.reports", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_shown,
     )
     return env
+
+
+def _shown(value: object) -> object:
+    """Every plain string a template prints, with control and bidi characters shown escaped
+    (a U+202E in a name would reorder the page's text); markup the report builds stays."""
+    return visible_lines(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
 def csp_hash(text: str) -> str:
@@ -95,14 +107,8 @@ def _sorted_unique(values: Iterable[str]) -> list[str]:
 
 def _gate(result: ScanResult) -> dict[str, Any]:
     """The gate as the scan decided it; a result read back from JSON carries its own."""
-    saved = result.saved_gate
-    if saved is not None:
-        return {"verdict": saved.verdict, "fail_on": saved.fail_on, "failing": saved.failing}
-    return {
-        "verdict": result.verdict,
-        "fail_on": result.fail_on.label if result.fail_on is not None else "none",
-        "failing": len(result.gated_findings),
-    }
+    gate = result.gate()
+    return {"verdict": gate.verdict, "fail_on": gate.fail_on, "failing": gate.failing}
 
 
 def page_title(result: ScanResult) -> str:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import IO, Any
 
+from auditor.model.bench import to_json as bench_json
 from auditor.model.findings import Finding, ScanResult, TargetResult
 from auditor.model.history import FindingDiff
+from auditor.model.jsontext import dumps
 from auditor.model.topology import Topology, topology_of
 
 from .ci_common import policy_json
-from .formats import BENCH, DIFF, SCAN, OutputFormat
+from .formats import DIFF, SCAN, OutputFormat
 
 SCHEMA_VERSION = "1.0"
 
@@ -62,6 +63,12 @@ def finding_json(f: Finding) -> dict[str, Any]:
     return out
 
 
+def gate_json(result: ScanResult) -> dict[str, Any]:
+    gate = result.gate()
+    return {"fail_on": gate.fail_on, "passed": gate.verdict == "passed", "verdict": gate.verdict,
+            "failing": gate.failing}
+
+
 def result_json(result: ScanResult) -> dict[str, Any]:
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -74,12 +81,7 @@ def result_json(result: ScanResult) -> dict[str, Any]:
         },
         "targets": [target_json(t) for t in result.targets],
         "summary": result.counts(),
-        "gate": {
-            "fail_on": result.fail_on.label if result.fail_on is not None else "none",
-            "passed": result.gate_passed and result.complete,
-            "verdict": result.verdict,
-            "failing": len(result.gated_findings),
-        },
+        "gate": gate_json(result),
         "rule_errors": [
             {"rule_id": e.rule_id, "target": e.target, "error": e.error} for e in result.rule_errors
         ],
@@ -92,13 +94,12 @@ def result_json(result: ScanResult) -> dict[str, Any]:
     if topology is not None:
         out["topology"] = topology_json(topology)
     if result.benchmark is not None:  # `scan --bench`: kept so `auditor report` can chart it
-        out["benchmark"] = result.benchmark
+        out["benchmark"] = bench_json(result.benchmark)
     return out
 
 
 def render(result: ScanResult, stream: IO[str]) -> None:
-    stream.write(json.dumps(result_json(result), indent=2))
-    stream.write("\n")
+    stream.write(dumps(result_json(result)) + "\n")
 
 
 def topology_json(topology: Topology) -> dict[str, Any]:
@@ -133,12 +134,7 @@ def topology_json(topology: Topology) -> dict[str, Any]:
 
 
 def render_diff(diff: FindingDiff, stream: IO[str]) -> None:
-    json.dump(diff.to_json(), stream, indent=2)
-    stream.write("\n")
+    stream.write(dumps(diff.to_json()) + "\n")
 
 
-def render_bench(document: Any, stream: IO[str]) -> None:
-    stream.write(json.dumps(document, indent=2, sort_keys=False) + "\n")
-
-
-FORMAT = OutputFormat("json", (".json",), ((SCAN, render), (DIFF, render_diff), (BENCH, render_bench)))
+FORMAT = OutputFormat("json", (".json",), ((SCAN, render), (DIFF, render_diff)))  # bench: bench_json.py

@@ -14,6 +14,7 @@ from collections import defaultdict
 from typing import IO
 
 from auditor.model.findings import Finding, ScanResult
+from auditor.model.text import visible_lines
 
 from .ci_common import places, rule_metas
 from .formats import SCAN, OutputFormat
@@ -22,8 +23,10 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def clean(text: object) -> str:
-    """Text safe for XML 1.0 (ElementTree escapes markup but keeps control characters)."""
-    return _XML_INVALID.sub("\ufffd", str(text))
+    """Text safe for XML 1.0 and for the people who read it: ElementTree escapes markup but
+    keeps control characters, so those and bidi characters are shown escaped (line feeds of
+    a failure's text stay), and what XML cannot hold at all becomes U+FFFD."""
+    return _XML_INVALID.sub("\ufffd", visible_lines(text))
 
 
 def case_name(f: Finding) -> str:

@@ -12,16 +12,18 @@ import html
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any
-
-import jinja2
+from typing import IO, TYPE_CHECKING, Any
 
 from auditor.model.findings import PolicySummary, ScanResult
 from auditor.model.history import FindingDiff
 from auditor.model.severity import ORDERED_DESC
+from auditor.model.text import visible
 
 from .ci_common import expired_waivers, places
 from .formats import DIFF, SCAN, OutputFormat
+
+if TYPE_CHECKING:
+    import jinja2
 
 MAX_ROWS = 25
 MAX_CELL = 160
@@ -31,10 +33,11 @@ _MD_BLOCK_START = re.compile(r"^(\d+)([.)])|^([#+\-=>])")  # block markup, only 
 
 
 def md_escape(value: Any) -> str:
-    """Plain text that renders as itself in GitHub/GitLab Markdown, on one line."""
+    """Plain text that renders as itself in GitHub/GitLab Markdown, on one line (control and
+    bidi characters shown escaped)."""
     if value is None:
         return ""
-    text = " ".join(str(value).split())
+    text = visible(" ".join(str(value).split()))
     text = html.escape(text, quote=False)
     text = _MD_INLINE.sub(r"\\\1", text)
     text = _MD_BLOCK_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(1) else f"\\{m.group(3)}", text)
@@ -45,16 +48,22 @@ def shorten(text: str, limit: int = MAX_CELL) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+def _environment(finalize: bool = True) -> jinja2.Environment:
+    """The Markdown templates' environment; ``finalize`` escapes every value (else templates
+    escape with the ``md`` filter). jinja2 is imported here: only Markdown output needs it."""
+    import jinja2
+
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
-        autoescape=False,  # noqa: S701 - Markdown, not HTML: finalize=md_escape escapes every value
-        finalize=md_escape,
+        autoescape=False,  # noqa: S701 - Markdown, not HTML: every value is escaped (finalize or `md`)
+        finalize=md_escape if finalize else None,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["md"] = md_escape
+    return env
 
 
 def summary_context(result: ScanResult) -> dict[str, Any]:
@@ -77,11 +86,12 @@ def summary_context(result: ScanResult) -> dict[str, Any]:
         )
     counts = result.counts()
     policy = result.policy or PolicySummary()
+    gate = result.gate()
     return {
-        "verdict": result.verdict,
-        "fail_on": result.fail_on.label if result.fail_on is not None else "none",
+        "verdict": gate.verdict,
+        "fail_on": gate.fail_on,
         "fail_on_new": policy.fail_on_new,
-        "failing": len(result.gated_findings),
+        "failing": gate.failing,
         "counts": [(s.label, counts[s.label]) for s in ORDERED_DESC],
         "total": counts["total"],
         "waived": sum(1 for f in result.findings if f.status == "waived"),
@@ -104,16 +114,7 @@ def render(result: ScanResult, stream: IO[str]) -> None:
 
 def render_diff(diff: FindingDiff, stream: IO[str]) -> None:
     """A scan-to-scan diff (``templates/diff.md.j2``); values go through the ``md`` filter."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
-        autoescape=False,  # noqa: S701 - Markdown, not HTML: every value passes the `md` filter
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters["md"] = md_escape
-    stream.write(env.get_template("diff.md.j2").render(diff=diff))
+    stream.write(_environment(finalize=False).get_template("diff.md.j2").render(diff=diff))
 
 
 FORMAT = OutputFormat("markdown", (".md",), ((SCAN, render), (DIFF, render_diff)))

@@ -20,7 +20,7 @@ FAMILIES = (
 def rule_facts(meta: RuleMeta) -> list[tuple[str, str | list[str]]]:
     """(heading, text or list of items) pairs that document one rule, in display order."""
     facts: list[tuple[str, str | list[str]]] = [
-        ("Severity", meta.severity.label),
+        ("Severity", meta.severity_text()),
         ("Why it matters", meta.rationale),
         ("How to fix", meta.remediation),
     ]
@@ -73,7 +73,7 @@ def markdown(rules: Sequence[RuleMeta]) -> str:
         "| id | severity | title |",
         "|---|---|---|",
     ]
-    out += [f"| [{r.id}](#{r.id.lower()}) | {r.severity.label} | {r.title} |" for r in rules]
+    out += [f"| [{r.id}](#{r.id.lower()}) | {r.severity_range()} | {r.title} |" for r in rules]
     for prefix, family in FAMILIES:
         members = [r for r in rules if r.id.startswith(prefix)]
         if not members:

@@ -4,23 +4,27 @@ GitHub's extra rules are kept: every result has a physical location with a valid
 region, every rule has shortDescription, fullDescription and help, and ``security-severity``
 is a string score counted because the rule is tagged ``security``. Alerts stay stable across
 runs and container re-creation through ``partialFingerprints`` built from the finding's
-name-based fingerprint. Waived findings are carried as accepted suppressions.
+name-based fingerprint. Waived findings are carried as accepted suppressions (``external``
+for the waivers file, ``inSource`` for inline ignores).
 """
 
 from __future__ import annotations
 
-import json
 import re
+from pathlib import Path
 from typing import IO, Any
 
 from auditor.model.findings import Finding, ScanResult
+from auditor.model.jsontext import dumps
 from auditor.model.rule import RuleMeta
 from auditor.model.severity import Severity
+from auditor.model.text import visible
 
-from .ci_common import Place, expired_waivers, logical_name, places, rule_metas
+from .ci_common import Place, expired_waivers, logical_name, places, rule_metas, scan_root
 from .formats import SCAN, OutputFormat
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+SRCROOT = "%SRCROOT%"  # the base every repository-relative artifact URI is relative to
 FINGERPRINT_KEY = "auditorFingerprint/v1"
 
 # The one place severity becomes SARIF vocabulary: (level, security-severity score).
@@ -90,13 +94,24 @@ def _fallback_meta(f: Finding) -> RuleMeta:
 def _location(f: Finding, place: Place) -> dict[str, Any]:
     return {
         "physicalLocation": {
-            "artifactLocation": {"uri": place.uri},
+            "artifactLocation": {"uri": place.uri, **({"uriBaseId": SRCROOT} if place.in_repo else {})},
             "region": {"startLine": place.line or 1},
         },
         "logicalLocations": [
             {"name": f.resource.name, "fullyQualifiedName": logical_name(f), "kind": "resource"}
         ],
     }
+
+
+_LINK_SYNTAX = re.compile(r"([\\\[\]])")
+
+
+def sarif_text(text: str) -> str:
+    """A plain-text SARIF message as its viewers show it. SARIF reads ``[text](target)`` in a
+    message as an embedded link (GitHub renders it), so brackets and backslashes from names are
+    escaped with a backslash as SARIF 2.1.0 (3.11.6) prescribes; control and bidi characters
+    are shown escaped."""
+    return _LINK_SYNTAX.sub(r"\\\1", visible(text))
 
 
 def result_entry(f: Finding, rule_index: int, place: Place) -> dict[str, Any]:
@@ -110,7 +125,7 @@ def result_entry(f: Finding, rule_index: int, place: Place) -> dict[str, Any]:
         "ruleId": f.rule_id,
         "ruleIndex": rule_index,
         "level": level(f.severity),
-        "message": {"text": f.message},
+        "message": {"text": sarif_text(f.message)},
         "locations": [_location(f, place)],
         "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
         "properties": props,
@@ -121,13 +136,12 @@ def result_entry(f: Finding, rule_index: int, place: Place) -> dict[str, Any]:
         props["waiver"] = dict(f.waiver.items())
     if f.status == "waived" and f.waiver is not None:
         w = f.waiver
-        entry["suppressions"] = [
-            {
-                "kind": "external",
-                "status": "accepted",
-                "justification": f"{w.reason} (owner: {w.owner or '?'}, expires {w.expires or '?'})",
-            }
-        ]
+        if w.state == "inline":  # written next to the finding: SARIF's in-source suppression
+            suppression = {"kind": "inSource", "status": "accepted", "justification": visible(f"{w.reason} ({w.source})")}
+        else:
+            suppression = {"kind": "external", "status": "accepted",
+                           "justification": visible(f"{w.reason} (owner: {w.owner or '?'}, expires {w.expires or '?'})")}
+        entry["suppressions"] = [suppression]
     return entry
 
 
@@ -140,12 +154,18 @@ def _notifications(result: ScanResult) -> list[dict[str, Any]]:
                 "descriptor": {"id": "expired-waiver"},
                 "associatedRule": {"id": w.rule},
                 "message": {
-                    "text": f"Waiver for {w.rule} ({w.match}) owned by {w.owner} expired on "
-                    f"{w.expires} and no longer suppresses {w.findings} finding(s): {w.source}"
+                    "text": sarif_text(f"Waiver for {w.rule} ({w.match}) owned by {w.owner} expired on "
+                                       f"{w.expires} and no longer suppresses {w.findings} finding(s): {w.source}")
                 },
             }
         )
     return out
+
+
+def _directory_uri(path: Path) -> str:
+    """An absolute ``file:`` URI of a directory; SARIF wants the trailing slash."""
+    text = path.as_uri()
+    return text if text.endswith("/") else text + "/"
 
 
 def sarif_json(result: ScanResult) -> dict[str, Any]:
@@ -163,11 +183,12 @@ def sarif_json(result: ScanResult) -> dict[str, Any]:
     if notes:
         invocation["toolConfigurationNotifications"] = notes
     errors = [
-        {"level": "error", "message": {"text": f"rule {e.rule_id} crashed on {e.target}: {e.error}"}, "associatedRule": {"id": e.rule_id}}
+        {"level": "error", "message": {"text": sarif_text(f"rule {e.rule_id} crashed on {e.target}: {e.error}")},
+         "associatedRule": {"id": e.rule_id}}
         for e in result.rule_errors
     ]
     errors += [
-        {"level": "error", "message": {"text": f"{t.target.kind.value} {t.target.name}: {t.error}"}}
+        {"level": "error", "message": {"text": sarif_text(f"{t.target.kind.value} {t.target.name}: {t.error}")}}
         for t in result.targets
         if t.error
     ]
@@ -187,6 +208,7 @@ def sarif_json(result: ScanResult) -> dict[str, Any]:
                     }
                 },
                 "automationDetails": {"id": "auditor/docker-network/"},
+                "originalUriBaseIds": {SRCROOT: {"uri": _directory_uri(scan_root(result))}},
                 "invocations": [invocation],
                 "results": results,
                 "columnKind": "unicodeCodePoints",
@@ -196,7 +218,7 @@ def sarif_json(result: ScanResult) -> dict[str, Any]:
 
 
 def render(result: ScanResult, stream: IO[str]) -> None:
-    json.dump(sarif_json(result), stream, indent=2)
+    stream.write(dumps(sarif_json(result)))
     stream.write("\n")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import IO
 
 from rich.console import Console
@@ -10,6 +12,7 @@ from rich.table import Table
 
 from auditor.model.findings import ScanResult
 from auditor.model.severity import Severity
+from auditor.model.text import visible
 
 from .ci_common import policy_lines
 from .formats import SCAN, OutputFormat
@@ -23,15 +26,51 @@ SEVERITY_STYLE = {
 }
 
 
+# Rows the table lists (most severe first). A table is read by a person; laying out tens of
+# thousands of rows took rich minutes, and a hostile input can ask for that many findings.
+TABLE_ROWS = 500
+
+
+def _cell(text: str) -> str:
+    """Text from the scan as the terminal shows it: rich markup and every control or bidi
+    character escaped, so a name cannot colour, clear or retitle the terminal."""
+    return escape(visible(text))
+
+
+PIPE_WIDTH = 160  # a CI log or a pipe without COLUMNS
+
+
+def table_width(stream: IO[str], environ: Mapping[str, str] = os.environ) -> int | None:
+    """``COLUMNS`` when set (CI logs, ``COLUMNS=200 auditor scan``), else the terminal's own
+    width (``None``: rich asks the terminal), else ``PIPE_WIDTH``."""
+    columns = environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return None if stream.isatty() else PIPE_WIDTH
+
+
+def _shared_not_checked(result: ScanResult) -> dict[tuple[str, ...], list[str]]:
+    """Lists of unchecked facts that several targets share, with the targets' names: printed
+    once below all targets instead of once per target (200 compose projects, one list)."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for t in result.targets:
+        if t.not_checked:
+            groups.setdefault(t.not_checked, []).append(f"{t.target.kind.value} {t.target.name}")
+    return {facts: names for facts, names in groups.items() if len(names) > 1}
+
+
+def _names(names: list[str], shown: int = 3) -> str:
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 def render(result: ScanResult, stream: IO[str]) -> None:
-    console = Console(
-        file=stream, width=160 if not stream.isatty() else None, highlight=False, soft_wrap=False
-    )
+    console = Console(file=stream, width=table_width(stream), highlight=False, soft_wrap=False)
     if result.findings:
         table = Table(show_lines=False, header_style="bold")
         for col in ("Severity", "Rule", "Resource", "Message", "Location"):
             table.add_column(col, overflow="fold")
-        for f in result.findings:
+        for f in result.findings[:TABLE_ROWS]:
             loc = f.location
             where = ""
             if loc is not None:
@@ -40,35 +79,42 @@ def render(result: ScanResult, stream: IO[str]) -> None:
             if f.baseline:
                 status += f" ({f.baseline})"
             table.add_row(
-                f"[{SEVERITY_STYLE[f.severity]}]{f.severity.label}[/]{escape(status)}",
-                f.rule_id,
-                escape(f"{f.resource.kind}/{f.resource.name}"),
-                escape(f.message),
-                escape(where),
+                f"[{SEVERITY_STYLE[f.severity]}]{f.severity.label}[/]{_cell(status)}",
+                _cell(f.rule_id),
+                _cell(f"{f.resource.kind}/{f.resource.name}"),
+                _cell(f.message),
+                _cell(where),
             )
         console.print(table)
+        hidden = len(result.findings) - TABLE_ROWS
+        if hidden > 0:
+            console.print(f"{hidden} more findings are not listed here (the table shows the first {TABLE_ROWS}); "
+                          "every format but the table lists them all, e.g. -o findings.json.")
     else:
         console.print("No findings.")
+    shared = _shared_not_checked(result)
     for t in result.targets:
         line = f"{t.target.kind.value} {t.target.name}: {t.status}"
         if t.status == "complete":
             line += f" ({t.containers} containers, {t.networks} networks)"
         if t.error:
             line += f" - {t.error}"
-        console.print(escape(line))
+        console.print(_cell(line))
         for note in t.notes:
-            console.print(escape(f"  note: {note}"))
-        if t.not_checked:
-            console.print(escape(f"  not checked: {', '.join(t.not_checked)}"))
+            console.print(_cell(f"  note: {note}"))
+        if t.not_checked and t.not_checked not in shared:
+            console.print(_cell(f"  not checked: {', '.join(t.not_checked)}"))
+    for facts, names in shared.items():
+        console.print(_cell(f"not checked for {len(names)} targets ({_names(names)}): {', '.join(facts)}"))
     for e in result.rule_errors:
-        console.print(escape(f"rule {e.rule_id} crashed on {e.target}: {e.error}"), style="red")
+        console.print(_cell(f"rule {e.rule_id} crashed on {e.target}: {e.error}"), style="red")
     for line in policy_lines(result):
-        console.print(escape(line), style="yellow")
+        console.print(_cell(line), style="yellow")
     counts = result.counts()
     summary = ", ".join(f"{counts[s.label]} {s.label}" for s in sorted(Severity, reverse=True))
-    gate = "none" if result.fail_on is None else result.fail_on.label
-    verdict = result.verdict.upper() if result.verdict != "passed" else "passed"
-    console.print(escape(f"{counts['total']} findings ({summary}); gate fail-on {gate}: {verdict}"))
+    gate = result.gate()
+    verdict = gate.verdict.upper() if gate.verdict != "passed" else "passed"
+    console.print(_cell(f"{counts['total']} findings ({summary}); gate fail-on {gate.fail_on}: {verdict}"))
     if not result.complete:
         console.print("Scan INCOMPLETE: some targets or rules could not be checked.", style="bold red")
 

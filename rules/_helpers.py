@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from auditor.model.records import Container, Network, PortBinding, Snapshot
 from auditor.model.rule import Reference
@@ -207,3 +208,129 @@ def first_per_key(snapshot: Snapshot, wanted) -> Iterator[tuple[Container, PortB
 def where(port: PortBinding) -> str:
     """``all interfaces`` or the host address a port is bound to."""
     return "all interfaces" if port.is_all_interfaces else port.host_ip
+
+
+@dataclass(frozen=True)
+class PortEntry:
+    """One published port entry as a person wrote it: ``- "8080:80"`` or a whole range
+    ``- "49152-49400:49152-49400/udp"`` (one binding per container port), with the address
+    families Docker reports for it (a wildcard shows up as ``0.0.0.0`` and ``::``)."""
+
+    bindings: tuple[PortBinding, ...]
+    addresses: tuple[str, ...]
+
+    @property
+    def first(self) -> PortBinding:
+        return self.bindings[0]
+
+    @property
+    def is_range(self) -> bool:
+        return len(self.bindings) > 1
+
+    def _host(self) -> str:
+        first, last = self.bindings[0], self.bindings[-1]
+        if first.requested_host_port is None:
+            return "ephemeral"
+        if self.is_range:
+            return f"{first.host_port}-{last.host_port}"
+        if first.host_port_end and first.host_port_end != first.host_port:
+            return f"{first.host_port}-{first.host_port_end}"
+        return str(first.host_port)
+
+    def _container(self) -> str:
+        first, last = self.bindings[0], self.bindings[-1]
+        return f"{first.container_port}-{last.container_port}" if self.is_range else str(first.container_port)
+
+    def display(self) -> str:
+        if not self.is_range:
+            return self.first.display()
+        ip = self.first.host_ip or "*"
+        if ":" in ip:
+            ip = f"[{ip}]"
+        return f"{ip}:{self._host()}->{self._container()}/{self.first.protocol}"
+
+    @property
+    def key(self) -> str:
+        """``port_key`` of a single port (fingerprints stay as they were); a range names both ends."""
+        if not self.is_range:
+            return port_key(self.first)
+        ip = "*" if self.first.is_all_interfaces else self.first.host_ip
+        return f"{ip}:{self._host()}->{self._container()}/{self.first.protocol}"
+
+    def evidence(self) -> tuple[tuple[str, str], ...]:
+        if not self.is_range:
+            return port_evidence(self.first)
+        return (
+            ("binding", self.display()),
+            ("host_ip", self.first.host_ip or "(daemon default: all interfaces)"),
+            ("host_port", self._host()),
+            ("container_port", f"{self._container()}/{self.first.protocol}"),
+            ("ports", str(len(self.bindings))),
+        )
+
+
+def _joins(prev: PortBinding, port: PortBinding) -> bool:
+    """Whether ``port`` continues the range ``prev`` belongs to (same entry, next port)."""
+    if (prev.protocol, prev.host_ip, prev.origin, prev.entry) != (port.protocol, port.host_ip, port.origin, port.entry):
+        return False
+    if port.container_port != prev.container_port + 1 or prev.host_port_end or port.host_port_end:
+        return False
+    if prev.requested_host_port is None or port.requested_host_port is None:
+        return (
+            prev.requested_host_port is None and port.requested_host_port is None and prev.origin is not None
+        )
+    return port.requested_host_port == prev.requested_host_port + 1
+
+
+def port_entries(
+    container: Container, wanted: Callable[[PortBinding], bool] | None = None
+) -> list[PortEntry]:
+    """A container's published ports passing ``wanted``, as the entries they were written as.
+
+    Wildcard copies (``0.0.0.0`` and ``::`` of one port) are one binding with both addresses;
+    consecutive ports of one entry (compose: the same line; engine: a contiguous run with the
+    same offset) are one entry. In order of the entries' origin, then port."""
+    groups: dict[tuple, list[PortBinding]] = {}
+    for port in container.published_ports:
+        if wanted is not None and not wanted(port):
+            continue
+        ip = "*" if port.is_all_interfaces else port.host_ip
+        groups.setdefault((port.container_port, port.protocol, port.requested_host_port, ip), []).append(port)
+    singles = [
+        (bindings[0], tuple(dict.fromkeys(b.host_ip or "*" for b in bindings)))
+        for bindings in groups.values()
+    ]
+    singles.sort(
+        key=lambda item: (
+            item[0].origin.line or 0 if item[0].origin else 0,
+            item[0].protocol,
+            item[0].host_ip,
+            item[0].container_port,
+        )
+    )
+    # Runs grow in place: rebuilding a run's tuple for each port copied 65,535 ports 2 billion times.
+    runs: list[tuple[list[PortBinding], tuple[str, ...]]] = []
+    for port, addresses in singles:
+        if runs and runs[-1][1] == addresses and _joins(runs[-1][0][-1], port):
+            runs[-1][0].append(port)
+        else:
+            runs.append(([port], addresses))
+    return [PortEntry(tuple(bindings), addresses) for bindings, addresses in runs]
+
+
+def entries(
+    snapshot: Snapshot, wanted: Callable[[PortBinding], bool] | None = None
+) -> Iterator[tuple[Container, PortEntry]]:
+    """Every container's port entries passing ``wanted``."""
+    for container in snapshot.containers:
+        for entry in port_entries(container, wanted):
+            yield container, entry
+
+
+def reported_as_all_interfaces(entry: PortEntry, snapshot: Snapshot) -> bool:
+    """Whether PORT001 treats the entry as published on every interface (an empty host IP
+    counts unless the daemon's ``ip`` option is known to narrow it)."""
+    if not entry.first.is_all_interfaces:
+        return False
+    bind = effective_bind_ip(entry.first, snapshot)
+    return not (entry.addresses == ("*",) and bind and bind not in ("0.0.0.0", "::"))

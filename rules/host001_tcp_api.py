@@ -19,6 +19,7 @@ META = RuleMeta(
     id="HOST001",
     title="Docker API exposed on TCP without TLS",
     severity=Severity.CRITICAL,
+    other_severities=((Severity.HIGH, "when the API listens on loopback only"),),
     rationale=(
         "The Engine API has no authentication of its own: TLS client certificates "
         "(`tlsverify`) are the only thing between a TCP listener and full root access to the "

@@ -13,7 +13,7 @@ from auditor.model.records import Snapshot
 from auditor.model.rule import Observation, Rule, RuleMeta
 from auditor.model.severity import Severity
 
-from ._helpers import cis, cwe
+from ._helpers import cis, cwe, name_of
 
 META = RuleMeta(
     id="HOST002",
@@ -66,7 +66,7 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
             ro = " (read-only does not restrict API calls)" if mount.read_only else ""
             yield Observation(
                 subject=container,
-                message=f"{container.name} mounts the {why} {mount.source} at {mount.target}{ro}.",
+                message=f"{name_of(container)} mounts the {why} {mount.source} at {mount.target}{ro}.",
                 key=f"{mount.source}:{mount.target}",
                 evidence=(("source", mount.source), ("target", mount.target), ("read_only", str(mount.read_only).lower())),
                 origin=mount.origin,

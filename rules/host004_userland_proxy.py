@@ -1,6 +1,9 @@
 """HOST004: the userland proxy serves published ports (docker-proxy), hiding client addresses.
 
-Fires only when the daemon facts it needs are known (see ``needs``).
+Only for the connections the proxy carries: a lab engine (20.10, iptables on) showed a LAN
+client DNAT-ed to the container with its own address, and a client on the host itself arriving
+from the bridge gateway through docker-proxy. Fires only when the daemon facts it needs are
+known (see ``needs``).
 """
 
 from __future__ import annotations
@@ -18,10 +21,13 @@ META = RuleMeta(
     title="Userland proxy is enabled",
     severity=Severity.LOW,
     rationale=(
-        "With the userland proxy every published port runs a docker-proxy process that "
-        "accepts connections itself: the container sees the proxy's address instead of the "
-        "client's (breaking IP-based access control and logs), each port costs memory and a "
-        "process, and hairpin traffic is copied through user space."
+        "With the userland proxy every published port also gets a docker-proxy process "
+        "listening on the host port. The kernel's NAT carries connections from other hosts (the "
+        "container sees the real client), but the proxy accepts the connections NAT does not "
+        "carry: from the host itself to 127.0.0.1, and all of them where Docker does not manage "
+        "iptables (or ip6tables, for IPv6). Those reach the container from the proxy's address "
+        "instead of the client's, breaking IP-based access control and logs; each port costs a "
+        "process and memory, and that traffic is copied through user space."
     ),
     remediation=(
         "Set `\"userland-proxy\": false` in /etc/docker/daemon.json (or `dockerd "
@@ -37,13 +43,23 @@ META = RuleMeta(
 
 
 def check_userland_proxy(snapshot: Snapshot) -> Iterator[Observation]:
-    if snapshot.daemon.userland_proxy:
-        yield Observation(
-            subject=snapshot.target,
-            message="The userland proxy is enabled: published ports are served by docker-proxy processes and containers see the proxy as the client.",
-            key="userland-proxy",
-            evidence=(("userland-proxy", "true"),),
-        )
+    if not snapshot.daemon.userland_proxy:
+        return
+    carried = (
+        "every connection, as Docker's iptables management is off"
+        if snapshot.daemon.iptables is False
+        else "those from this host to loopback and any the kernel's NAT does not carry"
+    )
+    yield Observation(
+        subject=snapshot.target,
+        message=(
+            "The userland proxy is enabled: a docker-proxy process listens on every published port, "
+            f"and the connections it carries ({carried}) reach containers from the proxy's address, "
+            "not the client's."
+        ),
+        key="userland-proxy",
+        evidence=(("userland-proxy", "true"),),
+    )
 
 
 RULE = Rule(META, check_userland_proxy)

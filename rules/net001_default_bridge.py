@@ -12,7 +12,7 @@ from auditor.model.records import Snapshot
 from auditor.model.rule import Observation, Rule, RuleMeta
 from auditor.model.severity import Severity
 
-from ._helpers import cis, cwe
+from ._helpers import cis, cwe, name_of
 
 META = RuleMeta(
     id="NET001",
@@ -47,7 +47,7 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
             continue
         yield Observation(
             subject=container,
-            message=f"{container.name} is attached to the default bridge network.",
+            message=f"{name_of(container)} is attached to the default bridge network.",
             key="bridge",
             evidence=(("network_mode", container.network_mode), ("networks", ", ".join(container.network_names) or "-")),
             origin=container.network_mode_origin or container.origin,

@@ -28,6 +28,7 @@ META = RuleMeta(
     id="NET002",
     title="Unrelated workloads share a network",
     severity=Severity.MEDIUM,
+    other_severities=((Severity.HIGH, "when backend services are reachable from another workload"),),
     rationale=(
         "A user-defined network is a flat segment: every member reaches every other member "
         "on every port, and resolves it by name. When projects that do not belong together "
@@ -72,13 +73,17 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
 
 
 def _exposed_backends(members) -> list[str]:
-    """Datastores/queues on the network whose project differs from some other member's."""
+    """Datastores/queues on the network whose project differs from some other member's.
+
+    A member's workload differs from another's exactly when the network holds two or more
+    workloads, so one set of workloads answers it for every member (no pairwise comparison).
+    """
+    if len({workload_of(m) for m in members}) < 2:
+        return []
     out = []
     for member in members:
         service = backend_service(member)
-        if service is None:
-            continue
-        if any(workload_of(other) != workload_of(member) for other in members):
+        if service is not None:
             out.append(f"{name_of(member)} ({service.name})")
     return sorted(out)
 

@@ -12,7 +12,7 @@ from auditor.model.records import Snapshot
 from auditor.model.rule import Observation, Rule, RuleMeta
 from auditor.model.severity import Severity
 
-from ._helpers import cis, cwe
+from ._helpers import cis, cwe, name_of
 
 META = RuleMeta(
     id="NET003",
@@ -41,7 +41,7 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
             continue
         yield Observation(
             subject=container,
-            message=f"{container.name} runs with network mode host: every port it opens is open on the host.",
+            message=f"{name_of(container)} runs with network mode host: every port it opens is open on the host.",
             key="host",
             evidence=(("network_mode", "host"),),
             origin=container.network_mode_origin or container.origin,

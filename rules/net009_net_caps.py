@@ -1,15 +1,14 @@
-"""NET009: a container that can spoof or sniff sits on a network shared with others.
+"""NET009: containers that keep Docker's default NET_RAW capability share a network.
 
-``NET_ADMIN`` or privileged mode (high) lets it reconfigure interfaces, ARP-spoof and sniff
-its neighbours; the default ``NET_RAW`` (low, unless dropped) already allows raw packets,
-ARP and DNS spoofing on a bridge.
+One finding per network (not one per container): it names every member that keeps NET_RAW.
+Privileged containers and added capabilities are NET010 and NET011.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model.records import Container, Snapshot
+from auditor.model.records import Snapshot
 from auditor.model.rule import Observation, Rule, RuleMeta
 from auditor.model.severity import Severity
 
@@ -17,66 +16,48 @@ from ._helpers import cis, cwe, has_cap, members_can_talk, name_of
 
 META = RuleMeta(
     id="NET009",
-    title="Container able to spoof or sniff shares a network with others",
-    severity=Severity.HIGH,
+    title="Containers keeping NET_RAW share a network",
+    severity=Severity.LOW,
     rationale=(
-        "Containers on one bridge share an L2 segment. With NET_ADMIN or privileged mode a "
-        "container can change its addresses, ARP-spoof its neighbours and capture their "
-        "traffic; Docker's default NET_RAW capability alone is enough for raw sockets and "
-        "ARP/DNS spoofing. Neighbours' plain-text traffic and sessions are then exposed."
+        "Containers on one bridge share an L2 segment. Docker's default NET_RAW capability is "
+        "enough for raw sockets and ARP/DNS spoofing, so any member that is compromised can "
+        "redirect or read its neighbours' plain-text traffic. Few services need raw sockets."
     ),
     remediation=(
-        "Drop what the container does not need: `docker run --cap-drop NET_RAW ...` (or "
-        "`--cap-drop ALL --cap-add ...`), remove `--cap-add NET_ADMIN` and `--privileged`; in "
-        "compose `cap_drop: [NET_RAW]`, no `cap_add: [NET_ADMIN]`, no `privileged: true`. Put "
-        "containers that really need them on a network of their own."
+        "Drop it where it is not needed: `docker run --cap-drop NET_RAW ...` (or "
+        "`--cap-drop ALL --cap-add ...`); in compose `cap_drop: [NET_RAW]` on each service of "
+        "the network."
     ),
     references=(
         cis("5.3", "Ensure that Linux kernel capabilities are restricted within containers"),
-        cis("5.4", "Ensure that privileged containers are not used"),
         cwe(250, "Execution with Unnecessary Privileges"),
     ),
 )
 
 
-def _power(container: Container) -> tuple[str, Severity, str] | None:
-    """What lets the container spoof or sniff, its severity, and a fingerprint key."""
-    if container.privileged:
-        return "runs privileged", Severity.HIGH, "privileged"
-    if has_cap(container.cap_add, "NET_ADMIN"):
-        return "has NET_ADMIN", Severity.HIGH, "NET_ADMIN"
-    if not has_cap(container.cap_drop, "NET_RAW"):
-        return "keeps the default NET_RAW capability", Severity.LOW, "NET_RAW"
-    return None
-
-
 def check(snapshot: Snapshot) -> Iterator[Observation]:
-    for container in snapshot.containers:
-        if container.uses_host_network or container.joined_namespace:
+    for net in snapshot.networks:
+        if not members_can_talk(net):
             continue
-        power = _power(container)
-        if power is None:
-            continue
-        shared = [
-            name
-            for name in sorted(container.network_names)
-            if members_can_talk(snapshot.network(name))
-            and any(m.name != container.name for m in snapshot.members(name))
+        members = [
+            c for c in snapshot.members(net.name) if not c.uses_host_network and not c.joined_namespace
         ]
-        if not shared:
+        if len(members) < 2:
             continue
-        what, severity, key = power
-        nets = ", ".join(shared)
-        plural = "s" if len(shared) > 1 else ""
+        keeping = sorted(
+            name_of(c) for c in members if not c.privileged and not has_cap(c.cap_drop, "NET_RAW")
+        )
+        if not keeping:
+            continue
+        listed = ", ".join(keeping)
         yield Observation(
-            subject=container,
+            subject=net,
             message=(
-                f"{name_of(container)} {what} on network{plural} {nets} shared with other containers: "
-                "it can spoof or sniff their traffic."
+                f"network {net.name}: {len(keeping)} of {len(members)} containers keep the default NET_RAW "
+                f"capability ({listed}); any of them can spoof or sniff the others' traffic."
             ),
-            key=key,
-            evidence=(("capability", what), ("networks", nets)),
-            severity=severity,
+            key="NET_RAW",
+            evidence=(("capability", "NET_RAW"), ("members", listed), ("network", net.name)),
         )
 
 

@@ -2,7 +2,9 @@
 
 Docker publishes on every host address unless told otherwise, and its NAT rules are applied
 before the host firewall's INPUT chain, so such a port is usually reachable from any network
-the host is on, whatever UFW or firewalld say.
+the host is on, whatever UFW or firewalld say. One finding per port entry: an entry that
+PORT002 (a sensitive service) or PORT005 (a UDP amplifier) reports is theirs, and a privileged
+host port is said here instead of in a second finding (PORT006).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from auditor.model.records import Snapshot
 from auditor.model.rule import Observation, Rule, RuleMeta
 from auditor.model.severity import Severity
 
-from ._helpers import cis, cwe, docs, effective_bind_ip, port_evidence, port_key, wildcard_groups
+from ._helpers import cis, cwe, docs, entries, name_of, reported_as_all_interfaces
+from .services import specifically_reported
 
 META = RuleMeta(
     id="PORT001",
@@ -49,22 +52,35 @@ def _describe(addresses: tuple[str, ...], snapshot: Snapshot) -> str:
 
 
 def check(snapshot: Snapshot) -> Iterator[Observation]:
-    for container in snapshot.containers:
-        for port, addresses in wildcard_groups(container):
-            bind = effective_bind_ip(port, snapshot)
-            if addresses == ("*",) and bind and bind not in ("0.0.0.0", "::"):
-                continue  # the daemon's `ip` option narrows empty host IPs to one address
-            host_port = "an ephemeral port" if port.host_port is None else f"host port {port.host_port}"
-            yield Observation(
-                subject=container,
-                message=(
-                    f"{container.name} publishes {port.container_port}/{port.protocol} on "
-                    f"{host_port} of {_describe(addresses, snapshot)}."
-                ),
-                key=port_key(port),
-                evidence=(*port_evidence(port), ("addresses", ", ".join(addresses))),
-                origin=port.origin,
-            )
+    for container, entry in entries(snapshot, lambda p: p.is_all_interfaces):
+        port, addresses = entry.first, entry.addresses
+        if not reported_as_all_interfaces(entry, snapshot):
+            continue  # the daemon's `ip` option narrows empty host IPs to one address
+        if specifically_reported(container, entry.bindings):
+            continue
+        if port.host_port is None:  # an engine-chosen port is shown once the container runs
+            host_port = "ephemeral ports" if entry.is_range else "an ephemeral port"
+        elif entry.is_range:
+            host_port = f"host ports {entry.bindings[0].host_port}-{entry.bindings[-1].host_port}"
+        else:
+            host_port = f"host port {port.host_port}"
+        privileged = port.host_port is not None and port.host_port < 1024
+        if privileged:
+            host_port += " (privileged, below 1024)"
+        what = f"{port.container_port}/{port.protocol}"
+        if entry.is_range:
+            what = f"{port.container_port}-{entry.bindings[-1].container_port}/{port.protocol} ({len(entry.bindings)} ports)"
+        yield Observation(
+            subject=container,
+            message=f"{name_of(container)} publishes {what} on {host_port} of {_describe(addresses, snapshot)}.",
+            key=entry.key,
+            evidence=(
+                *entry.evidence(),
+                ("addresses", ", ".join(addresses)),
+                *((("privileged_host_port", "true"),) if privileged else ()),
+            ),
+            origin=port.origin,
+        )
 
 
 RULE = Rule(META, check)

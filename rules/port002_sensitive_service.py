@@ -1,9 +1,11 @@
 """PORT002: a sensitive service (datastore, broker, API, admin console, remote shell) is
 published beyond loopback.
 
-Recognised by the container port (the port inside the container, which is what the service
-listens on) and by the image name; severity is critical for services that accept connections
-without authentication by default.
+The service is recognised from the image (repository name, then the image's labels); the
+container port alone is weak evidence (many images listen on 9200 or 8200 without being
+Elasticsearch or Vault), reported at medium or low and said so. Severity is critical for
+services that accept connections without authentication by default. One finding per port
+entry: a published range is one finding.
 """
 
 from __future__ import annotations
@@ -14,13 +16,18 @@ from auditor.model.records import Snapshot
 from auditor.model.rule import Observation, Rule, RuleMeta
 from auditor.model.severity import Severity
 
-from ._helpers import cis, cwe, port_evidence, port_key, published_ports
-from .services import identify
+from ._helpers import cis, cwe, entries, name_of
+from .services import Identification, identify_any
 
 META = RuleMeta(
     id="PORT002",
     title="Sensitive service reachable beyond loopback",
     severity=Severity.HIGH,
+    other_severities=(
+        (Severity.CRITICAL, "for services that accept unauthenticated connections by default, identified by image or label"),
+        (Severity.MEDIUM, "for such services identified by the container port only"),
+        (Severity.LOW, "for other services identified by the container port only"),
+    ),
     rationale=(
         "Datastores, message brokers, orchestration APIs, admin consoles and remote shells are "
         "prime targets: scanners find them within minutes, and several (Redis, MongoDB, "
@@ -30,7 +37,7 @@ META = RuleMeta(
     remediation=(
         "Do not publish the port; let other containers reach it over a user-defined network "
         "(compose: remove `ports:` and use `expose:` or nothing). If the host itself needs it, "
-        "bind to loopback: `-p 127.0.0.1:6379:6379` / `ports: [\"127.0.0.1:6379:6379\"]`. "
+        'bind to loopback: `-p 127.0.0.1:6379:6379` / `ports: ["127.0.0.1:6379:6379"]`. '
         "Enable authentication and TLS on the service either way."
     ),
     references=(
@@ -41,31 +48,48 @@ META = RuleMeta(
 )
 
 
+def severity_of(ident: Identification) -> Severity:
+    """Critical/high when the image says so; medium/low when only the port number does."""
+    if ident.weak:
+        return Severity.MEDIUM if ident.service.unauthenticated_by_default else Severity.LOW
+    return Severity.CRITICAL if ident.service.unauthenticated_by_default else Severity.HIGH
+
+
 def check(snapshot: Snapshot) -> Iterator[Observation]:
-    seen: set[tuple[str, str]] = set()
-    for container, port in published_ports(snapshot):
-        if not port.beyond_loopback or (container.name, port_key(port)) in seen:
+    for container, entry in entries(snapshot, lambda p: p.beyond_loopback):
+        hit = identify_any(container, entry.bindings)
+        if hit is None:
             continue
-        seen.add((container.name, port_key(port)))
-        service = identify(container, port)
-        if service is None:
-            continue
-        severity = Severity.CRITICAL if service.unauthenticated_by_default else Severity.HIGH
+        port, ident = hit
+        service = ident.service
+        severity = severity_of(ident)
         where = "all interfaces" if port.is_all_interfaces else port.host_ip
-        shown = port.display().replace("[::]:", "*:").replace("0.0.0.0:", "*:") if port.is_all_interfaces else port.display()
+        shown = entry.display()
+        if port.is_all_interfaces:
+            shown = shown.replace("[::]:", "*:").replace("0.0.0.0:", "*:")
+        if ident.weak:
+            how = (
+                f" Identified by the container port only ({port.container_port} is {service.name}'s default); "
+                f"the image {container.image or '(none)'} does not say so, so confidence is low."
+            )
+        else:
+            how = f" Identified by its {ident.evidence}."
         auth = (
             " It accepts unauthenticated connections by default, so exposure is critical."
-            if service.unauthenticated_by_default
+            if service.unauthenticated_by_default and not ident.weak
             else ""
         )
         yield Observation(
             subject=container,
-            message=(
-                f"{container.name} exposes {service.name} ({service.category}) on {where} "
-                f"as {shown}.{auth}"
+            message=f"{name_of(container)} exposes {service.name} ({service.category}) on {where} as {shown}.{how}{auth}",
+            key=entry.key,
+            evidence=(
+                *entry.evidence(),
+                ("service", service.name),
+                ("category", service.category),
+                ("identified_by", ident.by),
+                ("identity_evidence", ident.evidence),
             ),
-            key=port_key(port),
-            evidence=(*port_evidence(port), ("service", service.name), ("category", service.category)),
             severity=severity,
             origin=port.origin,
         )

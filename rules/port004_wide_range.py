@@ -1,18 +1,19 @@
 """PORT004: a wide host port range (100 ports or more) is published.
 
-Running containers list every port of a range separately, so contiguous host ports of one
-container and protocol are joined into runs before counting.
+One finding per port entry: running containers list every port of a range separately, so a
+contiguous run with one offset is one entry. A single container port with a host range
+(``12400-12500:1240``) is not wide: Docker binds one port of that range.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model.records import Container, Snapshot
+from auditor.model.records import Snapshot
 from auditor.model.rule import Observation, Rule, RuleMeta
 from auditor.model.severity import Severity
 
-from ._helpers import cis, cwe, name_of
+from ._helpers import cis, cwe, entries, name_of
 
 WIDE = 100
 
@@ -51,34 +52,27 @@ def runs(ports: set[int]) -> list[tuple[int, int]]:
     return out
 
 
-def _host_ports(container: Container) -> dict[str, tuple[set[int], set[str]]]:
-    by_proto: dict[str, tuple[set[int], set[str]]] = {}
-    for port in container.published_ports:
-        if port.host_port is None:
-            continue  # ephemeral ports are not a published range
-        numbers, addresses = by_proto.setdefault(port.protocol, (set(), set()))
-        numbers.update(range(port.host_port, port.host_port + port.host_port_count))
-        addresses.add(port.host_ip or "*")
-    return by_proto
-
-
 def check(snapshot: Snapshot) -> Iterator[Observation]:
-    for container in snapshot.containers:
-        for proto, (numbers, addresses) in sorted(_host_ports(container).items()):
-            for start, end in runs(numbers):
-                count = end - start + 1
-                if count < WIDE:
-                    continue
-                shown = ", ".join(sorted(addresses))
-                yield Observation(
-                    subject=container,
-                    message=(
-                        f"{name_of(container)} publishes {count} host ports "
-                        f"{start}-{end}/{proto} on {shown}."
-                    ),
-                    key=f"{proto}:{start}-{end}",
-                    evidence=(("host_ports", f"{start}-{end}/{proto}"), ("count", str(count)), ("addresses", shown)),
-                )
+    for container, entry in entries(snapshot, lambda p: p.requested_host_port is not None):
+        count = len(entry.bindings)  # host ports really bound: one per container port
+        if count < WIDE:
+            continue
+        first, last = entry.bindings[0], entry.bindings[-1]
+        proto = first.protocol
+        start, end = first.host_port, last.host_port
+        shown = ", ".join(entry.addresses)
+        yield Observation(
+            subject=container,
+            message=f"{name_of(container)} publishes {count} host ports {start}-{end}/{proto} on {shown}.",
+            key=f"{proto}:{start}-{end}",
+            evidence=(
+                ("host_ports", f"{start}-{end}/{proto}"),
+                ("count", str(count)),
+                ("addresses", shown),
+                ("binding", entry.display()),
+            ),
+            origin=first.origin,
+        )
 
 
 RULE = Rule(META, check)

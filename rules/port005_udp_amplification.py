@@ -16,10 +16,8 @@ from auditor.model.severity import Severity
 from ._helpers import (
     cwe,
     docs,
-    first_per_key,
+    entries,
     name_of,
-    port_evidence,
-    port_key,
     reaches_beyond_loopback,
     where,
 )
@@ -49,10 +47,11 @@ META = RuleMeta(
 
 
 def check(snapshot: Snapshot) -> Iterator[Observation]:
-    for container, port in first_per_key(snapshot, lambda p: reaches_beyond_loopback(p, snapshot)):
-        amp = udp_amplifier(port)
-        if amp is None:
+    for container, entry in entries(snapshot, lambda p: reaches_beyond_loopback(p, snapshot)):
+        hit = next(((p, a) for p in entry.bindings if (a := udp_amplifier(p)) is not None), None)
+        if hit is None:
             continue
+        port, amp = hit
         yield Observation(
             subject=container,
             message=(
@@ -60,8 +59,8 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
                 f"{where(port)}: replies can be {amp.factor} larger than requests, usable for "
                 "reflected DDoS."
             ),
-            key=port_key(port),
-            evidence=(*port_evidence(port), ("service", amp.name), ("amplification", amp.factor)),
+            key=entry.key,
+            evidence=(*entry.evidence(), ("service", amp.name), ("amplification", amp.factor)),
             origin=port.origin,
         )
 

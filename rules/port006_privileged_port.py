@@ -1,6 +1,8 @@
 """PORT006: a privileged host port (below 1024) is published beyond loopback (CIS 5.8).
 
 What counts is the host port, not the port inside the container: ``-p 8080:80`` is fine.
+An entry published on all interfaces is PORT001's, whose message names the privileged port
+(one finding per port entry); this rule covers entries bound to a specific address.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from auditor.model.records import Snapshot
 from auditor.model.rule import Observation, Rule, RuleMeta
 from auditor.model.severity import Severity
 
-from ._helpers import cis, first_per_key, name_of, port_evidence, port_key, reaches_beyond_loopback, where
+from ._helpers import cis, entries, name_of, reaches_beyond_loopback, reported_as_all_interfaces, where
 
 META = RuleMeta(
     id="PORT006",
@@ -33,17 +35,23 @@ META = RuleMeta(
 
 def check(snapshot: Snapshot) -> Iterator[Observation]:
     def wanted(port) -> bool:
-        return port.host_port is not None and port.host_port < 1024 and reaches_beyond_loopback(port, snapshot)
+        return port.requested_host_port is not None and port.host_port < 1024 and reaches_beyond_loopback(port, snapshot)
 
-    for container, port in first_per_key(snapshot, wanted):
+    for container, entry in entries(snapshot, wanted):
+        if reported_as_all_interfaces(entry, snapshot):
+            continue
+        port = entry.first
+        if entry.is_range:
+            host = f"host ports {port.host_port}-{entry.bindings[-1].host_port}/{port.protocol}"
+            inside = f"container ports {port.container_port}-{entry.bindings[-1].container_port}"
+        else:
+            host = f"host port {port.host_port}/{port.protocol}"
+            inside = f"container port {port.container_port}"
         yield Observation(
             subject=container,
-            message=(
-                f"{name_of(container)} publishes privileged host port {port.host_port}/{port.protocol} "
-                f"(container port {port.container_port}) on {where(port)}."
-            ),
-            key=f"{port_key(port)}:{port.host_port}",
-            evidence=port_evidence(port),
+            message=f"{name_of(container)} publishes privileged {host} ({inside}) on {where(port)}.",
+            key=f"{entry.key}:{port.host_port}",
+            evidence=entry.evidence(),
             origin=port.origin,
         )
 

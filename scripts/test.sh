@@ -7,6 +7,7 @@ source "$(dirname "$0")/setup-env.sh"
 install_system_packages
 start_dockerd
 prepare_venv
+install_node_tools
 cd "$ROOT"
 export AUDITOR_REQUIRE_ENGINE=1
 exec "$VENV/bin/python" -m pytest "$@"

@@ -85,12 +85,12 @@ def test_unknown_severity_and_format_are_usage_errors():
     assert_one_line_error(proc, "unknown severity 'severe'")
     proc = run("scan", str(EXAMPLE), "-f", "yaml")
     assert proc.returncode == 2
-    assert_one_line_error(proc, "Invalid value for '-f' / '--format': 'yaml' is not one of 'codequality', 'html', 'json', 'junit', 'markdown', 'sarif', 'table'")
+    assert_one_line_error(proc, "Invalid value for '-f' / '--format': 'yaml' is not one of 'codequality', 'html', 'json', 'junit', 'markdown', 'none', 'sarif', 'table'")
 
 
 def test_output_file_format_follows_extension(tmp_path):
     out = tmp_path / "result.json"
-    proc = run("scan", str(EXAMPLE), "-q", "-o", str(out), "--fail-on", "none")
+    proc = run("scan", str(EXAMPLE), "-f", "none", "-o", str(out), "--fail-on", "none")
     assert proc.returncode == 0 and proc.stdout == ""
     assert json.loads(out.read_text())["tool"]["name"] == "auditor"
 

@@ -11,6 +11,7 @@ from typing import IO
 
 from auditor.collectors.endpoints import EngineSpec
 from auditor.collectors.fleet import host_label
+from auditor.model.text import visible
 
 
 def progress_wanted(stream: IO[str]) -> bool:
@@ -24,13 +25,15 @@ class FleetProgress:
 
     def __init__(self, specs: Sequence[EngineSpec], stream: IO[str]):
         from rich.console import Console
+        from rich.markup import escape
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         self._lock = threading.Lock()
         self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                   TextColumn("{task.fields[state]}"),
                                   console=Console(file=stream), transient=False)
-        self._tasks = {spec: self._progress.add_task(host_label(spec), total=None, state="connecting")
+        self._tasks = {spec: self._progress.add_task(escape(visible(host_label(spec))), total=None,
+                                                     state="connecting")
                        for spec in specs}
 
     def __call__(self, spec: EngineSpec, state: str, done: int, total: int) -> None:

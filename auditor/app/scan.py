@@ -3,14 +3,15 @@ benchmark. Pure orchestration of the floors below; rendering and exit codes stay
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from auditor.audit.pipeline import scan
 from auditor.collectors.request import ScanRequest
 from auditor.collectors.sources import HostProgress
+from auditor.model.bench import BenchResult
 from auditor.model.findings import ScanResult
 from auditor.model.rule import Rule
 from auditor.model.severity import Severity
@@ -24,23 +25,37 @@ class AuditPlan:
     rules: tuple[Rule, ...]
     threshold: Severity | None
     policy: Policy
-    benchmark: Any | None = None  # a loaded `auditor bench` result, cited by findings
+    benchmark: BenchResult | None = None  # a loaded `auditor bench` result, cited by findings
 
 
 def audit(request: ScanRequest, plan: AuditPlan, progress: HostProgress | None = None,
           root: Path | None = None) -> ScanResult:
     """The scan's result with rule metadata, paths, policy and benchmark filled in."""
-    from auditor.benchmarks.annotate import annotate
-
     result = scan(request, plan.rules, plan.threshold, host_progress=progress)
-    here = root or Path.cwd()
+    here = root or repository_root(request.paths)
     result = replace(result, rules=tuple(r.meta for r in plan.rules), root=str(here),
                      scan_dirs=_scan_dirs(request.paths))
     result = apply_policy(result, plan.policy)
     if plan.benchmark is not None:
+        from auditor.benchmarks.annotate import annotate  # the benchmarks import the Docker SDK
+
         result = replace(result, findings=annotate(result.findings, plan.benchmark), benchmark=plan.benchmark)
     return result
 
 
 def _scan_dirs(paths: Sequence[str]) -> tuple[str, ...]:
-    return tuple(p for p in paths if Path(p).is_dir())
+    return tuple(str(Path(p).resolve()) for p in paths if Path(p).is_dir())
+
+
+def repository_root(paths: Sequence[str], cwd: Path | None = None) -> Path:
+    """Where report paths start: the git work tree holding the first scanned path (else the
+    current directory's), found by looking for ``.git`` (a directory, or a worktree's file)
+    without running git; the current directory when there is none."""
+    here = (cwd or Path.cwd()).resolve()
+    starts = [Path(os.path.abspath(here / p)) for p in paths if p != "-"] + [here]
+    for start in starts:
+        current = start if start.is_dir() else start.parent
+        for candidate in (current, *current.parents):
+            if os.path.lexists(candidate / ".git"):
+                return candidate
+    return here

@@ -23,14 +23,15 @@ import docker.errors
 
 from auditor.audit.pipeline import evaluate
 from auditor.collectors.base import Collected
+from auditor.collectors.daemon_facts import read_host_facts
 from auditor.collectors.endpoints import EngineSpec
 from auditor.collectors.engine import connect, describe_failure, fetch_raw
-from auditor.collectors.host_facts import read_local_host_facts
 from auditor.collectors.raw import RawState, normalize_raw, sanitize_container, sanitize_network
 from auditor.model.errors import AuditorError
 from auditor.model.findings import Finding, ScanResult
 from auditor.model.rule import Rule
 from auditor.model.severity import Severity
+from auditor.policy.apply import Policy, apply_policy
 
 WATCHED_EVENTS = {
     "container": ("create", "start", "stop", "die", "destroy", "rename", "update", "pause", "unpause"),
@@ -132,8 +133,9 @@ class Watcher:
 
     def __init__(self, spec: EngineSpec, rules: Sequence[Rule], emit: Callable[[dict[str, Any]], None],
                  settings: WatchSettings = WatchSettings(), fail_on: Severity | None = Severity.HIGH,
-                 record: Callable[[ScanResult], None] | None = None):
+                 record: Callable[[ScanResult], None] | None = None, policy: Policy | None = None):
         self.spec = spec
+        self.policy = policy  # waivers and inline ignores, judged on each audit's own day
         self.rules = rules
         self.emit = emit
         self.settings = settings
@@ -148,7 +150,7 @@ class Watcher:
     # -- state ----------------------------------------------------------------------------
     def full_scan(self, reason: str) -> bool:
         try:
-            raw = fetch_raw(self.spec, host_facts=read_local_host_facts)
+            raw = fetch_raw(self.spec, host_facts=read_host_facts)
         except AuditorError as exc:
             self._status("error", reason=reason, error=str(exc))
             return False
@@ -196,6 +198,8 @@ class Watcher:
                       networks=tuple(sorted(self.networks.values(), key=lambda d: str(d.get("Name")))))
         result = evaluate([Collected(raw.target, normalize_raw(raw), raw=raw)], self.rules, self.fail_on,
                           started_at, started)
+        if self.policy is not None:
+            result = apply_policy(result, replace(self.policy, today=started_at.date()))
         current = {f.fingerprint: f for f in result.findings}
         first = not self.findings and trigger.get("reason") == "initial"
         if not first:

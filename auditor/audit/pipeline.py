@@ -21,6 +21,8 @@ from auditor.model.findings import RuleError, ScanResult, TargetResult, sort_fin
 from auditor.model.rule import Rule
 from auditor.model.severity import Severity
 
+PARTIAL_VIEW = "partial view: "  # a target read only in part (a compose fragment): why
+
 
 def target_result(item: Collected) -> TargetResult:
     if item.snapshot is None:
@@ -32,10 +34,15 @@ def target_result(item: Collected) -> TargetResult:
             input_error=isinstance(error, InputError),
         )
     snap = item.snapshot
+    error = str(item.error) if item.error is not None else None
+    if snap.incomplete:
+        more = len(snap.incomplete) - 3  # one per unreadable field: a hostile file can have thousands
+        partial = PARTIAL_VIEW + "; ".join(snap.incomplete[:3]) + (f"; and {more} more" if more > 0 else "")
+        error = partial if error is None else f"{error}; {partial}"
     return TargetResult(
         target=item.target,
-        status="complete" if item.error is None else "incomplete",
-        error=None if item.error is None else str(item.error),
+        status="complete" if error is None else "incomplete",
+        error=error,
         notes=snap.notes,
         not_checked=snap.not_checked,
         containers=len(snap.containers),

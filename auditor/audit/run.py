@@ -38,8 +38,35 @@ def _stable(resource: Resource, subject: Container | Network | Target) -> Resour
     return resource
 
 
-def to_finding(rule: Rule, obs: Observation, target: Target) -> Finding:
-    resource = resource_of(obs.subject, target)
+def _evidence(obs: Observation) -> tuple[tuple[str, str], ...]:
+    """The observation's evidence, plus the container name of a compose service that sets one
+    (findings name services by their key; ``container_name`` is kept here)."""
+    subject = obs.subject
+    named = isinstance(subject, Container) and subject.kind == "service" and bool(subject.service)
+    if named and subject.name != subject.service and all(k != "container_name" for k, _ in obs.evidence):
+        return (*obs.evidence, ("container_name", subject.name))
+    return obs.evidence
+
+
+def _resources(subject: Container | Network | Target, target: Target) -> tuple[Resource, Resource]:
+    """The resource a finding names, and the one its fingerprint uses."""
+    resource = resource_of(subject, target)
+    return resource, _stable(resource, subject)
+
+
+Resources = dict[int, tuple[object, Resource, Resource]]
+
+
+def to_finding(rule: Rule, obs: Observation, target: Target, resources: Resources | None = None) -> Finding:
+    """``resources`` caches the resources per subject within one run (a container with 65,535
+    ports is one subject of 65,535 observations); it holds each subject, so no id is reused."""
+    if resources is None:
+        resource, stable = _resources(obs.subject, target)
+    else:
+        key = id(obs.subject)
+        if key not in resources:
+            resources[key] = (obs.subject, *_resources(obs.subject, target))
+        _, resource, stable = resources[key]
     severity = obs.severity if obs.severity is not None else rule.meta.severity
     return Finding(
         rule_id=rule.id,
@@ -48,9 +75,9 @@ def to_finding(rule: Rule, obs: Observation, target: Target) -> Finding:
         message=obs.message,
         resource=resource,
         location=location_of(obs, target),
-        evidence=obs.evidence,
+        evidence=_evidence(obs),
         remediation=rule.meta.remediation,
-        fingerprint=fingerprint(rule.id, target.name, _stable(resource, obs.subject), obs.key),
+        fingerprint=fingerprint(rule.id, target.name, stable, obs.key),
         references=rule.meta.references,
         key=obs.key,
     )
@@ -60,13 +87,19 @@ def run_rules(snapshot: Snapshot, rules: Sequence[Rule]) -> RuleRun:
     """Apply every rule to one snapshot; collect findings and crashes separately."""
     findings: list[Finding] = []
     errors: list[RuleError] = []
+    resources: Resources = {}
     for rule in rules:
         try:
             observations: Iterable[Observation] = list(rule.check(snapshot))
         except Exception as exc:  # noqa: BLE001 - a broken rule must not end the scan
             errors.append(RuleError(rule.id, snapshot.target.name, f"{type(exc).__name__}: {exc}"))
             continue
-        findings.extend(to_finding(rule, obs, snapshot.target) for obs in observations)
+        undeclared = sorted({o.severity.label for o in observations if o.severity not in (None, *rule.meta.severities)})
+        if undeclared:  # the catalog would tell users something else than the findings do
+            detail = f"emitted severity {', '.join(undeclared)} that its metadata does not declare"
+            errors.append(RuleError(rule.id, snapshot.target.name, detail))
+            continue
+        findings.extend(to_finding(rule, obs, snapshot.target, resources) for obs in observations)
     return RuleRun(tuple(dedupe(findings)), tuple(errors))
 
 

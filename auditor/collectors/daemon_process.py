@@ -34,8 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.collectors.host_facts import DEFAULT_CONFIG, parse_dockerd_args
+from auditor.model import inputs
+from auditor.model.errors import InputError
 
 SO_ACCEPTCON = 0x00010000  # /proc/net/unix Flags: a listening socket
+UNREADABLE = "no visible process holds it (other processes' file descriptors need root to read)"
 TCP_LISTEN = "0A"
 
 
@@ -212,6 +215,14 @@ def _read(path: Path) -> str | None:
         return None
 
 
+def _read_config(path: Path) -> str | None:
+    """A daemon's config file: a regular file of bounded size (never a FIFO or a device)."""
+    try:
+        return inputs.read_bytes(path, "daemon config", inputs.CONFIG_LIMIT).decode(errors="replace")
+    except InputError:
+        return None
+
+
 def _readlink(path: Path) -> str | None:
     try:
         return os.readlink(path)
@@ -248,6 +259,10 @@ def _socket_holders(proc: Path, pids: list[int], inodes: set[int]) -> dict[int, 
 
 def _comm(proc: Path, pid: int) -> str:
     return (_read(proc / str(pid) / "comm") or "?").strip()
+
+
+def _same_path(a: str, b: str) -> bool:
+    return os.path.normpath(a) == os.path.normpath(b)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -302,7 +317,7 @@ def read_daemon(
     argv = tuple(a for a in (_read(base / "cmdline") or "").split("\0") if a)
     path = config_path(argv, _environ_subset(proc, pid), _uid(proc, pid))
     seen_as = (base / "root" / path.lstrip("/")) if path.startswith("/") else (base / "cwd" / path)
-    text = _read(seen_as)
+    text = _read_config(seen_as)
     if text is not None:
         present: bool | None = True
     elif not seen_as.exists() and seen_as.parent.is_dir():
@@ -322,6 +337,16 @@ def read_daemon(
         netns_name=_netns_name(inode, netns_dir),
         shares_scanner_netns=None if inode is None or ours is None else inode == ours,
     )
+
+
+def netns_of(pid: int | str, proc: Path = Path("/proc")) -> int | None:
+    """The network namespace (inode) of a process (``"self"`` for the scanner)."""
+    return _netns(proc, pid)
+
+
+def processes_named(comm: str, proc: Path = Path("/proc")) -> tuple[tuple[int, int | None], ...]:
+    """(pid, network namespace) of every process whose ``comm`` is ``comm``."""
+    return tuple((pid, _netns(proc, pid)) for pid in _pids(proc) if _comm(proc, pid) == comm)
 
 
 def _namespaces(proc: Path, pids: list[int]) -> dict[int, int]:
@@ -344,10 +369,14 @@ def _unix_candidates(proc: Path, pids: list[int], path: str) -> tuple[dict[int, 
     for entry in listeners:
         for pid in holders.get(entry.inode, []):
             seen = proc / str(pid) / "root" / entry.path.lstrip("/")
-            if _same_file(seen, target) or os.path.normpath(entry.path) == os.path.normpath(path):
+            if _same_file(seen, target) or _same_path(entry.path, path):
                 matching[entry.inode] = holders[entry.inode]
                 break
     if not matching:
+        unowned = [e for e in listeners if e.inode not in holders]
+        ours = proc / "self" / "root"  # the path as the scanner sees it, with no holder to ask
+        if any(_same_file(ours / e.path.lstrip("/"), target) or _same_path(e.path, path) for e in unowned):
+            return {}, f"cannot tell which process serves {path}: {UNREADABLE}"
         return {}, f"no process listens on {path}"
     return matching, None
 
@@ -377,6 +406,8 @@ def _tcp_candidates(
     if len(set(matching.values())) > 1:
         return {}, f"{host}:{port} is local to {len(set(matching.values()))} network namespaces"
     holders = _socket_holders(proc, pids, set(matching))
+    if not holders and matching:
+        return {}, f"cannot tell which process listens on {host}:{port}: {UNREADABLE}"
     if not holders:
         return {}, f"no process listens on {host}:{port}"
     return holders, None

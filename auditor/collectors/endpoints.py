@@ -27,16 +27,12 @@ class EngineSpec:
     client_cert: str | None = None
     client_key: str | None = None
     timeout: float = DEFAULT_TIMEOUT
-    read_host_config: bool | None = None  # None: read daemon.json etc. only for a local socket
+    read_host_config: bool = True  # the daemon's files and firewall, when it runs on this machine
     name: str | None = None  # a fleet hosts file may name the engine; reports then use that name
 
     @property
     def address(self) -> str:
         return self.url or default_engine_address()
-
-    @property
-    def is_local(self) -> bool:
-        return self.address.startswith("unix://") or self.address.startswith("npipe://")
 
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"

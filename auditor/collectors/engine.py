@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
+from auditor.collectors.daemon_facts import HostReading
 from auditor.collectors.endpoints import EngineSpec
 from auditor.collectors.raw import RawState, sanitize_container, sanitize_network, sanitize_service
 from auditor.model.errors import TargetUnavailable
@@ -121,9 +123,11 @@ def _inspect_network(client: docker.APIClient, nid: str, progress: _Progress) ->
 def fetch_raw(
     spec: EngineSpec,
     on_progress: Callable[[int, int], None] | None = None,
-    host_facts: Callable[[], dict[str, Any]] | None = None,
+    host_facts: Callable[[str, str | None], HostReading] | None = None,
 ) -> RawState:
-    """Read everything the audit needs from one engine, as sanitized raw documents."""
+    """Read everything the audit needs from one engine, as sanitized raw documents;
+    ``host_facts(address, server_version)`` reads what the API does not show
+    (``daemon_facts.read_host_facts``)."""
     client = connect(spec)
     progress = _Progress()
     ids: list[str] = []
@@ -156,7 +160,7 @@ def fetch_raw(
                 for d in pool.map(lambda n: _inspect_network(client, n["Id"], progress), networks)
                 if d is not None
             ]
-        services = _swarm_services(client, info, progress)
+        services = _swarm_services(client, info, networks, progress)
     except TargetUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - a fault mid-scan must not become a traceback
@@ -177,33 +181,69 @@ def fetch_raw(
 
 def _raw_state(spec, version, info, containers, net_docs, services, progress, host_facts) -> RawState:
     name = str(info.get("Name") or spec.address)
-    extra = {}
-    read_host = spec.read_host_config if spec.read_host_config is not None else spec.is_local
-    if read_host and host_facts is not None:
-        extra = host_facts()
+    reading = HostReading({})
+    if spec.read_host_config and host_facts is not None:
+        reading = host_facts(
+            spec.address, str(version.get("Version") or info.get("ServerVersion") or "") or None
+        )
     return RawState(
         target=Target(SourceKind.ENGINE, name, spec.address),
         version=version,
         info=info,
         containers=tuple(sorted(containers, key=lambda d: str(d.get("Name")))),
         networks=tuple(sanitize_network(d) for d in sorted(net_docs, key=lambda d: str(d.get("Name")))),
-        host=extra,
-        notes=tuple(sorted(progress.notes)),
+        host=dict(reading.facts),
+        notes=(*sorted(progress.notes), *reading.notes),
         services=tuple(sanitize_service(d) for d in sorted(services, key=lambda d: str(d.get("ID")))),
     )
 
 
-def _swarm_services(client: docker.APIClient, info: dict, progress: _Progress) -> list[dict]:
-    """Swarm services, on a manager only: their ingress ports are open on every node.
+def _swarm_services(client: docker.APIClient, info: dict, networks: list, progress: _Progress) -> list[dict]:
+    """Swarm services, whose ingress ports the routing mesh opens on every node.
 
-    A worker cannot list services; that is noted, since its published ingress ports are then
-    only visible by scanning a manager.
+    A manager lists them. A worker cannot, but every node keeps the ingress network's service
+    table (``GET /networks/ID?verbose=true``): each service's published ingress ports, without
+    their protocol. A worker's services are read from there, as TCP, and a note says so.
     """
     swarm = info.get("Swarm") if isinstance(info.get("Swarm"), dict) else {}
     if swarm.get("LocalNodeState") != "active":
         return []
-    if not swarm.get("ControlAvailable"):
-        progress.notes.append("swarm worker: services (and their ingress ports) are only listed on a manager")
-        return []
-    listed = client.services()
-    return [d for d in listed if isinstance(d, dict)]
+    if swarm.get("ControlAvailable"):
+        return [d for d in client.services() if isinstance(d, dict)]
+    ingress = next((n for n in networks if isinstance(n, dict) and n.get("Ingress") is True), None)
+    table = client.inspect_network(ingress["Id"], verbose=True) if ingress else {}
+    services = services_from_ingress_table(table)
+    progress.notes.append(
+        "swarm worker: services are listed only on a manager; "
+        + (
+            f"the ingress ports of {len(services)} service(s) were read from this node's ingress network "
+            "(a worker is not told their protocol: read as TCP)"
+            if services
+            else "this node's ingress network publishes no service port"
+        )
+    )
+    return services
+
+
+_INGRESS_PORT = re.compile(r"^Target: (\d+), Publish: (\d+)$")
+
+
+def services_from_ingress_table(doc: Any) -> list[dict]:
+    """Service documents (the shape ``sanitize_service`` keeps) for every service with published
+    ports in a verbose ingress network inspect: ``{"Services": {NAME: {"Ports": ["Target: 80,
+    Publish: 8080"], ...}}}``. The engine prints no protocol there; none is set."""
+    table = doc.get("Services") if isinstance(doc, dict) else None
+    out = []
+    for name, entry in sorted(table.items() if isinstance(table, dict) else ()):
+        listed = entry.get("Ports") if isinstance(entry, dict) else None
+        ports = []
+        for text in listed if isinstance(listed, list) else []:
+            match = _INGRESS_PORT.match(str(text))
+            numbers = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+            if all(0 < n < 65536 for n in numbers):
+                ports.append(
+                    {"TargetPort": numbers[0], "PublishedPort": numbers[1], "PublishMode": "ingress"}
+                )
+        if name and ports:
+            out.append({"ID": None, "Spec": {"Name": name}, "Endpoint": {"Ports": ports}})
+    return out

@@ -1,25 +1,18 @@
-"""Daemon and firewall facts that the Engine API does not expose, read on the local host.
+"""Parsers of the daemon and firewall facts that the Engine API does not expose.
 
-Read-only: ``/etc/docker/daemon.json`` (or the daemon's ``--config-file``), the running
-``dockerd``'s command line from ``/proc``, its ``--version``, ``iptables-save``,
-``nft list ruleset``, UFW's config and the process list. Each source that cannot be read
-leaves its facts unknown; defaults are applied only when the full configuration (command
-line and config file) is known. Parsers are pure functions so saved dumps can be tested.
+A dockerd command line, its daemon.json, the engine's version, ``iptables-save``,
+``nft list ruleset`` and UFW's config each become facts keyed like ``DaemonFacts``; defaults
+are applied only when the full configuration (command line and config file) is known. All
+pure functions, so saved dumps can be tested; ``daemon_facts`` reads them from the daemon
+behind a scanned address.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
-
-from auditor.model import inputs
-from auditor.model.errors import InputError
-
-Runner = Callable[[Sequence[str]], str | None]
 
 DEFAULT_CONFIG = "/etc/docker/daemon.json"
 
@@ -108,9 +101,9 @@ def parse_daemon_json(text: str) -> dict[str, Any]:
     return out
 
 
-def parse_version_output(text: str | None) -> tuple[int, int, int] | None:
-    """``Docker version 20.10.24+dfsg1, build 297e128`` -> ``(20, 10, 24)``."""
-    match = re.search(r"version v?(\d+)\.(\d+)(?:\.(\d+))?", text or "")
+def parse_server_version(text: str | None) -> tuple[int, int, int] | None:
+    """The engine's ``Version`` from the API, ``20.10.24+dfsg1`` -> ``(20, 10, 24)``."""
+    match = re.match(r"v?(\d+)\.(\d+)(?:\.(\d+))?", (text or "").strip())
     if not match:
         return None
     return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
@@ -160,118 +153,3 @@ def parse_ufw_conf(text: str) -> bool | None:
     """``ENABLED=yes`` in /etc/ufw/ufw.conf."""
     match = re.search(r"^\s*ENABLED\s*=\s*\"?(\w+)\"?", text, re.MULTILINE)
     return None if match is None else match.group(1).lower() == "yes"
-
-
-def _run(cmd: Sequence[str]) -> str | None:
-    """Run a read-only command; ``None`` when it is missing, denied or fails."""
-    try:
-        proc = subprocess.run(list(cmd), capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return proc.stdout if proc.returncode == 0 else None
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return inputs.read_bytes(path, "host file", inputs.CONFIG_LIMIT).decode(errors="replace")
-    except InputError:
-        return None
-
-
-def find_processes(proc: Path, name: str) -> list[tuple[int, list[str]]]:
-    """(pid, argv) of processes whose ``comm`` is ``name``, lowest pid first."""
-    found = []
-    try:
-        entries = list(proc.iterdir())
-    except OSError:
-        return []
-    for entry in entries:
-        if not entry.name.isdigit() or (_read(entry / "comm") or "").strip() != name:
-            continue
-        raw = (_read(entry / "cmdline") or "").split("\0")
-        found.append((int(entry.name), [a for a in raw if a]))
-    return sorted(found)
-
-
-def read_daemon_facts(root: Path, run: Runner) -> dict[str, Any]:
-    """Daemon settings from the running dockerd's command line and its config file."""
-    proc_readable = (root / "proc").is_dir()
-    daemons = find_processes(root / "proc", "dockerd") if proc_readable else []
-    sources: list[str] = []
-    flags: dict[str, Any] = {}
-    version = None
-    if daemons:
-        pid, argv = daemons[0]
-        flags = parse_dockerd_args(argv)
-        sources.append("dockerd command line")
-        version = parse_version_output(run([str(root / "proc" / str(pid) / "exe"), "--version"]))
-    config_path = root / str(flags.get("config-file", DEFAULT_CONFIG)).lstrip("/")
-    config: dict[str, Any] = {}
-    config_known = False
-    text = _read(config_path)
-    if text is not None:
-        try:
-            config = parse_daemon_json(text)
-            config_known = True
-            sources.append(str(flags.get("config-file", DEFAULT_CONFIG)))
-        except ValueError:
-            config_known = False
-    elif not config_path.exists():
-        config_known = True  # no file: every setting has its default
-    complete = bool(daemons) and config_known
-    facts = resolve_daemon_settings({**config, **flags}, complete, version)
-    facts["sources"] = tuple(sources)
-    return facts
-
-
-def read_firewall_facts(root: Path, run: Runner) -> dict[str, Any]:
-    """UFW/firewalld status and DOCKER-USER filtering, from whatever is readable."""
-    facts: dict[str, Any] = {}
-    sources: list[str] = []
-    iptables = run(["iptables-save"])
-    ipt = parse_iptables_save(iptables) if iptables is not None else None
-    if ipt is not None:
-        facts["docker_user_filters"] = ipt["docker_user_filters"]
-        sources.append("iptables-save")
-    nft_text = run(["nft", "list", "ruleset"])
-    nft = parse_nft_ruleset(nft_text) if nft_text is not None else None
-    if nft is not None:
-        sources.append("nft list ruleset")
-    ufw_conf = _read(root / "etc/ufw/ufw.conf")
-    ufw_enabled = parse_ufw_conf(ufw_conf) if ufw_conf is not None else None
-    if ufw_enabled is not None:
-        facts["ufw_active"] = ufw_enabled or bool(ipt and ipt["ufw_chains"])
-    elif ipt is not None:
-        facts["ufw_active"] = ipt["ufw_chains"]
-    if (root / "proc").is_dir():
-        running = bool(find_processes(root / "proc", "firewalld"))
-        facts["firewalld_active"] = running or bool(nft and nft["firewalld_table"])
-    elif nft is not None:
-        facts["firewalld_active"] = nft["firewalld_table"]
-    facts["sources"] = tuple(sources)
-    return facts
-
-
-def shares_daemon_netns(root: Path) -> bool:
-    """Whether this process sees the firewall dockerd programs (same network namespace).
-
-    Inside a container with the socket mounted, ``iptables-save`` would read the container's
-    own rules: firewall facts are then unknown, not "no firewall".
-    """
-    daemons = find_processes(root / "proc", "dockerd")
-    if not daemons:
-        return False
-    try:
-        theirs = (root / "proc" / str(daemons[0][0]) / "ns" / "net").readlink()
-        ours = (root / "proc" / "self" / "ns" / "net").readlink()
-    except OSError:
-        return False
-    return theirs == ours
-
-
-def read_local_host_facts(root: Path = Path("/"), run: Runner = _run) -> dict:
-    """Facts keyed by ``DaemonFacts`` field name; absent keys stay unknown."""
-    daemon = read_daemon_facts(root, run)
-    firewall = read_firewall_facts(root, run) if shares_daemon_netns(root) else {}
-    sources = (*daemon.pop("sources", ()), *firewall.pop("sources", ()))
-    return {**daemon, **firewall, "sources": sources}

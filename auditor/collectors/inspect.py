@@ -7,8 +7,10 @@ than an exception; truly malformed documents raise ``InputError``.
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -63,57 +65,148 @@ def is_network_document(doc: Any) -> bool:
     return isinstance(doc, dict) and "Driver" in doc and "Name" in doc and "HostConfig" not in doc
 
 
+PROTOCOLS = ("tcp", "udp", "sctp")
+_PORT = re.compile(r"[0-9]{1,5}")
+
+
+def json_type(value: Any) -> str:
+    """How a JSON reader names a value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    return "a number"
+
+
+class Reading:
+    """Where in which document a normalizer is, and what it could not read there.
+
+    A field of the wrong type is not guessed at: it is recorded here, and the target is then
+    reported incomplete (a partial view never passes as a clean scan). A value that cannot be
+    true (a port above 65535, a reversed range, a host address that is no address) is an
+    ``InputError`` naming the field.
+    """
+
+    def __init__(self, subject: str, source_uri: str | None, problems: list[str] | None = None):
+        self.subject = subject
+        self.source_uri = source_uri
+        self.problems = problems if problems is not None else []
+        self.addresses: set[str] = set()  # host addresses already found valid (65,535 ports share one or two)
+
+    def wrong_type(self, field: str, value: Any, expected: str) -> None:
+        where = f"{self.source_uri}: " if self.source_uri else ""
+        self.problems.append(f"{where}{self.subject}: {field} is {json_type(value)}, not {expected}")
+
+    def invalid(self, field: str, message: str) -> InputError:
+        return InputError(f"{self.subject}: {field}: {message}", self.source_uri)
+
+    def mapping(self, value: Any, field: str) -> dict:
+        """``value`` when it is an object; ``{}`` (recorded as unreadable) when it is another type."""
+        if isinstance(value, dict):
+            return value
+        if value is not None:
+            self.wrong_type(field, value, "an object")
+        return {}
+
+    def sequence(self, value: Any, field: str) -> list:
+        if isinstance(value, list):
+            return value
+        if value is not None:
+            self.wrong_type(field, value, "a list")
+        return []
+
+
 def parse_port_key(key: str) -> tuple[int, str]:
     """``"80/tcp"`` -> ``(80, "tcp")``; a bare ``"80"`` is TCP."""
     port, _, proto = str(key).partition("/")
-    try:
-        number = int(port)
-    except ValueError:
-        raise InputError(f"invalid port key {key!r}") from None
+    if not _PORT.fullmatch(port):
+        raise InputError(f"invalid port key {key!r}")
+    number = int(port)
     if not 0 < number < 65536:
         raise InputError(f"port out of range in {key!r}")
-    return number, (proto or "tcp").lower()
+    proto = (proto or "tcp").lower()
+    if proto not in PROTOCOLS:
+        raise InputError(f"unknown protocol in port key {key!r} (expected {', '.join(PROTOCOLS)})")
+    return number, proto
 
 
-def _host_port(text: Any) -> tuple[int | None, int | None]:
-    """``"8080"`` -> (8080, None); ``"8000-8010"`` -> (8000, 8010); ``""`` -> ephemeral."""
+def _host_port(text: Any, field: str, reading: Reading) -> tuple[int | None, int | None]:
+    """``"8080"`` -> (8080, None); ``"8000-8010"`` -> (8000, 8010); ``""`` or ``"0"`` -> ephemeral."""
     if text in (None, ""):
         return None, None
-    start, _, end = str(text).partition("-")
-    try:
-        first = int(start)
-        last = int(end) if end else None
-    except ValueError:
-        raise InputError(f"invalid host port {text!r}") from None
-    if first == 0:
+    if isinstance(text, int) and not isinstance(text, bool):
+        text = str(text)
+    if not isinstance(text, str):
+        raise reading.invalid(field, f"host port is {json_type(text)}, not a string")
+    start, dash, end = text.partition("-")
+    if not _PORT.fullmatch(start) or (dash and not _PORT.fullmatch(end)):
+        raise reading.invalid(field, f"invalid host port {text[:40]!r}")
+    first, last = int(start), int(end) if dash else None
+    if first == 0 and last is None:
         return None, None
-    return first, last
+    for number in (first, last):
+        if number is not None and not 0 < number < 65536:
+            raise reading.invalid(field, f"host port {text!r} is out of range (1-65535)")
+    if last is not None and last < first:
+        raise reading.invalid(field, f"host port range {text!r} runs backwards")
+    return first, last if last != first else None
 
 
-def _bindings(mapping: Any, published_only: bool) -> list[PortBinding]:
+def _host_ip(value: Any, field: str, reading: Reading) -> str:
+    """The host address as written: empty, or an IPv4/IPv6 address (never a name or junk)."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str):
+        raise reading.invalid(field, f"host address is {json_type(value)}, not a string")
+    if value in reading.addresses:
+        return value
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise reading.invalid(field, f"host address {value[:60]!r} is not an IP address") from None
+    reading.addresses.add(value)
+    return value
+
+
+def _bindings(mapping: Any, published_only: bool, field: str, reading: Reading,
+              origin: Origin | None = None) -> list[PortBinding]:
     out: list[PortBinding] = []
-    for key, entries in sorted(_dict(mapping).items()):
-        port, proto = parse_port_key(key)
-        if not entries:
+    for key, entries in sorted(reading.mapping(mapping, field).items()):
+        try:
+            port, proto = parse_port_key(key)
+        except InputError as exc:
+            raise reading.invalid(field, str(exc)) from None
+        if entries is None or entries == []:
             if not published_only:
-                out.append(PortBinding(container_port=port, protocol=proto, published=False))
+                out.append(PortBinding(container_port=port, protocol=proto, published=False, origin=origin))
             continue
-        for entry in _list(entries):
-            entry = _dict(entry)
-            host_port, host_end = _host_port(entry.get("HostPort"))
+        for index, entry in enumerate(reading.sequence(entries, f"{field}[{key!r}]")):
+            where = f"{field}[{key!r}][{index}]"
+            if not isinstance(entry, dict):
+                reading.wrong_type(where, entry, "an object")
+                continue
+            host_port, host_end = _host_port(entry.get("HostPort"), f"{where}.HostPort", reading)
             out.append(
                 PortBinding(
                     container_port=port,
                     protocol=proto,
-                    host_ip=_str(entry.get("HostIp")) or "",
+                    host_ip=_host_ip(entry.get("HostIp"), f"{where}.HostIp", reading),
                     host_port=host_port,
                     host_port_end=host_end,
+                    origin=origin,
                 )
             )
     return out
 
 
-def container_ports(doc: Mapping[str, Any]) -> tuple[tuple[PortBinding, ...], bool | None]:
+def container_ports(doc: Mapping[str, Any], reading: Reading | None = None,
+                    origin: Origin | None = None) -> tuple[tuple[PortBinding, ...], bool | None]:
     """The ports a container publishes, preferring what is actually bound while running.
 
     A running container's ``NetworkSettings.Ports`` lists real bindings (separate IPv4/IPv6
@@ -121,25 +214,31 @@ def container_ports(doc: Mapping[str, Any]) -> tuple[tuple[PortBinding, ...], bo
     none, so the requested ``HostConfig.PortBindings`` (plus ``-P`` over the exposed ports)
     says what it would publish when started.
     """
+    reading = reading or Reading("container", None)
     host_config = _dict(doc.get("HostConfig"))
     config = _dict(doc.get("Config"))
     running = bool(_dict(doc.get("State")).get("Running"))
-    live = _dict(_dict(doc.get("NetworkSettings")).get("Ports"))
+    live = reading.mapping(_dict(doc.get("NetworkSettings")).get("Ports"), "NetworkSettings.Ports")
     publish_all = _bool(host_config.get("PublishAllPorts"))
-    exposed = {parse_port_key(k) for k in _dict(config.get("ExposedPorts"))}
+    exposed = set()
+    for key in reading.mapping(config.get("ExposedPorts"), "Config.ExposedPorts"):
+        try:
+            exposed.add(parse_port_key(key))
+        except InputError as exc:
+            raise reading.invalid("Config.ExposedPorts", str(exc)) from None
 
+    requested = _bindings(host_config.get("PortBindings"), True, "HostConfig.PortBindings", reading, origin)
     if running and live:
-        requested = _bindings(host_config.get("PortBindings"), published_only=True)
         fixed = {(p.container_port, p.protocol) for p in requested if p.host_port is not None}
-        ports = [
-            replace(p, ephemeral=p.published and (p.container_port, p.protocol) not in fixed)
-            for p in _bindings(live, published_only=False)
-        ]
+        ports = _bindings(live, False, "NetworkSettings.Ports", reading, origin)
+        for i, p in enumerate(ports):
+            if p.published and (p.container_port, p.protocol) not in fixed:
+                ports[i] = replace(p, ephemeral=True)
     else:
-        ports = _bindings(host_config.get("PortBindings"), published_only=True)
+        ports = requested
         bound = {(p.container_port, p.protocol) for p in ports}
         for port, proto in sorted(exposed - bound):
-            ports.append(PortBinding(container_port=port, protocol=proto, published=bool(publish_all)))
+            ports.append(PortBinding(container_port=port, protocol=proto, published=bool(publish_all), origin=origin))
     return tuple(ports), publish_all
 
 
@@ -191,6 +290,36 @@ def container_endpoints(doc: Mapping[str, Any], origin: Origin) -> tuple[Endpoin
     return tuple(out)
 
 
+# Fields a rule reads, with the JSON type docker gives them (null is always allowed: docker
+# writes null for an empty list). Any other type is recorded as unreadable, never guessed at.
+_CONTAINER_FIELDS: tuple[tuple[tuple[str, ...], type, str], ...] = (
+    (("Config",), dict, "an object"),
+    (("Config", "Image"), str, "a string"),
+    (("Config", "Labels"), dict, "an object"),
+    (("HostConfig",), dict, "an object"),
+    (("HostConfig", "NetworkMode"), str, "a string"),
+    (("HostConfig", "Privileged"), bool, "a boolean"),
+    (("HostConfig", "PublishAllPorts"), bool, "a boolean"),
+    (("HostConfig", "CapAdd"), list, "a list"),
+    (("HostConfig", "CapDrop"), list, "a list"),
+    (("HostConfig", "Binds"), list, "a list"),
+    (("State",), dict, "an object"),
+    (("State", "Running"), bool, "a boolean"),
+    (("NetworkSettings",), dict, "an object"),
+    (("NetworkSettings", "Networks"), dict, "an object"),
+    (("Mounts",), list, "a list"),
+)
+
+
+def _check_types(doc: Mapping[str, Any], fields, reading: Reading) -> None:
+    for path, kind, expected in fields:
+        value: Any = doc
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None and not isinstance(value, kind):
+            reading.wrong_type(".".join(path), value, expected)
+
+
 def container_origin(target: Target, name: str, source_uri: str | None = None) -> Origin:
     """Live objects get a stable synthetic URI; saved ones point at their file."""
     if target.kind is SourceKind.ENGINE:
@@ -198,16 +327,20 @@ def container_origin(target: Target, name: str, source_uri: str | None = None) -
     return Origin(target.kind, source_uri or target.address)
 
 
-def normalize_container(doc: Mapping[str, Any], target: Target, source_uri: str | None = None) -> Container:
-    """Turn one ``docker inspect`` container document into a ``Container``."""
+def normalize_container(doc: Mapping[str, Any], target: Target, source_uri: str | None = None,
+                        problems: list[str] | None = None) -> Container:
+    """Turn one ``docker inspect`` container document into a ``Container``; fields of the wrong
+    type are appended to ``problems`` (the target is then incomplete)."""
     if not is_container_document(doc):
         raise InputError("not a container inspect document (no HostConfig/Config)", source_uri)
     config = _dict(doc.get("Config"))
     host_config = _dict(doc.get("HostConfig"))
     name = (_str(doc.get("Name")) or _str(doc.get("Id")) or "unnamed").lstrip("/")
     origin = container_origin(target, name, source_uri)
+    reading = Reading(f"container {name}", source_uri, problems)
+    _check_types(doc, _CONTAINER_FIELDS, reading)
     labels = _dict(config.get("Labels"))
-    ports, publish_all = container_ports(doc)
+    ports, publish_all = container_ports(doc, reading, origin)
     project = _str(labels.get(COMPOSE_PROJECT)) or _str(labels.get(STACK_NAMESPACE))
     return Container(
         name=name,
@@ -216,7 +349,7 @@ def normalize_container(doc: Mapping[str, Any], target: Target, source_uri: str 
         state=_str(_dict(doc.get("State")).get("Status")),
         network_mode=_str(host_config.get("NetworkMode")) or "default",
         endpoints=container_endpoints(doc, origin),
-        ports=tuple(replace(p, origin=origin) for p in ports),
+        ports=ports,
         publish_all_ports=publish_all,
         privileged=_bool(host_config.get("Privileged")),
         cap_add=tuple(canonical_capability(c) for c in _list(host_config.get("CapAdd"))),
@@ -229,12 +362,27 @@ def normalize_container(doc: Mapping[str, Any], target: Target, source_uri: str 
     )
 
 
-def normalize_network(doc: Mapping[str, Any], target: Target, source_uri: str | None = None) -> Network:
-    """Turn one ``docker network inspect`` document into a ``Network``."""
+_NETWORK_FIELDS: tuple[tuple[tuple[str, ...], type, str], ...] = (
+    (("Driver",), str, "a string"),
+    (("Internal",), bool, "a boolean"),
+    (("Ingress",), bool, "a boolean"),
+    (("EnableIPv6",), bool, "a boolean"),
+    (("Options",), dict, "an object"),
+    (("Labels",), dict, "an object"),
+)
+
+
+def normalize_network(doc: Mapping[str, Any], target: Target, source_uri: str | None = None,
+                      problems: list[str] | None = None) -> Network:
+    """Turn one ``docker network inspect`` document into a ``Network``; fields of the wrong
+    type are appended to ``problems``."""
     if not is_network_document(doc):
         raise InputError("not a network inspect document (no Name/Driver)", source_uri)
+    if not isinstance(doc["Name"], str):
+        raise InputError(f"network name is {json_type(doc['Name'])}, not a string", source_uri)
     labels = _dict(doc.get("Labels"))
-    name = str(doc["Name"])
+    name = doc["Name"]
+    _check_types(doc, _NETWORK_FIELDS, Reading(f"network {name}", source_uri, problems))
     if target.kind is SourceKind.ENGINE:
         origin = Origin(SourceKind.ENGINE, f"docker://{target.name}/networks/{name}")
     else:
@@ -255,8 +403,18 @@ def normalize_network(doc: Mapping[str, Any], target: Target, source_uri: str | 
     )
 
 
+def _by_id_prefix(network_names: Mapping[str, str], ids: Sequence[str], ref: str) -> str | None:
+    """The network whose id starts with ``ref`` (a short id), by bisection in the sorted ``ids``
+    (a scan of every network per service reference was quadratic)."""
+    if not ref:
+        return next(iter(network_names.values()), None)
+    i = bisect_left(ids, ref)
+    return network_names[ids[i]] if i < len(ids) and ids[i].startswith(ref) else None
+
+
 def normalize_swarm_service(
-    doc: Mapping[str, Any], target: Target, network_names: Mapping[str, str], source_uri: str | None = None
+    doc: Mapping[str, Any], target: Target, network_names: Mapping[str, str], source_uri: str | None = None,
+    sorted_ids: Sequence[str] | None = None,
 ) -> Container:
     """A swarm service as a ``Container`` of kind ``service``.
 
@@ -281,7 +439,9 @@ def normalize_swarm_service(
             continue
         target_port, published = entry.get("TargetPort"), entry.get("PublishedPort")
         if not isinstance(target_port, int) or not 0 < target_port < 65536:
-            raise InputError(f"service {name}: invalid target port {target_port!r}", source_uri)
+            raise InputError(f"service {name}: invalid target port {str(target_port)[:40]!r}", source_uri)
+        if published is not None and (not isinstance(published, int) or not 0 <= published < 65536):
+            raise InputError(f"service {name}: invalid published port {str(published)[:40]!r}", source_uri)
         ports.append(
             PortBinding(
                 container_port=target_port,
@@ -291,10 +451,11 @@ def normalize_swarm_service(
                 origin=origin,
             )
         )
+    ids = sorted(network_names) if sorted_ids is None else sorted_ids
     networks = []
     for net in _list(task.get("Networks")):
         ref = _str(_dict(net).get("Target")) or ""
-        networks.append(network_names.get(ref) or next((v for k, v in network_names.items() if k.startswith(ref)), ref))
+        networks.append(network_names.get(ref) or _by_id_prefix(network_names, ids, ref) or ref)
     if ports and "ingress" not in networks:
         networks.append("ingress")
     mounts = tuple(

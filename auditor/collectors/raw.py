@@ -8,18 +8,20 @@ leave the engine.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from auditor.collectors.inspect import (
     daemon_facts_from_api,
+    json_type,
     normalize_container,
     normalize_network,
     normalize_swarm_service,
 )
 from auditor.model.errors import InputError
+from auditor.model.inputs import MAX_PORT_BINDINGS
+from auditor.model.jsontext import dumps as json_text
 from auditor.model.records import DaemonFacts, Snapshot, SourceKind, Target
 from auditor.model.redact import redact_labels
 
@@ -232,7 +234,11 @@ def merge_host_facts(facts: DaemonFacts, host: Mapping[str, Any]) -> DaemonFacts
     for key, value in host.items():
         if key not in _FACT_FIELDS or value is None:
             continue
-        if key in ("tcp_api_endpoints", "sources"):
+        if key == "tcp_api_endpoints":  # the API's warning names tcp://X as http://X: one listener
+            configured = {str(e).split("://", 1)[-1] for e in value}
+            seen = tuple(e for e in facts.tcp_api_endpoints if e.split("://", 1)[-1] not in configured)
+            value = tuple(dict.fromkeys((*seen, *value)))
+        elif key == "sources":
             value = tuple(dict.fromkeys((*getattr(facts, key), *value)))
         elif key == "tcp_api_without_tls" and facts.tcp_api_without_tls:
             continue  # the engine's own warning wins over a config file reading
@@ -263,10 +269,23 @@ def not_checked(facts: DaemonFacts) -> tuple[str, ...]:
 def normalize_raw(raw: RawState) -> Snapshot:
     """One ``Snapshot`` from raw documents, whether they came live or from a file."""
     uri = raw.source_uri
-    networks = tuple(normalize_network(d, raw.target, uri) for d in raw.networks)
-    containers = tuple(normalize_container(d, raw.target, uri) for d in raw.containers)
+    problems: list[str] = []
+    for key, docs in (("networks", raw.networks), ("containers", raw.containers), ("services", raw.services)):
+        for index, doc in enumerate(docs):
+            if not isinstance(doc, dict):
+                raise InputError(f"{key}[{index}] is {json_type(doc)}, not an inspect document (an object)", uri)
+    networks = tuple(normalize_network(d, raw.target, uri, problems) for d in raw.networks)
+    normalized, bindings = [], 0
+    for doc in raw.containers:
+        normalized.append(normalize_container(doc, raw.target, uri, problems))
+        bindings += len(normalized[-1].ports)
+        if bindings > MAX_PORT_BINDINGS:
+            raise InputError(f"more than {MAX_PORT_BINDINGS:,} port bindings in one target (one container publishing "
+                             "every port on IPv4 and IPv6 lists 131,070)", uri)
+    containers = tuple(normalized)
     network_names = {n.id: n.name for n in networks if n.id}
-    containers += tuple(normalize_swarm_service(d, raw.target, network_names, uri) for d in raw.services)
+    ids = sorted(network_names)
+    containers += tuple(normalize_swarm_service(d, raw.target, network_names, uri, ids) for d in raw.services)
     facts = merge_host_facts(daemon_facts_from_api(raw.version, raw.info, networks), raw.host)
     return Snapshot(
         target=raw.target,
@@ -275,8 +294,9 @@ def normalize_raw(raw: RawState) -> Snapshot:
         networks=tuple(sorted(networks, key=lambda n: n.name)),
         notes=raw.notes,
         not_checked=not_checked(facts),
+        incomplete=tuple(problems),
     )
 
 
 def dumps(raw: RawState) -> str:
-    return json.dumps(raw.to_json(), indent=2, sort_keys=True) + "\n"
+    return json_text(raw.to_json(), sort_keys=True) + "\n"

@@ -14,6 +14,8 @@ class ComposeOptions:
     env_files: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ()
     merge_files: tuple[str, ...] = ()  # --compose-file: one project from these, merged in order
+    variables: tuple[tuple[str, str], ...] = ()  # --set VAR=VALUE, over the environment and .env
+    all_profiles: bool = False  # --all-profiles: every service, whatever COMPOSE_PROFILES says
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,22 @@
 """Read a JSON result (written by ``reports/json_report.py``) back into a ``ScanResult``.
 
-Scheduled scans keep their JSON; ``auditor report`` renders it later. Every field is checked
-for its type, so a malformed or foreign file is one ``InputError`` (exit 2), never a traceback.
-The saved gate, policy summary, topology and benchmark come back as the typed fields of
-``ScanResult``, so a saved result renders as it was written.
+Scheduled scans keep their JSON; ``auditor report`` renders it later. The document is checked
+against the shipped schema (``reports/schemas/scan-result.schema.json``) first, so a malformed
+or foreign file is one ``InputError`` naming the field (exit 2), never a traceback; after that
+the records are built without further checks. The saved gate, policy summary, topology and
+benchmark come back as the typed fields of ``ScanResult``, so a saved result renders as it was
+written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
 from datetime import datetime
+from importlib import resources
 from typing import Any
 
 from auditor.model import inputs
+from auditor.model.bench import from_json as bench_from_json
 from auditor.model.errors import InputError
 from auditor.model.findings import (
     BaselineSplit,
@@ -28,280 +32,155 @@ from auditor.model.findings import (
 from auditor.model.records import Origin, Resource, SourceKind, Target
 from auditor.model.rule import Reference
 from auditor.model.severity import Severity
-from auditor.model.topology import EXPOSURE_NAMES, TopoContainer, Topology, TopoNetwork, TopoPort, TopoTarget
+from auditor.model.topology import TopoContainer, Topology, TopoNetwork, TopoPort, TopoTarget
 
 SUPPORTED_MAJOR = "1"
 WAIVER_KEYS = ("rule", "match", "reason", "owner", "expires", "source", "state")
 EXPIRED_TEXT_KEYS = ("rule", "match", "reason", "owner", "expires", "source")
+SCHEMA = ("auditor.reports", "schemas/scan-result.schema.json")
+_TYPE_NAMES = {"object": "an object", "array": "a list", "string": "a string", "integer": "an integer",
+               "number": "a number", "boolean": "true or false", "null": "null"}
 
 
-class _Reader:
-    """Typed access to one JSON document that names the offending field on error."""
-
-    def __init__(self, path: str):
-        self.path = path
-
-    def fail(self, where: str, problem: str) -> InputError:
-        return InputError(f"not a valid auditor JSON result: {where}: {problem}", self.path)
-
-    def obj(self, value: Any, where: str) -> Mapping[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(where, "expected an object")
-        return value
-
-    def lst(self, value: Any, where: str) -> list[Any]:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.fail(where, "expected a list")
-        return value
-
-    def text(self, value: Any, where: str, optional: bool = False) -> str | None:
-        if value is None and optional:
-            return None
-        if not isinstance(value, str):
-            raise self.fail(where, "expected a string")
-        return value
-
-    def number(self, value: Any, where: str, optional: bool = False) -> float | None:
-        if value is None and optional:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(where, "expected a number")
-        return value
-
-    def source(self, value: Any, where: str) -> SourceKind:
-        try:
-            return SourceKind(self.text(value, where))
-        except ValueError:
-            raise self.fail(where, f"unknown source kind {value!r}") from None
-
-    def severity(self, value: Any, where: str) -> Severity:
-        try:
-            return Severity.parse(self.text(value, where) or "")
-        except ValueError as exc:
-            raise self.fail(where, str(exc)) from None
+def _where(path: Any) -> str:
+    """``findings[0].resource.name`` from a JSON path; ``document`` for the top."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "document"
 
 
-def _target(r: _Reader, doc: Any, where: str) -> TargetResult:
-    t = r.obj(doc, where)
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _problem(error: Any) -> tuple[str, str]:
+    """(field, problem) of a schema error, short and on one line whatever the document holds."""
+    path = list(error.absolute_path)
+    kind, expected = error.validator, error.validator_value
+    if kind == "required":
+        missing = next((k for k in expected if k not in error.instance), expected[0])
+        return _where([*path, missing]), "missing"
+    if kind == "type":
+        names = [str(n) for n in (expected if isinstance(expected, list) else [expected])]
+        wanted = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
+        return _where(path), f"expected {wanted}"
+    if kind in ("enum", "const"):
+        choices = expected if kind == "enum" else [expected]
+        return _where(path), f"unknown value {_short(error.instance)} (expected one of {', '.join(map(str, choices))})"
+    return _where(path), f"{_short(error.instance)} does not match the schema ({kind} {_short(expected)})"
+
+
+def _check(doc: Any, path: str) -> None:
+    import jsonschema
+
+    def fail(where: str, problem: str) -> InputError:
+        return InputError(f"not a valid auditor JSON result: {where}: {problem}", path)
+
+    if not isinstance(doc, dict):
+        raise fail("document", "expected an object")
+    version = doc.get("schema_version")
+    if not isinstance(version, str) or version.split(".")[0] != SUPPORTED_MAJOR:
+        raise fail("schema_version", f"expected {SUPPORTED_MAJOR}.x, got {version!r}")
+    schema = json.loads(resources.files(SCHEMA[0]).joinpath(SCHEMA[1]).read_text(encoding="utf-8"))
+    error = next(jsonschema.Draft202012Validator(schema).iter_errors(doc), None)
+    if error is not None:
+        raise fail(*_problem(error))
+    try:
+        datetime.fromisoformat(doc["scan"]["started_at"])
+    except ValueError:
+        raise fail("scan.started_at", f"not an ISO 8601 time: {doc['scan']['started_at']!r}") from None
+
+
+def _target(t: dict[str, Any]) -> TargetResult:
     return TargetResult(
-        target=Target(
-            r.source(t.get("kind"), f"{where}.kind"),
-            r.text(t.get("name"), f"{where}.name") or "",
-            r.text(t.get("address", t.get("name")), f"{where}.address") or "",
-        ),
-        status=r.text(t.get("status"), f"{where}.status") or "",
-        error=r.text(t.get("error"), f"{where}.error", optional=True),
-        notes=tuple(r.text(n, f"{where}.notes") or "" for n in r.lst(t.get("notes"), f"{where}.notes")),
-        not_checked=tuple(
-            r.text(n, f"{where}.not_checked") or ""
-            for n in r.lst(t.get("not_checked"), f"{where}.not_checked")
-        ),
-        containers=int(r.number(t.get("containers", 0), f"{where}.containers") or 0),
-        networks=int(r.number(t.get("networks", 0), f"{where}.networks") or 0),
+        target=Target(SourceKind(t["kind"]), t["name"], t["address"]),
+        status=t["status"],
+        error=t["error"],
+        notes=tuple(t["notes"]),
+        not_checked=tuple(t["not_checked"]),
+        containers=t.get("containers", 0),
+        networks=t.get("networks", 0),
     )
 
 
-def _location(r: _Reader, doc: Any, where: str) -> Origin | None:
-    if doc is None:
+def _location(loc: dict[str, Any]) -> Origin | None:
+    if loc["source"] is None:
         return None
-    loc = r.obj(doc, where)
-    if loc.get("source") is None:
-        return None
-    line = r.number(loc.get("line"), f"{where}.line", optional=True)
-    column = r.number(loc.get("column"), f"{where}.column", optional=True)
-    return Origin(
-        kind=r.source(loc.get("source"), f"{where}.source"),
-        uri=r.text(loc.get("uri"), f"{where}.uri") or "",
-        line=int(line) if line is not None else None,
-        column=int(column) if column is not None else None,
-    )
+    return Origin(kind=SourceKind(loc["source"]), uri=loc["uri"] or "", line=loc["line"], column=loc.get("column"))
 
 
-def _finding(r: _Reader, doc: Any, where: str) -> Finding:
-    f = r.obj(doc, where)
-    res = r.obj(f.get("resource"), f"{where}.resource")
-    evidence = r.obj(f.get("evidence") or {}, f"{where}.evidence")
-    refs = []
-    for i, ref in enumerate(r.lst(f.get("references"), f"{where}.references")):
-        ref = r.obj(ref, f"{where}.references[{i}]")
-        refs.append(
-            Reference(
-                r.text(ref.get("title"), f"{where}.references[{i}].title") or "",
-                r.text(ref.get("url"), f"{where}.references[{i}].url", optional=True),
-            )
-        )
-    waiver = None
-    if f.get("waiver") is not None:
-        w = r.obj(f["waiver"], f"{where}.waiver")
-        waiver = WaiverNote(**{key: "" if w.get(key) is None else str(w.get(key)) for key in WAIVER_KEYS})
+def _finding(f: dict[str, Any]) -> Finding:
+    res = f["resource"]
+    w = f.get("waiver")
     return Finding(
-        rule_id=r.text(f.get("rule_id"), f"{where}.rule_id") or "",
-        severity=r.severity(f.get("severity"), f"{where}.severity"),
-        title=r.text(f.get("title", ""), f"{where}.title") or "",
-        message=r.text(f.get("message"), f"{where}.message") or "",
-        resource=Resource(
-            kind=r.text(res.get("kind"), f"{where}.resource.kind") or "",
-            name=r.text(res.get("name"), f"{where}.resource.name") or "",
-            id=r.text(res.get("id"), f"{where}.resource.id", optional=True),
-            project=r.text(res.get("project"), f"{where}.resource.project", optional=True),
-            host=r.text(res.get("host"), f"{where}.resource.host", optional=True),
-        ),
-        location=_location(r, f.get("location"), f"{where}.location"),
-        evidence=tuple((str(k), "" if v is None else str(v)) for k, v in evidence.items()),
-        remediation=r.text(f.get("remediation", ""), f"{where}.remediation") or "",
-        fingerprint=r.text(f.get("fingerprint", ""), f"{where}.fingerprint") or "",
-        references=tuple(refs),
-        status=r.text(f.get("status", "open"), f"{where}.status") or "open",
-        baseline=r.text(f.get("baseline"), f"{where}.baseline", optional=True),
-        waiver=waiver,
+        rule_id=f["rule_id"],
+        severity=Severity.parse(f["severity"]),
+        title=f["title"],
+        message=f["message"],
+        resource=Resource(kind=res["kind"], name=res["name"], id=res.get("id"), project=res.get("project"),
+                          host=res.get("host")),
+        location=_location(f["location"]),
+        evidence=tuple(f["evidence"].items()),
+        remediation=f["remediation"],
+        fingerprint=f["fingerprint"],
+        references=tuple(Reference(r["title"], r.get("url")) for r in f.get("references", ())),
+        status=f["status"],
+        baseline=f.get("baseline"),
+        waiver=None if w is None else WaiverNote(**{k: w.get(k) or "" for k in WAIVER_KEYS}),
+    )
+
+
+def _policy(p: dict[str, Any]) -> PolicySummary:
+    """The JSON ``policy`` block back into the summary the policy step writes."""
+    b = p.get("baseline")
+    return PolicySummary(
+        fail_on_new=bool(p.get("fail_on_new")),
+        waived=p.get("waived", 0),
+        expired_waivers=tuple(ExpiredWaiver(**{k: w[k] for k in EXPIRED_TEXT_KEYS}, findings=w["findings"])
+                              for w in p.get("expired_waivers", ())),
+        baseline=None if b is None else BaselineSplit(new=b["new"], existing=b["existing"]),
+        severity_overrides=tuple(sorted((k, Severity.parse(v)) for k, v in p.get("severity_overrides", {}).items())),
+    )
+
+
+def _topology_target(t: dict[str, Any]) -> TopoTarget:
+    return TopoTarget(
+        target=t["target"],
+        kind=t["kind"],
+        networks=tuple(TopoNetwork(name=n["name"], driver=n.get("driver"), internal=n.get("internal"),
+                                   default_bridge=bool(n.get("default_bridge")), icc=n.get("icc"))
+                       for n in t["networks"]),
+        containers=tuple(TopoContainer(kind=c["kind"], name=c["name"], state=c.get("state"),
+                                       network_mode=c["network_mode"], joins=c.get("joins"),
+                                       networks=tuple(c["networks"]),
+                                       ports=tuple(TopoPort(p["display"], p["exposure"]) for p in c["ports"]),
+                                       exposure=c["exposure"])
+                         for c in t["containers"]),
     )
 
 
 def result_from_json(doc: Any, path: str = "<input>") -> ScanResult:
     """Build a ``ScanResult`` from a parsed JSON result; raises ``InputError`` when malformed."""
-    r = _Reader(path)
-    top = r.obj(doc, "document")
-    version = top.get("schema_version")
-    if not isinstance(version, str) or version.split(".")[0] != SUPPORTED_MAJOR:
-        raise r.fail("schema_version", f"expected {SUPPORTED_MAJOR}.x, got {version!r}")
-    tool = r.obj(top.get("tool") or {}, "tool")
-    scan = r.obj(top.get("scan"), "scan")
-    started = r.text(scan.get("started_at"), "scan.started_at") or ""
-    try:
-        started_at = datetime.fromisoformat(started)
-    except ValueError:
-        raise r.fail("scan.started_at", f"not an ISO 8601 time: {started!r}") from None
-    gate = r.obj(top.get("gate") or {}, "gate")
-    fail_on_text = gate.get("fail_on", "none")
-    fail_on = None if fail_on_text in (None, "none") else r.severity(fail_on_text, "gate.fail_on")
-    errors = []
-    for i, e in enumerate(r.lst(top.get("rule_errors"), "rule_errors")):
-        e = r.obj(e, f"rule_errors[{i}]")
-        errors.append(
-            RuleError(
-                r.text(e.get("rule_id"), f"rule_errors[{i}].rule_id") or "",
-                r.text(e.get("target"), f"rule_errors[{i}].target") or "",
-                r.text(e.get("error"), f"rule_errors[{i}].error") or "",
-            )
-        )
-    if "findings" not in top:
-        raise r.fail("findings", "missing")
-    saved_gate = None
-    if gate.get("verdict"):
-        saved_gate = SavedGate(
-            fail_on=str(gate.get("fail_on", "none")),
-            verdict=r.text(gate.get("verdict"), "gate.verdict") or "",
-            failing=int(r.number(gate.get("failing", 0), "gate.failing") or 0),
-        )
-    policy = _policy(r, top["policy"]) if top.get("policy") is not None else None
-    topology = None
-    if top.get("topology") is not None:
-        topo = r.obj(top["topology"], "topology")
-        topology = Topology(tuple(_topology_target(r, t, f"topology.targets[{i}]")
-                                  for i, t in enumerate(r.lst(topo.get("targets"), "topology.targets"))))
-    benchmark = r.obj(top["benchmark"], "benchmark") if top.get("benchmark") is not None else None
+    _check(doc, path)
+    gate = doc["gate"]
+    scan = doc["scan"]
     return ScanResult(
-        tool_version=r.text(tool.get("version", "unknown"), "tool.version") or "unknown",
-        started_at=started_at,
-        duration_s=float(r.number(scan.get("duration_s", 0.0), "scan.duration_s") or 0.0),
-        fail_on=fail_on,
-        targets=tuple(
-            _target(r, t, f"targets[{i}]") for i, t in enumerate(r.lst(top.get("targets"), "targets"))
-        ),
-        findings=tuple(
-            _finding(r, f, f"findings[{i}]") for i, f in enumerate(r.lst(top.get("findings"), "findings"))
-        ),
-        rule_errors=tuple(errors),
-        rules_run=tuple(
-            r.text(x, "scan.rules_run") or "" for x in r.lst(scan.get("rules_run"), "scan.rules_run")
-        ),
-        policy=policy,
-        saved_gate=saved_gate,
-        topology=topology,
-        benchmark=benchmark,
+        tool_version=doc["tool"]["version"],
+        started_at=datetime.fromisoformat(scan["started_at"]),
+        duration_s=float(scan["duration_s"]),
+        fail_on=None if gate["fail_on"] == "none" else Severity.parse(gate["fail_on"]),
+        targets=tuple(_target(t) for t in doc["targets"]),
+        findings=tuple(_finding(f) for f in doc["findings"]),
+        rule_errors=tuple(RuleError(e["rule_id"], e["target"], e["error"]) for e in doc["rule_errors"]),
+        rules_run=tuple(scan["rules_run"]),
+        policy=_policy(doc["policy"]) if doc.get("policy") is not None else None,
+        saved_gate=SavedGate(fail_on=gate["fail_on"], verdict=gate["verdict"], failing=gate.get("failing", 0)),
+        topology=Topology(tuple(_topology_target(t) for t in doc["topology"]["targets"]))
+        if doc.get("topology") is not None else None,
+        benchmark=bench_from_json(doc["benchmark"], path) if doc.get("benchmark") is not None else None,
     )
-
-
-def _policy(r: _Reader, doc: Any) -> PolicySummary:
-    """The JSON ``policy`` block back into the summary the policy step writes."""
-    p = r.obj(doc, "policy")
-    expired = []
-    for i, w in enumerate(r.lst(p.get("expired_waivers"), "policy.expired_waivers")):
-        w = r.obj(w, f"policy.expired_waivers[{i}]")
-        at = f"policy.expired_waivers[{i}]"
-        expired.append(ExpiredWaiver(
-            **{key: r.text(w.get(key, ""), f"{at}.{key}") or "" for key in EXPIRED_TEXT_KEYS},
-            findings=int(r.number(w.get("findings", 0), f"{at}.findings") or 0),
-        ))
-    baseline = None
-    if p.get("baseline") is not None:
-        b = r.obj(p["baseline"], "policy.baseline")
-        baseline = BaselineSplit(new=int(r.number(b.get("new", 0), "policy.baseline.new") or 0),
-                                 existing=int(r.number(b.get("existing", 0), "policy.baseline.existing") or 0))
-    overrides = r.obj(p.get("severity_overrides") or {}, "policy.severity_overrides")
-    return PolicySummary(
-        fail_on_new=bool(p.get("fail_on_new")),
-        waived=int(r.number(p.get("waived", 0), "policy.waived") or 0),
-        expired_waivers=tuple(expired),
-        baseline=baseline,
-        severity_overrides=tuple(sorted((str(k), r.severity(v, f"policy.severity_overrides.{k}"))
-                                        for k, v in overrides.items())),
-    )
-
-
-def _flag(r: _Reader, value: Any, where: str) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    raise r.fail(where, "expected true, false or null")
-
-
-def _topology_target(r: _Reader, doc: Any, where: str) -> TopoTarget:
-    """One target of the picture, with the shape the layout expects (names, lists, strings)."""
-    t = r.obj(doc, where)
-    networks = []
-    for i, n in enumerate(r.lst(t.get("networks"), f"{where}.networks")):
-        at = f"{where}.networks[{i}]"
-        n = r.obj(n, at)
-        networks.append(TopoNetwork(
-            name=r.text(n.get("name"), f"{at}.name") or "",
-            driver=r.text(n.get("driver"), f"{at}.driver", optional=True),
-            internal=_flag(r, n.get("internal"), f"{at}.internal"),
-            default_bridge=bool(_flag(r, n.get("default_bridge"), f"{at}.default_bridge")),
-            icc=_flag(r, n.get("icc"), f"{at}.icc"),
-        ))
-    containers = []
-    for i, c in enumerate(r.lst(t.get("containers"), f"{where}.containers")):
-        at = f"{where}.containers[{i}]"
-        c = r.obj(c, at)
-        ports = []
-        for j, port in enumerate(r.lst(c.get("ports"), f"{at}.ports")):
-            port = r.obj(port, f"{at}.ports[{j}]")
-            ports.append(TopoPort(r.text(port.get("display"), f"{at}.ports[{j}].display") or "",
-                                  _exposure(r, port.get("exposure"), f"{at}.ports[{j}].exposure")))
-        containers.append(TopoContainer(
-            kind=r.text(c.get("kind"), f"{at}.kind") or "",
-            name=r.text(c.get("name"), f"{at}.name") or "",
-            state=r.text(c.get("state"), f"{at}.state", optional=True),
-            network_mode=r.text(c.get("network_mode"), f"{at}.network_mode") or "",
-            joins=r.text(c.get("joins"), f"{at}.joins", optional=True),
-            networks=tuple(r.text(n, f"{at}.networks") or "" for n in r.lst(c.get("networks"), f"{at}.networks")),
-            ports=tuple(ports),
-            exposure=_exposure(r, c.get("exposure"), f"{at}.exposure"),
-        ))
-    return TopoTarget(
-        target=r.text(t.get("target"), f"{where}.target") or "",
-        kind=r.text(t.get("kind", ""), f"{where}.kind") or "",
-        networks=tuple(networks),
-        containers=tuple(containers),
-    )
-
-
-def _exposure(r: _Reader, value: Any, where: str) -> str:
-    if value not in EXPOSURE_NAMES:
-        raise r.fail(where, f"unknown exposure {value!r}")
-    return str(value)
 
 
 def read_result(path: str) -> ScanResult:

@@ -17,6 +17,7 @@ from auditor.collectors.endpoints import EngineSpec
 from auditor.collectors.raw import RawState, normalize_raw
 from auditor.collectors.request import ComposeOptions, ScanRequest
 from auditor.collectors.saved import SavedSource, looks_like_saved_json, read_json, starts_like_json
+from auditor.model import inputs
 from auditor.model.errors import AuditorError, InputError, TargetUnavailable
 from auditor.model.records import SourceKind, Target
 
@@ -30,14 +31,14 @@ class EngineSource:
     spec: EngineSpec
 
     def collect(self, progress: Progress | None = None) -> Sequence[Collected]:
+        from auditor.collectors.daemon_facts import read_host_facts
         from auditor.collectors.engine import fetch_raw
-        from auditor.collectors.host_facts import read_local_host_facts
 
         spec = self.spec
         alias = spec.name  # a fleet hosts file may name its engines
         placeholder = Target(SourceKind.ENGINE, alias or spec.address, spec.address)
         try:
-            raw = _renamed(fetch_raw(spec, on_progress=progress, host_facts=read_local_host_facts), alias)
+            raw = _renamed(fetch_raw(spec, on_progress=progress, host_facts=read_host_facts), alias)
             return [Collected(raw.target, normalize_raw(raw), raw=raw)]
         except TargetUnavailable as exc:
             partial = exc.partial if isinstance(exc.partial, RawState) else None
@@ -55,15 +56,37 @@ def _renamed(raw: RawState, alias: str | None) -> RawState:
 
 @dataclass(frozen=True)
 class ComposeSource:
-    """Compose files and directories (every project below a directory)."""
+    """Compose files and directories (every project below a directory); ``stdin`` is the text
+    of a compose file read from ``-``."""
 
     paths: tuple[Path, ...]
     options: ComposeOptions
+    stdin: str | None = None
 
     def collect(self, progress: Progress | None = None) -> Sequence[Collected]:
         from auditor.collectors.compose import collect_compose
 
-        return collect_compose(self.paths, self.options)
+        return collect_compose(self.paths, self.options, self.stdin)
+
+
+STDIN = "-"
+
+
+def _stdin_source(options: ComposeOptions) -> FailedSource | SavedSource | ComposeSource:
+    """``scan -``: saved JSON when stdin holds it, else one compose file (bounded either way)."""
+    target = Target(SourceKind.SNAPSHOT, "stdin", "stdin")
+    try:
+        data = inputs.read_bytes(STDIN, "standard input", inputs.JSON_LIMIT, stdin=True)
+        if data.lstrip()[:1] in (b"[", b"{"):
+            doc = inputs.parse_json(data, "standard input", "stdin")
+            if looks_like_saved_json(doc):
+                return SavedSource((("stdin", doc),))
+        if len(data) > inputs.COMPOSE_LIMIT:
+            raise InputError(f"compose file is larger than the limit of {inputs.COMPOSE_LIMIT} bytes", "stdin")
+        text = inputs.decode(data, "compose file", "stdin")
+    except InputError as exc:
+        return FailedSource(Collected(target, None, exc))
+    return ComposeSource((Path(STDIN),), options, text)
 
 
 @dataclass(frozen=True)
@@ -80,8 +103,19 @@ def path_sources(paths: Sequence[str], options: ComposeOptions) -> list[FailedSo
     """Sort paths into saved JSON and compose sources by content."""
     saved: list[tuple[str, object]] = []
     compose_paths: list[Path] = []
+    stdin_text: str | None = None
     failed: list[FailedSource] = []
     for text in paths:
+        if text == STDIN:
+            failed_or_found = _stdin_source(options)
+            if isinstance(failed_or_found, FailedSource):
+                failed.append(failed_or_found)
+            elif isinstance(failed_or_found, SavedSource):
+                saved.extend(failed_or_found.docs)
+            else:
+                stdin_text = failed_or_found.stdin
+                compose_paths.append(Path(STDIN))
+            continue
         path = Path(text)
         if path.is_dir():
             compose_paths.append(path)
@@ -99,13 +133,18 @@ def path_sources(paths: Sequence[str], options: ComposeOptions) -> list[FailedSo
             if looks_like_saved_json(doc):
                 saved.append((text, doc))
                 continue
+            if not isinstance(doc, dict):  # a compose file is a mapping: reading this as YAML again is waste
+                error = InputError("neither docker inspect output (a list of container and network documents) "
+                                   "nor a snapshot, and a compose file would be a mapping", text)
+                failed.append(FailedSource(Collected(Target(SourceKind.SNAPSHOT, text, text), None, error)))
+                continue
         compose_paths.append(path)
     sources: list[FailedSource | SavedSource | ComposeSource] = []
     if saved:
         sources.append(SavedSource(tuple(saved)))
     sources.extend(failed)
     if compose_paths or options.merge_files:
-        sources.append(ComposeSource(tuple(compose_paths), options))
+        sources.append(ComposeSource(tuple(compose_paths), options, stdin_text))
     return sources
 
 

@@ -15,6 +15,7 @@ from click.core import ParameterSource
 
 from auditor.model.findings import ScanResult
 from auditor.model.rule import Rule
+from auditor.model.text import visible
 from auditor.policy.gate import GateFlags, GateSettings, resolve_gate
 from auditor.policy.waivers import DEFAULT_WAIVERS_FILE
 
@@ -31,10 +32,10 @@ def gate_options(func: Callable) -> Callable:
                      help="A previous JSON result: mark each finding new or existing."),
         click.option("--fail-on-new/--no-fail-on-new", "fail_on_new", default=None,
                      help="Gate only on findings that are not in --baseline."),
-        click.option("--enable-rule", "enable_rules", multiple=True, metavar="ID",
-                     help="Run only these rules (repeatable)."),
-        click.option("--disable-rule", "disable_rules", multiple=True, metavar="ID",
-                     help="Do not run this rule (repeatable)."),
+        click.option("--enable-rule", "enable_rules", multiple=True, metavar="ID[,ID...]",
+                     help="Run only these rules (comma-separated, repeatable)."),
+        click.option("--disable-rule", "disable_rules", multiple=True, metavar="ID[,ID...]",
+                     help="Do not run these rules (comma-separated, repeatable)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -60,17 +61,22 @@ def resolve_gates(ctx: click.Context, all_rules: Sequence[Rule], *, fail_on: str
         no_waivers=no_waivers,
         baseline_path=baseline_path,
         fail_on_new=fail_on_new,
-        enable_rules=tuple(enable_rules),
-        disable_rules=tuple(disable_rules),
+        enable_rules=split_ids(enable_rules),
+        disable_rules=split_ids(disable_rules),
     )
     return resolve_gate(all_rules, flags, today=today, cwd=cwd)
+
+
+def split_ids(values: Sequence[str]) -> tuple[str, ...]:
+    """``--enable-rule A,B --enable-rule C`` -> ``(A, B, C)``; blanks between commas dropped."""
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
 
 
 def warn_expired(result: ScanResult) -> None:
     """One stderr line per expired waiver: it no longer suppresses anything."""
     for w in result.policy.expired_waivers if result.policy is not None else ():
         click.echo(
-            f"auditor: warning: {w.source}: waiver for {w.rule} ({w.match}) owned by {w.owner} "
-            f"expired on {w.expires}; {w.findings} finding(s) are open again",
+            visible(f"auditor: warning: {w.source}: waiver for {w.rule} ({w.match}) owned by {w.owner} "
+                    f"expired on {w.expires}; {w.findings} finding(s) are open again"),
             err=True,
         )

@@ -12,6 +12,7 @@ from auditor.commands.common import user_errors
 from auditor.history import open_store
 from auditor.model.errors import InputError
 from auditor.model.history import SEVERITY_LABELS, TargetScan
+from auditor.model.text import visible
 
 STORE_HELP = ("History store: a SQLite file path, sqlite:///PATH or postgresql://... "
               "(default: $AUDITOR_STORE, else history.sqlite3 in the user's data directory).")
@@ -27,7 +28,7 @@ def history_table(rows: list[TargetScan]) -> str:
     lines = [header]
     for r in rows:
         counts = dict(r.counts)
-        lines.append([str(r.scan_id), r.started_at[:19].replace("T", " "), r.target, r.status, r.verdict,
+        lines.append([str(r.scan_id), r.started_at[:19].replace("T", " "), visible(r.target), r.status, r.verdict,
                       *(str(counts[s]) for s in SEVERITY_LABELS), str(r.total), f"{r.duration_s:.1f}"])
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -72,8 +73,8 @@ def record_scan(store: str, result, code: int, configured: str | None = None) ->
     try:
         with open_store(store, configured=configured) as db:
             scan_id = db.record(result)
-            click.echo(f"auditor: recorded scan {scan_id} in {db.description}", err=True)
+            click.echo(visible(f"auditor: recorded scan {scan_id} in {db.description}"), err=True)
     except AuditorError as exc:
-        click.echo(f"auditor: error: scan not recorded: {exc}", err=True)
+        click.echo(visible(f"auditor: error: scan not recorded: {exc}"), err=True)
         return code if code == exit_codes.INPUT_ERROR else exit_codes.INCOMPLETE
     return code

@@ -9,8 +9,16 @@ import click
 
 from auditor.audit.discovery import DiscoveryError, discover_rules
 from auditor.collectors.results import read_result
-from auditor.commands.common import FormatChoice, user_errors, write_outputs
+from auditor.commands.common import (
+    STDOUT,
+    FormatChoice,
+    stdout_outputs,
+    user_errors,
+    write_outputs,
+    writes_stdout,
+)
 from auditor.model.findings import ScanResult
+from auditor.model.text import visible
 from auditor.reports.formats import SCAN, registry
 
 
@@ -51,11 +59,13 @@ def report_command(result_file, outputs, fmt):
     """
     with user_errors():
         formats = registry()
-        planned = formats.plan(outputs, SCAN)
+        planned = formats.plan(stdout_outputs(outputs, fmt), SCAN)
+        writes_stdout(planned)
         stdout_render = None if planned else formats.renderer(fmt, SCAN)
         result = with_rule_metadata(read_result(result_file))
         write_outputs(formats, planned, SCAN, result)
         for _, path in planned:
-            click.echo(f"auditor: wrote {path}", err=True)
+            if path != STDOUT:
+                click.echo(visible(f"auditor: wrote {path}"), err=True)
         if stdout_render is not None:
             stdout_render(result, sys.stdout)

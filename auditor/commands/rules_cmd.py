@@ -27,13 +27,13 @@ def _rules():
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "markdown"]), default="table", show_default=True,
               help="table: one line per rule; markdown: the whole catalog (docs/rules.md).")
 def rules_command(fmt):
-    """List every rule: id, default severity, title."""
+    """List every rule: id, the severities it emits, title (`auditor explain ID` says when)."""
     rules = _rules()
     if fmt == "markdown":
         click.echo(rules_doc.catalog_page([r.meta for r in rules]), nl=False)
         return
     for rule in rules:
-        click.echo(f"{rule.id:<8} {rule.meta.severity.label:<9} {rule.meta.title}")
+        click.echo(f"{rule.id:<8} {rule.meta.severity_range():<14} {rule.meta.title}")
 
 
 @click.command("explain")

@@ -6,16 +6,16 @@ import sys
 
 import click
 
+from auditor.collectors.daemon_facts import read_host_facts
 from auditor.collectors.endpoints import EngineSpec
 from auditor.collectors.engine import fetch_raw
-from auditor.collectors.host_facts import read_local_host_facts
 from auditor.collectors.raw import dumps
-from auditor.commands.common import engine_options, engine_specs, fail, user_errors, write_text_atomically
+from auditor.commands.common import engine_specs, fail, one_engine_options, user_errors, write_text_atomically
 from auditor.model import exit_codes
 
 
 @click.command("snapshot")
-@engine_options
+@one_engine_options
 @click.option(
     "-o", "--output", "output", type=click.Path(dir_okay=False), help="File to write (default: stdout)."
 )
@@ -30,7 +30,7 @@ def snapshot_command(engines, tls_verify, tlscacert, tlscert, tlskey, timeout, o
         )
         if len(specs) != 1:
             fail("snapshot takes one --engine at a time", exit_codes.INPUT_ERROR)
-        raw = fetch_raw(specs[0], host_facts=read_local_host_facts)
+        raw = fetch_raw(specs[0], host_facts=read_host_facts)
         text = dumps(raw)
         if output:
             write_text_atomically(output, text)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 from pathlib import Path
 
 from auditor.history.store import POSTGRES, SQLITE, Store, StoreUnavailable
@@ -22,13 +21,11 @@ STORE_ENV = "AUDITOR_STORE"
 
 
 def user_data_dir() -> Path:
-    """Where per-user data lives: XDG on Linux, the platform's usual folder elsewhere."""
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "auditor"
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "auditor"
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "auditor"
+    """Where per-user data lives (platformdirs: ``$XDG_DATA_HOME/auditor`` or
+    ``~/.local/share/auditor`` on Linux, the platform's usual folder elsewhere)."""
+    from platformdirs import user_data_path
+
+    return user_data_path("auditor", appauthor=False)
 
 
 def default_store_path() -> Path:

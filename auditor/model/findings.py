@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
+from auditor.model.bench import BenchResult
 from auditor.model.records import Origin, Resource, Snapshot, Target
 from auditor.model.rule import Reference, RuleMeta
 from auditor.model.severity import Severity
 from auditor.model.topology import Topology
-
-if TYPE_CHECKING:
-    BenchResult = Any  # typed benchmark records: auditor/model/bench.py
 
 
 @dataclass(frozen=True)
@@ -176,6 +173,22 @@ class ScanResult:
             return "failed"
         return "passed" if self.complete else "incomplete"
 
+    def gate(self) -> SavedGate:
+        """The gate as the scan decided it: the saved one when a result was read back or
+        narrowed for display (``shown_from``), else judged from this result's findings."""
+        if self.saved_gate is not None:
+            return self.saved_gate
+        fail_on = self.fail_on.label if self.fail_on is not None else "none"
+        return SavedGate(fail_on=fail_on, verdict=self.verdict, failing=len(self.gated_findings))
+
+    def shown_from(self, severity: Severity | None) -> ScanResult:
+        """Only the findings at or above ``severity`` (a display filter, ``--severity``); the
+        gate keeps the verdict it reached on every finding."""
+        if severity is None:
+            return self
+        kept = tuple(f for f in self.findings if f.severity >= severity)
+        return replace(self, findings=kept, saved_gate=self.gate())
+
     def counts(self, include_waived: bool = False) -> dict[str, int]:
         counts = {s.label: 0 for s in sorted(Severity, reverse=True)}
         for f in self.findings:
@@ -186,12 +199,15 @@ class ScanResult:
 
 
 def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
-    """Most severe first, then by rule, host, resource and key: deterministic output."""
+    """Most severe first; within a severity, file by file in line order (compose), then by
+    rule, host, resource and key: deterministic output that reads like the file."""
     return tuple(
         sorted(
             findings,
             key=lambda f: (
                 -int(f.severity),
+                f.location.uri if f.location and f.location.line is not None else "",
+                f.location.line if f.location and f.location.line is not None else 0,
                 f.rule_id,
                 f.resource.host or "",
                 f.resource.project or "",

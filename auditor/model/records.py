@@ -10,6 +10,9 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
+
+from auditor.model.suppress import Suppression
 
 
 class SourceKind(str, Enum):
@@ -56,6 +59,9 @@ class PortBinding:
     published: bool = True
     origin: Origin | None = None
     ephemeral: bool = False  # the engine chose the host port (shown in host_port while running)
+    # index of the compose `ports` item it was written in (a range is one item); bookkeeping
+    # for grouping, not part of what the binding is
+    entry: int | None = field(default=None, compare=False)
 
     @property
     def requested_host_port(self) -> int | None:
@@ -154,6 +160,8 @@ class Container:
     service: str | None = None
     origin: Origin | None = None
     network_mode_origin: Origin | None = None
+    privileged_origin: Origin | None = None  # the `privileged:` line of a compose service
+    cap_add_origins: tuple[Origin | None, ...] = ()  # one per cap_add item, where it was written
     swarm_service: bool = False  # a swarm service (its ingress ports are open on every node)
 
     @property
@@ -187,7 +195,13 @@ class Container:
         return None
 
     def label(self, key: str) -> str | None:
-        return dict(self.labels).get(key)
+        return next((value for name, value in reversed(self.labels) if name == key), None)
+
+    def cap_add_origin(self, index: int) -> Origin | None:
+        """Where the ``index``-th added capability was written (the container's origin if unknown)."""
+        if 0 <= index < len(self.cap_add_origins) and self.cap_add_origins[index] is not None:
+            return self.cap_add_origins[index]
+        return self.origin
 
     @property
     def stable_name(self) -> str:
@@ -265,7 +279,11 @@ class Snapshot:
 
     ``notes`` records what happened while collecting (e.g. a container that vanished between
     list and inspect); ``not_checked`` names facts that could not be read, so reports can say
-    so instead of implying a pass.
+    so instead of implying a pass; ``incomplete`` says why only part of the target could be
+    read (the target is then reported incomplete and the gate cannot pass): a compose fragment,
+    or fields a saved inspect file holds in a form the normalizer could not read (a list where
+    docker writes an object); ``suppressions`` are the inline ignores of compose comments and
+    ``x-auditor`` (labels are read from the containers themselves).
     """
 
     target: Target
@@ -274,16 +292,50 @@ class Snapshot:
     networks: tuple[Network, ...] = ()
     notes: tuple[str, ...] = ()
     not_checked: tuple[str, ...] = ()
+    incomplete: tuple[str, ...] = ()  # why this is a partial view (e.g. a compose fragment)
+    warnings: tuple[str, ...] = ()  # what the user should hear about while collecting
+    suppressions: tuple[Suppression, ...] = ()  # inline ignores written in the source
 
     def network(self, name: str) -> Network | None:
-        for net in self.networks:
-            if net.name == name or (net.id and net.id == name):
-                return net
-        return None
+        """The first network whose name or id is ``name`` (an index lookup, not a scan)."""
+        return self._network_index.get(name)
 
     def members(self, network_name: str) -> tuple[Container, ...]:
-        """Containers attached to a network, found through their endpoints."""
-        return tuple(c for c in self.containers if network_name in c.network_names)
+        """Containers attached to a network, found through their endpoints, in snapshot order."""
+        return self._member_index.get(network_name, ())
+
+    def member_names(self, network_name: str) -> frozenset[str]:
+        """The names of a network's members."""
+        return self._member_name_index.get(network_name, frozenset())
+
+    def has_other_member(self, network_name: str, name: str) -> bool:
+        """Whether a container not named ``name`` is on the network, in constant time."""
+        names = self.member_names(network_name)
+        return len(names) > 1 or (len(names) == 1 and name not in names)
+
+    # Built once on first use. Rules ask per container or per network; a linear scan each time
+    # made them quadratic (10,000 containers: minutes). The fields stay frozen: a cached
+    # property writes only the instance's __dict__, never a dataclass field.
+    @cached_property
+    def _network_index(self) -> dict[str, Network]:
+        index: dict[str, Network] = {}
+        for net in self.networks:
+            index.setdefault(net.name, net)
+            if net.id:
+                index.setdefault(net.id, net)
+        return index
+
+    @cached_property
+    def _member_index(self) -> dict[str, tuple[Container, ...]]:
+        index: dict[str, list[Container]] = {}
+        for container in self.containers:
+            for name in dict.fromkeys(container.network_names):
+                index.setdefault(name, []).append(container)
+        return {name: tuple(members) for name, members in index.items()}
+
+    @cached_property
+    def _member_name_index(self) -> dict[str, frozenset[str]]:
+        return {name: frozenset(c.name for c in members) for name, members in self._member_index.items()}
 
 
 @dataclass(frozen=True)

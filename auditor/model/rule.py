@@ -34,6 +34,24 @@ class RuleMeta:
     references: tuple[Reference, ...] = ()
     tags: tuple[str, ...] = ("security",)
     needs: tuple[str, ...] = ()  # daemon facts the rule reads; unknown ones are reported
+    # Other severities the rule emits, each with when: the catalog lists every severity a rule
+    # can emit, and the engine refuses an observation at a severity not declared here.
+    other_severities: tuple[tuple[Severity, str], ...] = ()
+
+    @property
+    def severities(self) -> frozenset[Severity]:
+        """Every severity this rule may emit."""
+        return frozenset({self.severity, *(s for s, _ in self.other_severities)})
+
+    def severity_text(self) -> str:
+        """``high; critical with network_mode: host`` - the catalog's severity line."""
+        parts = [self.severity.label] + [f"{s.label} {when}" for s, when in self.other_severities]
+        return "; ".join(parts)
+
+    def severity_range(self) -> str:
+        """``low-critical``: the span of severities, for one-line listings."""
+        ordered = sorted(self.severities)
+        return ordered[0].label if len(ordered) == 1 else f"{ordered[0].label}-{ordered[-1].label}"
 
 
 Subject = Container | Network | Target

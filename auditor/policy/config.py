@@ -110,6 +110,11 @@ def parse_config(text: str, path: str, known_rules: Iterable[str], is_pyproject:
         m = _TOML_POSITION.search(message)
         line = int(m.group(1)) if m else (len(text.splitlines()) or 1)  # "at end of document"
         raise InputError(f"malformed TOML: {_TOML_POSITION.sub('', message).strip()}", path, line) from None
+    except RecursionError:
+        raise InputError("malformed TOML: nested too deeply", path) from None
+    except ValueError as exc:  # a number of more digits than Python converts (a string read elsewhere)
+        inputs.check_numbers(text, "config file", path)
+        raise InputError(f"malformed TOML: {str(exc).splitlines()[0]}", path) from None
     table, section = _table(doc, is_pyproject or "tool" in doc)
     if table is None:
         return None

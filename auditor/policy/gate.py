@@ -55,11 +55,16 @@ def parse_threshold(text: str, origin: str) -> Severity | None:
     """A ``--fail-on`` value: a severity, or ``none`` for no gate."""
     if text.strip().lower() == "none":
         return None
+    return parse_severity(text, origin, also="none")
+
+
+def parse_severity(text: str, origin: str, also: str = "") -> Severity:
+    """A severity named on the command line or in a file; the error lists the choices."""
     try:
         return Severity.parse(text)
     except ValueError:
-        choices = ", ".join(s.label for s in ORDERED_DESC)
-        raise InputError(f"{origin}: unknown severity {text!r} (choose from {choices}, none)") from None
+        choices = ", ".join([*(s.label for s in ORDERED_DESC), *([also] if also else [])])
+        raise InputError(f"{origin}: unknown severity {text!r} (choose from {choices})") from None
 
 
 def _config_where(config: Config, key: str) -> str:
@@ -116,5 +121,7 @@ def resolve_gate(all_rules: Sequence[Rule], flags: GateFlags, today: dt.date | N
         waivers=_waivers(flags, config, known, cwd or Path.cwd()),
         baseline=baseline,
         fail_on_new=only_new,
+        inline=not flags.no_waivers,
+        known_rules=frozenset(k.upper() for k in known),
     )
     return GateSettings(threshold, chosen_fmt, tuple(chosen_outputs), select_rules(all_rules, policy), policy, config)

@@ -10,6 +10,7 @@ A malformed entry or an unknown rule id is an ``InputError`` (exit 2), never ign
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -27,6 +28,11 @@ DEFAULT_WAIVERS_FILE = ".auditor-waivers.yaml"
 MATCH_KEYS = ("host", "project", "service", "container", "network", "resource", "port")
 ENTRY_KEYS = ("rule", "match", "reason", "owner", "expires")
 MAX_WAIVERS_BYTES = inputs.WAIVERS_LIMIT
+# A team's waivers run to dozens; these bound parsing (about 6 us per byte with ruamel) and
+# matching (each finding is checked against the waivers of its rule).
+MAX_WAIVERS = 1000
+MAX_ALIASES = 100
+_ALIAS = re.compile(r"(?:^|[\s\[\{,:])\*[^\s\[\]\{\},]", re.MULTILINE)  # an alias token starts with *
 
 
 @dataclass(frozen=True)
@@ -127,10 +133,10 @@ def parse_entry(entry: Any, path: str, line: int, known_rules: Iterable[str]) ->
     if not isinstance(entry, Mapping):
         raise InputError("each waiver must be a mapping with rule, match, reason, owner, expires", path, line)
     for key in entry:
-        if key not in ENTRY_KEYS:
+        if not isinstance(key, str) or key not in ENTRY_KEYS:
             raise InputError(f"unknown waiver field {key!r} (expected {', '.join(ENTRY_KEYS)})", path, _line(entry, key, line))
     rule = _text(entry, "rule", path, line).upper()
-    known = {r.upper() for r in known_rules}
+    known = known_rules if isinstance(known_rules, frozenset) else {r.upper() for r in known_rules}
     if rule not in known:
         raise InputError(f"unknown rule id {rule!r} in waiver (see `auditor rules`)", path, _line(entry, "rule", line))
     return Waiver(
@@ -143,9 +149,19 @@ def parse_entry(entry: Any, path: str, line: int, known_rules: Iterable[str]) ->
     )
 
 
+def _bounded(text: str, path: str) -> None:
+    """Refuse what would make parsing or matching explode, before parsing: too many aliases
+    (one waiver aliased a million times took minutes and gigabytes) or numbers no parser reads."""
+    inputs.check_numbers(text, "waivers file", path)
+    aliases = _ALIAS.findall(text)
+    if len(aliases) > MAX_ALIASES:
+        raise InputError(f"waivers file uses {len(aliases)} aliases (limit {MAX_ALIASES}): write the waivers out", path)
+
+
 def parse_waivers(text: str, path: str, known_rules: Iterable[str]) -> tuple[Waiver, ...]:
     """Parse a waivers document: a list of entries, or a mapping with a ``waivers`` list."""
     known = tuple(known_rules)
+    _bounded(text, path)
     try:
         doc = YAML(typ="rt").load(text)
     except YAMLError as exc:
@@ -166,7 +182,10 @@ def parse_waivers(text: str, path: str, known_rules: Iterable[str]) -> tuple[Wai
         entries = doc.get("waivers") or []
     if not isinstance(entries, list):
         raise InputError("'waivers' must be a list of entries", path, _line(doc, "waivers") if isinstance(doc, Mapping) else 1)
-    return tuple(parse_entry(e, path, _line(entries, i), known) for i, e in enumerate(entries))
+    if len(entries) > MAX_WAIVERS:
+        raise InputError(f"waivers file holds {len(entries)} waivers (limit {MAX_WAIVERS})", path)
+    upper = frozenset(r.upper() for r in known)
+    return tuple(parse_entry(e, path, _line(entries, i), upper) for i, e in enumerate(entries))
 
 
 def load_waivers(path: str | Path, known_rules: Iterable[str]) -> tuple[Waiver, ...]:
@@ -178,11 +197,8 @@ def _glob(pattern: str, values: Iterable[str]) -> bool:
     return any(fnmatchcase(v, pattern) for v in values if v)
 
 
-def matches(waiver: Waiver, rule_id: str, subject: Subject) -> bool:
-    """True when the rule is the waiver's and every match key matches the subject."""
-    if waiver.rule != rule_id.upper():
-        return False
-    fields = {
+def _fields(subject: Subject) -> dict[str, tuple[str, ...]]:
+    return {
         "host": (subject.host,),
         "project": (subject.project,),
         "service": (subject.service,),
@@ -191,7 +207,19 @@ def matches(waiver: Waiver, rule_id: str, subject: Subject) -> bool:
         "network": subject.networks,
         "port": subject.ports,
     }
-    return all(_glob(pattern, fields[key]) for key, pattern in waiver.match)
+
+
+def matches(waiver: Waiver, rule_id: str, subject: Subject, keys: frozenset[str] | None = None) -> bool:
+    """True when the rule is the waiver's and every match key (of ``keys``, when given)
+    matches the subject."""
+    if waiver.rule != rule_id.upper():
+        return False
+    fields = _fields(subject)
+    return all(_glob(pattern, fields[key]) for key, pattern in waiver.match if keys is None or key in keys)
+
+
+PORT_KEYS = frozenset({"port"})
+OTHER_KEYS = frozenset(MATCH_KEYS) - PORT_KEYS
 
 
 def subject_of(finding: Finding, networks: tuple[str, ...] = (), service: str | None = None) -> Subject:

@@ -77,7 +77,7 @@ def timed(args: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProces
 MODES = {
     # name: (auditor arguments, compose-lint arguments)
     "json report": (["-f", "json"], ["--format", "json"]),
-    "quiet (summary only)": (["-q"], ["-q"]),
+    "quiet (summary only)": (["-f", "none"], ["-q"]),  # auditor -q keeps the report; -f none drops it
 }
 
 

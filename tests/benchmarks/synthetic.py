@@ -1,38 +1,73 @@
-"""Synthetic samples and a result document built through the real ``results.build``."""
+"""Synthetic samples and a result built through the real ``results.build``."""
 
 from __future__ import annotations
 
-from auditor.benchmarks.plan import Capabilities, options, plan
+import os
+
+from auditor.benchmarks import procfs
+from auditor.benchmarks.environment import ENV_MARKER
+from auditor.benchmarks.plan import options, plan
 from auditor.benchmarks.results import build
 from auditor.benchmarks.runner import KINDS, Sample
+from auditor.benchmarks.settings import Capabilities
 
-ENV = {"hostname": "testhost", "cpus": 2, "kernel": "6.1", "userland_proxy": {"enabled": True, "source": "engine default"},
-       "mtu": {"lo": 65536, "docker0": 1500}}
+from auditor.model.bench import BenchResult, Environment, RunRecord, UserlandProxy
+
+ENV = Environment(
+    hostname="testhost",
+    cpus=2,
+    kernel="6.1",
+    userland_proxy=UserlandProxy(True, "engine default"),
+    mtu=(("lo", 65536), ("docker0", 1500)),
+    collected=("hostname", "cpus", "kernel", "userland_proxy", "mtu"),
+)
+RUN = RunRecord(id="abc123", started_at="2026-11-27T20:00:00+00:00", repeat=5)
 
 
-def mode_samples(gbps: list[float], p50: float = 20.0, conn: float = 10000.0, proxy_cpu: float | None = None,
-                 client_cpu: float = 40.0) -> dict[str, list[Sample | None]]:
+def mode_samples(
+    gbps: list[float],
+    p50: float = 20.0,
+    conn: float = 10000.0,
+    proxy_cpu: float | None = None,
+    client_cpu: float = 40.0,
+) -> dict[str, list[Sample | None]]:
     """One mode's per-round samples; throughput in Gbit/s, latency p50 in microseconds."""
     cpu = {"client": client_cpu, "server": 30.0, "proxy": proxy_cpu}
     data: dict[str, list[Sample | None]] = {k: [] for k in (*KINDS, "udp")}
     for i, g in enumerate(gbps):
-        data["throughput"].append(Sample("throughput", g * 1e9, {"retransmits": 0, "congestion": "cubic",
-                                                                 "smoothed_rtt_under_load_us": 50.0}, dict(cpu)))
+        data["throughput"].append(
+            Sample(
+                "throughput",
+                g * 1e9,
+                {"retransmits": 0, "congestion": "cubic", "smoothed_rtt_under_load_us": 50.0},
+                dict(cpu),
+            )
+        )
         data["reverse"].append(Sample("reverse", g * 0.9e9, {}, dict(cpu)))
         lat = p50 * (1 + 0.01 * i)
-        data["latency"].append(Sample("latency", lat, {"p50": lat, "p90": lat * 1.2, "p99": lat * 2, "p999": lat * 4,
-                                                       "observations": 1000}, dict(cpu)))
+        data["latency"].append(
+            Sample(
+                "latency",
+                lat,
+                {"p50": lat, "p90": lat * 1.2, "p99": lat * 2, "p999": lat * 4, "observations": 1000},
+                dict(cpu),
+            )
+        )
         data["connections"].append(Sample("connections", conn * (1 + 0.01 * i), {"errors": 0}, dict(cpu)))
         data["udp"].append(None)
     return data
 
 
-def document(results: dict, modes: str = "bridge,user-bridge,host,host-to-container,published-nat,published-proxy",
-             failures: dict | None = None) -> dict:
-    opts = options(modes=modes, repeat=5)
+def document(
+    results: dict,
+    modes: str = "bridge,user-bridge,host,host-to-container,published-nat,published-proxy",
+    failures: dict | None = None,
+    environment: Environment = ENV,
+    **choices,
+) -> BenchResult:
+    opts = options(modes=modes, repeat=5, seed=1, **choices)
     planned = plan(opts, Capabilities())
-    run = {"id": "abc123", "started_at": "2026-11-27T20:00:00+00:00", "repeat": 5}
-    return build(planned, results, failures or {}, ENV, run, seed=1)
+    return build(planned, results, failures or {}, environment, RUN, opts)
 
 
 def standard_results() -> dict:
@@ -47,3 +82,42 @@ def standard_results() -> dict:
         "published-nat": mode_samples([b * 0.75 for b in base], p50=21.0),
         "published-proxy": mode_samples([b * 0.3 for b in base], p50=45.0, proxy_cpu=95.0),
     }
+
+
+class NoEngine:
+    """Just enough of a Docker client for a run of host-only modes: nothing to create or remove."""
+
+    class api:  # noqa: N801 - the SDK's attribute name
+        base_url = "http+docker://localunixsocket"
+
+        @staticmethod
+        def inspect_network(_name):
+            return {"IPAM": {"Config": [{"Gateway": "198.18.0.1"}]}}
+
+        @staticmethod
+        def containers(**_filters):
+            return []
+
+        @staticmethod
+        def networks(**_filters):
+            return []
+
+        @staticmethod
+        def images(**_filters):
+            return []
+
+    @staticmethod
+    def info():
+        return {"Swarm": {"LocalNodeState": "inactive"}}
+
+    @staticmethod
+    def version():
+        return {"Version": "test", "ApiVersion": "1.41"}
+
+
+def marked_processes() -> list[int]:
+    """Host processes a benchmark run of this (test) process started and that still exist."""
+    marker = f"{ENV_MARKER}={os.getpid()}".encode()
+    return [
+        pid for pid in map(int, filter(str.isdigit, os.listdir("/proc"))) if procfs.environ_has(pid, marker)
+    ]

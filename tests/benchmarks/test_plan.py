@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from auditor.benchmarks.plan import BASELINES, MODES, Capabilities, options, parse_modes, plan, schedule
+from auditor.benchmarks.modes import baselines, names
+from auditor.benchmarks.plan import options, parse_modes, plan, schedule
+from auditor.benchmarks.settings import Capabilities
 
 from auditor.model.errors import InputError
 
@@ -39,18 +41,23 @@ def test_baselines_always_planned():
 
 def test_default_skips_explain_why():
     planned = {p.name: p for p in plan(options(), Capabilities())}
-    assert set(planned) == set(MODES)
+    assert set(planned) == set(names())
     assert planned["macvlan"].skipped_reason.startswith("not run without --macvlan-parent IFACE")
     assert planned["overlay"].skipped_reason.startswith("not run without --overlay")
-    assert all(planned[m].runnable for m in MODES if m not in ("macvlan", "overlay"))
+    assert all(planned[m].runnable for m in names() if m not in ("macvlan", "overlay"))
 
 
 def test_overlay_needs_a_swarm_manager():
     no_swarm = {p.name: p for p in plan(options(overlay=True), Capabilities())}
-    assert no_swarm["overlay"].skipped_reason == "the engine is not part of a swarm (auditor never initialises one)"
+    assert (
+        no_swarm["overlay"].skipped_reason
+        == "the engine is not part of a swarm (auditor never initialises one)"
+    )
     worker = {p.name: p for p in plan(options(overlay=True), Capabilities(swarm_active=True))}
     assert "swarm worker" in worker["overlay"].skipped_reason
-    manager = {p.name: p for p in plan(options(overlay=True), Capabilities(swarm_active=True, swarm_manager=True))}
+    manager = {
+        p.name: p for p in plan(options(overlay=True), Capabilities(swarm_active=True, swarm_manager=True))
+    }
     assert manager["overlay"].runnable
 
 
@@ -59,7 +66,10 @@ def test_missing_gateway_and_remote_engine():
     assert planned["host-loopback"].runnable
     assert "not on this machine" in planned["bridge"].skipped_reason
     no_gw = {p.name: p for p in plan(options(), Capabilities(gateway_ip=None))}
-    assert no_gw["published-nat"].skipped_reason == "the default bridge has no IPv4 gateway address to publish on"
+    assert (
+        no_gw["published-nat"].skipped_reason
+        == "the default bridge has no IPv4 gateway address to publish on"
+    )
 
 
 def test_missing_tools_skip_everything():
@@ -80,5 +90,10 @@ def test_schedule_interleaves_and_shuffles():
     assert Counter(s.mode for s in steps) == {m: 6 for m in modes}
 
 
-def test_baselines_are_named_modes():
-    assert set(BASELINES) <= set(MODES)
+def test_baselines():
+    assert baselines() == ("host-loopback", "none-loopback")
+
+
+def test_options_without_a_seed_draw_one_and_keep_a_given_one():
+    assert options(seed=7).seed == 7
+    assert len({options().seed for _ in range(5)}) > 1

@@ -47,7 +47,7 @@ def test_paired_ratio_real_difference():
     half = [b * 0.5 for b in base]
     r = paired_ratio(half, base)
     assert r.ratio == pytest.approx(0.5) and r.pairs == 5
-    assert r.real_difference is True and r.as_dict()["real"] is True
+    assert r.real is True
 
 
 def test_paired_ratio_pairs_by_round_not_by_rank():
@@ -56,19 +56,19 @@ def test_paired_ratio_pairs_by_round_not_by_rank():
     mode = [49.0, 98.0, 147.0, 196.0, 245.0]  # consistently 2% slower in the same round
     r = paired_ratio(mode, base)
     assert r.ratio == pytest.approx(0.98)
-    assert r.ci_high < 1.0 and r.real_difference
+    assert r.ci_high < 1.0 and r.real
 
 
 def test_paired_ratio_no_difference_when_interval_straddles_one():
     r = paired_ratio([100.0, 90.0, 110.0, 95.0, 105.0], [100.0, 100.0, 100.0, 100.0, 100.0])
     assert r.ci_low < 1.0 < r.ci_high
-    assert r.real_difference is False
+    assert r.real is False
 
 
 def test_paired_ratio_skips_missing_rounds_and_few_pairs_are_never_real():
     r = paired_ratio([None, 50.0, 40.0], [100.0, 100.0, None])
     assert r.pairs == 1 and r.ratio == 0.5
-    assert r.real_difference is False  # one pair: no interval, so no claim
+    assert r.real is False  # one pair: no interval, so no claim
     assert paired_ratio([None], [1.0]) is None
 
 
@@ -88,4 +88,4 @@ def test_cpu_bound():
 def test_three_pairs_on_one_side_are_no_claim():
     r = paired_ratio([0.9, 0.95, 0.92], [1.0, 1.0, 1.0])
     assert r.ci_high < 1.0  # the interval exists ...
-    assert r.real_difference is False  # ... but three pairs are too few to call it real
+    assert r.real is False  # ... but three pairs are too few to call it real

@@ -201,7 +201,8 @@ def test_builder_hostile_names_stay_inert(open_report, tmp_path):
 
 def test_thousand_findings_stay_usable(open_report, tmp_path):
     many = [
-        container(f"svc{i:03}", ports=[port(p, 10000 + i * 4 + p) for p in range(4)], networks=("mesh",))
+        # four separate ports (not one contiguous range, which would be one finding)
+        container(f"svc{i:03}", ports=[port(80 + 10 * p, 10000 + i * 4 + p) for p in range(4)], networks=("mesh",))
         for i in range(250)
     ]
     result = scan_result(snapshot(*many), rule_ids={"PORT001"})

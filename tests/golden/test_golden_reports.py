@@ -32,6 +32,7 @@ _TIMES = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z| UTC)?
 _DURATION_JSON = re.compile(r'("duration_s": )[0-9.]+')
 _DURATION_HTML = re.compile(r"[0-9]+\.[0-9]+ s</dd>")
 _CSP_HASH = re.compile(r"sha256-[A-Za-z0-9+/=]+")
+_SRCROOT = re.compile(r'("%SRCROOT%": \{\s*"uri": )"file://[^"]*"')
 
 
 def normalize(text: str) -> str:
@@ -40,6 +41,7 @@ def normalize(text: str) -> str:
     text = _TIMES.sub("<time>", text)
     text = _DURATION_JSON.sub(r"\g<1>0", text)
     text = _DURATION_HTML.sub("<d> s</dd>", text)
+    text = _SRCROOT.sub(r'\g<1>"file:///<repo-root>/"', text)  # the directory the scan ran in
     return _CSP_HASH.sub("sha256-<hash>", text)
 
 
@@ -115,8 +117,9 @@ def test_diff_of_two_results(work: Path) -> None:
 
 
 def test_benchmark_documents() -> None:
-    from auditor.benchmarks.results import load
     from auditor.reports.bench_html import render_string
+
+    from auditor.model.bench import load
 
     doc = load(str(INPUT / "bench.json"))
     check("bench/bench.html", render_string(doc))

@@ -74,31 +74,117 @@ HOSTILE_SECONDS = 5.0
 HOSTILE_BYTES = 300 * 1024 * 1024
 
 
-def run_bounded(*args: str, cwd: str | Path, env: dict | None = None, stdin_path: str | None = None,
-                seconds: float = HOSTILE_SECONDS, max_rss: int = HOSTILE_BYTES) -> subprocess.CompletedProcess:
-    """Run the CLI on hostile input: it must end within ``seconds`` and ``max_rss`` bytes of
-    resident memory (read from the child's own rusage), with no traceback and no internal
-    error. A hang is killed and fails the test."""
-    import tempfile
+def _wall_allowance(seconds: float) -> float:
+    """Wall-clock time a case may take: ``seconds`` on an idle machine, stretched by the load
+    average when other test runs share the cores (the case's own CPU time is held to
+    ``seconds`` regardless). A hang uses no CPU and is still cut off."""
+    cpus = os.cpu_count() or 1
+    return seconds * max(1.0, os.getloadavg()[0] / cpus)
+
+
+# The CLI as the bounded runners start it: ``python -m auditor`` that reports its own peak
+# memory at exit. The kernel's rusage cannot: a child's ru_maxrss keeps the high-water mark of
+# the process it was forked from (a pytest grown to 340 MB made every case "use" 340 MB), while
+# VmHWM belongs to the program's own address space.
+_CHILD = """
+import atexit, os, runpy, sys
+
+def _peak():
+    with open("/proc/self/status") as status, open(os.environ["AUDITOR_TEST_PEAK_FILE"], "w") as out:
+        out.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+
+atexit.register(_peak)
+sys.argv[0] = "auditor"
+runpy.run_module("auditor", run_name="__main__", alter_sys=True)
+"""
+
+
+def _command(args: tuple[str, ...]) -> list[str]:
+    return [sys.executable, "-c", _CHILD, *args]
+
+
+def _peak_of(pid: int) -> int:
+    """The running child's VmHWM in kilobytes (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return int(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+    except (OSError, StopIteration, ValueError):
+        return 0
+
+
+def _wait_bounded(proc: subprocess.Popen, args: tuple[str, ...], seconds: float, pump=None):
+    """Wait for ``proc`` (calling ``pump`` meanwhile, e.g. to drain a terminal); kill it past
+    the wall-clock allowance. Returns the exit status, the child's rusage, and the highest
+    VmHWM seen while it ran (kilobytes)."""
     import time
 
+    started = time.monotonic()
+    allowed = _wall_allowance(seconds)
+    peak = 0
+    while True:
+        peak = max(peak, _peak_of(proc.pid))
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            return status, usage, peak
+        if time.monotonic() - started > allowed:
+            allowed = max(allowed, _wall_allowance(seconds))  # the load may have risen meanwhile
+            if time.monotonic() - started > allowed:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                raise AssertionError(f"auditor {' '.join(args)} did not end within {allowed:.1f} s")
+        if pump is not None:
+            pump(0.02)
+        else:
+            time.sleep(0.02)
+
+
+def _check_bounds(args: tuple[str, ...], usage, rss: int, seconds: float, max_rss: int, stderr: str) -> None:
+    cpu = usage.ru_utime + usage.ru_stime
+    assert cpu <= seconds, f"auditor {' '.join(args)} used {cpu:.1f} s of CPU"
+    assert rss <= max_rss, f"auditor {' '.join(args)} used {rss // 2**20} MiB"
+    assert "Traceback" not in stderr, stderr
+    assert "internal error" not in stderr, stderr
+
+
+def _completed(proc: subprocess.Popen, stdout: str, stderr: str, usage, rss: int) -> subprocess.CompletedProcess:
+    """The outcome, with the child's CPU seconds (``cpu``) and peak resident bytes (``rss``)."""
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+    done.cpu = usage.ru_utime + usage.ru_stime  # type: ignore[attr-defined]
+    done.rss = rss  # type: ignore[attr-defined]
+    return done
+
+
+def _peak_bytes(peak_file: str, polled_kb: int) -> int:
+    """The child's own report of its peak, else the highest value polled while it ran."""
+    try:
+        with open(peak_file) as fh:
+            return max(int(fh.read().strip() or 0), polled_kb) * 1024
+    except (OSError, ValueError):
+        return polled_kb * 1024
+
+
+def _env(env: dict | None, peak_file: str) -> dict:
     full_env = {k: v for k, v in os.environ.items() if k not in ("AUDITOR_DEBUG", "DOCKER_HOST")}
     full_env.update(env or {})
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    full_env["AUDITOR_TEST_PEAK_FILE"] = peak_file
+    return full_env
+
+
+def run_bounded(*args: str, cwd: str | Path, env: dict | None = None, stdin_path: str | None = None,
+                seconds: float = HOSTILE_SECONDS, max_rss: int = HOSTILE_BYTES) -> subprocess.CompletedProcess:
+    """Run the CLI on hostile input: it must end within ``seconds`` of CPU time (its rusage) and
+    ``max_rss`` bytes of resident memory (its own VmHWM), with no traceback and no internal
+    error. Wall-clock time is bounded too (``_wall_allowance``): a hang is killed and
+    fails the test."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(prefix="auditor-peak-") as peak_file:
         stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL  # noqa: SIM115
-        started = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "auditor", *args], stdin=stdin, stdout=out, stderr=err,
-                                cwd=str(cwd), env=full_env)
+        proc = subprocess.Popen(_command(args), stdin=stdin, stdout=out, stderr=err, cwd=str(cwd),
+                                env=_env(env, peak_file.name))
         try:
-            while True:
-                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-                if pid:
-                    break
-                if time.monotonic() - started > seconds:
-                    proc.kill()
-                    os.wait4(proc.pid, 0)
-                    raise AssertionError(f"auditor {' '.join(args)} did not end within {seconds} s")
-                time.sleep(0.02)
+            status, usage, polled = _wait_bounded(proc, args, seconds)
         finally:
             if stdin_path:
                 stdin.close()
@@ -106,11 +192,66 @@ def run_bounded(*args: str, cwd: str | Path, env: dict | None = None, stdin_path
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    rss = usage.ru_maxrss * 1024  # kilobytes on Linux
-    assert rss <= max_rss, f"auditor {' '.join(args)} used {rss // 2**20} MiB"
-    assert "Traceback" not in stderr, stderr
-    assert "internal error" not in stderr, stderr
-    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+        rss = _peak_bytes(peak_file.name, polled)
+    _check_bounds(args, usage, rss, seconds, max_rss, stderr)
+    return _completed(proc, stdout, stderr, usage, rss)
+
+
+def run_on_terminal(*args: str, cwd: str | Path, env: dict | None = None, columns: int = 160,
+                    seconds: float = HOSTILE_SECONDS,
+                    max_rss: int = HOSTILE_BYTES) -> subprocess.CompletedProcess:
+    """``run_bounded`` with stdout and stderr each on a terminal of its own (a pty), as a
+    person at a shell sees them; the bytes are returned undecoded-then-decoded as written."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    masters, slaves = [], []
+    for _ in range(2):
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+        masters.append(master)
+        slaves.append(slave)
+    chunks: dict[int, list[bytes]] = {m: [] for m in masters}
+    open_masters = set(masters)
+
+    def pump(timeout: float) -> None:
+        ready, _, _ = select.select(list(open_masters), [], [], timeout) if open_masters else ([], [], [])
+        for fd in ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # EIO: the child closed its end
+                data = b""
+            if data:
+                chunks[fd].append(data)
+            else:
+                open_masters.discard(fd)
+
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(prefix="auditor-peak-") as peak_file:
+            proc = subprocess.Popen(_command(args), stdin=subprocess.DEVNULL, stdout=slaves[0], stderr=slaves[1],
+                                    cwd=str(cwd), env=_env(env, peak_file.name), close_fds=True)
+            for slave in slaves:
+                os.close(slave)
+            slaves = []
+            status, usage, polled = _wait_bounded(proc, args, seconds, pump)
+            while open_masters:
+                pump(0.2)
+            rss = _peak_bytes(peak_file.name, polled)
+    finally:
+        for fd in slaves + masters:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stdout, stderr = (b"".join(chunks[m]).decode(errors="replace") for m in masters)
+    _check_bounds(args, usage, rss, seconds, max_rss, stderr)
+    return _completed(proc, stdout, stderr, usage, rss)
 
 
 def tree_state(root: Path) -> dict[str, tuple[int, float]]:

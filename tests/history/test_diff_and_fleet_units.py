@@ -97,7 +97,7 @@ def test_hosts_file_lines_names_comments_and_errors(tmp_path):
     with pytest.raises(InputError, match=r"hosts:2: 'h2:2376' is not an engine URL"):
         parse_hosts_file(str(hosts), base)
     hosts.write_text("tcp://h1 a b\n")
-    with pytest.raises(InputError, match=r"hosts:1: expected `URL \[NAME\]`"):
+    with pytest.raises(InputError, match=r"hosts:1: expected `URL \[NAME\] \[tls-verify\]"):
         parse_hosts_file(str(hosts), base)
     hosts.write_text("# nothing\n")
     result = CliRunner().invoke(scan_command, ["--hosts-file", str(hosts)])

@@ -55,7 +55,7 @@ def test_fleet_from_engine_options_gives_one_report_and_exit_3(engine_objects, t
     assert by_address[dead]["error"] == f"cannot reach the Docker engine at {dead}: nothing is listening there"
     assert by_address[SOCKET]["containers"] > 0 and by_address[proxy.url]["containers"] > 0
     assert proxy.accepted > 0  # the TLS path really was used
-    assert "PORT001" in findings_about(report, c.name)[by_address[SOCKET]["name"]]
+    assert "PORT002" in findings_about(report, c.name)[by_address[SOCKET]["name"]]
     assert report["scan"]["complete"] is False and report["gate"]["verdict"] == "incomplete"
     assert f"auditor: host {dead}: failed: cannot reach" in result.stderr
     assert f"auditor: host {by_address[proxy.url]['name']} ({proxy.url}): complete" in result.stderr
@@ -76,7 +76,7 @@ def test_hosts_file_names_each_engine_and_the_store_keeps_every_host(engine_obje
         ("local", "complete"), ("viatls", "complete"), ("down", "failed")]
     about = findings_about(report, c.name)
     assert set(about) == {"local", "viatls"}
-    assert about["local"] == about["viatls"] and "PORT001" in about["local"]
+    assert about["local"] == about["viatls"] and "PORT002" in about["local"]
     fingerprints = {f["fingerprint"] for f in report["findings"] if f["resource"]["name"] == c.name}
     assert len(fingerprints) == 2 * len(about["local"])  # the host name is part of the fingerprint
 

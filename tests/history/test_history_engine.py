@@ -84,7 +84,7 @@ def test_diff_shows_exactly_new_and_resolved_findings(engine_objects, store_url)
     assert new and {n for _, n, _ in new} == {web.name}
     by_fp = {f["fingerprint"]: f for f in diff["new_findings"]}
     assert all(str(redis_port) in json.dumps(by_fp[fp]["evidence"]) for _, _, fp in new)
-    assert ("PORT001", web.name) in {(r, n) for r, n, _ in new}
+    assert ("PORT002", web.name) in {(r, n) for r, n, _ in new}
     # Fingerprints survive re-creation: static is identical in both scans, nothing changed.
     static_before = {f for f in before if f[1] == static.name}
     assert static_before and static_before == {f for f in after if f[1] == static.name}

@@ -72,7 +72,7 @@ def test_history_and_diff_commands_on_recorded_scans(store_url):
 
     diff = json.loads(out.stdout)
     assert {(f["rule_id"], f["resource"]["name"], f["evidence"].get("binding")) for f in diff["new_findings"]} >= {
-        ("PORT001", "web", "0.0.0.0:6379->6379/tcp")}
+        ("PORT002", "web", "0.0.0.0:6379->6379/tcp")}
     assert {f["resource"]["name"] for f in diff["new_findings"]} == {"web"}
     assert {f["resource"]["name"] for f in diff["resolved_findings"]} == {"db"}
     assert diff["summary"]["unchanged"] == 1  # web's port 80

@@ -22,7 +22,8 @@ import docker
 import pytest
 from support.engine import EngineObjects, labels, unique
 
-from auditor.collectors.host_facts import read_local_host_facts
+from auditor.collectors.daemon_facts import read_host_facts
+from auditor.collectors.endpoints import EngineSpec
 from auditor.model.records import DaemonFacts
 
 pytestmark = pytest.mark.engine
@@ -69,12 +70,14 @@ class Lab:
         self.names[role] = unique(role)
         return self.objs.container(name=self.names[role], **kwargs)
 
-    def create(self, role: str, network: str | None, *, exposed=(), bindings=None, start=True, publish_all=False, cap_drop=("NET_RAW",)):
+    def create(self, role: str, network: str | None, *, exposed=(), bindings=None, start=True, publish_all=False,
+               cap_drop=("NET_RAW",), privileged=False):
         """Low-level create: exposed-only ports, -P, or a container that is never started."""
         api = self.objs.client.api
         self.names[role] = unique(role)
         host_config = api.create_host_config(
-            port_bindings=bindings or {}, publish_all_ports=publish_all, network_mode=network, cap_drop=list(cap_drop)
+            port_bindings=bindings or {}, publish_all_ports=publish_all, network_mode=network, cap_drop=list(cap_drop),
+            privileged=privileged,
         )
         ports = list(exposed) + [tuple(k.split("/")) if "/" in k else k for k in (bindings or {})]
         cid = api.create_container(
@@ -104,7 +107,9 @@ def lab(docker_client, test_image):
         lab.create("db", backend, exposed=[5432])
         quiet = {"network": ports_net, "cap_drop": ["NET_RAW"]}
         lab.ports["redis"] = free_port()
-        lab.run("redis", ports={"6379/tcp": lab.ports["redis"]}, **quiet)
+        # identified by the image's title label (the scratch test image is not called redis)
+        redis_label = {**labels(), "org.opencontainers.image.title": "redis"}
+        lab.run("redis", ports={"6379/tcp": lab.ports["redis"]}, labels=redis_label, **quiet)
         lab.ports["dns"] = free_port("udp")
         lab.run("dns", ports={"53/udp": lab.ports["dns"]}, **quiet)
         lab.ports["priv"] = free_port(low=600, high=1000)
@@ -117,6 +122,8 @@ def lab(docker_client, test_image):
         wide = {f"{p}/tcp": ("127.0.0.1", p) for p in range(lab.ports["wide"], lab.ports["wide"] + 100)}
         lab.create("wide", ports_net, bindings=wide, start=False)
         lab.run("hostnet", network_mode="host")
+        # never started (this sandbox refuses privileged starts): HostConfig.Privileged is read all the same
+        lab.create("privhost", "host", start=False, privileged=True, cap_drop=())
         lab.run("joiner", network_mode=f"container:{lab.names['redis']}")
         lab.run("sock", volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "ro"}}, **quiet)
         lab.run("def", cap_drop=["NET_RAW"])
@@ -139,8 +146,13 @@ def messages(lab: Lab, role: str, rule: str) -> list[str]:
     return sorted(f["message"] for f in findings_for(lab, role).get(rule, []))
 
 
+def machine_facts() -> dict:
+    """What the scanner reads about the daemon behind the engine these tests scan."""
+    return dict(read_host_facts(EngineSpec().address, docker.from_env().version()["Version"]).facts)
+
+
 def host_facts() -> DaemonFacts:
-    return DaemonFacts(**{k: v for k, v in read_local_host_facts().items() if k != "sources"})
+    return DaemonFacts(**{k: v for k, v in machine_facts().items() if k != "sources"})
 
 
 def old_engine(client) -> bool:
@@ -163,11 +175,29 @@ def test_shared_network_net002_net005_net009(lab):
     assert messages(lab, "shared", "NET005") == [
         f"network {net} allows inter-container communication between project audt-alpha ({pa}) and project audt-beta ({pb})."
     ]
-    [high] = findings_for(lab, "pa")["NET009"]
-    tail = "shared with other containers: it can spoof or sniff their traffic."
-    assert (high["severity"], high["message"]) == ("high", f"{pa} has NET_ADMIN on network {net} {tail}")
-    [low] = findings_for(lab, "pb")["NET009"]
-    assert (low["severity"], low["message"]) == ("low", f"{pb} keeps the default NET_RAW capability on network {net} {tail}")
+    [high] = findings_for(lab, "pa")["NET011"]
+    assert (high["severity"], high["message"]) == (
+        "high",
+        f"{pa} adds NET_ADMIN (changing interfaces, routes and firewall rules, and promiscuous capture) "
+        f"on {net}, shared with other containers.",
+    )
+    [low] = findings_for(lab, "shared")["NET009"]
+    members = ", ".join(sorted([pa, pb]))
+    assert (low["severity"], low["message"]) == (
+        "low",
+        f"network {net}: 2 of 2 containers keep the default NET_RAW capability ({members}); "
+        "any of them can spoof or sniff the others' traffic.",
+    )
+
+
+def test_privileged_from_host_config_net010(lab):
+    [f] = findings_for(lab, "privhost")["NET010"]
+    assert (f["severity"], f["message"]) == (
+        "critical",
+        f"{lab.names['privhost']} runs privileged in the host's network namespace: "
+        "it controls the host's interfaces, routes and firewall.",
+    )
+    assert "NET010" not in findings_for(lab, "hostnet")
 
 
 def test_backend_network_net006(lab):
@@ -179,21 +209,21 @@ def test_backend_network_net006(lab):
 
 def test_port_rules(lab):
     redis, dns, priv = lab.names["redis"], lab.names["dns"], lab.names["priv"]
-    assert set(findings_for(lab, "redis")) == {"PORT001", "PORT002"}
+    assert set(findings_for(lab, "redis")) == {"PORT002"}  # one finding per port entry
     [crit] = findings_for(lab, "redis")["PORT002"]
     assert crit["severity"] == "critical"
     assert crit["message"] == (
         f"{redis} exposes Redis (datastore) on all interfaces as *:{lab.ports['redis']}->6379/tcp. "
+        "Identified by its label org.opencontainers.image.title=redis. "
         "It accepts unauthenticated connections by default, so exposure is critical."
     )
-    assert set(findings_for(lab, "dns")) == {"PORT001", "PORT005"}
+    assert set(findings_for(lab, "dns")) == {"PORT005"}
     assert messages(lab, "dns", "PORT005") == [
         f"{dns} publishes DNS (53/udp) on all interfaces: replies can be 28-54x larger than requests, usable for reflected DDoS."
     ]
-    assert set(findings_for(lab, "priv")) == {"PORT001", "PORT006"}
-    assert messages(lab, "priv", "PORT006") == [
-        f"{priv} publishes privileged host port {lab.ports['priv']}/tcp (container port 8080) on all interfaces."
-    ]
+    assert set(findings_for(lab, "priv")) == {"PORT001"}  # PORT001 names the privileged host port
+    [wild] = messages(lab, "priv", "PORT001")
+    assert wild.startswith(f"{priv} publishes 8080/tcp on host port {lab.ports['priv']} (privileged, below 1024) of all ")
     assert set(findings_for(lab, "pall")) == {"PORT001", "PORT003"}
     assert messages(lab, "pall", "PORT003") == [f"{lab.names['pall']} publishes every exposed port (-P): 7070/tcp."]
 
@@ -268,7 +298,7 @@ def _snapshot_with_ufw(tmp_path: Path, name: str) -> Path:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="changing DOCKER-USER needs root")
 def test_host003_with_a_temporary_docker_user_rule(lab, tmp_path):
-    if read_local_host_facts().get("docker_user_filters") is not False:
+    if machine_facts().get("docker_user_filters") is not False:
         pytest.skip("DOCKER-USER already filters on this host (or iptables-save is unreadable)")
     before = _snapshot_with_ufw(tmp_path, "before.json")
     assert json.loads(before.read_text())["host"]["docker_user_filters"] is False
@@ -283,7 +313,7 @@ def test_host003_with_a_temporary_docker_user_rule(lab, tmp_path):
         subprocess.run(["iptables", "-D", *rule], check=True)
     assert json.loads(after.read_text())["host"]["docker_user_filters"] is True
     assert [f for f in scan_json(str(after))["findings"] if f["rule_id"] == "HOST003"] == []
-    assert read_local_host_facts()["docker_user_filters"] is False  # restored
+    assert machine_facts()["docker_user_filters"] is False  # restored
 
 
 SAVED = {

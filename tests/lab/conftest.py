@@ -12,6 +12,7 @@ import shutil
 
 import pytest
 from support.lab import EngineConfig, Lab, TcpApi
+from support.lab import machine as machine_state
 
 TOOLS = ("ip", "nsenter", "unshare", "openssl", "dockerd", "iptables-save")
 
@@ -40,13 +41,14 @@ def missing_prerequisites() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def lab_ready(docker_client):
+def lab_ready(docker_client, pytestconfig):
     missing = missing_prerequisites()
     if missing:
         message = f"the engine lab needs {', '.join(missing)}"
         if os.environ.get("AUDITOR_REQUIRE_ENGINE") == "1":
             pytest.fail(message)
         pytest.skip(message)
+    pytestconfig.stash[machine_state.BEFORE_LABS] = machine_state.capture(docker_client)  # for tests/lab_after
     return docker_client
 
 

@@ -76,4 +76,14 @@ def test_hostile_names_are_escaped():
     result = scan_result(snapshot(container(name, ports=[port(80, 8080)])))
     (key,) = [f.key for f in result.findings if f.rule_id == "PORT001"]
     names = [c.get("name") for c in suite(parse(result), "PORT001").iter("testcase")]
-    assert names == [f"container/<script>alert(1)</script>\ufffd&\"' [{key}]"]
+    assert names == [f"container/<script>alert(1)</script>\\x07&\"' [{key}]"]  # BEL shown, not rung
+
+
+def test_bidi_and_controls_are_shown_escaped():
+    result = scan_result(snapshot(container("gnp.\u202eexe\x1b]0;owned\x07", ports=[port(80, 8080)])))
+    buf = io.StringIO()
+    junit.render(result, buf)
+    text = buf.getvalue()
+    assert "\u202e" not in text and "\x1b" not in text and "\x07" not in text
+    names = [c.get("name") for c in suite(parse(result), "PORT001").iter("testcase")]
+    assert names[0].startswith("container/gnp.\\u202eexe\\x1b]0;owned\\x07 [")

@@ -156,7 +156,7 @@ def test_compose_finding_points_at_file_and_line(tmp_path):
     assert_valid_sarif(doc)
     (result,) = results_by_rule(doc)["PORT001"]
     phys = result["locations"][0]["physicalLocation"]
-    assert phys == {"artifactLocation": {"uri": "compose.yaml"}, "region": {"startLine": 12}}
+    assert phys == {"artifactLocation": {"uri": "compose.yaml", "uriBaseId": "%SRCROOT%"}, "region": {"startLine": 12}}
 
 
 def test_waived_findings_are_suppressions_with_justification(risky):
@@ -208,3 +208,16 @@ def test_hostile_names_stay_valid(tmp_path):
     assert_valid_sarif(doc)
     (result,) = results_by_rule(doc)["PORT001"]
     assert result["locations"][0]["logicalLocations"][0]["name"] == name
+
+
+def test_link_syntax_and_controls_in_names_are_escaped_in_message_text():
+    """SARIF reads [text](target) in a plain-text message as an embedded link (GitHub renders it)."""
+    name = "[click](javascript:alert(1))\\\x1b[2J\u202e"
+    doc = render(scan_result(snapshot(container(name, ports=[port(80, 8080)])), rule_ids={"PORT001"}))
+    assert_valid_sarif(doc)
+    (result,) = results_by_rule(doc)["PORT001"]
+    assert result["message"]["text"] == (
+        "\\[click\\](javascript:alert(1))\\\\\\\\x1b\\[2J\\\\u202e publishes 80/tcp on host port 8080 of all "
+        "IPv4 interfaces (0.0.0.0)."
+    )
+    assert result["locations"][0]["logicalLocations"][0]["name"] == name  # data stays exact

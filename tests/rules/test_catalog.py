@@ -75,9 +75,39 @@ def test_docs_rules_md_is_up_to_date():
 def test_explain_prints_the_documented_facts():
     rule = next(r for r in BUILTIN_RULES if r.id == "PORT008")
     text = rules_doc.explain_text(rule.meta)
-    assert text.splitlines()[:2] == ["PORT008: Loopback-published ports reachable from the local network", "Severity: high"]
+    assert text.splitlines()[:2] == [
+        "PORT008: Loopback-published ports reachable from the local network",
+        "Severity: high; critical when the port serves a service that accepts unauthenticated connections by default",
+    ]
     for _heading, body in rules_doc.rule_facts(rule.meta):
         items = body if isinstance(body, list) else [body]
         for item in items:
             assert item in text
             assert rules_doc._md_item(item) in (ROOT / "docs" / "rules.md").read_text()
+
+
+def test_a_rule_emitting_an_undeclared_severity_is_a_rule_error():
+    """Catalog severity equals emitted severity: an observation outside the declared ones is refused."""
+    from support.builders import container, snapshot
+
+    from auditor.audit.run import run_rules
+    from auditor.model.rule import Observation, Rule, RuleMeta
+    from auditor.model.severity import Severity
+
+    meta = RuleMeta("NET999", "Something wrong", Severity.LOW, "r" * 90, "`compose` " + "x" * 60,
+                    other_severities=((Severity.MEDIUM, "sometimes"),))
+    snap = snapshot(container("a"))
+    ok = Rule(meta, lambda s: [Observation(s.containers[0], "m", severity=Severity.MEDIUM)])
+    bad = Rule(meta, lambda s: [Observation(s.containers[0], "m", severity=Severity.CRITICAL)])
+    assert [f.severity for f in run_rules(snap, [ok]).findings] == [Severity.MEDIUM]
+    run = run_rules(snap, [bad])
+    assert run.findings == ()
+    assert [(e.rule_id, e.error) for e in run.errors] == [
+        ("NET999", "emitted severity critical that its metadata does not declare")
+    ]
+
+
+def test_severity_text_lists_every_emitted_severity():
+    meta = next(r for r in BUILTIN_RULES if r.id == "NET011").meta
+    assert meta.severity_range() == "low-critical"
+    assert meta.severity_text().startswith("high; critical for ALL, SYS_MODULE")

@@ -24,7 +24,7 @@ def test_ipv4_and_ipv6_wildcards_are_one_finding():
 
 def test_empty_host_ip_means_all_interfaces():
     [f] = run_rule(RULE, snapshot(container("web", ports=[port(80, None, host_ip="", published=True)])))
-    assert f.message == "web publishes 80/tcp on host port 80 of all interfaces (no host IP given)."
+    assert f.message == "web publishes 80/tcp on host port 80 (privileged, below 1024) of all interfaces (no host IP given)."
 
 
 def test_silent_on_loopback_specific_address_and_exposed_only():
@@ -76,3 +76,19 @@ def test_ephemeral_ports_keep_their_fingerprint_across_restarts():
     stopped = replace(stopped, ports=(replace(stopped.ports[0], host_port=None),))
     prints = [[f.fingerprint for f in run_rule(RULE, snapshot(c))] for c in (running, restarted, stopped)]
     assert len(prints[0]) == 1 and prints[0] == prints[1] == prints[2]
+
+
+def test_an_entry_a_specific_rule_reports_is_left_to_it():
+    """One finding per port entry: PORT002 (by image) and PORT005 (UDP amplifier) name the
+    exposure themselves; a port-only guess at low severity does not replace PORT001."""
+    c = container("x", image="redis:7", ports=[port(6379)])
+    assert run_rule(RULE, snapshot(c)) == []
+    assert run_rule(RULE, snapshot(container("dns", ports=[port(53, protocol="udp")]))) == []
+    [f] = run_rule(RULE, snapshot(container("y", image="acme/thing", ports=[port(5432)])))
+    assert f.rule_id == "PORT001"
+
+
+def test_a_privileged_host_port_is_said_in_the_finding():
+    [f] = run_rule(RULE, snapshot(container("web", ports=[port(8080, 443)])))
+    assert f.message == "web publishes 8080/tcp on host port 443 (privileged, below 1024) of all IPv4 interfaces (0.0.0.0)."
+    assert dict(f.evidence)["privileged_host_port"] == "true"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.rules.port007_port_conflict import RULE, addresses_overlap
+from auditor.rules.port007_port_conflict import RULE, addresses_overlap, bindings_clash
 from support.builders import container, port, run_rule, snapshot
 
 from auditor.model.records import PortBinding
@@ -68,3 +68,50 @@ def test_address_overlap_helper():
     assert addresses_overlap("::", "2001:db8::1")
     assert addresses_overlap("", "0.0.0.0")
     assert not addresses_overlap("10.0.0.1", "10.0.0.2")
+
+
+def _pairwise(snap) -> list[str]:
+    """The rule's meaning, written the slow way: every claim against every other."""
+    from auditor.rules._helpers import name_of, port_key
+
+    claims = [(c, p) for c in snap.containers for p in c.published_ports if p.host_port is not None]
+    out, reported = [], set()
+    for c, p in claims:
+        others = sorted({f"{name_of(o)} ({q.display()})" for o, q in claims if o.name != c.name and bindings_clash(p, q)})
+        key = f"{port_key(p)}:{p.host_port}"
+        if others and (c.name, key) not in reported:
+            reported.add((c.name, key))
+            verb = "claims" if len(others) == 1 else "claim"
+            out.append(f"{name_of(c)} claims host port {p.display()}, which {' and '.join(others)} also {verb}.")
+    return sorted(out)
+
+
+def test_indexed_search_says_what_the_pairwise_comparison_says():
+    """Random small snapshots (ranges, families, odd addresses): the sorted-lane search that
+    replaced the all-pairs loop finds exactly the clashes the pairwise definition finds."""
+    import random
+
+    rng = random.Random(7)
+    ips = ["", "0.0.0.0", "::", "127.0.0.1", "127.0.0.2", "::1", "0:0::1", "localhost", "not-an-ip", "10.0.0.1"]
+    for _ in range(300):
+        containers = []
+        for n in range(rng.randint(1, 6)):
+            ports = []
+            for _ in range(rng.randint(0, 4)):
+                start = rng.randint(1, 30)
+                end = start + rng.choice([0, 0, 0, 1, 5, 20])
+                ports.append(port(rng.randint(1, 3), start, host_ip=rng.choice(ips), protocol=rng.choice(["tcp", "udp"]),
+                                  host_port_end=end if end > start else None))
+            containers.append(container(rng.choice(["a", "b", "c", "d", f"x{n}"]), ports=ports))
+        snap = snapshot(*containers)
+        assert _messages(*containers) == _pairwise(snap)
+
+
+def test_many_claimants_are_counted_not_all_listed():
+    containers = [container(f"c{i:02}", ports=[port(80, 8080)]) for i in range(15)]
+    findings = run_rule(RULE, snapshot(*containers))
+    assert len(findings) == 15
+    first = next(f for f in findings if f.resource.name == "c00")
+    shown = ", ".join(f"c{i:02} (0.0.0.0:8080->80/tcp)" for i in range(1, 11))
+    assert first.message == f"c00 claims host port 0.0.0.0:8080->80/tcp, which {shown} and 4 more also claim."
+    assert dict(first.evidence)["also_claimed_by"].endswith("c10 (0.0.0.0:8080->80/tcp); and 4 more")

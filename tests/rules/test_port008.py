@@ -64,3 +64,13 @@ def test_unauthenticated_datastore_escalates_to_critical():
     )
     [f] = run_rule(RULE, snapshot(LOOPBACK_DB, daemon=DaemonFacts(server_version="25.0.3")))
     assert f.severity is Severity.HIGH  # PostgreSQL requires a password by default
+
+
+def test_the_remediations_docker_user_rule_matches_the_address_before_dnat():
+    """In FORWARD the destination is already the container's (DNAT ran in PREROUTING): a plain
+    ``-d 127.0.0.0/8`` never matches there, as a lab engine showed with real packets; the
+    original destination does (tests/lab/test_lab_daemon_rules.py runs this very command)."""
+    import re
+
+    commands = re.findall(r"`(iptables [^`]+)`", RULE.meta.remediation)
+    assert commands == ["iptables -I DOCKER-USER -m conntrack --ctorigdst 127.0.0.0/8 ! -i lo -j DROP"]

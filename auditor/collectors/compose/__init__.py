@@ -18,8 +18,8 @@ from auditor.collectors.saved import SavedSource, saved_json_of
 from auditor.model.errors import InputError
 from auditor.model.records import SourceKind, Target
 
-from .discover import find_projects
-from .project import ProjectSpec, Uris, load_project
+from .discover import Discovery, discover
+from .project import STDIN_PATH, ProjectSpec, Uris, load_project
 
 __all__ = ["collect_compose", "load_project", "ProjectSpec"]
 
@@ -38,12 +38,18 @@ def _saved_json(path: Path, uri: str) -> list[Collected] | None:
 def collect_project(spec: ProjectSpec, options: ComposeOptions) -> list[Collected]:
     """Load one project; any failure becomes a failed target naming the main file."""
     uri = Uris(spec.root)(spec.files[0])
-    if len(spec.files) == 1:
+    if len(spec.files) == 1 and spec.stdin is None:
         saved = _saved_json(spec.files[0], uri)
         if saved is not None:
             return saved
     try:
-        snapshot = load_project(spec, options.env_files, options.profiles)
+        snapshot = load_project(
+            spec,
+            options.env_files,
+            options.profiles,
+            variables=dict(options.variables),
+            all_profiles=options.all_profiles,
+        )
     except InputError as exc:
         return [_failed(uri, exc)]
     except (RecursionError, MemoryError):
@@ -51,24 +57,44 @@ def collect_project(spec: ProjectSpec, options: ComposeOptions) -> list[Collecte
     return [Collected(snapshot.target, snapshot)]
 
 
-def collect_compose(paths: Sequence[Path], options: ComposeOptions) -> list[Collected]:
-    """Every compose project named by ``paths`` and ``options.merge_files``."""
+def collect_compose(paths: Sequence[Path], options: ComposeOptions, stdin: str | None = None) -> list[Collected]:
+    """Every compose project named by ``paths`` and ``options.merge_files``; the path ``-`` is
+    the compose file ``stdin`` holds (its project directory is the current one, as with
+    ``docker compose -f -``).
+
+    A file named on its own that a named directory's project already reads is not audited a
+    second time (``auditor scan . compose.prod.yaml``, as the pre-commit hook runs it, audits
+    every named file exactly once: within its project, else on its own)."""
     out: list[Collected] = []
     cwd = Path(os.getcwd())
     if options.merge_files:
         out.extend(collect_project(ProjectSpec(tuple(Path(f) for f in options.merge_files), cwd), options))
-    for path in paths:
-        path = Path(path)
+    found: dict[Path, Discovery | InputError] = {}
+    for path in map(Path, paths):
+        if path.is_dir() and path not in found:
+            try:
+                found[path] = discover(path)
+            except InputError as exc:
+                found[path] = exc
+    covered = {os.path.realpath(f) for d in found.values() if isinstance(d, Discovery)
+               for project in d.projects for f in project.files}  # realpath: a symlink loop is the reader's to report
+    for path in map(Path, paths):
+        if stdin is not None and path == STDIN_PATH:
+            out.extend(collect_project(ProjectSpec((path,), cwd, stdin=stdin), options))
+            continue
         if not path.is_dir():
-            out.extend(collect_project(ProjectSpec((path,), cwd), options))
+            if os.path.realpath(path) not in covered:
+                out.extend(collect_project(ProjectSpec((path,), cwd), options))
             continue
-        try:
-            projects = find_projects(path)
-        except InputError as exc:
-            out.append(_failed(str(path), exc))
+        discovery = found.pop(path, None)
+        if discovery is None:  # the same directory named twice
             continue
-        if not projects:
-            out.append(_failed(str(path), InputError("no compose files found below this directory", str(path))))
-        for files in projects:
-            out.extend(collect_project(ProjectSpec(files, path), options))
+        if isinstance(discovery, InputError):
+            out.append(_failed(str(path), discovery))
+            continue
+        if not discovery.projects:
+            message = "no compose files found below this directory (looked for compose*.y(a)ml and docker-compose*.y(a)ml)"
+            out.append(_failed(str(path), InputError(message, str(path))))
+        for project in discovery.projects:
+            out.extend(collect_project(ProjectSpec(project.files, path, project.notes), options))
     return out

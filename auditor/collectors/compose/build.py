@@ -8,13 +8,17 @@ never read.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from auditor.collectors.raw import not_checked
 from auditor.model.errors import InputError
+from auditor.model.inputs import MAX_PORT_BINDINGS
 from auditor.model.records import Container, DaemonFacts, Endpoint, Mount, Network, Origin, Snapshot, Target
 from auditor.model.redact import redact_labels
 
+from .interpolate import as_written, came_from_variables
 from .ports import PortSpecError, dedupe, dedupe_keys, parse_expose, parse_port
 from .tree import Map, Seq
 from .volumes import VolumeSpecError, parse_volume
@@ -22,6 +26,8 @@ from .volumes import VolumeSpecError, parse_volume
 _TRUE = ("true", "yes", "y", "on")
 _FALSE = ("false", "no", "n", "off")
 NAMESPACE_MODES = ("host", "none", "bridge")
+# Service keys compose accepts with a null value; any other null is a schema error.
+NULLABLE_KEYS = frozenset({"command", "entrypoint", "deploy", "develop"})
 
 
 def fail(message: str, origin: Origin) -> InputError:
@@ -85,14 +91,21 @@ def canonical_capability(name: Any) -> str:
 class ProjectBuilder:
     """Builds containers and networks of one project from its merged tree."""
 
-    def __init__(self, tree: Map, project: str, target: Target):
+    def __init__(self, tree: Map, project: str, target: Target, root: Path | None = None):
         self.tree = tree
         self.project = project
         self.target = target
+        self.root = root  # report URIs are relative to it: where env_file paths are resolved
         self.networks = mapping(tree.get("networks"), "networks", tree.at("networks"))
         self.volumes = mapping(tree.get("volumes"), "volumes", tree.at("volumes"))
         self.services = mapping(tree.get("services"), "services", tree.at("services"))
         self.used_networks: dict[str, Origin | None] = {}
+        self.bindings = 0  # port bindings so far: a range entry expands into one per port
+        self.gaps: list[str] = []  # what compose refuses for want of context: audited, incomplete
+
+    def gap(self, message: str, origin: Origin) -> None:
+        """Something compose would refuse that another file (or a variable) could supply."""
+        self.gaps.append(f"{origin.uri}:{origin.line}: {message}" if origin.line else f"{origin.uri}: {message}")
 
     # --- networks ------------------------------------------------------------------------
 
@@ -174,11 +187,12 @@ class ProjectBuilder:
         out = []
         for key, spec in declared.items():
             origin = declared.at(key)
-            if key not in self.networks and key != "default":
-                raise fail(f"service {name} refers to undefined network {key}", origin)
             spec = mapping(spec, f"service {name} network {key}", origin)
             real = self.network_name(key)
-            self.used_networks.setdefault(key, None)
+            if key not in self.networks and key != "default":
+                self.gap(f"service {name} refers to undefined network {key}", origin)
+            else:
+                self.used_networks.setdefault(key, None)
             aliases = sequence(spec.get("aliases"), "aliases", spec.at("aliases"))
             priority = spec.get("priority", 0)
             ranked.append((-(priority if isinstance(priority, int) else 0), real))
@@ -203,8 +217,16 @@ class ProjectBuilder:
                 try:
                     bindings = parser(entry, origin)
                 except PortSpecError as exc:
+                    if came_from_variables(entry):  # the parser quotes values: they may be .env secrets
+                        raise fail(f"service {name}: invalid {field} entry {as_written(entry)!r} (after "
+                                   "interpolation; the variables' values are not shown)", origin) from None
                     raise fail(f"service {name}: {exc}", origin) from None
+                self.bindings += len(bindings)
+                if self.bindings > MAX_PORT_BINDINGS:
+                    raise fail(f"service {name}: the project publishes more than {MAX_PORT_BINDINGS:,} port "
+                               "bindings (one container publishing every port on IPv4 and IPv6 lists 131,070)", origin)
                 if field == "ports":
+                    bindings = [replace(b, entry=i) for b in bindings]
                     items.extend(zip(dedupe_keys(entry, bindings), bindings, strict=True))
                 else:
                     items.extend((f"expose:{b.container_port}/{b.protocol}", b) for b in bindings)
@@ -214,10 +236,22 @@ class ProjectBuilder:
         entries = sequence(svc.get("volumes"), f"service {name} volumes", svc.at("volumes"))
         by_target: dict[str, Mount] = {}
         for i, entry in enumerate(entries):
+            undefined: list[str] = []
+
+            def named(key: str, undefined: list[str] = undefined) -> str:
+                if key not in self.volumes:
+                    undefined.append(key)
+                return self.volume_name(key)
+
             try:
-                mount = parse_volume(entry, entries.at(i), self.volume_name)
+                mount = parse_volume(entry, entries.at(i), named)
             except VolumeSpecError as exc:
+                if came_from_variables(entry):
+                    raise fail(f"service {name}: invalid volume {as_written(entry)!r} (after interpolation; the "
+                               "variables' values are not shown)", entries.at(i)) from None
                 raise fail(f"service {name}: {exc}", entries.at(i)) from None
+            for key in undefined:
+                self.gap(f"service {name} refers to undefined volume {key}", entries.at(i))
             by_target[mount.target] = mount
         return tuple(by_target.values())
 
@@ -231,12 +265,51 @@ class ProjectBuilder:
         if svc.get("networks") is not None:
             raise fail(f"service {name} declares mutually exclusive network_mode and networks", origin)
         if mode.startswith("service:") and mode[len("service:") :] not in self.services:
-            raise fail(f"service {name}: network_mode refers to undefined service {mode[len('service:'):]}", origin)
+            self.gap(f"service {name}: network_mode refers to undefined service {mode[len('service:'):]}", origin)
         return mode
+
+    def validate(self, name: str, svc: Map) -> None:
+        """Compose's own checks of a service that the model does not otherwise need."""
+        for key, value in svc.items():
+            if value is None and key not in NULLABLE_KEYS and not key.startswith("x-"):
+                raise fail(f"service {name}: {key} must not be empty (compose refuses a null {key})", svc.at(key))
+        if "image" not in svc and "build" not in svc:
+            self.gap(f"service {name} has neither an image nor a build context", self.services.at(name))
+        depends = svc.get("depends_on")
+        wanted = list(depends) if isinstance(depends, (Seq, Map)) else []
+        for other in wanted:
+            if isinstance(other, str) and other not in self.services:
+                where = depends.at(other) if isinstance(depends, Map) else depends.at(wanted.index(other))
+                self.gap(f"service {name} depends on undefined service {other}", where)
+        for section in ("secrets", "configs"):
+            items = svc.get(section)
+            declared = self.tree.get(section)
+            for i, item in enumerate(items if isinstance(items, Seq) else []):
+                source = item.get("source") if isinstance(item, Map) else item
+                if isinstance(source, str) and not (isinstance(declared, Map) and source in declared):
+                    self.gap(f"service {name} refers to undefined {section[:-1]} {source}", items.at(i))
+        self.check_env_files(name, svc)
+
+    def check_env_files(self, name: str, svc: Map) -> None:
+        """A required ``env_file`` that does not exist (compose refuses the project)."""
+        value = svc.get("env_file")
+        items = value if isinstance(value, Seq) else Seq(svc.at("env_file")) if value is None else [value]
+        for i, item in enumerate(items):
+            origin = items.at(i) if isinstance(items, Seq) and items.where else svc.at("env_file")
+            required = True
+            if isinstance(item, Map):
+                required = to_bool(item.get("required", True), "env_file required", origin) is not False
+                item = item.get("path")
+            if not isinstance(item, str) or not required or self.root is None:
+                continue
+            declared_in = (self.root / origin.uri).parent
+            if not (declared_in / item).is_file():
+                self.gap(f"service {name}: env file {item} not found", origin)
 
     def container(self, name: str, svc: Any) -> Container:
         origin = self.services.at(name)
         svc = mapping(svc, f"service {name}", origin)
+        self.validate(name, svc)
         mode = self.network_mode(name, svc)
         if mode is None:
             endpoints, primary = self.endpoints(name, svc)
@@ -246,10 +319,12 @@ class ProjectBuilder:
             endpoints = (Endpoint(network="bridge", origin=mode_origin),) if mode == "bridge" else ()
         container_name = svc.get("container_name")
         image = svc.get("image")
-        caps = {}
+        caps: dict[str, dict[str, Origin]] = {}
         for field in ("cap_add", "cap_drop"):
             values = sequence(svc.get(field), f"service {name} {field}", svc.at(field))
-            caps[field] = tuple(dict.fromkeys(canonical_capability(v) for v in values))
+            caps[field] = {}
+            for i, value in enumerate(values):
+                caps[field].setdefault(canonical_capability(value), values.at(i))
         return Container(
             name=str(container_name) if container_name else name,
             image=str(image) if image is not None else None,
@@ -258,8 +333,10 @@ class ProjectBuilder:
             ports=tuple(self.ports(name, svc)),
             publish_all_ports=None,
             privileged=bool(to_bool(svc.get("privileged"), f"service {name} privileged", svc.at("privileged"))),
-            cap_add=caps["cap_add"],
-            cap_drop=caps["cap_drop"],
+            privileged_origin=svc.at("privileged") if "privileged" in svc else None,
+            cap_add=tuple(caps["cap_add"]),
+            cap_add_origins=tuple(caps["cap_add"].values()),
+            cap_drop=tuple(caps["cap_drop"]),
             mounts=self.mounts(name, svc),
             labels=redact_labels(string_map(svc.get("labels"), f"service {name} labels", svc.at("labels"))),
             project=self.project,
@@ -268,17 +345,21 @@ class ProjectBuilder:
             network_mode_origin=mode_origin,
         )
 
-    def snapshot(self, active: list[str], notes: tuple[str, ...] = ()) -> Snapshot:
+    def snapshot(
+        self, active: list[str], notes: tuple[str, ...] = (), warnings: tuple[str, ...] = (), gaps: tuple[str, ...] = ()
+    ) -> Snapshot:
         containers = [self.container(name, self.services[name]) for name in active]
         networks = [self.build_network(key) for key in self.used_networks]
         facts = DaemonFacts()
         return Snapshot(
             target=self.target,
             daemon=facts,
-            containers=tuple(sorted(containers, key=lambda c: c.name)),
+            containers=tuple(sorted(containers, key=lambda c: c.service or c.name)),
             networks=tuple(sorted(networks, key=lambda n: n.name)),
-            notes=notes,
+            notes=(*notes, *warnings),
             not_checked=not_checked(facts),
+            incomplete=(*gaps, *self.gaps),
+            warnings=warnings,
         )
 
 

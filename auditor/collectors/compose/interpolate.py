@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,19 @@ def _closing_brace(text: str, start: int) -> int:
             return close
 
 
-def substitute(text: str, lookup: Lookup, depth: int = 0) -> str:
+@dataclass
+class Unresolved:
+    """What interpolation of a project could not resolve, as compose would report it.
+
+    ``unset``: variables used without a default and not set (compose warns and uses "");
+    ``required``: ``${VAR:?}`` variables without a value (compose refuses the project; we audit
+    with "" and mark the project incomplete). Kept in first-seen order, each once."""
+
+    unset: dict[str, None] = field(default_factory=dict)
+    required: dict[str, str] = field(default_factory=dict)  # name -> "file:line: message"
+
+
+def substitute(text: str, lookup: Lookup, depth: int = 0, unresolved: Unresolved | None = None) -> str:
     """Interpolate one string value."""
     if "$" not in text:
         return text
@@ -76,7 +89,7 @@ def substitute(text: str, lookup: Lookup, depth: int = 0) -> str:
             end = _closing_brace(text, i)
             if end < 0:
                 raise TemplateError(f"invalid interpolation format for {_shown(text)}: missing closing brace")
-            out.append(_braced(text[i + 2 : end], text, lookup, depth))
+            out.append(_braced(text[i + 2 : end], text, lookup, depth, unresolved))
             i = end + 1
         else:
             match = _NAME.match(text, i + 1)
@@ -84,7 +97,10 @@ def substitute(text: str, lookup: Lookup, depth: int = 0) -> str:
                 out.append("$")
                 i += 1
             else:
-                out.append(lookup(match.group()) or "")
+                value = lookup(match.group())
+                if value is None and unresolved is not None:
+                    unresolved.unset.setdefault(match.group(), None)
+                out.append(value or "")
                 i = match.end()
     return "".join(out)
 
@@ -94,48 +110,91 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= 80 else text[:77] + "...")
 
 
-def _braced(inner: str, whole: str, lookup: Lookup, depth: int) -> str:
+def _braced(inner: str, whole: str, lookup: Lookup, depth: int, unresolved: Unresolved | None = None) -> str:
     match = _BRACED.match(inner)
     if match is None:
         raise TemplateError(f"invalid interpolation format for {_shown(whole)}: {_shown('${' + inner + '}')}")
     name, op, arg = match.group(1), match.group(2), match.group(3) or ""
     value = lookup(name)
     if op is None:
+        if value is None and unresolved is not None:
+            unresolved.unset.setdefault(name, None)
         return value or ""
     unset = value is None
     empty = unset or value == ""
     missing = empty if op.startswith(":") else unset
     kind = op[-1]
     if kind == "-":
-        return substitute(arg, lookup, depth + 1) if missing else (value or "")
+        return substitute(arg, lookup, depth + 1, unresolved) if missing else (value or "")
     if kind == "?":
         if missing:
-            detail = substitute(arg, lookup, depth + 1)
-            raise TemplateError(f"required variable {name} is missing a value" + (f": {detail}" if detail else ""))
+            detail = substitute(arg, lookup, depth + 1, unresolved)
+            message = f"required variable {name} is missing a value" + (f": {detail}" if detail else "")
+            if unresolved is None:
+                raise TemplateError(message)
+            unresolved.required.setdefault(name, message)
+            return ""
         return value or ""
     # "+": the replacement when set (and non-empty for ":+")
-    return "" if missing else substitute(arg, lookup, depth + 1)
+    return "" if missing else substitute(arg, lookup, depth + 1, unresolved)
 
 
-def interpolate_tree(node: Any, lookup: Lookup) -> Any:
+def interpolate_tree(node: Any, lookup: Lookup, unresolved: Unresolved | None = None) -> Any:
     """Interpolate every string value of a positioned tree, in place; errors carry the line."""
     if isinstance(node, Map):
         for key in list(node):
-            node[key] = _value(node[key], lookup, node, key)
+            node[key] = _value(node[key], lookup, node, key, unresolved)
     elif isinstance(node, Seq):
         for index in range(len(node)):
-            node[index] = _value(node[index], lookup, node, index)
+            node[index] = _value(node[index], lookup, node, index, unresolved)
     return node
 
 
-def _value(value: Any, lookup: Lookup, parent: Map | Seq, where: Any) -> Any:
+class Interpolated(str):
+    """A value that interpolation changed, remembering how it was written, so an error about
+    it quotes ``${DB_PASSWORD}:80`` and never the value, which may come from ``.env``."""
+
+    template: str
+
+    def __new__(cls, value: str, template: str) -> Interpolated:
+        made = super().__new__(cls, value)
+        made.template = template
+        return made
+
+
+def as_written(value: Any) -> Any:
+    """``value`` with every interpolated string replaced by its template (for messages)."""
+    if isinstance(value, Interpolated):
+        return value.template
+    if isinstance(value, dict):
+        return {k: as_written(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_written(v) for v in value]
+    return value
+
+
+def came_from_variables(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(came_from_variables(v) for v in value.values())
+    if isinstance(value, list):
+        return any(came_from_variables(v) for v in value)
+    return isinstance(value, Interpolated)
+
+
+def _value(value: Any, lookup: Lookup, parent: Map | Seq, where: Any, unresolved: Unresolved | None) -> Any:
     if isinstance(value, str):
+        before = len(unresolved.required) if unresolved is not None else 0
         try:
-            return substitute(value, lookup)
+            text = substitute(value, lookup, 0, unresolved)
         except TemplateError as exc:
             origin = parent.at(where)
             raise InputError(str(exc), origin.uri, origin.line) from None
-    return interpolate_tree(value, lookup)
+        if unresolved is not None and len(unresolved.required) > before:
+            origin = parent.at(where)
+            name = list(unresolved.required)[-1]
+            unresolved.required[name] = f"{origin.uri}:{origin.line}: {unresolved.required[name]}"
+        return Interpolated(text, value) if text != value else text
+    return interpolate_tree(value, lookup, unresolved)
 
 
 # --- .env files -------------------------------------------------------------------------------

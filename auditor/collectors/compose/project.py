@@ -7,18 +7,22 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from auditor.model.errors import InputError
 from auditor.model.records import Origin, Snapshot, SourceKind, Target
+from auditor.model.suppress import Suppression
 
 from .build import ProjectBuilder, fail, mapping
-from .interpolate import interpolate_tree, read_env_file
+from .inline import comment_ignores, extension_ignores
+from .interpolate import Unresolved, interpolate_tree, read_env_file
 from .merge import merge_maps, strip_resets
-from .tree import Map, Seq, load_file
+from .tree import Map, Seq, load_file, parse_text, read_text
 
 _NAME_CHARS = re.compile(r"[a-z0-9_-]")
+STDIN_PATH = Path("-")  # `auditor scan -`: a compose file read from standard input
+TOP_LEVEL_KEYS = ("services", "networks", "volumes", "secrets", "configs", "include", "name", "version", "models")
 MAX_EXTENDS_DEPTH = 32
 
 
@@ -34,6 +38,8 @@ class Uris:
     root: Path
 
     def __call__(self, path: Path) -> str:
+        if path == STDIN_PATH:
+            return "stdin"
         absolute = Path(os.path.abspath(path))
         try:
             return absolute.relative_to(Path(os.path.abspath(self.root))).as_posix()
@@ -42,14 +48,16 @@ class Uris:
 
 
 class Environment:
-    """Variables for interpolation: the process environment over the project's env files."""
+    """Variables for interpolation: ``--set`` values over the process environment over the
+    project's env files (``.env`` beside the main file, or the ``--env-file`` ones)."""
 
-    def __init__(self, project_dir: Path, env_files: Sequence[str], uris: Uris, environ: Mapping[str, str]):
-        self.environ = dict(environ)
+    def __init__(self, project_dir: Path, env_files: Sequence[str], uris: Uris, environ: Mapping[str, str],
+                 variables: Mapping[str, str] | None = None):
+        self.environ = {**environ, **(variables or {})}
         self.values: dict[str, str] = {}
         files = [Path(f) for f in env_files] if env_files else [project_dir / ".env"]
         for path in files:
-            if not env_files and not os.path.lexists(path):
+            if not env_files and not os.path.exists(path):  # a dangling .env link: absent, as compose has it
                 continue
             self.values.update(read_env_file(path, uris(path), {**self.values, **self.environ}))
 
@@ -62,21 +70,36 @@ class Environment:
 class Loader:
     """Loads and interpolates each file once (a file may be extended by many services)."""
 
-    def __init__(self, env: Environment, uris: Uris):
+    def __init__(self, env: Environment, uris: Uris, stdin: str | None = None, read: list[Path] | None = None,
+                 unresolved: Unresolved | None = None):
         self.env = env
         self.uris = uris
+        self.stdin = stdin
         self.cache: dict[Path, Map] = {}
+        self.read = [] if read is None else read  # every file loaded, included ones too (shared)
+        self.unresolved = unresolved if unresolved is not None else Unresolved()
 
     def load(self, path: Path) -> Map:
         key = Path(os.path.abspath(path))
         if key not in self.cache:
             uri = self.uris(path)
-            tree = load_file(path, uri)
+            tree = parse_text(self.stdin, uri) if self.stdin is not None and path == STDIN_PATH else load_file(path, uri)
             if tree is None:
                 raise InputError("empty compose file", uri)
             if not isinstance(tree, Map):
                 raise InputError("a compose file must be a mapping at the top level", uri, 1)
-            self.cache[key] = interpolate_tree(tree, self.env.lookup)
+            if not tree:
+                raise InputError("empty compose file (expected services, or `docker inspect` output)", uri, 1)
+            unknown = [k for k in tree if k not in TOP_LEVEL_KEYS and not k.startswith("x-")]
+            if unknown:
+                raise InputError(
+                    f"unknown top-level key {unknown[0]!r}: expected a compose file ({', '.join(TOP_LEVEL_KEYS)}), "
+                    "`docker inspect` output or an auditor snapshot",
+                    uri,
+                    tree.at(unknown[0]).line,
+                )
+            self.cache[key] = interpolate_tree(tree, self.env.lookup, self.unresolved)
+            self.read.append(path)
         return self.cache[key]
 
     def services(self, path: Path) -> Map:
@@ -195,7 +218,8 @@ def load_tree(loader: Loader, files: Sequence[Path], depth: int = 0) -> Map:
             if missing:
                 raise fail(f"included file {missing[0].name} not found", origin)
             sub_env = Environment(include_files[0].parent, env_files, loader.uris, loader.env.environ)
-            included = load_tree(Loader(sub_env, loader.uris), include_files, depth + 1)
+            included = load_tree(Loader(sub_env, loader.uris, read=loader.read, unresolved=loader.unresolved),
+                                 include_files, depth + 1)
             _add_included(own, included, origin)
         merged = own if merged is None else merge_maps(merged, own)
     assert merged is not None
@@ -223,7 +247,7 @@ def project_name(tree: Map, project_dir: Path, env: Environment, main_uri: str) 
 def active_services(tree: Map, profiles: Sequence[str]) -> list[str]:
     """All services by default; with profiles, those without profiles plus the matching ones."""
     services = mapping(tree.get("services"), "services", tree.at("services"))
-    wanted = set(profiles)
+    wanted = {p.strip() for p in profiles if p.strip()}
     out = []
     for name, svc in services.items():
         declared = svc.get("profiles") if isinstance(svc, Map) else None
@@ -236,10 +260,27 @@ def active_services(tree: Map, profiles: Sequence[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class ProjectSpec:
-    """What to load: files merged in order, the directory they belong to, the URI root."""
+    """What to load: files merged in order, the directory they belong to, the URI root, and
+    what discovery said about how the files were chosen."""
 
     files: tuple[Path, ...]
     root: Path
+    notes: tuple[str, ...] = ()
+    stdin: str | None = None  # the text of the file ``-`` (``auditor scan -``)
+
+
+def selected_profiles(env: Environment, profiles: Sequence[str], all_profiles: bool) -> tuple[str, ...]:
+    """``--all-profiles``, else ``--profile``, else ``COMPOSE_PROFILES`` (environment or
+    ``.env``, as compose reads it), else every service."""
+    if all_profiles:
+        return ()
+    if profiles:
+        return tuple(profiles)
+    return tuple(p for p in (env.lookup("COMPOSE_PROFILES") or "").split(",") if p.strip())
+
+
+def unset_warning(name: str) -> str:
+    return f"variable {name} is not set: compose substitutes a blank string"
 
 
 def load_project(
@@ -247,19 +288,43 @@ def load_project(
     env_files: Sequence[str] = (),
     profiles: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
+    variables: Mapping[str, str] | None = None,
+    all_profiles: bool = False,
 ) -> Snapshot:
-    """Read one project into a ``Snapshot``; every problem is an ``InputError`` with file:line."""
+    """Read one project into a ``Snapshot``; every malformed input is an ``InputError`` with
+    file:line. What compose would refuse for lack of context (a base file, a variable, an
+    env file) is audited anyway and listed in ``Snapshot.incomplete``."""
     uris = Uris(spec.root)
     main = spec.files[0]
     project_dir = main.parent
-    env = Environment(project_dir, env_files, uris, os.environ if environ is None else environ)
-    loader = Loader(env, uris)
+    env = Environment(project_dir, env_files, uris, os.environ if environ is None else environ, variables)
+    loader = Loader(env, uris, spec.stdin)
     tree = load_tree(loader, spec.files)
     name = project_name(tree, project_dir, env, uris(main))
     target = Target(SourceKind.COMPOSE, name, uris(main))
-    builder = ProjectBuilder(tree, name, target)
-    notes: tuple[str, ...] = ()
+    builder = ProjectBuilder(tree, name, target, spec.root)
+    notes = list(spec.notes)
     if len(spec.files) > 1:
-        notes = ("merged files: " + ", ".join(uris(f) for f in spec.files),)
-    return builder.snapshot(active_services(tree, profiles), notes)
+        notes.append("merged files: " + ", ".join(uris(f) for f in spec.files))
+    warnings = tuple(unset_warning(v) for v in loader.unresolved.unset)
+    gaps = tuple(loader.unresolved.required.values())
+    active = active_services(tree, selected_profiles(env, profiles, all_profiles))
+    snapshot = builder.snapshot(active, tuple(notes), warnings=warnings, gaps=gaps)
+    return replace(snapshot, suppressions=tuple(_inline_ignores(loader, tree, active)))
+
+
+def _inline_ignores(loader: Loader, tree: Map, active: Sequence[str]) -> list[Suppression]:
+    """Comments in every file read (by line), then ``x-auditor`` of the file and each service."""
+    out: list[Suppression] = []
+    for path in loader.read:
+        uri = loader.uris(path)
+        text = loader.stdin if path == STDIN_PATH and loader.stdin is not None else read_text(path, uri)
+        out.extend(comment_ignores(text, uri))
+    out.extend(extension_ignores(tree, None))
+    services = tree.get("services")
+    for name in active:
+        svc = services.get(name) if isinstance(services, Map) else None
+        if isinstance(svc, Map):
+            out.extend(extension_ignores(svc, name))
+    return out
 

@@ -99,3 +99,31 @@ def test_env_file_errors_carry_the_line() -> None:
     with pytest.raises(InputError) as err:
         parse_env_text("A=1\nB=${X:?needed}\n", ".env", {})
     assert (err.value.path, err.value.line) == (".env", 2)
+
+
+@pytest.mark.parametrize(
+    ("entry", "shown"),
+    [
+        ('"${DB_PASSWORD}:80"', "invalid ports entry '${DB_PASSWORD}:80'"),
+        ("{target: 80, published: '${DB_PASSWORD}'}", "invalid ports entry {'target': 80, 'published': '${DB_PASSWORD}'}"),
+    ],
+)
+def test_errors_quote_templates_not_values_from_env(tmp_path, entry, shown):
+    """A .env value used as a port must not be echoed into reports and the history store."""
+    from auditor.collectors.compose import ProjectSpec, load_project
+
+    (tmp_path / ".env").write_text("DB_PASSWORD=hunter2\n")
+    (tmp_path / "compose.yaml").write_text(f"services:\n  web:\n    image: nginx\n    ports:\n      - {entry}\n")
+    with pytest.raises(InputError) as info:
+        load_project(ProjectSpec((tmp_path / "compose.yaml",), tmp_path), environ={})
+    assert "hunter2" not in str(info.value)
+    assert str(info.value) == (f"compose.yaml:5: service web: {shown} (after interpolation; the variables' "
+                               "values are not shown)")
+
+
+def test_interpolated_values_are_plain_strings_to_everything_else():
+    from auditor.collectors.compose.interpolate import Interpolated, as_written
+
+    value = Interpolated("8080:80", "${PORT}:80")
+    assert value == "8080:80" and isinstance(value, str) and hash(value) == hash("8080:80")
+    assert as_written({"a": [value, "x"]}) == {"a": ["${PORT}:80", "x"]}

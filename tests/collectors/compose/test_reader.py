@@ -137,6 +137,30 @@ def test_container_name_caps_privileged_and_network_modes(tmp_path: Path) -> Non
     assert [n.name for n in snap.networks] == [f"{tmp_path.name.lower()}_default"]
 
 
+def test_privileged_and_cap_add_entries_keep_their_lines(tmp_path: Path) -> None:
+    snap = load(
+        tmp_path,
+        """services:
+  vpn:
+    image: x
+    network_mode: host
+    privileged: "yes"
+    cap_add:
+      - NET_ADMIN
+      - SYS_MODULE
+      - net_admin
+  plain:
+    image: x
+""",
+    )
+    svc = by_service(snap)
+    vpn = svc["vpn"]
+    assert (vpn.privileged, vpn.privileged_origin) == (True, at("compose.yaml", 5))
+    assert vpn.cap_add == ("NET_ADMIN", "SYS_MODULE")
+    assert vpn.cap_add_origins == (at("compose.yaml", 7), at("compose.yaml", 8))
+    assert (svc["plain"].privileged_origin, svc["plain"].cap_add_origins) == (None, ())
+
+
 def test_volume_forms(tmp_path: Path) -> None:
     snap = load(
         tmp_path,
@@ -219,14 +243,13 @@ def test_merge_files_option_merges_in_order(tmp_path: Path, monkeypatch: pytest.
     [
         ("services:\n  s:\n    image: x\n   ports: [\n", 4, "YAML syntax error"),
         ("services:\n  s:\n    image: x\n    ports:\n      - '80:80'\n      - '1:2:3:4'\n", 6, "invalid IP address"),
-        ("services:\n  s:\n    image: x\n    ports: ['${P:?set P}:80']\n", 4, "required variable P is missing a value: set P"),
         ("services:\n  s:\n    image: x\n    ports: 80\n", 4, "service s ports must be a list"),
         ("services:\n  s:\n    image: x\n    privileged: maybe\n", 4, "service s privileged must be a boolean"),
-        ("services:\n  s:\n    image: x\n    networks: [nope]\n", 4, "service s refers to undefined network nope"),
-        ("services:\n  s:\n    image: x\n    network_mode: service:ghost\n", 4, "undefined service ghost"),
         ("services:\n  s:\n    extends: t\n  t:\n    extends: s\n", 3, "circular reference in extends"),
         ("services:\n  s:\n    image: x\n    image: y\n", 4, "mapping key 'image' already defined at line 3"),
         ("- just\n- a list\n", 1, "must be a mapping at the top level"),
+        ("services:\n  s:\n    image: x\n    environment:\n", 4, "service s: environment must not be empty"),
+        ("services:\n  s:\n    image: x\n    labels:\n", 4, "service s: labels must not be empty"),
     ],
 )
 def test_invalid_input_is_one_error_with_file_and_line(tmp_path: Path, text: str, line: int, message: str) -> None:
@@ -235,6 +258,39 @@ def test_invalid_input_is_one_error_with_file_and_line(tmp_path: Path, text: str
     assert message in str(err)
     assert str(err).startswith(f"compose.yaml:{line}: ")
     assert "\n" not in str(err)
+
+
+def test_what_a_fragment_lacks_is_audited_and_listed(tmp_path: Path) -> None:
+    """Compose refuses these for lack of context; the rest of the file is audited all the same."""
+    snap = load(
+        tmp_path,
+        """services:
+  s:
+    networks: [proxy]
+    ports: ["${P:?set P}:80", "8080:8080"]
+    depends_on: [db]
+    env_file: [missing.env, {path: optional.env, required: false}]
+    volumes: ["data:/data", "/var/run/docker.sock:/var/run/docker.sock"]
+    secrets: [token]
+  j:
+    image: x
+    network_mode: service:ghost
+""",
+    )
+    assert snap.incomplete == (
+        "compose.yaml:4: required variable P is missing a value: set P",
+        "compose.yaml:2: service s has neither an image nor a build context",
+        "compose.yaml:5: service s depends on undefined service db",
+        "compose.yaml:8: service s refers to undefined secret token",
+        "compose.yaml:6: service s: env file missing.env not found",
+        "compose.yaml:3: service s refers to undefined network proxy",
+        "compose.yaml:7: service s refers to undefined volume data",
+        "compose.yaml:11: service j: network_mode refers to undefined service ghost",
+    )
+    svc = by_service(snap)
+    assert [m.source for m in svc["s"].mounts] == ["data", "/var/run/docker.sock"]
+    assert [(p.host_port, p.container_port) for p in svc["s"].ports] == [(None, 80), (8080, 8080)]
+    assert [n.name for n in snap.networks] == []  # the undefined network's settings are unknown
 
 
 def test_alias_bomb_is_bounded(tmp_path: Path) -> None:
@@ -325,3 +381,34 @@ def test_file_argument_outside_cwd_keeps_its_path(tmp_path: Path, monkeypatch: p
 def test_empty_directory_is_an_input_error(tmp_path: Path) -> None:
     [item] = collect_compose([tmp_path], ComposeOptions())
     assert item.snapshot is None and "no compose files found" in str(item.error)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("wrong.json", '{"foo": 1, "bar": [1, 2, 3]}',
+         "wrong.json:1: unknown top-level key 'foo': expected a compose file (services, networks, volumes, secrets, "
+         "configs, include, name, version, models), `docker inspect` output or an auditor snapshot"),
+        ("empty.json", "{}", "empty.json:1: empty compose file (expected services, or `docker inspect` output)"),
+        ("compose.yaml", "services: {a: {image: x}}\nserivces: {}\n",
+         "compose.yaml:2: unknown top-level key 'serivces': expected a compose file (services, networks, volumes, "
+         "secrets, configs, include, name, version, models), `docker inspect` output or an auditor snapshot"),
+    ],
+)
+def test_unrecognised_input_is_an_input_error_saying_what_was_expected(tmp_path: Path, name: str, text: str, message: str) -> None:
+    """A gate pointed at the wrong file must not pass (exit 2), as compose refuses it too."""
+    import subprocess
+    import sys
+
+    (tmp_path / name).write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "auditor", "scan", name, "-q"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert (proc.returncode, proc.stderr.strip()) == (2, f"auditor: error: {message}")
+
+
+def test_a_dangling_dot_env_link_is_no_env_file(tmp_path: Path) -> None:
+    """Compose reads the project as if there were no .env (seen in a public project whose .env
+    links to a generated config file)."""
+    os.symlink("generated.conf", tmp_path / ".env")
+    snap = load(tmp_path, "services:\n  a:\n    image: x\n")
+    assert snap.incomplete == () and [c.service for c in snap.containers] == ["a"]

@@ -23,6 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from . import system
 from .plan import PREFIX, owner_of
 from .reaper import DEFAULT_BASE
@@ -47,6 +49,10 @@ class MachineState:
     mounts: tuple[str, ...]
     cgroups: tuple[str, ...]
     engine_subnets: tuple[str, ...] = ()  # the machine engine's networks around the dump
+
+
+# Where a test session keeps the capture taken before its first lab (``config.stash``).
+BEFORE_LABS = pytest.StashKey[MachineState]()
 
 
 def _live_other_labs() -> set[str]:

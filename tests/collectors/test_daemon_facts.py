@@ -1,0 +1,236 @@
+"""The facts of the daemon behind an address, on a fake /proc: each daemon's own settings and
+firewall, and nothing at all when no daemon can be named."""
+
+from __future__ import annotations
+
+import pytest
+from support.fakeproc import FakeProc, socat_in_front
+
+from auditor.collectors.daemon_facts import HostReading, read_host_facts
+from auditor.collectors.raw import merge_host_facts, not_checked
+from auditor.model.records import DaemonFacts
+
+from .test_host_facts import IPTABLES_DOCKER_ONLY, IPTABLES_UFW_FILTERED, NFT_FIREWALLD
+
+VERSION = "20.10.24+dfsg1"  # what the engine's API reports
+DEFAULTS_20_10 = {
+    "icc": True, "userland_proxy": True, "iptables": True, "ip6tables": False, "ipv6": False,
+    "allow_direct_routing": False, "tcp_api_without_tls": False,
+}  # fmt: skip
+
+
+class Runner:
+    """Answers commands by (namespace, tool): the pid an ``nsenter --net`` names, or None for a
+    command run in the scanner's own namespace. Records every call."""
+
+    def __init__(self, outputs: dict[tuple[int | None, str], str | None]) -> None:
+        self.outputs = outputs
+        self.calls: list[tuple[int | None, list[str]]] = []
+
+    def __call__(self, cmd) -> str | None:
+        argv, pid = list(cmd), None
+        if argv[0] == "nsenter":
+            assert argv[1].startswith("--net=/proc/") and argv[1].endswith("/ns/net"), argv
+            pid = int(argv[1].split("/")[2])
+            argv = argv[argv.index("--") + 1 :]
+        self.calls.append((pid, argv))
+        return self.outputs.get((pid, argv[0]))
+
+
+@pytest.fixture
+def machine_and_lab(tmp_path):
+    """The machine's dockerd (pid 200, init namespace, UFW enabled) and a lab dockerd (pid 300)
+    in a namespace of its own with its own config file."""
+    fake = FakeProc(tmp_path)
+    host = fake.namespace()
+    lab = fake.namespace("audlab-1234-ab12-e1")
+    fake.scanner(100, host)
+    fake.process(1, "systemd", ["/sbin/init"], host)
+    fake.process(200, "dockerd", ["/usr/sbin/dockerd", "-H", "unix:///run/docker.sock"], host, sockets=[5000])
+    fake.process(
+        300, "dockerd", ["dockerd", "--config-file", "/lab/e1/daemon.json"], lab, sockets=[6000]
+    )  # its hosts are in its config file
+    fake.process(301, "containerd", ["containerd", "--config", "/lab/e1/containerd.toml"], lab)
+    fake.unix(host, 5000, "/run/docker.sock")
+    fake.unix(lab, 6000, "/lab/e1/docker.sock")
+    (fake.root / "etc/docker").mkdir(parents=True)
+    (fake.root / "etc/docker/daemon.json").write_text('{"userland-proxy": false, "ip": "127.0.0.1"}')
+    (fake.root / "lab/e1/daemon.json").write_text('{"icc": false, "hosts": ["tcp://198.18.0.11:2375"]}')
+    (fake.root / "etc/ufw").mkdir(parents=True)
+    (fake.root / "etc/ufw/ufw.conf").write_text("ENABLED=yes\n")
+    fake.lab_ns = lab
+    return fake.write()
+
+
+def machine_socket(fake: FakeProc) -> str:
+    return f"unix://{fake.root}/run/docker.sock"
+
+
+def lab_socket(fake: FakeProc) -> str:
+    return f"unix://{fake.root}/lab/e1/docker.sock"
+
+
+def both_runner() -> Runner:
+    return Runner(
+        {
+            (None, "iptables-save"): IPTABLES_UFW_FILTERED,
+            (None, "nft"): "table ip nat {\n}\n",
+            (300, "iptables-save"): IPTABLES_DOCKER_ONLY,
+            (300, "nft"): "table ip nat {\n}\n",
+        }
+    )
+
+
+def test_the_machine_daemon_is_read_with_its_own_config_and_firewall(machine_and_lab):
+    fake = machine_and_lab
+    run = both_runner()
+    reading = read_host_facts(machine_socket(fake), VERSION, fake.proc, fake.netns_dir, run)
+    assert reading == HostReading(
+        {
+            **DEFAULTS_20_10,
+            "userland_proxy": False,
+            "default_bind_ip": "127.0.0.1",
+            "docker_user_filters": True,
+            "ufw_active": True,
+            "firewalld_active": False,
+            "sources": (
+                "dockerd command line (pid 200)",
+                "/etc/docker/daemon.json",
+                "iptables-save",
+                "nft list ruleset",
+                "/etc/ufw/ufw.conf",
+            ),
+        }  # fmt: skip
+    )
+    assert run.calls == [(None, ["iptables-save"]), (None, ["nft", "list", "ruleset"])]  # nothing else runs
+
+
+def test_a_second_daemon_is_read_in_its_own_namespace_not_with_the_first_ones_settings(machine_and_lab):
+    fake = machine_and_lab
+    run = both_runner()
+    reading = read_host_facts(lab_socket(fake), VERSION, fake.proc, fake.netns_dir, run)
+    assert reading == HostReading(
+        {
+            **DEFAULTS_20_10,
+            "icc": False,
+            "tcp_api_without_tls": True,
+            "tcp_api_endpoints": ("tcp://198.18.0.11:2375",),
+            # UFW's config is the init namespace's; this namespace has no UFW chains
+            "docker_user_filters": False,
+            "ufw_active": False,
+            "firewalld_active": False,
+            "sources": (
+                "dockerd command line (pid 300)",
+                "/lab/e1/daemon.json",
+                "iptables-save in netns audlab-1234-ab12-e1",
+                "nft list ruleset in netns audlab-1234-ab12-e1",
+            ),
+        }  # fmt: skip
+    )
+    assert run.calls == [(300, ["iptables-save"]), (300, ["nft", "list", "ruleset"])]
+    api = DaemonFacts(server_version="20.10.24", icc=False, default_bind_ip="0.0.0.0")  # its bridge's options
+    merged = merge_host_facts(api, reading.facts)
+    assert (merged.userland_proxy, merged.icc, merged.ufw_active) == (True, False, False)
+    assert not_checked(merged) == ()
+
+
+def test_firewalld_counts_only_in_the_namespace_it_runs_in(machine_and_lab, tmp_path):
+    fake = machine_and_lab
+    fake.process(77, "firewalld", ["/usr/bin/python3", "/usr/sbin/firewalld"], fake.lab_ns)
+    fake.write()
+    run = both_runner()
+    assert (
+        read_host_facts(lab_socket(fake), VERSION, fake.proc, fake.netns_dir, run).facts["firewalld_active"]
+        is True
+    )
+    assert (
+        read_host_facts(machine_socket(fake), VERSION, fake.proc, fake.netns_dir, run).facts[
+            "firewalld_active"
+        ]
+        is False
+    )
+    run.outputs[(300, "nft")] = NFT_FIREWALLD  # its table, without the process
+    (fake.proc / "77").rename(tmp_path / "gone")
+    assert (
+        read_host_facts(lab_socket(fake), VERSION, fake.proc, fake.netns_dir, run).facts["firewalld_active"]
+        is True
+    )
+
+
+def test_a_socket_proxy_leaves_every_daemon_fact_unknown(tmp_path):
+    fake = socat_in_front(tmp_path)
+    run = Runner({})
+    reading = read_host_facts(f"unix://{fake.root}/run/ro.sock", VERSION, fake.proc, fake.netns_dir, run)
+    assert reading == HostReading(
+        {}, ("daemon and firewall settings not read: served by socat (pid 400), not by dockerd (a proxy?)",)
+    )
+    assert run.calls == []  # nothing borrowed from the dockerd next door
+    merged = merge_host_facts(DaemonFacts(server_version="20.10.24"), reading.facts)
+    assert "daemon userland-proxy setting" in not_checked(merged)
+    assert "host firewall: DOCKER-USER chain rules" in not_checked(merged)
+
+
+@pytest.mark.parametrize(
+    ("address", "note"),
+    [
+        ("tcp://198.18.5.5:2376", "no process listens on 198.18.5.5:2376"),
+        ("ssh://ops@host1", "only a unix:// or tcp:// engine on this machine is read, not ssh://ops@host1"),
+    ],
+)
+def test_a_remote_engine_has_no_daemon_facts(machine_and_lab, address, note):
+    fake = machine_and_lab
+    reading = read_host_facts(address, VERSION, fake.proc, fake.netns_dir, Runner({}))
+    assert reading == HostReading({}, (f"daemon and firewall settings not read: {note}",))
+
+
+def test_unreadable_config_namespace_and_dump_stay_unknown(machine_and_lab):
+    fake = machine_and_lab
+    (fake.root / "lab/e1/daemon.json").write_text("{not json")
+    run = both_runner()
+    run.outputs[(300, "iptables-save")] = None
+    reading = read_host_facts(lab_socket(fake), VERSION, fake.proc, fake.netns_dir, run)
+    assert reading.facts == {  # no defaults without the config, no DOCKER-USER or UFW without the dump
+        "firewalld_active": False,
+        "sources": ("dockerd command line (pid 300)", "nft list ruleset in netns audlab-1234-ab12-e1"),
+    }
+    assert reading.notes == (
+        "/lab/e1/daemon.json of dockerd (pid 300) is not valid JSON: its settings are not checked",
+        "iptables-save in netns audlab-1234-ab12-e1 failed: DOCKER-USER rules are not checked",
+    )
+    (fake.proc / "300/ns/net").unlink()  # the daemon's namespace link cannot be read
+    reading = read_host_facts(lab_socket(fake), VERSION, fake.proc, fake.netns_dir, run)
+    assert (
+        reading.notes[-1]
+        == "the network namespace of dockerd (pid 300) is not readable: its firewall is not checked"
+    )
+    assert not {"docker_user_filters", "ufw_active", "firewalld_active"} & set(reading.facts)
+
+
+def test_flags_override_and_unknown_version_leaves_ip6tables_unknown(tmp_path):
+    fake = FakeProc(tmp_path)
+    ns = fake.namespace()
+    fake.scanner(100, ns)
+    fake.process(1, "systemd", ["/sbin/init"], ns)
+    fake.process(
+        200, "dockerd", ["dockerd", "--iptables=false", "-H", "tcp://0.0.0.0:2375"], ns, sockets=[5000]
+    )
+    fake.unix(ns, 5000, "/run/docker.sock")
+    (fake.root / "etc/docker").mkdir(parents=True)
+    fake.write()
+    socket = f"unix://{fake.root}/run/docker.sock"
+    facts = read_host_facts(socket, None, fake.proc, fake.netns_dir, Runner({})).facts
+    assert facts["iptables"] is False
+    assert (facts["tcp_api_without_tls"], facts["tcp_api_endpoints"]) == (True, ("tcp://0.0.0.0:2375",))
+    assert "ip6tables" not in facts  # version unknown: the default cannot be known
+    newer = read_host_facts(socket, "27.1.1", fake.proc, fake.netns_dir, Runner({})).facts
+    assert newer["ip6tables"] is True  # on by default since 27.0
+
+
+def test_a_listener_named_by_the_api_and_by_the_config_is_one_endpoint():
+    """The API warns about ``http://198.18.0.11:2375``, the config says ``tcp://198.18.0.11:2375``
+    (lab engine e1): HOST001 must name one listener, not two."""
+    api = DaemonFacts(
+        tcp_api_without_tls=True, tcp_api_endpoints=("http://198.18.0.11:2375", "http://[::1]:2375")
+    )
+    host = {"tcp_api_without_tls": True, "tcp_api_endpoints": ("tcp://198.18.0.11:2375",)}
+    assert merge_host_facts(api, host).tcp_api_endpoints == ("http://[::1]:2375", "tcp://198.18.0.11:2375")

@@ -1,0 +1,51 @@
+"""A compose or saved-JSON scan loads only what it uses: no Docker SDK (with paramiko behind
+it), no benchmarks, no HTML templates unless asked. Each costs start-up time on every CI run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "auditor" / "examples" / "demo-snapshot.json"
+HEAVY = ("docker", "paramiko", "requests", "auditor.benchmarks", "auditor.collectors.engine", "jinja2")
+
+PROBE = """
+import json, runpy, sys
+sys.argv = ['auditor', *sys.argv[1:]]
+try:
+    runpy.run_module('auditor', run_name='__main__', alter_sys=True)
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def loaded(*args: str, cwd: Path) -> set[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "AUDITOR_STORE")}
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=120, check=False)
+    return set(json.loads(proc.stderr.strip().splitlines()[-1]))
+
+
+def heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
+
+
+def test_a_compose_scan_imports_no_docker_sdk_benchmarks_or_store(tmp_path):
+    (tmp_path / "compose.yaml").write_text('services:\n  db:\n    image: postgres:16\n    ports: ["5432:5432"]\n')
+    modules = loaded("scan", "-q", "-o", "r.json", "-o", "r.sarif", ".", cwd=tmp_path)
+    assert "auditor.collectors.compose" in modules  # the probe saw the scan run
+    assert heavy(modules) == []
+
+
+def test_a_saved_json_scan_imports_no_docker_sdk(tmp_path):
+    modules = loaded("scan", "-q", str(EXAMPLE), cwd=tmp_path)
+    assert "auditor.collectors.saved" in modules
+    assert heavy(modules) == []
+
+
+def test_the_probe_sees_the_sdk_where_it_is_used(tmp_path):
+    assert "docker" in loaded("snapshot", "--help", cwd=tmp_path)
