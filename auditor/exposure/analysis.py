@@ -444,6 +444,7 @@ class _Planner:
 
 
 _Core = tuple[Verdict, tuple, tuple[str, ...], tuple[str, ...], tuple]
+_VERDICTS = {REACHABLE: Verdict.REACHABLE, BLOCKED: Verdict.BLOCKED}  # a branch's end -> the answer
 
 
 def _core(branches: list[Branch]) -> _Core:
@@ -451,7 +452,7 @@ def _core(branches: list[Branch]) -> _Core:
     undecided, alternatives), as ``Attempt`` takes them after its address fields."""
     if len(branches) == 1 and not branches[0].flow.undecided and branches[0].verdict in (REACHABLE, BLOCKED):
         b = branches[0]  # the common case: one way through, nothing assumed
-        return Verdict(b.verdict.lower()), b.flow.steps, b.flow.reasons, (), ()
+        return _VERDICTS[b.verdict], b.flow.steps, b.flow.reasons, (), ()
     verdicts = {b.verdict for b in branches}
     undecided = tuple(sorted(frozenset().union(*(b.flow.undecided for b in branches)))) if branches else ()
     reasons = tuple(dict.fromkeys(r for b in branches for r in b.flow.reasons))

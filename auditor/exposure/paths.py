@@ -271,6 +271,7 @@ class PathModel:
         self._proxy_legs: dict[tuple[ProxyListener, str, Goal], tuple[list[Branch] | None, tuple]] = {}
         self._proxy_steps: dict[tuple[ProxyListener, bool], Step] = {}
         self._simple_suffixes: dict[tuple[ProxyListener, str, Goal], list[Branch]] = {}
+        self._listener_indexes: dict[tuple[str, int, int, int], int | None] = {}
         self._route_cache: dict[tuple[int, int], Route | None] = {}
         self._proxies_by_port: dict[tuple[str, int], list[ProxyListener]] = {}
         for proxy in proxies or ():
@@ -834,11 +835,16 @@ class PathModel:
 
     def _listener_index(self, proto: str, port: int, family: int, dst: int) -> int | None:
         """Which docker-proxy takes a connection to ``dst:port`` (its index for the port)."""
-        listening = self._proxies_by_port.get((proto, port), ())
-        for i, proxy in enumerate(listening):
+        key = (proto, port, family, dst)
+        if key in self._listener_indexes:
+            return self._listener_indexes[key]
+        found = None
+        for i, proxy in enumerate(self._proxies_by_port.get((proto, port), ())):
             if _listens(proxy.host_ip, family, dst):
-                return i
-        return None
+                found = i
+                break
+        self._listener_indexes[key] = found
+        return found
 
     def instantiate(self, branches: list[Any], goal: Goal, dst: int, dport: int) -> list[Branch]:
         """``branches`` of a remembered attempt for a target: each ``SocketTemplate`` becomes
