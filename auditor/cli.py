@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -31,7 +32,7 @@ class LazyGroup(click.Group):
     """Imports a command's module only when that command runs (or help lists them all): a
     compose scan never loads the Docker SDK, the benchmarks or the history store."""
 
-    def __init__(self, *args, commands: tuple[tuple[str, str, str], ...] = (), **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, commands: tuple[tuple[str, str, str], ...] = (), **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._lazy = {name: (module, attr) for name, module, attr in commands}
 

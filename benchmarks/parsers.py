@@ -106,11 +106,8 @@ def parse_iperf3(text: str) -> IperfResult:
         raise ToolOutputError("iperf3 result has no end.sum_sent/sum_received", interrupted=True)
     if not received.get("bytes"):
         raise ToolOutputError("iperf3 receiver reported no bytes", interrupted=True)
-    rtts = [
-        _number((s.get("sender") or {}).get("mean_rtt"))
-        for s in end.get("streams") or []
-    ]
-    rtts = [r for r in rtts if r is not None]
+    measured = [_number((s.get("sender") or {}).get("mean_rtt")) for s in end.get("streams") or []]
+    rtts = [r for r in measured if r is not None]
     retrans = sent.get("retransmits")
     return IperfResult(
         protocol="tcp", reverse=reverse, seconds=float(received.get("seconds") or 0.0),

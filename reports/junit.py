@@ -102,9 +102,9 @@ def junit_tree(result: ScanResult) -> ET.Element:
         for t in failed_targets:
             case = _case(suite, "targets", f"{t.target.kind.value} {t.target.name}")
             ET.SubElement(case, "error", {"message": clean(t.error), "type": t.status})
-        n = str(len(failed_targets))
-        for key, value in (("tests", n), ("failures", "0"), ("errors", n), ("skipped", "0")):
-            suite.set(key, value)
+        count = str(len(failed_targets))
+        for key, text in (("tests", count), ("failures", "0"), ("errors", count), ("skipped", "0")):
+            suite.set(key, text)
         totals["tests"] += len(failed_targets)
         totals["errors"] += len(failed_targets)
     for key, value in totals.items():

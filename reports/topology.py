@@ -105,7 +105,7 @@ def _box(c: TopoContainer, marks: Mapping[tuple[str, str], Mapping[str, Any]]) -
         BOX_W,
         NAME_PX * len(label) + 34,
         TEXT_PX * len(mode) + 24,
-        *(MONO_PX * len(ch["text"]) + 32 for ch in chips),
+        *(MONO_PX * len(str(ch["text"])) + 32 for ch in chips),
     )
     return {
         "w": round(w),

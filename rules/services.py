@@ -199,10 +199,10 @@ def _identify(found: list[Service], by: str, evidence: str, port: PortBinding) -
         return Identification(service, by, evidence)
     if found or port.container_port in GENERIC_PORTS:
         return None  # the image names another service, or the port says nothing by itself
-    service = _by_port().get((port.protocol, port.container_port))
-    if service is None:
+    by_port = _by_port().get((port.protocol, port.container_port))
+    if by_port is None:
         return None
-    return Identification(service, "port", f"container port {port.container_port}/{port.protocol}")
+    return Identification(by_port, "port", f"container port {port.container_port}/{port.protocol}")
 
 
 def identify(container: Container, port: PortBinding) -> Identification | None:

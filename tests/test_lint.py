@@ -15,3 +15,11 @@ def test_ruff_check_is_clean():
     assert ruff, "ruff is part of the test extras"
     proc = subprocess.run([ruff, "check", "--no-cache", str(ROOT)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_mypy_finds_no_error():
+    """mypy over the package as installed (scripts/typecheck.py maps rules/, reports/ and
+    benchmarks/ under ``auditor``); settings in pyproject.toml."""
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "typecheck.py")], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -101,12 +101,13 @@ class EventReader:
             try:
                 client = connect(self.spec)
                 since = since_param(self.last_nano)
-                self._stream = client.events(decode=True, since=since, filters=filters)
+                stream = client.events(decode=True, since=since, filters=filters)
+                self._stream = stream
                 if dropped:
                     self.out.put(("resumed", since))
                     dropped = False
                 backoff = 1.0
-                for ev in self._stream:
+                for ev in stream:
                     if not isinstance(ev, dict):
                         continue
                     key = event_key(ev)

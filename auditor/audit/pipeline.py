@@ -17,7 +17,7 @@ from auditor.collectors.base import Collected
 from auditor.collectors.request import ScanRequest
 from auditor.collectors.sources import HostProgress, collect
 from auditor.model.errors import AuditorError, InputError
-from auditor.model.findings import RuleError, ScanResult, TargetResult, sort_findings
+from auditor.model.findings import Finding, RuleError, ScanResult, TargetResult, sort_findings
 from auditor.model.rule import Rule
 from auditor.model.severity import Severity
 
@@ -26,12 +26,12 @@ PARTIAL_VIEW = "partial view: "  # a target read only in part (a compose fragmen
 
 def target_result(item: Collected) -> TargetResult:
     if item.snapshot is None:
-        error = item.error or AuditorError("unknown failure")
+        failure = item.error or AuditorError("unknown failure")
         return TargetResult(
             target=item.target,
             status="failed",
-            error=str(error),
-            input_error=isinstance(error, InputError),
+            error=str(failure),
+            input_error=isinstance(failure, InputError),
         )
     snap = item.snapshot
     error = str(item.error) if item.error is not None else None
@@ -58,7 +58,7 @@ def evaluate(
     started: float,
 ) -> ScanResult:
     """Run the rules over every collected snapshot and assemble the result."""
-    findings = []
+    findings: list[Finding] = []
     errors: list[RuleError] = []
     for item in collected:
         if item.snapshot is None:

@@ -42,8 +42,9 @@ def _evidence(obs: Observation) -> tuple[tuple[str, str], ...]:
     """The observation's evidence, plus the container name of a compose service that sets one
     (findings name services by their key; ``container_name`` is kept here)."""
     subject = obs.subject
-    named = isinstance(subject, Container) and subject.kind == "service" and bool(subject.service)
-    if named and subject.name != subject.service and all(k != "container_name" for k, _ in obs.evidence):
+    if not isinstance(subject, Container) or subject.kind != "service" or not subject.service:
+        return obs.evidence
+    if subject.name != subject.service and all(k != "container_name" for k, _ in obs.evidence):
         return (*obs.evidence, ("container_name", subject.name))
     return obs.evidence
 
@@ -94,7 +95,8 @@ def run_rules(snapshot: Snapshot, rules: Sequence[Rule]) -> RuleRun:
         except Exception as exc:  # noqa: BLE001 - a broken rule must not end the scan
             errors.append(RuleError(rule.id, snapshot.target.name, f"{type(exc).__name__}: {exc}"))
             continue
-        undeclared = sorted({o.severity.label for o in observations if o.severity not in (None, *rule.meta.severities)})
+        undeclared = sorted({o.severity.label for o in observations
+                             if o.severity is not None and o.severity not in rule.meta.severities})
         if undeclared:  # the catalog would tell users something else than the findings do
             detail = f"emitted severity {', '.join(undeclared)} that its metadata does not declare"
             errors.append(RuleError(rule.id, snapshot.target.name, detail))

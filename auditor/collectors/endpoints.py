@@ -10,6 +10,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from auditor.model import inputs
 from auditor.model.errors import InputError
@@ -46,14 +47,17 @@ def _context_host() -> str | None:
     name = os.environ.get("DOCKER_CONTEXT")
     if not name:
         try:
-            name = inputs.load_json(config_dir / "config.json", "docker config", inputs.CONFIG_LIMIT).get("currentContext")
-        except (InputError, AttributeError):
+            config = inputs.load_json(config_dir / "config.json", "docker config", inputs.CONFIG_LIMIT)
+        except InputError:
             return None
+        current = config.get("currentContext") if isinstance(config, dict) else None
+        name = current if isinstance(current, str) else None
     if not name or name == "default":
         return None
     meta = config_dir / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest() / "meta.json"
     try:
-        host = inputs.load_json(meta, "docker context", inputs.CONFIG_LIMIT)["Endpoints"]["docker"]["Host"]
+        doc: Any = inputs.load_json(meta, "docker context", inputs.CONFIG_LIMIT)
+        host = doc["Endpoints"]["docker"]["Host"]
     except (InputError, KeyError, TypeError):
         return None
     return host if isinstance(host, str) and host else None

@@ -21,7 +21,7 @@ import requests.exceptions
 
 from auditor.collectors.daemon_facts import HostReading
 from auditor.collectors.endpoints import EngineSpec
-from auditor.collectors.raw import RawState, sanitize_container, sanitize_network, sanitize_service
+from auditor.collectors.raw import RawState, as_object, sanitize_container, sanitize_network, sanitize_service
 from auditor.model.errors import TargetUnavailable
 from auditor.model.records import SourceKind, Target
 
@@ -205,7 +205,7 @@ def _swarm_services(client: docker.APIClient, info: dict, networks: list, progre
     table (``GET /networks/ID?verbose=true``): each service's published ingress ports, without
     their protocol. A worker's services are read from there, as TCP, and a note says so.
     """
-    swarm = info.get("Swarm") if isinstance(info.get("Swarm"), dict) else {}
+    swarm = as_object(info.get("Swarm"))
     if swarm.get("LocalNodeState") != "active":
         return []
     if swarm.get("ControlAvailable"):

@@ -82,6 +82,15 @@ _INFO_KEEP = (
 _ENDPOINT_KEEP = ("NetworkID", "IPAddress", "GlobalIPv6Address", "Aliases", "MacAddress", "Gateway")
 
 
+def as_object(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (a field of the wrong type)."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _pick(doc: Any, keys) -> dict:
     if not isinstance(doc, dict):
         return {}
@@ -110,12 +119,12 @@ def sanitize_container(doc: Mapping[str, Any]) -> dict:
 
 def sanitize_service(doc: Mapping[str, Any]) -> dict:
     """A swarm service without env, args or secrets: name, labels, image, mounts, ports."""
-    spec = doc.get("Spec") if isinstance(doc.get("Spec"), dict) else {}
-    task = spec.get("TaskTemplate") if isinstance(spec.get("TaskTemplate"), dict) else {}
-    cspec = task.get("ContainerSpec") if isinstance(task.get("ContainerSpec"), dict) else {}
-    endpoint = doc.get("Endpoint") if isinstance(doc.get("Endpoint"), dict) else {}
-    labels = spec.get("Labels") if isinstance(spec.get("Labels"), dict) else {}
-    mounts = cspec.get("Mounts") if isinstance(cspec.get("Mounts"), list) else []
+    spec = as_object(doc.get("Spec"))
+    task = as_object(spec.get("TaskTemplate"))
+    cspec = as_object(task.get("ContainerSpec"))
+    endpoint = as_object(doc.get("Endpoint"))
+    labels = as_object(spec.get("Labels"))
+    mounts = as_list(cspec.get("Mounts"))
     return {
         "ID": doc.get("ID"),
         "Spec": {
@@ -127,7 +136,7 @@ def sanitize_service(doc: Mapping[str, Any]) -> dict:
                     "Mounts": [_pick(m, ("Type", "Source", "Target", "ReadOnly")) for m in mounts],
                     "CapabilityAdd": cspec.get("CapabilityAdd"),
                 },
-                "Networks": task.get("Networks") if isinstance(task.get("Networks"), list) else [],
+                "Networks": as_list(task.get("Networks")),
             },
             "EndpointSpec": _pick(spec.get("EndpointSpec"), ("Mode", "Ports")),
         },
@@ -190,8 +199,8 @@ def raw_from_json(doc: Mapping[str, Any], path: str) -> RawState:
     for key in ("containers", "networks", "services"):
         if not isinstance(doc.get(key, []), list):
             raise InputError(f"snapshot field {key!r} must be a list", path)
-    engine = doc.get("engine") if isinstance(doc.get("engine"), dict) else {}
-    host = _typed_host_facts(doc.get("host") if isinstance(doc.get("host"), dict) else {})
+    engine = as_object(doc.get("engine"))
+    host = _typed_host_facts(as_object(doc.get("host")))
     return RawState(
         target=Target(SourceKind.ENGINE, target["name"], str(target.get("address", path))),
         version=engine.get("version") or {},

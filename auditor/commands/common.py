@@ -126,7 +126,10 @@ def write_rendered(path: str, render: Callable[[object, IO[str]], None], documen
 
 def write_text_atomically(path: str, text: str) -> None:
     """:func:`write_rendered` for text already in hand."""
-    write_rendered(path, lambda document, stream: stream.write(text), None)
+    def render(document: object, stream: IO[str]) -> None:
+        stream.write(text)
+
+    write_rendered(path, render, None)
 
 
 def stdout_outputs(outputs: Sequence[str], fmt: str) -> tuple[str, ...]:
@@ -168,7 +171,7 @@ class FormatChoice(click.Choice):
         self._names: tuple[str, ...] | None = None
         super().__init__((), case_sensitive=True)
 
-    @property  # type: ignore[override]
+    @property
     def choices(self) -> tuple[str, ...]:
         if self._names is None:
             from auditor.reports.formats import registry

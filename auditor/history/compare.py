@@ -16,6 +16,8 @@ def _is_scan_id(text: str) -> bool:
 
 def load_report(path: str) -> tuple[DiffSide, list[FindingRecord]]:
     doc = inputs.load_json(path, "JSON report")
+    if not isinstance(doc, dict):
+        raise InputError("not an `auditor scan -f json` report (expected a JSON object)", path)
     try:
         return side_from_report(doc, path)
     except (KeyError, TypeError, AttributeError, ValueError):
@@ -51,8 +53,7 @@ def scan_side(db: Store, scan_id: int, target: str | None) -> tuple[DiffSide, li
 def resolve_sides(store: str | None, old: str | None, new: str | None, target: str | None,
                   configured: str | None = None) -> FindingDiff:
     """Load both sides (store scans or report files) and diff them."""
-    needs_store = old is None or new is None or _is_scan_id(old) or _is_scan_id(new)
-    if not needs_store:
+    if old is not None and new is not None and not (_is_scan_id(old) or _is_scan_id(new)):
         old_side, old_findings = load_report(old)
         new_side, new_findings = load_report(new)
         if target is not None:

@@ -229,10 +229,9 @@ def _apply_one(finding: Finding, policy: Policy, index, waivers: _Waivers, writt
     baseline = None
     if policy.baseline is not None:
         baseline = "existing" if finding.fingerprint in policy.baseline else "new"
-    changes = {"severity": severity, "status": status, "waiver": note, "baseline": baseline}
-    if all(getattr(finding, k) == v for k, v in changes.items()):
+    if (finding.severity, finding.status, finding.waiver, finding.baseline) == (severity, status, note, baseline):
         return finding, waiver  # most findings: nothing to change, no copy
-    return replace(finding, **changes), waiver
+    return replace(finding, severity=severity, status=status, waiver=note, baseline=baseline), waiver
 
 
 def apply_policy(result: ScanResult, policy: Policy) -> ScanResult:

@@ -55,7 +55,8 @@ def synthetic_host(n: int) -> tuple[list[Container], list[Network], dict[str, st
     networks = []
     containers = []
     fwd, docker, iso1, iso2 = [], [], [], []
-    nat_post, nat_docker = [], []
+    nat_post: list[str] = []
+    nat_docker: list[str] = []
     addrs = [
         {
             "ifindex": 1,

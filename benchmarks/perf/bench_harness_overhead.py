@@ -116,9 +116,9 @@ def main() -> int:
                                 route, args.duration, opts.omit, kind == "reverse"
                             )
                         elif kind == "latency":
-                            lat = by_hand_latency(sockperf_port, args.duration)
-                            hand["p50"].append(lat["p50"])
-                            hand["p99"].append(lat["p99"])
+                            measured = by_hand_latency(sockperf_port, args.duration)
+                            hand["p50"].append(measured["p50"])
+                            hand["p99"].append(measured["p99"])
                         else:
                             hand[kind].append(
                                 by_hand_throughput(iperf_port, args.duration, opts.omit, kind == "reverse")
@@ -196,6 +196,7 @@ def main() -> int:
             paired is not None
             and paired.ci_low is not None
             and paired.ci_low >= 1 - EQUIVALENCE
+            and paired.ci_high is not None
             and paired.ci_high <= 1 + EQUIVALENCE
         )
         agrees = paired is not None and (not paired.real or negligible)

@@ -23,6 +23,8 @@ import pstats
 import sys
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
 
 from auditor.audit.discovery import discover_rules
 from auditor.collectors.raw import RawState, normalize_raw
@@ -108,14 +110,18 @@ def _cpu(fn: Callable[[], object]) -> float:
 def rule_times(snapshot: Snapshot, rules: Sequence[Rule]) -> dict[str, float]:
     """CPU seconds per rule on a fresh copy of the snapshot (its indexes are part of the cost)."""
     fresh = Snapshot(snapshot.target, snapshot.daemon, snapshot.containers, snapshot.networks)
-    return {r.id: _cpu(lambda r=r: list(r.check(fresh))) for r in rules}
+    return {r.id: _cpu(partial(_observations, r, fresh)) for r in rules}
+
+
+def _observations(rule: Rule, snapshot: Snapshot) -> list[object]:
+    return list(rule.check(snapshot))
 
 
 def linear_pass(snapshot: Snapshot) -> int:
     """Plainly linear work over the same objects (read every container, network and port, keep
     a small tuple per port), measured beside the rules: what ten times the objects costs on this
     machine right now (memory caches and neighbours make it more than 10x)."""
-    kept = [(c.name, p.container_port, p.host_ip) for c in snapshot.containers for p in c.ports]
+    kept: list[tuple[object, ...]] = [(c.name, p.container_port, p.host_ip) for c in snapshot.containers for p in c.ports]
     kept += [(n.name, n.driver, n.internal) for n in snapshot.networks]
     return len(kept)
 
@@ -144,7 +150,7 @@ def documents(shape: str) -> dict[int, RawState]:
 
 
 def measure(shape: str, repeats: int = 3, rules: Sequence[Rule] | None = None,
-            raws: dict[int, RawState] | None = None) -> dict[str, object]:
+            raws: dict[int, RawState] | None = None) -> dict[str, Any]:
     """Normalizer and rule CPU time at the shape's small and large size, fastest of ``repeats``
     runs taken alternately, and the growth ratios."""
     _, small, large = SHAPES[shape]
@@ -156,9 +162,8 @@ def measure(shape: str, repeats: int = 3, rules: Sequence[Rule] | None = None,
     best_rules: dict[int, dict[str, float]] = {size: {} for size in raws}
     for _ in range(repeats):
         for size in (small, large):
-            best_norm[size] = min(best_norm[size], _cpu(lambda size=size: normalize_raw(raws[size])))
-            best_linear[size] = min(best_linear[size], _cpu(lambda size=size: [linear_pass(snaps[size])
-                                                                               for _ in range(5)]))
+            best_norm[size] = min(best_norm[size], _cpu(partial(normalize_raw, raws[size])))
+            best_linear[size] = min(best_linear[size], _cpu(partial(_linear_passes, snaps[size], 5)))
             for rule_id, seconds in rule_times(snaps[size], rules).items():
                 best_rules[size][rule_id] = min(best_rules[size].get(rule_id, float("inf")), seconds)
     total = {size: sum(best_rules[size].values()) for size in raws}
@@ -171,6 +176,10 @@ def measure(shape: str, repeats: int = 3, rules: Sequence[Rule] | None = None,
         "linear_ratio": best_linear[large] / best_linear[small],
         "per_rule": {rid: (best_rules[small][rid], best_rules[large][rid]) for rid in best_rules[large]},
     }
+
+
+def _linear_passes(snapshot: Snapshot, times: int) -> list[int]:
+    return [linear_pass(snapshot) for _ in range(times)]
 
 
 def main(repeats: int) -> None:

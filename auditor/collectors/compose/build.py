@@ -276,15 +276,18 @@ class ProjectBuilder:
         if "image" not in svc and "build" not in svc:
             self.gap(f"service {name} has neither an image nor a build context", self.services.at(name))
         depends = svc.get("depends_on")
-        wanted = list(depends) if isinstance(depends, (Seq, Map)) else []
-        for other in wanted:
-            if isinstance(other, str) and other not in self.services:
-                where = depends.at(other) if isinstance(depends, Map) else depends.at(wanted.index(other))
-                self.gap(f"service {name} depends on undefined service {other}", where)
+        if isinstance(depends, (Seq, Map)):
+            wanted = list(depends)
+            for other in wanted:
+                if isinstance(other, str) and other not in self.services:
+                    where = depends.at(other) if isinstance(depends, Map) else depends.at(wanted.index(other))
+                    self.gap(f"service {name} depends on undefined service {other}", where)
         for section in ("secrets", "configs"):
             items = svc.get(section)
             declared = self.tree.get(section)
-            for i, item in enumerate(items if isinstance(items, Seq) else []):
+            if not isinstance(items, Seq):
+                continue
+            for i, item in enumerate(items):
                 source = item.get("source") if isinstance(item, Map) else item
                 if isinstance(source, str) and not (isinstance(declared, Map) and source in declared):
                     self.gap(f"service {name} refers to undefined {section[:-1]} {source}", items.at(i))

@@ -96,6 +96,8 @@ class _PureParser(Reader, Scanner, Parser):
     """PyYAML's pure-Python parser: the events (and YAML 1.1 scanning) of libyaml's, except that
     a tab inside a plain scalar ends it (libyaml keeps it, as compose does)."""
 
+    allow_simple_key: bool  # the Scanner's, set in its __init__ (PyYAML ships no type hints)
+
     def __init__(self, stream: str):
         Reader.__init__(self, stream)
         Scanner.__init__(self)

@@ -59,15 +59,14 @@ def parse_volume(entry: Any, origin: Origin | None, volume_name: Callable[[str],
             origin=origin,
         )
     if isinstance(entry, dict):
-        kind = entry.get("type") or "volume"
-        target = entry.get("target")
-        if not isinstance(kind, str) or not isinstance(target, str) or not target:
+        kind_value, target_value = entry.get("type") or "volume", entry.get("target")
+        if not isinstance(kind_value, str) or not isinstance(target_value, str) or not target_value:
             raise VolumeSpecError("volume entry needs a type and a target path")
         source = entry.get("source") or ""
         if not isinstance(source, str):
             raise VolumeSpecError(f"volume source must be a string, not {source!r}")
-        if kind == "volume" and source:
+        if kind_value == "volume" and source:
             source = volume_name(source)
         read_only = entry.get("read_only", False)
-        return Mount(source=source, target=target, type=kind, read_only=read_only is True or read_only in ("true", "yes"), origin=origin)
+        return Mount(source=source, target=target_value, type=kind_value, read_only=read_only is True or read_only in ("true", "yes"), origin=origin)
     raise VolumeSpecError(f"invalid volume entry {entry!r}")
