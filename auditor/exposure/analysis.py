@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import cast
 
 from auditor.exposure.attempts import AttemptMemo, bind
 from auditor.exposure.facts import FirewallFacts, HostNetwork
@@ -315,8 +316,8 @@ class _Planner:
             memo.put(bind(seen.seen, fam, dst_value, dport), fam, dst_value, dport, goal, found)
         templated, value = found
         if templated:
-            return src_text, _core(model.instantiate(value, goal, dst_value, dport))
-        return src_text, value
+            return src_text, _core(model.instantiate(cast(list, value), goal, dst_value, dport))
+        return src_text, cast(_Core, value)
 
     def _branches(
         self, zone: Zone, fam: int, dst: int, dport: int, goal: Goal, bridged: bool, templates: bool

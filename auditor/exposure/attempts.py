@@ -91,9 +91,9 @@ class AttemptMemo:
     ) -> None:
         if not self.enabled:
             return
-        for sig, key, table in self._tables:
+        for sig, known, table in self._tables:
             if sig == tags:
-                table[key(family, dst, dport, goal)] = value
+                table[known(family, dst, dport, goal)] = value
                 return
         getters = [self._getter(tag) for tag in sorted(tags, key=repr)]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from auditor.exposure.attempts import AttemptTag, Getter, Observation
 from auditor.exposure.facts import FirewallFacts, HostNetwork
@@ -348,11 +348,11 @@ class PathModel:
         if kind == "raw":
             found = itemgetter(i)
         elif kind == "local":
-            found = lambda pkt: self.is_local(pkt.family, pkt[i])  # noqa: E731
+            found = lambda pkt: self.is_local(pkt.family, _address(pkt, i))  # noqa: E731
         elif kind == "route":
-            found = lambda pkt: self.lookup(pkt.family, pkt[i])  # noqa: E731
+            found = lambda pkt: self.lookup(pkt.family, _address(pkt, i))  # noqa: E731
         elif kind == "lo127":
-            found = lambda pkt: pkt.family == 4 and pkt[i] >> 24 == 127  # noqa: E731
+            found = lambda pkt: pkt.family == 4 and _address(pkt, i) >> 24 == 127  # noqa: E731
         else:  # a hook's class of the field
             getter, ctx = kind.getter(), self.ctx
             found = lambda pkt: getter(pkt, ctx)  # noqa: E731
@@ -646,10 +646,12 @@ class PathModel:
             step = Step("route", "", 0, f"no route to {ip_text(pkt.family, pkt.dst)}")
             return [Item(END, flow.then(step), BLOCKED)]
         out = pkt._replace(oif=route.dev)
-        step = self._route_steps.get(route.dev or "")
-        if step is None:
-            step = self._route_steps[route.dev or ""] = Step("route", "", 0, f"route forward via {route.dev}")
-        return self._t_forward(flow.then(step, pkt=out), False)
+        known = self._route_steps.get(route.dev or "")
+        if known is None:
+            known = self._route_steps[route.dev or ""] = Step(
+                "route", "", 0, f"route forward via {route.dev}"
+            )
+        return self._t_forward(flow.then(known, pkt=out), False)
 
     def _t_forward(self, flow: Flow, bridged: bool) -> list[Item]:
         family = flow.pkt.family
@@ -955,8 +957,8 @@ class PathModel:
                     second = first_packet(fam, proto, src, PROXY_SPORT, cip, proxy.container_port, None)
                     legs = self.local_out(Flow(second, (Step("socket", "", 0, "proxy connects"),)), goal)
             finally:
-                seen = self._observers.pop()
-            found = self._proxy_legs[key] = (legs, tuple(seen))
+                observed = self._observers.pop()
+            found = self._proxy_legs[key] = (legs, tuple(observed))
         legs, seen = found
         if self._observers:
             self._observers[-1].extend(seen)
@@ -1047,6 +1049,11 @@ def _end_unknown(flow: Flow, reason: str) -> Item:
 
 def _hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _address(pkt: Packet, index: int) -> int:
+    """An address field of a packet read by its index (tags name fields by index)."""
+    return cast(int, pkt[index])
 
 
 def _listens(host_ip: str, family: int, dst: int) -> bool:

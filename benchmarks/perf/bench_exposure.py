@@ -282,7 +282,7 @@ def live(sizes: list[int], repeats: int) -> None:
     from support.lab import EngineConfig, Lab
 
     rules = discover_rules(include_plugins=False)
-    rows = []
+    rows: list[tuple[int, int, int, float, float, float, float, float]] = []
     for n in sizes:
         with Lab([EngineConfig("bench")]) as lab:
             _fill(lab, n)
@@ -293,7 +293,7 @@ def live(sizes: list[int], repeats: int) -> None:
             command = [sys.executable, "-m", "auditor", "scan", "--engine", url, "-f", "none"]
             command += ["--fail-on", "none"]
             scans, scan_cpu, cli, cpu, wall = [], [], [], [], []
-            cells = seen = 0
+            cells, seen = 0, 0
             for _ in range(repeats):  # interleaved so machine noise hits all three alike
                 start, start_cpu = time.perf_counter(), time.process_time()
                 result = scan(request, rules, None)
@@ -310,8 +310,8 @@ def live(sizes: list[int], repeats: int) -> None:
                 cpu.append(time.process_time() - start_cpu)
                 wall.append(time.perf_counter() - start)
                 cells = len(matrix.cells)
-            medians = [median_ms(x) for x in (scans, scan_cpu, cli, wall, cpu)]
-            rows.append((n, seen, cells, *medians))
+            s, s_cpu, c, a, a_cpu = (median_ms(x) for x in (scans, scan_cpu, cli, wall, cpu))
+            rows.append((n, seen, cells, s, s_cpu, c, a, a_cpu))
     print(
         f"{'N':>5} {'scanned':>8} {'cells':>6} {'scan ms':>8} {'(cpu)':>6} {'CLI ms':>7} "
         f"{'analysis ms':>12} {'(cpu)':>6} {'/scan':>6} {'cpu/cpu':>8} {'/CLI':>6}"
