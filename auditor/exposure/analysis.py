@@ -12,14 +12,16 @@ attempt is, unknown if none is but one is unknown, blocked otherwise.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import cast
 
+from auditor.exposure.attempts import AttemptMemo, bind
 from auditor.exposure.facts import FirewallFacts, HostNetwork
 from auditor.exposure.hostnet import Interface, ProxyListener
 from auditor.exposure.matrix import Attempt, Cell, ExposureMatrix, PortTarget, Verdict, Zone, ZoneKind
 from auditor.exposure.packet import first_packet, ip_int, ip_text
-from auditor.exposure.paths import BLOCKED, REACHABLE, Goal, PathModel
+from auditor.exposure.paths import BLOCKED, REACHABLE, Goal, PathModel, SocketTemplate
 from auditor.exposure.walk import Branch, Flow
 from auditor.model.records import Container, DaemonFacts, Network, PortBinding
 
@@ -175,6 +177,11 @@ def build_zones(
     return tuple(zones)
 
 
+def _with_source(zone: Zone, v4: str | None, v6: str | None) -> Zone:
+    given = ", ".join(a for a in (v4, v6) if a) or "none"
+    return replace(zone, source_v4=v4, source_v6=v6, description=f"{zone.description}; source given: {given}")
+
+
 def _endpoints(
     container: Container, by_name: dict[str, Container], bridges: dict[str, _Bridge]
 ) -> tuple[str, tuple[_Endpoint, ...]]:
@@ -249,7 +256,8 @@ class _Planner:
             fam: next((a.address for i in outside for a in (i.first(fam),) if a), None) for fam in (4, 6)
         }
         self._goals: dict[tuple, Goal] = {}
-        self._destinations: dict[tuple[str, int, str], list[str]] = {}
+        self._memos: dict[tuple, AttemptMemo] = {}
+        self._published: dict[tuple[str, int, str], list[str]] = {}
 
     def _iface_address(self, name: str | None, family: int) -> str | None:
         iface = self.hostnet.interface(name) if name else None
@@ -277,26 +285,54 @@ class _Planner:
         return zone.source_v4 if family == 4 else zone.source_v6
 
     def _run(
-        self, zone: Zone, family: int, dst: str, dport: int, goal: Goal, bridged: bool = False
-    ) -> tuple[str, list[Branch]] | None:
+        self, zone: Zone, via: str, family: int, dst: str, dport: int, goal: Goal, bridged: bool = False
+    ) -> tuple[str, _Core] | None:
+        """(source, answer) of one attempt. Attempts are remembered per zone by what they
+        read of their target (``attempts``), so most targets reuse another's answer."""
+        model = self.model
         fam, dst_value = ip_int(dst)
+        host = zone.kind is ZoneKind.HOST
+        if host:
+            src_value = model.source_for(fam, dst_value)
+            src_text = ip_text(fam, 0 if src_value is None else src_value)
+        else:
+            source = self._source(zone, family)
+            if source is None:
+                return None
+            src_text = source
+        key = (zone.id, via, fam, goal.proto, bridged)
+        memo = self._memos.get(key)
+        if memo is None:
+            memo = self._memos[key] = AttemptMemo(model.attempt_getter)
+            memo.enabled = model.memoize_attempts
+        found = memo.get(fam, dst_value, dport, goal) if memo.enabled else None
+        if found is None and not memo.enabled:
+            return src_text, _core(self._branches(zone, fam, dst_value, dport, goal, bridged, False))
+        if found is None:
+            with model.observing() as seen:
+                branches = self._branches(zone, fam, dst_value, dport, goal, bridged, True)
+            templated = any(isinstance(b, SocketTemplate) for b in branches)
+            found = (True, branches) if templated else (False, _core(branches))
+            memo.put(bind(seen.seen, fam, dst_value, dport), fam, dst_value, dport, goal, found)
+        templated, value = found
+        if templated:
+            return src_text, _core(model.instantiate(cast(list, value), goal, dst_value, dport))
+        return src_text, cast(_Core, value)
+
+    def _branches(
+        self, zone: Zone, fam: int, dst: int, dport: int, goal: Goal, bridged: bool, templates: bool
+    ) -> list[Branch]:
         if zone.kind is ZoneKind.HOST:
-            src_value = self.model.source_for(fam, dst_value)
+            src_value = self.model.source_for(fam, dst)  # observed: the source follows the route
             if src_value is None:
-                return ip_text(fam, 0), [
-                    Branch(
-                        BLOCKED, Flow(first_packet(fam, goal.proto, 0, CLIENT_SPORT, dst_value, dport, None))
-                    )
+                return [
+                    Branch(BLOCKED, Flow(first_packet(fam, goal.proto, 0, CLIENT_SPORT, dst, dport, None)))
                 ]
-            pkt = first_packet(fam, goal.proto, src_value, CLIENT_SPORT, dst_value, dport, None)
-            return ip_text(fam, src_value), self.model.local_out(Flow(pkt), goal)
-        src = self._source(zone, family)
-        if src is None:
-            return None
-        pkt = first_packet(
-            fam, goal.proto, ip_int(src)[1], CLIENT_SPORT, dst_value, dport, zone.interface, bridged
-        )
-        return src, self.model.arrive(Flow(pkt), goal)
+            pkt = first_packet(fam, goal.proto, src_value, CLIENT_SPORT, dst, dport, None)
+            return self.model.local_out(Flow(pkt), goal, templates)
+        src = ip_int(self._source(zone, fam) or "")[1]
+        pkt = first_packet(fam, goal.proto, src, CLIENT_SPORT, dst, dport, zone.interface, bridged)
+        return self.model.arrive(Flow(pkt), goal, templates)
 
     def attempts(
         self,
@@ -306,7 +342,10 @@ class _Planner:
         endpoints: tuple[_Endpoint, ...],
         bindings: list[PortBinding],
         every: bool = False,
+        goal: Goal | None = None,
     ) -> tuple[list[Attempt], str]:
+        """The attempts a client in ``zone`` can make to ``target`` (``goal``: the target's,
+        when the caller has it), and a note when there is none."""
         port, proto = target.port, target.protocol
         plans: list[tuple[str, int, str, int, Goal, bool]] = []
         zone_bridge = self.bridges.get(zone.network or "")
@@ -318,11 +357,11 @@ class _Planner:
                 if dst:
                     plans.append(("host", fam, dst, port, Goal(proto, port, on_host=True), False))
         else:
-            goal = self.goal(proto, port, endpoints)
+            goal = goal or self.goal(proto, port, endpoints)
             if goal.addresses:
                 for b in bindings:
                     for fam in _binding_families(b):
-                        for dst in self._published_destinations(zone, fam, b, zone_bridge):
+                        for dst in self._destinations(zone, fam, b, zone_bridge):
                             plans.append(("published", fam, dst, b.host_port or 0, goal, False))
             for ep in endpoints:
                 for fam, addr in ((4, ep.v4), (6, ep.v6)):
@@ -341,11 +380,12 @@ class _Planner:
             if key in seen:
                 continue
             seen.add(key)
-            run = self._run(zone, fam, dst, dport, goal, bridged)
+            run = self._run(zone, via, fam, dst, dport, goal, bridged)
             if run is None:
                 continue
-            src, branches = run
-            attempt = _attempt(via, fam, src, dst, dport, branches)
+            src, core = run
+            destination = f"[{dst}]:{dport}" if fam == 6 or ":" in dst else f"{dst}:{dport}"
+            attempt = Attempt(via, fam, src, destination, *core)
             out.append(attempt)
             if attempt.verdict is Verdict.REACHABLE and not every:
                 break  # the cell is reachable: later attempts cannot change that
@@ -365,6 +405,15 @@ class _Planner:
             gw = zone_bridge.v4 if family == 4 else zone_bridge.v6
             return gw[0] if gw else None
         return self._iface_address(zone.interface, family)
+
+    def _destinations(
+        self, zone: Zone, family: int, b: PortBinding, zone_bridge: _Bridge | None
+    ) -> list[str]:
+        key = (zone.id, family, b.host_ip)
+        found = self._published.get(key)
+        if found is None:
+            found = self._published[key] = self._published_destinations(zone, family, b, zone_bridge)
+        return found
 
     def _published_destinations(
         self, zone: Zone, family: int, b: PortBinding, zone_bridge: _Bridge | None
@@ -395,13 +444,16 @@ class _Planner:
         return []
 
 
-def _attempt(via: str, family: int, src: str, dst: str, dport: int, branches: list[Branch]) -> Attempt:
-    destination = f"[{dst}]:{dport}" if family == 6 or ":" in dst else f"{dst}:{dport}"
+_Core = tuple[Verdict, tuple, tuple[str, ...], tuple[str, ...], tuple]
+_VERDICTS = {REACHABLE: Verdict.REACHABLE, BLOCKED: Verdict.BLOCKED}  # a branch's end -> the answer
+
+
+def _core(branches: list[Branch]) -> _Core:
+    """An attempt's answer from the ways its packets went: (verdict, steps, reasons,
+    undecided, alternatives), as ``Attempt`` takes them after its address fields."""
     if len(branches) == 1 and not branches[0].flow.undecided and branches[0].verdict in (REACHABLE, BLOCKED):
         b = branches[0]  # the common case: one way through, nothing assumed
-        return Attempt(
-            via, family, src, destination, Verdict(b.verdict.lower()), b.flow.steps, b.flow.reasons
-        )
+        return _VERDICTS[b.verdict], b.flow.steps, b.flow.reasons, (), ()
     verdicts = {b.verdict for b in branches}
     undecided = tuple(sorted(frozenset().union(*(b.flow.undecided for b in branches)))) if branches else ()
     reasons = tuple(dict.fromkeys(r for b in branches for r in b.flow.reasons))
@@ -420,17 +472,7 @@ def _attempt(via: str, family: int, src: str, dst: str, dport: int, branches: li
         if verdict is Verdict.UNKNOWN
         else ()
     )
-    return Attempt(
-        via,
-        family,
-        src,
-        destination,
-        verdict,
-        primary.flow.steps if primary else (),
-        reasons,
-        undecided,
-        alternatives,
-    )
+    return verdict, primary.flow.steps if primary else (), reasons, undecided, alternatives
 
 
 def _cell_verdict(attempts: Sequence[Attempt]) -> Verdict:
@@ -459,13 +501,15 @@ def analyze_exposure(
     network: HostNetwork,
     daemon: DaemonFacts | None = None,
     every_attempt: bool = False,
+    sources: Mapping[str, tuple[str | None, str | None]] | None = None,
 ) -> ExposureMatrix:
     """The exposure matrix of one host (pure: everything comes in as arguments).
 
     A cell's attempts are tried in order (published host ports, then the container's own
     address) and, unless ``every_attempt``, the first reachable one ends the cell: the
     verdict cannot change any more. ``every_attempt`` follows them all (for comparisons with
-    real packets, which try each way)."""
+    real packets, which try each way). ``sources`` replaces the representative source
+    addresses of zones, ``{zone id: (IPv4, IPv6)}``: the answers for a real client there."""
     notes: list[str] = list(firewall.problems)
     if firewall.nft is None and not firewall.problems:
         notes.append("nft -j list ruleset was not read: nftables tables outside iptables were not checked")
@@ -487,6 +531,8 @@ def analyze_exposure(
     bridges = _bridges(networks, network, taken)
     model.bridges = frozenset(b.bridge for b in bridges.values())
     zones = build_zones(network, bridges, model, taken)
+    if sources:
+        zones = tuple(_with_source(z, *sources[z.id]) if z.id in sources else z for z in zones)
     if network.interfaces is None:
         notes.append("ip -j addr was not read: no zones but the host and answers are unknown")
     planner = _Planner(model, network, bridges)
@@ -510,8 +556,11 @@ def analyze_exposure(
                 tuple(f"{e.network}={a}" for e in endpoints for a in (e.v4, e.v6) if a),
             )
             targets.append(target)
+            goal = planner.goal(proto, port, endpoints)
             for zone in zones:
-                attempts, note = planner.attempts(zone, target, mode, endpoints, bindings, every_attempt)
+                attempts, note = planner.attempts(
+                    zone, target, mode, endpoints, bindings, every_attempt, goal
+                )
                 cells.append(
                     Cell(
                         zone.id,

@@ -94,8 +94,11 @@ def first_packet(
     )
 
 
-def with_dnat(pkt: Packet, dst: int, dport: int) -> Packet:
-    """The packet after DNAT: new destination; the reply tuple follows, the original stays."""
+def with_dnat(pkt: Packet, dst: int | None, dport: int | None) -> Packet:
+    """The packet after DNAT: new destination (``None`` keeps the address or the port); the
+    reply tuple follows, the original stays."""
+    dst = pkt.dst if dst is None else dst
+    dport = pkt.dport if dport is None else dport
     return pkt._replace(dst=dst, dport=dport, repl_src=dst, repl_sport=dport, dnat=True)
 
 

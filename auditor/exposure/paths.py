@@ -13,14 +13,33 @@ ESTABLISHED on the way back, no nat).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from operator import itemgetter
+from typing import Any, NamedTuple, cast
 
+from auditor.exposure.attempts import AttemptTag, Getter, Observation
 from auditor.exposure.facts import FirewallFacts, HostNetwork
 from auditor.exposure.hostnet import ProxyListener, Route
 from auditor.exposure.matches import CtState
 from auditor.exposure.packet import Context, Packet, first_packet, ip_int, ip_text, reply_to
 from auditor.exposure.rules import Ruleset, Table
+from auditor.exposure.transport import (
+    ADDRESS_FIELDS,
+    DELIVER,
+    END,
+    FIELD_INDEX,
+    FORWARD_TAGGED,
+    REPLY_TAGGED,
+    SOCKET,
+    Item,
+    Recorder,
+    Tag,
+    TransportMemo,
+    edited_fields,
+    replay,
+    store,
+)
 from auditor.exposure.walk import (
     ACCEPT,
     DROP,
@@ -84,7 +103,7 @@ class Goal:
         return self.bridge_of(family, address) is not None
 
 
-def _stages_for(family: int, hook: str, firewall: FirewallFacts) -> tuple[Stage, ...]:
+def _stages_for(family: int, hook: str, firewall: FirewallFacts, snat_state: bool) -> tuple[Stage, ...]:
     stages: list[Stage] = []
     name = "iptables-save" if family == 4 else "ip6tables-save"
     rulesets: list[tuple[str, Ruleset | None]] = [("", firewall.ruleset(family))]
@@ -131,7 +150,7 @@ def _stages_for(family: int, hook: str, firewall: FirewallFacts) -> tuple[Stage,
                 )
             )
     stages.sort(key=lambda s: s.priority)  # stable: iptables' tables first on equal priority
-    if hook in ("POSTROUTING", "INPUT") and not _matches_snat_state(firewall):
+    if hook in ("POSTROUTING", "INPUT") and not snat_state:
         stages = [replace(s, transparent=_source_nat_only(s)) if s.nat else s for s in stages]
     return tuple(stages)
 
@@ -185,7 +204,17 @@ def _matches_snat_state(firewall: FirewallFacts) -> bool:
 
 
 class PathModel:
-    """Follows packets of one host through its netfilter hooks; built once per analysis."""
+    """Follows packets of one host through its netfilter hooks; built once per analysis.
+
+    Each path is a transport (``_t_*``: hooks and routing, no goal) and endpoints
+    (``_deliver``, ``_socket``, the replies: what the goal decides). Transports are
+    remembered by what they read of their first packet (``transport.TransportMemo``), so
+    the containers behind the same rules share them.
+    """
+
+    # Tests switch these off to compare with every transport / attempt computed from scratch.
+    memoize_transports = True
+    memoize_attempts = True
 
     def __init__(
         self, firewall: FirewallFacts, network: HostNetwork, proxies: tuple[ProxyListener, ...] | None
@@ -193,7 +222,8 @@ class PathModel:
         self.firewall = firewall
         self.network = network
         self.proxies = proxies
-        self.stages = {(f, h): _stages_for(f, h, firewall) for f in (4, 6) for h in HOOK_TABLES}
+        snat_state = _matches_snat_state(firewall)
+        self.stages = {(f, h): _stages_for(f, h, firewall, snat_state) for f in (4, 6) for h in HOOK_TABLES}
         local: set[tuple[int, int]] = set()
         broadcast: set[tuple[int, int]] = set()
         self.primary: dict[tuple[str, int], int] = {}
@@ -216,6 +246,17 @@ class PathModel:
             marks_static=not marks and firewall.nft is not None and not firewall.nft.foreign,
         )
         self.routes = {4: tuple(network.routes or ()), 6: tuple(network.routes6 or ())}
+        # (network, mask, route), most specific first; among equals the lowest metric, then
+        # the first listed (what a scan of the table keeping the best one picks)
+        self._route_masks = {
+            f: [
+                (r.network, r.mask, r)
+                for r in sorted(
+                    (r for r in self.routes[f] if r.family == f), key=lambda r: (-r.prefixlen, r.metric)
+                )
+            ]
+            for f in (4, 6)
+        }
         self.walker = Walker(self.ctx)
         self._forwarding = {
             4: network.sysctl_flag("net.ipv4.ip_forward"),
@@ -226,12 +267,16 @@ class PathModel:
             6: network.sysctl_flag("net.bridge.bridge-nf-call-ip6tables"),
         }
         self._route_steps: dict[str, Step] = {}
-        self._plans: dict[tuple[int, str, int, int, bool], tuple[tuple[Stage, ...], LazyMemo]] = {}
-        self._proxy_legs: dict[tuple[Packet, Goal], list[Branch]] = {}
+        self._plans: dict[tuple[int, str, int, int, bool], _Plan] = {}
+        self._proxy_legs: dict[tuple[ProxyListener, str, Goal], tuple[list[Branch] | None, tuple]] = {}
+        self._proxy_steps: dict[tuple[ProxyListener, bool], Step] = {}
+        self._simple_suffixes: dict[tuple[ProxyListener, str, Goal], list[Branch]] = {}
+        self._listener_indexes: dict[tuple[str, int, int, int], int | None] = {}
         self._route_cache: dict[tuple[int, int], Route | None] = {}
         self._proxies_by_port: dict[tuple[str, int], list[ProxyListener]] = {}
         for proxy in proxies or ():
             self._proxies_by_port.setdefault((proxy.proto, proxy.host_port), []).append(proxy)
+        self._listeners_specific = any(p.host_ip not in ("0.0.0.0", "", "::") for p in proxies or ())
         self.opaque_bridge = tuple(
             b for b in (firewall.nft.opaque if firewall.nft else ()) if b.family == "bridge"
         )
@@ -239,6 +284,11 @@ class PathModel:
             b for b in (firewall.nft.opaque if firewall.nft else ()) if b.family == "netdev"
         )
         self.bridges: frozenset[str] = frozenset()
+        self._transports: dict[str, TransportMemo] = {}
+        self._recording: list[Recorder] = []
+        self._tag_getters: dict[Tag, Callable[[Packet], Any]] = {}
+        self._observers: list[list[Observation]] = []
+        self._attempt_getters: dict[AttemptTag, Getter] = {}
 
     # -- host facts -----------------------------------------------------------------------
     def is_local(self, family: int, value: int) -> bool:
@@ -249,13 +299,10 @@ class PathModel:
         if key in self._route_cache:
             return self._route_cache[key]
         best: Route | None = None
-        for r in self.routes[family]:
-            if r.covers(family, value) and (
-                best is None
-                or r.prefixlen > best.prefixlen
-                or (r.prefixlen == best.prefixlen and r.metric < best.metric)
-            ):
+        for network, mask, r in self._route_masks[family]:  # longest prefix first, then metric
+            if value & mask == network:
                 best = r
+                break
         self._route_cache[key] = best
         return best
 
@@ -272,11 +319,14 @@ class PathModel:
         return None if None in values else False
 
     def source_for(self, family: int, dst: int) -> int | None:
-        """The source address the host picks for a connection to ``dst``."""
+        """The source address the host picks for a connection to ``dst`` (observed)."""
+        self._see(("addr", "local", (family, dst)))
         if self.is_local(family, dst):
+            self._see(("addr", "lo127", (family, dst)))
             if family == 4 and dst >> 24 == 127:
                 return ip_int("127.0.0.1")[1]
             return dst
+        self._see(("addr", "route", (family, dst)))
         route = self.lookup(family, dst)
         if route is None:
             return None
@@ -284,10 +334,126 @@ class PathModel:
             return ip_int(route.prefsrc)[1]
         return self.primary.get((route.dev or "", family))
 
+    # -- what a transport read ----------------------------------------------------------
+    def _read(self, flow: Flow, field: str, kind: str) -> None:
+        if self._recording:
+            self._recording[-1].read(flow, field, kind)
+
+    def _tag_getter(self, tag: Tag) -> Callable[[Packet], Any]:
+        found = self._tag_getters.get(tag)
+        if found is not None:
+            return found
+        field, kind = tag
+        i = FIELD_INDEX[field]
+        if kind == "raw":
+            found = itemgetter(i)
+        elif kind == "local":
+            found = lambda pkt: self.is_local(pkt.family, _address(pkt, i))  # noqa: E731
+        elif kind == "route":
+            found = lambda pkt: self.lookup(pkt.family, _address(pkt, i))  # noqa: E731
+        elif kind == "lo127":
+            found = lambda pkt: pkt.family == 4 and _address(pkt, i) >> 24 == 127  # noqa: E731
+        else:  # a hook's class of the field
+            getter, ctx = kind.getter(), self.ctx
+            found = lambda pkt: getter(pkt, ctx)  # noqa: E731
+        self._tag_getters[tag] = found
+        return found
+
+    def _transport(self, kind: str, flow: Flow, compute: Callable[[Flow], list[Item]]) -> list[Item]:
+        """``compute`` for ``flow`` (from its first packet's class when one was seen)."""
+        if self._recording:
+            raise AssertionError("a transport started inside another transport")
+        memo = self._transports.get(kind)
+        if memo is None:
+            tagged = REPLY_TAGGED if kind.startswith("reply") else FORWARD_TAGGED
+            memo = self._transports[kind] = TransportMemo(tagged, self._tag_getter)
+        pkt = flow.pkt
+        found, bucket = memo.lookup(pkt) if self.memoize_transports else (None, None)
+        if found is None and (bucket is None or not bucket.enabled) and not self._observers:
+            return compute(flow)  # nothing will reuse it: no need to keep it relative
+        if found is None:
+            recorder = Recorder(memo.tagged)
+            self._recording.append(recorder)
+            try:
+                items = compute(Flow(pkt))
+            finally:
+                self._recording.pop()
+            stored, tags = store(pkt, items), tuple(recorder.tags)
+            if bucket is not None:
+                memo.put(pkt, bucket, recorder.tags, stored)
+        else:
+            stored, tags = found
+        if self._observers:  # an attempt is being remembered: it read what the transport read
+            seen = self._observers[-1]
+            for field, tag_kind in tags:
+                value = pkt[FIELD_INDEX[field]]
+                seen.append(
+                    ("addr", tag_kind, (pkt.family, value))
+                    if field in ADDRESS_FIELDS
+                    else ("port", tag_kind, value)
+                )
+        return replay(flow, stored)
+
+    # -- what an attempt read -------------------------------------------------------------
+    def _see(self, observation: Observation) -> None:
+        if self._observers:
+            self._observers[-1].append(observation)
+
+    def observing(self) -> _Observing:
+        """A context that collects what the paths followed inside it read (``attempts``)."""
+        return _Observing(self._observers)
+
+    def attempt_getter(self, tag: AttemptTag) -> Getter:
+        """The value of one attempt tag for (family, destination, port, goal)."""
+        found = self._attempt_getters.get(tag)
+        if found is not None:
+            return found
+        found = self._make_attempt_getter(tag)
+        self._attempt_getters[tag] = found
+        return found
+
+    def _make_attempt_getter(self, tag: AttemptTag) -> Getter:
+        what = tag[0]
+        if what in ("dst", "dport"):
+            kind = tag[1]
+            if what == "dst":
+                value: Callable[[int, int], int] = lambda dst, dport: dst  # noqa: E731
+            else:
+                value = lambda dst, dport: dport  # noqa: E731
+            if kind == "raw":
+                return lambda fam, dst, dport, goal: value(dst, dport)
+            if kind == "local":
+                return lambda fam, dst, dport, goal: self.is_local(fam, dst)
+            if kind == "route":
+                return lambda fam, dst, dport, goal: self.lookup(fam, dst)
+            if kind == "lo127":
+                return lambda fam, dst, dport, goal: fam == 4 and dst >> 24 == 127
+            classify, ctx = kind.classify(), self.ctx
+            return lambda fam, dst, dport, goal: classify(value(dst, dport), fam, ctx)
+        if what == "listener":
+            _, port_b, dst_b = tag
+            port_of = _bound_value(port_b, port=True)
+            dst_of = _bound_value(dst_b, port=False)
+            return lambda fam, dst, dport, goal: self._listener_index(
+                goal.proto, port_of(fam, dst, dport), fam, dst_of(fam, dst, dport)
+            )
+        _, question, bound = tag
+        arg = _bound_value(bound, port=False) if bound is not None else None
+        if question == "on_host":
+            return lambda fam, dst, dport, goal: goal.on_host
+        if question == "port":
+            return lambda fam, dst, dport, goal: goal.port
+        assert arg is not None
+        if question == "bridge_of":
+            return lambda fam, dst, dport, goal: goal.bridge_of(*arg(fam, dst, dport))
+        if question == "has":
+            return lambda fam, dst, dport, goal: goal.has_address(*arg(fam, dst, dport))
+        if question == "port_is":
+            return lambda fam, dst, dport, goal: goal.port == arg(fam, dst, dport)
+        raise ValueError(f"unknown attempt tag {tag!r}")
+
     # -- hooks ----------------------------------------------------------------------------
-    def _plan(
-        self, family: int, hook: str, lo: int, hi: int, nat: bool
-    ) -> tuple[tuple[Stage, ...], LazyMemo]:
+    def _plan(self, family: int, hook: str, lo: int, hi: int, nat: bool) -> _Plan:
         """The stages of a hook between two priorities (without nat for packets that are not
         the first of their connection), with their memo."""
         key = (family, hook, lo, hi, nat)
@@ -306,7 +472,7 @@ class PathModel:
                 )
                 if chain is not None:
                     closure(stage.table, chain, matches, raw)  # type: ignore[arg-type]
-            plan = (stages, LazyMemo(Projector(matches, raw)))
+            plan = _Plan(stages, LazyMemo(Projector(matches, raw)))
             self._plans[key] = plan
         return plan
 
@@ -321,19 +487,24 @@ class PathModel:
     ) -> tuple[list[Flow], list[Branch]]:
         """Run the stages of a hook with priority in [lo, hi]: (accepted flows, ends).
         A packet the hook's rules treat like one seen before reuses that result."""
-        stages, memo = self._plan(family, hook, lo, hi, nat)
+        plan = self._plan(family, hook, lo, hi, nat)
         flows = list(flows)
-        if not stages:
+        if not plan.stages:
             return flows, []
+        memo = plan.memo
+        recorder = self._recording[-1] if self._recording else None
         live: list[Flow] = []
         ends: list[Branch] = []
         for flow in flows:
             relative = memo.get(flow.pkt, self.ctx)
             if relative is None:
                 reads = {"ctstate", "reply"}
-                relative = self._run_stages(stages, Flow(flow.pkt), nat, reads)
+                rel_live, rel_ends = self._run_stages(plan.stages, Flow(flow.pkt), nat, reads)
+                relative = (rel_live, rel_ends, plan.tags(reads))
                 memo.put(reads, flow.pkt, self.ctx, relative)
-            rel_live, rel_ends = relative
+            rel_live, rel_ends, tags = relative
+            if recorder is not None:
+                recorder.read_all(flow, tags)
             live.extend(compose(flow, f) for f in rel_live)
             ends.extend(Branch(b.verdict, compose(flow, b.flow)) for b in rel_ends)
         return live, ends
@@ -375,84 +546,93 @@ class PathModel:
             return ip_int("127.0.0.1" if pkt.family == 4 else "::1")[1]
         return self.primary.get((pkt.iif, pkt.family))
 
-    # -- paths ----------------------------------------------------------------------------
-    def arrive(self, flow: Flow, goal: Goal) -> list[Branch]:
-        """A packet arriving on ``flow.pkt.iif`` from a neighbour (or a container)."""
+    # -- paths: a transport, then its endpoints --------------------------------------------
+    def arrive(self, flow: Flow, goal: Goal, templates: bool = False) -> list[Branch]:
+        """A packet arriving on ``flow.pkt.iif`` from a neighbour (or a container).
+        ``templates``: leave docker-proxy sockets as ``SocketTemplate`` (``instantiate``)."""
+        return self._expand(self._transport("arrive", flow, self._t_arrive), goal, templates)
+
+    def local_out(self, flow: Flow, goal: Goal, templates: bool = False) -> list[Branch]:
+        """A connection opened by a process on the host (a local client, or docker-proxy)."""
+        return self._expand(self._transport("local", flow, self._t_local_out), goal, templates)
+
+    def _expand(self, items: list[Item], goal: Goal, templates: bool = False) -> list[Branch]:
+        """A transport's items with their endpoints, in the transport's order."""
+        out: list[Branch] = []
+        for item in items:
+            if item.kind == END:
+                out.append(Branch(item.verdict, item.flow))
+            elif item.kind == DELIVER:
+                got = self._deliver(item.flow, item.flow.pkt, goal, item.bridged, item.skip_filter)
+                if item.extra:
+                    got = [
+                        Branch(
+                            b.verdict,
+                            Flow(b.flow.pkt, b.flow.steps, b.flow.undecided | item.extra, b.flow.reasons),
+                        )
+                        for b in got
+                    ]
+                out.extend(got)
+            else:
+                out.extend(self._socket(item.flow, goal, templates))
+        return out
+
+    def _t_arrive(self, flow: Flow) -> list[Item]:
         pkt = flow.pkt
-        ends: list[Branch] = []
         if pkt.iif in self.bridges and self.opaque_bridge:
-            return [
-                _unknown(
-                    flow, f"nft bridge chain {self.opaque_bridge[0].table} {self.opaque_bridge[0].chain}"
-                )
-            ]
+            nb = self.opaque_bridge[0]
+            return [_end_unknown(flow, f"nft bridge chain {nb.table} {nb.chain}")]
         if self.opaque_netdev:
             nd = self.opaque_netdev[0]
-            return [_unknown(flow, f"nft netdev chain {nd.table} {nd.chain}")]
+            return [_end_unknown(flow, f"nft netdev chain {nd.table} {nd.chain}")]
+        items: list[Item] = []
         if pkt.bridged:
             bnf = self.bridge_nf(pkt.family)
-            direct = self._deliver(
-                flow.then(Step("route", "", 0, f"bridged on {pkt.iif}, iptables not called")),
-                pkt._replace(oif=pkt.iif),
-                goal,
+            direct = Item(
+                DELIVER,
+                flow.then(
+                    Step("route", "", 0, f"bridged on {pkt.iif}, iptables not called"),
+                    pkt=pkt._replace(oif=pkt.iif),
+                ),
                 bridged=True,
                 skip_filter=True,
             )
             if bnf is False:
-                return direct
+                return [direct]
             if bnf is None:
-                for b in direct:
-                    ends.append(
-                        Branch(
-                            b.verdict,
-                            Flow(
-                                b.flow.pkt,
-                                b.flow.steps,
-                                b.flow.undecided | {"net.bridge.bridge-nf-call-iptables"},
-                                b.flow.reasons,
-                            ),
-                        )
-                    )
+                items.append(direct._replace(extra=frozenset({"net.bridge.bridge-nf-call-iptables"})))
         live, pre_ends = self.hook(pkt.family, "PREROUTING", [flow])
-        ends.extend(pre_ends)
+        items.extend(_ends(pre_ends))
         for f in live:
-            ends.extend(self._after_prerouting(f, goal))
-        return ends
+            items.extend(self._t_after_prerouting(f))
+        return items
 
-    def _after_prerouting(self, flow: Flow, goal: Goal) -> list[Branch]:
+    def _t_after_prerouting(self, flow: Flow) -> list[Item]:
         pkt = flow.pkt
         if pkt.bridged and not pkt.dnat:
             fwd = pkt._replace(oif=pkt.iif)
-            return self._forward(
-                flow.then(Step("route", "", 0, f"bridged on {pkt.iif}"), pkt=fwd), goal, bridged=True
-            )
+            return self._t_forward(flow.then(Step("route", "", 0, f"bridged on {pkt.iif}"), pkt=fwd), True)
         pkt = pkt._replace(bridged=False)
-        flow = Flow(pkt, flow.steps, flow.undecided, flow.reasons)
+        flow = flow._replace(pkt=pkt)
+        self._read(flow, "dst", "local")
         if self.is_local(pkt.family, pkt.dst):
+            if pkt.family == 4:
+                self._read(flow, "dst", "lo127")
             if pkt.family == 4 and pkt.dst >> 24 == 127 and pkt.iif != "lo":
                 localnet = self.route_localnet(pkt.iif or "")
                 if localnet is None:
-                    return [_unknown(flow, f"route_localnet of {pkt.iif} not read")]
+                    return [_end_unknown(flow, f"route_localnet of {pkt.iif} not read")]
                 if not localnet:
-                    return [
-                        Branch(
-                            BLOCKED,
-                            flow.then(
-                                Step(
-                                    "route",
-                                    "",
-                                    0,
-                                    f"martian destination {ip_text(4, pkt.dst)} on {pkt.iif} (route_localnet=0)",
-                                )
-                            ),
-                        )
-                    ]
-            return self._input(flow.then(Step("route", "", 0, "route local")), goal)
+                    self._read(flow, "dst", "raw")
+                    where = f"martian destination {ip_text(4, pkt.dst)} on {pkt.iif} (route_localnet=0)"
+                    return [Item(END, flow.then(Step("route", "", 0, where)), BLOCKED)]
+            return self._t_input(flow.then(Step("route", "", 0, "route local")))
         forwarding = self.forwarding(pkt.family)
         if forwarding is None:
-            return [_unknown(flow, "ip_forward not read")]
+            return [_end_unknown(flow, "ip_forward not read")]
         if not forwarding:
-            return [Branch(BLOCKED, flow.then(Step("route", "", 0, "not forwarded (ip_forward=0)")))]
+            return [Item(END, flow.then(Step("route", "", 0, "not forwarded (ip_forward=0)")), BLOCKED)]
+        self._read(flow, "dst", "route")
         route = self.lookup(pkt.family, pkt.dst)
         if (
             self.network.routes is None
@@ -460,46 +640,152 @@ class PathModel:
             or self.network.routes6 is None
             and pkt.family == 6
         ):
-            return [_unknown(flow, "routes not read")]
+            return [_end_unknown(flow, "routes not read")]
         if route is None or route.type in ("blackhole", "unreachable", "prohibit"):
-            return [
-                Branch(
-                    BLOCKED, flow.then(Step("route", "", 0, f"no route to {ip_text(pkt.family, pkt.dst)}"))
-                )
-            ]
+            self._read(flow, "dst", "raw")
+            step = Step("route", "", 0, f"no route to {ip_text(pkt.family, pkt.dst)}")
+            return [Item(END, flow.then(step), BLOCKED)]
         out = pkt._replace(oif=route.dev)
-        step = self._route_steps.get(route.dev or "")
-        if step is None:
-            step = self._route_steps[route.dev or ""] = Step("route", "", 0, f"route forward via {route.dev}")
-        return self._forward(flow.then(step, pkt=out), goal, bridged=False)
+        known = self._route_steps.get(route.dev or "")
+        if known is None:
+            known = self._route_steps[route.dev or ""] = Step(
+                "route", "", 0, f"route forward via {route.dev}"
+            )
+        return self._t_forward(flow.then(known, pkt=out), False)
 
-    def _forward(self, flow: Flow, goal: Goal, bridged: bool) -> list[Branch]:
+    def _t_forward(self, flow: Flow, bridged: bool) -> list[Item]:
         family = flow.pkt.family
         if flow.pkt.oif in self.bridges and self.opaque_bridge:
-            return [
-                _unknown(
-                    flow, f"nft bridge chain {self.opaque_bridge[0].table} {self.opaque_bridge[0].chain}"
-                )
-            ]
+            nb = self.opaque_bridge[0]
+            return [_end_unknown(flow, f"nft bridge chain {nb.table} {nb.chain}")]
         live, ends = self.hook(family, "FORWARD", [flow])
         post, post_ends = self.hook(family, "POSTROUTING", live)
-        ends.extend(post_ends)
-        for f in post:
-            ends.extend(self._deliver(f, f.pkt, goal, bridged=bridged))
-        return ends
+        return [*_ends(ends), *_ends(post_ends), *(Item(DELIVER, f, bridged=bridged) for f in post)]
 
+    def _t_input(self, flow: Flow) -> list[Item]:
+        live, ends = self.hook(flow.pkt.family, "INPUT", [flow])
+        return [*_ends(ends), *(Item(SOCKET, f) for f in live)]
+
+    def _t_local_out(self, flow: Flow) -> list[Item]:
+        pkt = flow.pkt
+        family = pkt.family
+        oif = self._output_interface(flow, pkt)
+        if oif is None:
+            self._read(flow, "dst", "raw")
+            return [
+                Item(END, flow.then(Step("route", "", 0, f"no route to {ip_text(family, pkt.dst)}")), BLOCKED)
+            ]
+        route_step = Step("route", "", 0, "route local" if oif == "lo" else f"route out via {oif}")
+        flow = flow._replace(pkt=pkt._replace(oif=oif), steps=flow.steps + (route_step,))
+        live, ends = self.hook(family, "OUTPUT", [flow], hi=-100)
+        items = _ends(ends)
+        rerouted: list[Flow] = []
+        for f in live:
+            p = f.pkt
+            if p.dnat:
+                new_oif = self._output_interface(f, p)
+                if new_oif is None:
+                    self._read(f, "dst", "raw")
+                    step = Step("route", "", 0, f"no route to {ip_text(family, p.dst)}")
+                    items.append(Item(END, f.then(step), BLOCKED))
+                    continue
+                self._read(f, "src", "lo127")
+                if family == 4 and p.src >> 24 == 127 and new_oif != "lo":
+                    localnet = self.route_localnet(new_oif)
+                    if localnet is None:
+                        items.append(_end_unknown(f, f"route_localnet of {new_oif} not read"))
+                        continue
+                    if not localnet:
+                        why = f"source 127.0.0.1 may not leave via {new_oif} (route_localnet=0)"
+                        items.append(Item(END, f.then(Step("route", "", 0, why)), BLOCKED))
+                        continue
+                f = f._replace(
+                    pkt=p._replace(oif=new_oif),
+                    steps=f.steps + (Step("route", "", 0, f"rerouted via {new_oif}"),),
+                )
+            rerouted.append(f)
+        live, more = self.hook(family, "OUTPUT", rerouted, lo=-99)
+        items.extend(_ends(more))
+        post, more = self.hook(family, "POSTROUTING", live)
+        items.extend(_ends(more))
+        for f in post:
+            if f.pkt.oif == "lo":
+                looped = f._replace(pkt=f.pkt._replace(iif="lo", oif=None))
+                pre, more = self.hook(family, "PREROUTING", [looped], nat=False)
+                items.extend(_ends(more))
+                for g in pre:
+                    items.extend(self._t_input(g))
+            else:
+                items.append(Item(DELIVER, f, bridged=False))
+        return items
+
+    def _output_interface(self, flow: Flow, pkt: Packet) -> str | None:
+        if self._recording:
+            self._read(flow, "dst", "local")
+        else:
+            self._see(("addr", "local", (pkt.family, pkt.dst)))
+        if self.is_local(pkt.family, pkt.dst):
+            return "lo"
+        if self._recording:
+            self._read(flow, "dst", "route")
+        else:
+            self._see(("addr", "route", (pkt.family, pkt.dst)))
+        route = self.lookup(pkt.family, pkt.dst)
+        if route is None or route.type in ("blackhole", "unreachable", "prohibit"):
+            return None
+        return route.dev
+
+    def _t_reply_forward(self, flow: Flow) -> list[Item]:
+        family = flow.pkt.family
+        pre, ends = self.hook(family, "PREROUTING", [flow], nat=False)
+        live, more = self.hook(family, "FORWARD", pre, nat=False)
+        post, last = self.hook(family, "POSTROUTING", live, nat=False)
+        return [*_ends(ends), *_ends(more), *_ends(last), *(Item(END, f, ACCEPT) for f in post)]
+
+    def _t_reply_local(self, flow: Flow) -> list[Item]:
+        family = flow.pkt.family
+        pre, ends = self.hook(family, "PREROUTING", [flow], nat=False)
+        live, more = self.hook(family, "INPUT", pre, nat=False)
+        return [*_ends(ends), *_ends(more), *(Item(END, f, ACCEPT) for f in live)]
+
+    def _t_reply_host(self, flow: Flow) -> list[Item]:
+        family = flow.pkt.family
+        live, ends = self.hook(family, "OUTPUT", [flow], nat=False)
+        post, more = self.hook(family, "POSTROUTING", live, nat=False)
+        items = [*_ends(ends), *_ends(more)]
+        for f in post:
+            if flow.pkt.oif == "lo":
+                looped = f._replace(pkt=f.pkt._replace(iif="lo", oif=None))
+                pre, more = self.hook(family, "PREROUTING", [looped], nat=False)
+                live_in, more2 = self.hook(family, "INPUT", pre, nat=False)
+                items.extend([*_ends(more), *_ends(more2), *(Item(END, g, ACCEPT) for g in live_in)])
+            else:
+                items.append(Item(END, f, ACCEPT))
+        return items
+
+    def _replies(self, kind: str, start: Flow, compute: Callable[[Flow], list[Item]]) -> list[Branch]:
+        return [Branch(i.verdict, i.flow) for i in self._transport(kind, start, compute)]
+
+    # -- endpoints ------------------------------------------------------------------------
     def _deliver(
         self, flow: Flow, pkt: Packet, goal: Goal, bridged: bool, skip_filter: bool = False
     ) -> list[Branch]:
         """The packet leaves on ``pkt.oif``: is it the goal, and does the reply come back?"""
+        self._see(("goal", "on_host", None))
+        self._see(("goal", "bridge_of", (pkt.family, pkt.dst)))
         if goal.on_host or goal.bridge_of(pkt.family, pkt.dst) != pkt.oif:
+            self._see(("addr", "raw", (pkt.family, pkt.dst)))
+            self._see(("port", "raw", pkt.dport))
             where = f"{ip_text(pkt.family, pkt.dst)}:{pkt.dport} via {pkt.oif}"
             return [
                 Branch(
                     BLOCKED, flow.then(Step("route", "", 0, f"delivered to {where}, not to the container"))
                 )
             ]
+        self._see(("goal", "port_is", pkt.dport))
         if pkt.dport != goal.port or pkt.proto != goal.proto:
+            self._see(("port", "raw", pkt.dport))
+            self._see(("goal", "port", None))
             return [
                 Branch(
                     BLOCKED,
@@ -511,230 +797,319 @@ class PathModel:
         arrived = Flow(pkt, flow.steps, flow.undecided, flow.reasons)
         return self._reply_from_container(arrived, goal, bridged, skip_filter)
 
-    def _input(self, flow: Flow, goal: Goal) -> list[Branch]:
-        live, ends = self.hook(flow.pkt.family, "INPUT", [flow])
-        for f in live:
-            ends.extend(self._socket(f, goal))
-        return ends
-
-    def _socket(self, flow: Flow, goal: Goal) -> list[Branch]:
+    def _socket(self, flow: Flow, goal: Goal, templates: bool = False) -> list[Branch]:
         """The packet reached a local socket: a host-network container or a docker-proxy."""
         pkt = flow.pkt
+        self._see(("goal", "on_host", None))
         if goal.on_host:
+            self._see(("goal", "port_is", pkt.dport))
+            self._see(("port", "raw", pkt.dport))
             if pkt.dport == goal.port and pkt.proto == goal.proto:
                 arrived = flow.then(Step("socket", "", 0, f"host port {pkt.dport}/{pkt.proto}"))
                 return self._reply_from_host(arrived, arrived.pkt)
+            self._see(("goal", "port", None))
             return [
                 Branch(BLOCKED, flow.then(Step("socket", "", 0, f"host port {pkt.dport}, not {goal.port}")))
             ]
         if self.proxies is None:
+            self._see(("port", "raw", pkt.dport))
             return [_unknown(flow, f"whether docker-proxy listens on {pkt.dport}/{pkt.proto} is not known")]
-        for proxy in self._proxies_by_port.get((pkt.proto, pkt.dport), ()):
-            if not _listens(proxy.host_ip, pkt):
+        index = self._listener_index(pkt.proto, pkt.dport, pkt.family, pkt.dst)
+        if index is not None and templates and not flow.reasons:
+            # The proxy is the only part that depends on the port: leave it to ``instantiate``.
+            edited = edited_fields(flow.edits)
+            port_b = "dport" if "dport" not in edited else ("port", pkt.dport)
+            dst_b = "dst" if "dst" not in edited else ("addr", (pkt.family, pkt.dst))
+            self._see(("tag", ("listener", port_b, dst_b)))
+            leg1s = self._reply_from_host(Flow(pkt), pkt)
+            return [SocketTemplate(flow, port_b == "dport", dst_b == "dst", leg1s)]  # type: ignore[list-item]
+        self._see(("port", "raw", pkt.dport))
+        if self._listeners_specific:
+            self._see(("addr", "raw", (pkt.family, pkt.dst)))
+        if index is None:
+            self._see(("addr", "raw", (pkt.family, pkt.dst)))
+            where = f"{ip_text(pkt.family, pkt.dst)}:{pkt.dport}"
+            return [
+                Branch(BLOCKED, flow.then(Step("socket", "", 0, f"no listener of this container on {where}")))
+            ]
+        proxy = self._proxies_by_port[(pkt.proto, pkt.dport)][index]
+        return self._proxy_outcomes(proxy, flow, goal, pkt, None)
+
+    def _listener_index(self, proto: str, port: int, family: int, dst: int) -> int | None:
+        """Which docker-proxy takes a connection to ``dst:port`` (its index for the port)."""
+        key = (proto, port, family, dst)
+        if key in self._listener_indexes:
+            return self._listener_indexes[key]
+        found = None
+        for i, proxy in enumerate(self._proxies_by_port.get((proto, port), ())):
+            if _listens(proxy.host_ip, family, dst):
+                found = i
+                break
+        self._listener_indexes[key] = found
+        return found
+
+    def instantiate(self, branches: list[Any], goal: Goal, dst: int, dport: int) -> list[Branch]:
+        """``branches`` of a remembered attempt for a target: each ``SocketTemplate`` becomes
+        what the docker-proxy on that target's port does (``dst``/``dport``: the target's)."""
+        out: list[Branch] = []
+        for b in branches:
+            if not isinstance(b, SocketTemplate):
+                out.append(b)
                 continue
-            fam, cip = ip_int(proxy.container_ip)
-            label = f"docker-proxy {_hostport(proxy.host_ip, proxy.host_port)} -> {_hostport(proxy.container_ip, proxy.container_port)}"
-            at_proxy = flow.then(Step("socket", "", 0, label))
-            if not goal.has_address(fam, cip) or proxy.container_port != goal.port:
-                return [
+            pkt = b.flow.pkt
+            port = dport if b.port_bound else pkt.dport
+            address = dst if b.dst_bound else pkt.dst
+            index = self._listener_index(pkt.proto, port, pkt.family, address)
+            if index is None:  # the tags say a proxy listens: a memo of another host?
+                raise AssertionError(f"no docker-proxy on {port} for a remembered attempt")
+            proxy = self._proxies_by_port[(pkt.proto, port)][index]
+            simple = self._simple_outcome(proxy, b.flow, goal, pkt.proto) if b.simple else None
+            if simple is not None:
+                out.append(simple)
+            else:
+                out.extend(self._proxy_outcomes(proxy, b.flow, goal, pkt, b.leg1s))
+        return out
+
+    def _simple_outcome(self, proxy: ProxyListener, flow: Flow, goal: Goal, proto: str) -> Branch | None:
+        """``_proxy_outcomes`` when the reply to the client went straight back (nothing to
+        add) and what follows has one answer assuming nothing: that branch, built in one
+        go (``None`` otherwise)."""
+        key = (proxy, proto, goal)
+        suffix = self._simple_suffixes.get(key)
+        if suffix is None:
+            start = Flow(flow.pkt)
+            suffix = self._proxy_outcomes(proxy, start, goal, flow.pkt, [Branch(REACHABLE, start)])
+            self._simple_suffixes[key] = suffix
+        if len(suffix) != 1 or suffix[0].flow.undecided:
+            return None
+        only = suffix[0].flow
+        return Branch(
+            suffix[0].verdict, Flow(only.pkt, flow.steps + only.steps, flow.undecided, only.reasons)
+        )
+
+    def _proxy_outcomes(
+        self, proxy: ProxyListener, flow: Flow, goal: Goal, pkt: Packet, leg1s: list[Branch] | None
+    ) -> list[Branch]:
+        """A docker-proxy took the connection: the reply to the client (``leg1s``: computed
+        from an empty flow, else here) and the proxy's own connection to the container."""
+        fam, cip = ip_int(proxy.container_ip)
+        at_proxy = flow.then(self._proxy_step(proxy, False))
+        self._see(("goal", "has", (fam, cip)))
+        self._see(("goal", "port_is", proxy.container_port))
+        if not goal.has_address(fam, cip) or proxy.container_port != goal.port:
+            return [Branch(BLOCKED, at_proxy.then(self._proxy_step(proxy, True)))]
+        if leg1s is None:
+            replies = self._reply_from_host(at_proxy, pkt)
+        else:
+            replies = [
+                Branch(
+                    r.verdict,
+                    Flow(
+                        r.flow.pkt,
+                        at_proxy.steps + r.flow.steps,
+                        at_proxy.undecided | r.flow.undecided,
+                        at_proxy.reasons + r.flow.reasons,
+                    ),
+                )
+                for r in leg1s
+            ]
+        outcomes = []
+        for leg1 in replies:
+            if leg1.verdict != REACHABLE:
+                outcomes.append(leg1)
+                continue
+            legs = self._proxy_leg(proxy, pkt.proto, goal)
+            if legs is None:
+                outcomes.append(
                     Branch(
                         BLOCKED,
-                        at_proxy.then(Step("socket", "", 0, "the proxy forwards to another container")),
+                        leg1.flow.then(Step("route", "", 0, "no route from the proxy to the container")),
                     )
-                ]
-            outcomes = []
-            for leg1 in self._reply_from_host(at_proxy, pkt):
-                if leg1.verdict != REACHABLE:
-                    outcomes.append(leg1)
-                    continue
-                src = self.source_for(fam, cip)
-                if src is None:
-                    outcomes.append(
-                        Branch(
-                            BLOCKED,
-                            leg1.flow.then(Step("route", "", 0, "no route from the proxy to the container")),
-                        )
-                    )
-                    continue
-                second = first_packet(fam, pkt.proto, src, PROXY_SPORT, cip, proxy.container_port, None)
-                key = (second, goal)
-                proxied = self._proxy_legs.get(key)
-                if proxied is None:  # the same for every client of this proxy
-                    proxied = self.local_out(Flow(second, (Step("socket", "", 0, "proxy connects"),)), goal)
-                    self._proxy_legs[key] = proxied
-                for b in proxied:
-                    f = b.flow
-                    outcomes.append(
-                        Branch(
-                            b.verdict,
-                            Flow(
-                                f.pkt,
-                                leg1.flow.steps + f.steps,
-                                leg1.flow.undecided | f.undecided,
-                                leg1.flow.reasons + f.reasons,
-                            ),
-                        )
-                    )
-            return outcomes
-        return [
-            Branch(
-                BLOCKED,
-                flow.then(
-                    Step(
-                        "socket",
-                        "",
-                        0,
-                        f"no listener of this container on {ip_text(pkt.family, pkt.dst)}:{pkt.dport}",
-                    )
-                ),
-            )
-        ]
-
-    def local_out(self, flow: Flow, goal: Goal) -> list[Branch]:
-        """A connection opened by a process on the host (a local client, or docker-proxy)."""
-        pkt = flow.pkt
-        family = pkt.family
-        oif = self._output_interface(pkt)
-        if oif is None:
-            return [
-                Branch(BLOCKED, flow.then(Step("route", "", 0, f"no route to {ip_text(family, pkt.dst)}")))
-            ]
-        route_step = Step("route", "", 0, "route local" if oif == "lo" else f"route out via {oif}")
-        flow = Flow(pkt._replace(oif=oif), flow.steps + (route_step,), flow.undecided, flow.reasons)
-        live, ends = self.hook(family, "OUTPUT", [flow], hi=-100)
-        rerouted: list[Flow] = []
-        for f in live:
-            p = f.pkt
-            if p.dnat:
-                new_oif = self._output_interface(p)
-                if new_oif is None:
-                    ends.append(
-                        Branch(BLOCKED, f.then(Step("route", "", 0, f"no route to {ip_text(family, p.dst)}")))
-                    )
-                    continue
-                if family == 4 and p.src >> 24 == 127 and new_oif != "lo":
-                    localnet = self.route_localnet(new_oif)
-                    if localnet is None:
-                        ends.append(_unknown(f, f"route_localnet of {new_oif} not read"))
-                        continue
-                    if not localnet:
-                        ends.append(
-                            Branch(
-                                BLOCKED,
-                                f.then(
-                                    Step(
-                                        "route",
-                                        "",
-                                        0,
-                                        f"source 127.0.0.1 may not leave via {new_oif} (route_localnet=0)",
-                                    )
-                                ),
-                            )
-                        )
-                        continue
-                f = Flow(
-                    p._replace(oif=new_oif),
-                    f.steps + (Step("route", "", 0, f"rerouted via {new_oif}"),),
-                    f.undecided,
-                    f.reasons,
                 )
-            rerouted.append(f)
-        live, more = self.hook(family, "OUTPUT", rerouted, lo=-99)
-        ends.extend(more)
-        post, more = self.hook(family, "POSTROUTING", live)
-        ends.extend(more)
-        for f in post:
-            if f.pkt.oif == "lo":
-                looped = Flow(f.pkt._replace(iif="lo", oif=None), f.steps, f.undecided, f.reasons)
-                pre, more = self.hook(family, "PREROUTING", [looped], nat=False)
-                ends.extend(more)
-                for g in pre:
-                    ends.extend(self._input(g, goal))
+                continue
+            for b in legs:
+                f = b.flow
+                outcomes.append(
+                    Branch(
+                        b.verdict,
+                        Flow(
+                            f.pkt,
+                            leg1.flow.steps + f.steps,
+                            leg1.flow.undecided | f.undecided,
+                            leg1.flow.reasons + f.reasons,
+                        ),
+                    )
+                )
+        return outcomes
+
+    def _proxy_leg(self, proxy: ProxyListener, proto: str, goal: Goal) -> list[Branch] | None:
+        """The proxy's connection to its container (the same for every client of the proxy);
+        ``None`` when the host has no route there. What it read is observed again on reuse."""
+        key = (proxy, proto, goal)
+        found = self._proxy_legs.get(key)
+        if found is None:
+            self._observers.append([])
+            try:
+                fam, cip = ip_int(proxy.container_ip)
+                src = self.source_for(fam, cip)
+                legs = None
+                if src is not None:
+                    second = first_packet(fam, proto, src, PROXY_SPORT, cip, proxy.container_port, None)
+                    legs = self.local_out(Flow(second, (Step("socket", "", 0, "proxy connects"),)), goal)
+            finally:
+                observed = self._observers.pop()
+            found = self._proxy_legs[key] = (legs, tuple(observed))
+        legs, seen = found
+        if self._observers:
+            self._observers[-1].extend(seen)
+        return legs
+
+    def _proxy_step(self, proxy: ProxyListener, elsewhere: bool) -> Step:
+        key = (proxy, elsewhere)
+        step = self._proxy_steps.get(key)
+        if step is None:
+            if elsewhere:
+                step = Step("socket", "", 0, "the proxy forwards to another container")
             else:
-                ends.extend(self._deliver(f, f.pkt, goal, bridged=False))
-        return ends
+                host = _hostport(proxy.host_ip, proxy.host_port)
+                inner = _hostport(proxy.container_ip, proxy.container_port)
+                step = Step("socket", "", 0, f"docker-proxy {host} -> {inner}")
+            self._proxy_steps[key] = step
+        return step
 
-    def _output_interface(self, pkt: Packet) -> str | None:
-        if self.is_local(pkt.family, pkt.dst):
-            return "lo"
-        route = self.lookup(pkt.family, pkt.dst)
-        if route is None or route.type in ("blackhole", "unreachable", "prohibit"):
-            return None
-        return route.dev
-
-    # -- replies --------------------------------------------------------------------------
     def _reply_from_container(self, flow: Flow, goal: Goal, bridged: bool, skip_filter: bool) -> list[Branch]:
         pkt = flow.pkt
+        self._see(("goal", "bridge_of", (pkt.family, pkt.dst)))
+        self._see(("addr", "local", (pkt.family, pkt.orig_src)))
+        self._see(("addr", "route", (pkt.family, pkt.orig_src)))
         bridge = goal.bridge_of(pkt.family, pkt.dst)
         client_local = self.is_local(pkt.family, pkt.orig_src)
         same_link = bridged or (not client_local and self._link_of(pkt.family, pkt.orig_src) == bridge)
         reply = reply_to(pkt, iif=bridge, bridged=same_link)
-        start = Flow(reply, (), flow.undecided, flow.reasons)
         if same_link:
             bnf = self.bridge_nf(pkt.family)
             if skip_filter or bnf is False:
                 return [Branch(REACHABLE, flow)]
-            outcomes = self._reply_forward(start, reply._replace(oif=bridge))
+            start = Flow(reply._replace(oif=bridge), (), flow.undecided, flow.reasons)
+            outcomes = self._replies("reply-forward", start, self._t_reply_forward)
             if bnf is None:
                 outcomes = outcomes + [
                     Branch(REACHABLE, Flow(reply, (), frozenset({"net.bridge.bridge-nf-call-iptables"}), ()))
                 ]
         elif client_local:
-            pre, ends = self.hook(pkt.family, "PREROUTING", [start], nat=False)
-            live, more = self.hook(pkt.family, "INPUT", pre, nat=False)
-            outcomes = ends + more + [Branch(ACCEPT, f) for f in live]
+            start = Flow(reply, (), flow.undecided, flow.reasons)
+            outcomes = self._replies("reply-local", start, self._t_reply_local)
         else:
             route = self.lookup(pkt.family, pkt.orig_src)
             if route is None:
                 return [Branch(BLOCKED, flow.then(Step("reply", "", 0, "no route back to the client")))]
-            outcomes = self._reply_forward(start, reply._replace(oif=route.dev))
+            start = Flow(reply._replace(oif=route.dev), (), flow.undecided, flow.reasons)
+            outcomes = self._replies("reply-forward", start, self._t_reply_forward)
         return _joined(flow, outcomes)
-
-    def _reply_forward(self, start: Flow, pkt: Packet) -> list[Branch]:
-        flow = Flow(pkt, start.steps, start.undecided, start.reasons)
-        pre, ends = self.hook(pkt.family, "PREROUTING", [flow], nat=False)
-        live, more = self.hook(pkt.family, "FORWARD", pre, nat=False)
-        post, last = self.hook(pkt.family, "POSTROUTING", live, nat=False)
-        return ends + more + last + [Branch(ACCEPT, f) for f in post]
 
     def _reply_from_host(self, flow: Flow, pkt: Packet) -> list[Branch]:
         """The host's socket answers ``pkt``: OUTPUT, POSTROUTING (and loopback input)."""
         reply = reply_to(pkt, iif=None, bridged=False)
-        oif = self._output_interface(reply)
+        oif = self._output_interface(flow, reply)
         if oif is None:
             return [Branch(BLOCKED, flow.then(Step("reply", "", 0, "no route back to the client")))]
         start = Flow(reply._replace(oif=oif), (), flow.undecided, flow.reasons)
-        live, ends = self.hook(pkt.family, "OUTPUT", [start], nat=False)
-        post, more = self.hook(pkt.family, "POSTROUTING", live, nat=False)
-        ends = ends + more
-        for f in post:
-            if oif == "lo":
-                looped = Flow(f.pkt._replace(iif="lo", oif=None), f.steps, f.undecided, f.reasons)
-                pre, more = self.hook(pkt.family, "PREROUTING", [looped], nat=False)
-                live_in, more2 = self.hook(pkt.family, "INPUT", pre, nat=False)
-                ends = ends + more + more2 + [Branch(ACCEPT, g) for g in live_in]
-            else:
-                ends.append(Branch(ACCEPT, f))
-        return _joined(flow, ends)
+        return _joined(flow, self._replies("reply-host", start, self._t_reply_host))
 
     def _link_of(self, family: int, value: int) -> str | None:
         route = self.lookup(family, value)
         return route.dev if route is not None and route.gateway is None else None
 
 
+class _Plan(NamedTuple):
+    """A hook's stages between two priorities, with the memo of their walks."""
+
+    stages: tuple[Stage, ...]
+    memo: LazyMemo
+
+    def tags(self, reads: set[str]) -> tuple[Tag, ...]:
+        """The fields a walk read, each with the class it was keyed by."""
+        projector = self.memo.projector
+        if projector.everything:
+            return tuple((name, "raw") for name in Packet._fields)
+        out = []
+        for name in reads | {"family"}:
+            cls = projector.classes.get(name)
+            out.append((name, "raw" if cls is None or cls.raw else cls))
+        return tuple(out)
+
+
+def _ends(branches: list[Branch]) -> list[Item]:
+    return [Item(END, b.flow, b.verdict) for b in branches]
+
+
+def _end_unknown(flow: Flow, reason: str) -> Item:
+    return Item(END, flow.because(reason), UNKNOWN)
+
+
 def _hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _listens(host_ip: str, pkt: Packet) -> bool:
+def _address(pkt: Packet, index: int) -> int:
+    """An address field of a packet read by its index (tags name fields by index)."""
+    return cast(int, pkt[index])
+
+
+def _listens(host_ip: str, family: int, dst: int) -> bool:
     if host_ip in ("0.0.0.0", ""):
-        return pkt.family == 4
+        return family == 4
     if host_ip == "::":
-        return pkt.family == 6
+        return family == 6
     try:
-        return ip_int(host_ip) == (pkt.family, pkt.dst)
+        return ip_int(host_ip) == (family, dst)
     except ValueError:
         return False
+
+
+def _bound_value(bound: Any, port: bool) -> Callable[[int, int, int], Any]:
+    """The argument of an attempt tag: the target's own address or port, or a constant."""
+    if bound == "dst":
+        return lambda fam, dst, dport: (fam, dst)
+    if bound == "dport":
+        return lambda fam, dst, dport: dport
+    value = bound[1]
+    return lambda fam, dst, dport: value
+
+
+class SocketTemplate(NamedTuple):
+    """A docker-proxy socket left open in a remembered attempt: ``flow`` is the connection
+    at the socket, ``leg1s`` the reply to the client from an empty flow; the proxy (chosen
+    by the target's port, or the packet's when an edit set it) is filled in per target."""
+
+    flow: Flow
+    port_bound: bool
+    dst_bound: bool
+    leg1s: list[Branch]
+
+    @property
+    def simple(self) -> bool:
+        """The reply to the client went straight back with nothing assumed or added."""
+        return (
+            len(self.leg1s) == 1
+            and self.leg1s[0].verdict == REACHABLE
+            and not self.leg1s[0].flow.steps
+            and not self.leg1s[0].flow.undecided
+            and not self.leg1s[0].flow.reasons
+        )
+
+
+class _Observing:
+    def __init__(self, stack: list[list[Observation]]) -> None:
+        self._stack = stack
+        self.seen: list[Observation] = []
+
+    def __enter__(self) -> _Observing:
+        self._stack.append(self.seen)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.pop()
 
 
 def _unknown(flow: Flow, reason: str) -> Branch:
@@ -764,8 +1139,7 @@ def _joined(forward: Flow, reply_ends: list[Branch]) -> list[Branch]:
 
 
 def _relabel(flow: Flow, old: str, new: str) -> Flow:
-    steps = tuple(replace(s, table=new) if s.table == old else s for s in flow.steps)
-    return Flow(flow.pkt, steps, flow.undecided, flow.reasons)
+    return flow._replace(steps=tuple(replace(s, table=new) if s.table == old else s for s in flow.steps))
 
 
 def _drop_policy_accept(flow: Flow, table: str, chain: str) -> Flow:
@@ -776,5 +1150,5 @@ def _drop_policy_accept(flow: Flow, table: str, chain: str) -> Flow:
         and flow.steps[-1].action == "policy ACCEPT"
         and flow.steps[-1].table == table
     ):
-        return Flow(flow.pkt, flow.steps[:-1], flow.undecided, flow.reasons)
+        return flow._replace(steps=flow.steps[:-1])  # keeps the edits (NOTRACK in raw, say)
     return flow

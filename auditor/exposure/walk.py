@@ -72,7 +72,10 @@ class Step:
     text: str = ""
 
 
-Edit = tuple[str, int, int]  # ("dnat", address, port) | ("untracked", 0, 0) | ("snat", 0, 0)
+# ("dnat", address, port) with None keeping the packet's own | ("untracked", 0, 0) | ("snat", 0, 0).
+# Edits are kept relative so a remembered result applies to every packet of its class: a DNAT
+# without a port keeps each packet's own port, not the port of the packet that computed it.
+Edit = tuple[str, int | None, int | None]
 
 
 def apply_edits(pkt: Packet, edits: tuple[Edit, ...]) -> Packet:
@@ -155,12 +158,11 @@ class _FieldClass:
         self.addr_type = False
         self.raw = False
 
-    def getter(self) -> Callable[[Packet, Context], Any]:
-        """A key function specialised to what this field needs (the common cases are one
-        dictionary lookup or the raw value)."""
-        i = self.index
+    def classify(self) -> Callable[[Any, int, Context], Any]:
+        """The class of one value of this field, in a packet of family ``fam``: which exact
+        values, prefixes, ranges and patterns it satisfies (the value itself when raw)."""
         if self.raw:
-            return lambda pkt, ctx: pkt[i]
+            return lambda value, fam, ctx: value
         get = self.exact.get
         prefixes, ranges, patterns, addr_type = (
             tuple(self.prefixes),
@@ -169,11 +171,9 @@ class _FieldClass:
             self.addr_type,
         )
         if not (prefixes or ranges or patterns or addr_type):
-            return lambda pkt, ctx: get(pkt[i], -1 if pkt[i] is not None else -2)
+            return lambda value, fam, ctx: get(value, -1 if value is not None else -2)
 
-        def key(pkt: Packet, ctx: Context) -> Any:
-            value: Any = pkt[i]
-            fam = pkt.family
+        def key(value: Any, fam: int, ctx: Context) -> Any:
             return (
                 get(value, -1 if value is not None else -2),
                 tuple(fam == f and value & m == n for f, n, m in prefixes) if prefixes else None,
@@ -183,6 +183,18 @@ class _FieldClass:
             )
 
         return key
+
+    def getter(self) -> Callable[[Packet, Context], Any]:
+        """A key function of a packet specialised to what this field needs (the common cases
+        are one dictionary lookup or the raw value)."""
+        i = self.index
+        if self.raw:
+            return lambda pkt, ctx: pkt[i]
+        if not (self.prefixes or self.ranges or self.patterns or self.addr_type):
+            get = self.exact.get
+            return lambda pkt, ctx: get(pkt[i], -1 if pkt[i] is not None else -2)
+        classify = self.classify()
+        return lambda pkt, ctx: classify(pkt[i], pkt.family, ctx)
 
 
 def _raw_getter(i: int) -> Callable[[Packet, Context], Any]:
@@ -343,26 +355,42 @@ class LazyMemo:
     A walk that read fields F (through the rules up to where it stopped) takes the same
     path for every packet whose fields in F fall into the same classes, so its result is
     stored under the signature F and found again by computing the key of a new packet for
-    each signature seen so far (there are few)."""
+    each signature seen so far (there are few).
+
+    A chain whose rules single out each container (Docker's own DOCKER chains) is walked
+    once per container whatever the memo does; after ``TRIAL`` misses in a row without a
+    hit the memo stops looking (``enabled``), so those walks do not pay for it."""
 
     MAX_SIGNATURES = 48
+    TRIAL = 32
 
     def __init__(self, projector: Projector) -> None:
         self.projector = projector
         # (signature, key function, results by key), most useful first
         self.tables: list[tuple[tuple[str, ...], Callable[[Packet, Context], Any], dict[Any, Any]]] = []
+        self.enabled = True
+        self._misses = 0
 
     def get(self, pkt: Packet, ctx: Context) -> Any:
+        if not self.enabled:
+            return None
         tables = self.tables
         for i, (_sig, key, table) in enumerate(tables):
             found = table.get(key(pkt, ctx))
             if found is not None:
                 if i:  # move the signature that answered one place forward
                     tables[i - 1], tables[i] = tables[i], tables[i - 1]
+                self._misses = 0
                 return found
+        self._misses += 1
+        if self._misses >= self.TRIAL:
+            self.enabled = False
+            self.tables = []
         return None
 
     def put(self, reads: set[str] | frozenset[str], pkt: Packet, ctx: Context, value: Any) -> None:
+        if not self.enabled:
+            return
         signature = tuple(sorted(reads | {"family"}))
         for sig, key, table in self.tables:
             if sig == signature:
@@ -580,7 +608,6 @@ class Walker:
         flows that return from this chain)."""
         target = rule.target
         kind = target.kind
-        pkt = flow.pkt
         if kind in (ACCEPT, DROP):
             return [Branch(kind, flow)], [], []
         if kind == "RETURN":
@@ -592,14 +619,11 @@ class Walker:
             terms, rets = self._jump(table, sub, flow, depth + 1, redirect_to, reads)
             return (terms, rets, []) if kind == "JUMP" else (terms, [], rets)
         if kind == "DNAT":
-            dst = target.to_addr if target.to_addr is not None else pkt.dst
-            port = target.to_port if target.to_port is not None else pkt.dport
-            return [Branch(ACCEPT, flow.edited(("dnat", dst, port)))], [], []
+            return [Branch(ACCEPT, flow.edited(("dnat", target.to_addr, target.to_port)))], [], []
         if kind == "REDIRECT":
             if redirect_to is None:
                 return [_unknown(flow, f"{rule.ref}: REDIRECT on a packet without an input address")], [], []
-            port = target.to_port if target.to_port is not None else pkt.dport
-            return [Branch(ACCEPT, flow.edited(("dnat", redirect_to, port)))], [], []
+            return [Branch(ACCEPT, flow.edited(("dnat", redirect_to, target.to_port)))], [], []
         if kind == "SNAT":
             return [Branch(ACCEPT, flow.edited(("snat", 0, 0)))], [], []
         if kind == "NOTRACK":

@@ -56,3 +56,22 @@ def lab_ready(docker_client, pytestconfig):
 def settings_lab(lab_ready, test_image):
     with Lab(SETTINGS_LAB, outside=["laptop", "attacker"], image_source=lab_ready) as lab:
         yield lab
+
+
+# The exposure proofs' lab (tests/lab/test_exposure_*.py): four engines configured the ways
+# issue 13 names, a LAN host for each with routes to its bridges, a host beyond a router.
+EXPOSURE_LAB = (
+    EngineConfig("plain"),
+    EngineConfig("fwd", forwarding=True),
+    EngineConfig("noproxy", daemon={"userland-proxy": False}),
+    EngineConfig("six", daemon={"ipv6": True, "ip6tables": True, "experimental": True}),
+)
+
+
+@pytest.fixture(scope="package")
+def exposure_lab(lab_ready, test_image):
+    from support.exposure_lab import ExposureLab
+
+    lan_hosts = [f"lan{i}" for i in range(1, len(EXPOSURE_LAB) + 1)]  # one per engine
+    with Lab(EXPOSURE_LAB, outside=lan_hosts, internet=["remote"], image_source=lab_ready) as lab:
+        yield ExposureLab.start(lab, {"plain": {"host_service": True}, "six": {"ipv6": True}})

@@ -1,406 +1,374 @@
-"""A throwaway Docker engine in its own network namespace, with an outside "LAN" host.
+"""The exposure model against real packets, on the shared engine lab (``support.lab``).
 
-Used to capture real firewall dumps for ``tests/fixtures/netfilter/`` and to check the
-exposure model against real packets. Everything is named ``audexp-<pid>-...``: the two
-network namespaces (the Docker host and one LAN host joined by a veth pair, both ends
-renamed ``eth0``), and ``/tmp/audexp-<pid>-<tag>`` holding the engine's data root, exec root,
-socket and pid file. ``close()`` (also on failure, via the context manager) stops the engine
-and removes all of it; ``remove_stale()`` removes what a killed run of a dead process left.
-
-Addresses (all from 198.18.0.0/15 and the IPv6 benchmarking range 2001:2::/48):
-Docker host eth0 198.18.0.1/24 and 2001:2:0:1::1/64, LAN host eth0 198.18.0.2/24 and
-2001:2:0:1::2/64 plus 198.19.200.2/32 (an "internet" source outside every local subnet).
-The LAN host routes everything via the Docker host (so it reaches the Docker subnets by
-direct routing); the Docker host's default route points at the LAN host.
+- ``serve``: a container answering each TCP port it exposes with its own name (busybox ``nc``),
+  so a probe tells who answered: with the userland proxy a published port accepts even when
+  the proxy cannot reach the container, and then no name comes back.
+- ``read_facts``: the exposure readers (``read_firewall``, ``read_host_network``) run inside a
+  lab engine's network namespace, as the scanner runs them on a host.
+- ``model_records``: the engine's containers and networks as model records.
+- ``Probers``: which lab namespace plays each zone (an outside host on the LAN, a host beyond
+  the router, the engine itself, a container on a network), with its real source addresses.
+- ``compare``: every attempt of every cell probed from its zone's prober, and the tally.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import errno
+import ipaddress
 import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
-import docker
-import docker.errors
-from auditor.benchmarks.image import build_busybox_image
-
-PREFIX = "audexp-"
-NETNS_DIR = Path("/var/run/netns")
-IMAGE = "audexp/busybox:1"
-HOST_V4, LAN_V4, INTERNET_V4 = "198.18.0.1", "198.18.0.2", "198.19.200.2"
-HOST_V6, LAN_V6 = "2001:2:0:1::1", "2001:2:0:1::2"
-BASE_ARGS = (
-    "--bip",
-    "198.18.16.1/24",
-    "--default-address-pool",
-    "base=198.18.32.0/19,size=24",
-    "--storage-driver",
-    "vfs",
+from auditor.collectors.inspect import normalize_container, normalize_network
+from auditor.exposure import (
+    Attempt,
+    Cell,
+    ExposureMatrix,
+    FirewallFacts,
+    HostNetwork,
+    Verdict,
+    analyze_exposure,
 )
-CLONE_NEWNET = 0x40000000
+from auditor.exposure.facts import facts_from_json, firewall_facts
+from auditor.model.records import Container, Network, SourceKind, Target
+
+from .lab import Lab, Outcome, ProbeResult
+from .lab import Target as Probe
+
+LABEL = {"io.auditor.test": "1"}
+TARGET = Target(SourceKind.ENGINE, "lab", "lab")
+READ_FACTS = (
+    "import json, sys\n"
+    "from auditor.exposure.facts import facts_to_json, read_firewall, read_host_network\n"
+    "json.dump(facts_to_json(read_firewall(), read_host_network()), sys.stdout)\n"
+)
+BANNER_WAIT = 3.0  # an accepted connection may take this long to answer (httpd forks)
+REQUEST = b"GET / HTTP/1.0\r\n\r\n"
 
 
-def _sh(*cmd: str, netns: str | None = None, check: bool = True, input: str | None = None) -> str:
-    full = ["nsenter", f"--net={NETNS_DIR / netns}", *cmd] if netns else list(cmd)
-    proc = subprocess.run(full, capture_output=True, text=True, timeout=60, input=input, check=False)
-    if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(full)} failed: {proc.stderr.strip()}")
-    return proc.stdout
+def serve(
+    lab: Lab,
+    engine: str,
+    name: str,
+    ports: Iterable[int] = (),
+    *,
+    network: str = "bridge",
+    publish: Mapping[int, int | tuple[str, int]] | None = None,
+    network_mode: str | None = None,
+) -> str:
+    """Start ``name`` on ``engine``: every port in ``ports`` is exposed and serves a page
+    naming the container (busybox httpd, which forks per connection: ``nc -ll`` listens with
+    a backlog of one, so concurrent probes would wait on each other); ``publish`` maps
+    container ports to a host port or (host address, host port). No ports: a silent
+    container (a prober)."""
+    api = lab.engines[engine].client.api
+    ports = list(ports)
+    servers = " ".join(f"httpd -f -p {p} -h /www &" for p in ports)
+    html = page(name).decode()
+    command = ["sh", "-c", f"mkdir -p /www && echo {html} > /www/index.html; {servers} exec sleep 86400"]
+    host_config = api.create_host_config(
+        port_bindings=dict(publish or {}), network_mode=network_mode or network
+    )
+    created = api.create_container(
+        lab.image, command, name=name, ports=ports or None, host_config=host_config, labels=LABEL
+    )
+    api.start(created["Id"])
+    return created["Id"]
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def page(name: str) -> bytes:
+    return f"exposure-lab-{name}".encode()
 
 
-def _stop_pid(pid: int, timeout: float = 20.0) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
+def answered_by(result: ProbeResult, name: str) -> bool:
+    """Whether a probe got the page of container ``name`` (not just an accepted connection)."""
+    return result.outcome is Outcome.OPEN and page(name) in (result.banner or b"")
+
+
+def asked(lab: Lab, source: str, address: str, port: int) -> ProbeResult:
+    """One probe that asks for the page."""
+    return lab.probe_each({source: [Probe(address, port)]}, banner=True, request=REQUEST)[source][0]
+
+
+def wait_answer(lab: Lab, source: str, address: str, port: int, name: str, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
-    while _pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if _pid_alive(pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    while True:
+        result = asked(lab, source, address, port)
+        if answered_by(result, name):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{name} does not answer {source} at {address}:{port}: {result}")
+        time.sleep(0.2)
 
 
-def _pids_in_netns(netns: str) -> list[int]:
-    """Processes whose network namespace is the named one (dockerd, containerd, proxies)."""
-    try:
-        target = os.stat(NETNS_DIR / netns).st_ino
-    except OSError:
-        return []
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.stat(entry / "ns" / "net").st_ino == target:
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
+def addresses(lab: Lab, engine: str, container: str) -> dict[str, tuple[str | None, str | None]]:
+    """Network name -> (IPv4, IPv6) of a container."""
+    doc = lab.engines[engine].client.api.inspect_container(container)
+    return {
+        net: (ep.get("IPAddress") or None, ep.get("GlobalIPv6Address") or None)
+        for net, ep in (doc["NetworkSettings"]["Networks"] or {}).items()
+    }
 
 
-def _remove_netns(netns: str) -> None:
-    for pid in _pids_in_netns(netns):
-        _stop_pid(pid, timeout=5)
-    subprocess.run(["ip", "netns", "del", netns], capture_output=True, check=False)
+def wait_serving(lab: Lab, engine: str, names: Iterable[str], ports: Mapping[str, Iterable[int]]) -> None:
+    """Until every server answers from the engine's own namespace (nc needs a moment)."""
+    for name in names:
+        v4 = next(a for a, _ in addresses(lab, engine, name).values() if a)
+        for port in ports.get(name, ()):
+            wait_answer(lab, engine, v4, port, name)
 
 
-def _unmount_below(directory: Path) -> None:
-    """Mounts dockerd left below its exec root (a host-network container bind-mounts the
-    namespace at ``x/netns/default``): lazily unmount them, deepest first."""
-    try:
-        lines = Path("/proc/mounts").read_text().splitlines()
-    except OSError:
-        return
-    prefix = str(directory) + "/"
-    points = [
-        line.split()[1] for line in lines if len(line.split()) > 1 and line.split()[1].startswith(prefix)
-    ]
-    for point in sorted(points, key=len, reverse=True):
-        subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+def read_facts(lab: Lab, engine: str) -> tuple[FirewallFacts, HostNetwork]:
+    """The exposure readers, run inside the engine's network namespace."""
+    out = lab.run(engine, [sys.executable, "-c", READ_FACTS]).stdout
+    firewall, network = facts_from_json(json.loads(out))
+    assert firewall is not None and network is not None
+    return firewall, network
 
 
-def remove_stale() -> None:
-    """Remove namespaces and directories of earlier runs whose process has died."""
-    names = [p.name for p in NETNS_DIR.glob(PREFIX + "*")] if NETNS_DIR.is_dir() else []
-    dirs = list(Path("/tmp").glob(PREFIX + "*"))
-    for name in names + [d.name for d in dirs]:
-        try:
-            owner = int(name.split("-")[1])
-        except (IndexError, ValueError):
-            continue
-        if _pid_alive(owner):
-            continue
-        if (NETNS_DIR / name).exists():
-            _remove_netns(name)
-        if (Path("/tmp") / name).is_dir():
-            pidfile = Path("/tmp") / name / "docker.pid"
-            with contextlib.suppress(OSError, ValueError):
-                _stop_pid(int(pidfile.read_text()))
-            _unmount_below(Path("/tmp") / name)
-            shutil.rmtree(Path("/tmp") / name, ignore_errors=True)
+def with_iptables(base: FirewallFacts, iptables_save: str) -> FirewallFacts:
+    """``base`` with a new IPv4 dump (the nft dump still shows which tables are iptables')."""
+    return firewall_facts(
+        iptables_save=iptables_save,
+        ip6tables_save=base.ip6tables_save,
+        nft_json=base.nft_json,
+        iptables_legacy_save=base.iptables_legacy_save,
+        ip6tables_legacy_save=base.ip6tables_legacy_save,
+        ipset_save=base.ipset_save,
+        source=base.source,
+    )
+
+
+def model_records(lab: Lab, engine: str) -> tuple[list[Container], list[Network]]:
+    api = lab.engines[engine].client.api
+    containers = [normalize_container(api.inspect_container(c["Id"]), TARGET) for c in api.containers()]
+    networks = [normalize_network(api.inspect_network(n["Id"]), TARGET) for n in api.networks()]
+    return containers, networks
 
 
 @dataclass(frozen=True)
-class Probe:
-    """The result of one TCP connection attempt: ``open`` or why not."""
+class Prober:
+    """Who plays a zone: a lab namespace (``source``) or a container (``(engine, name)``)."""
 
-    outcome: str  # open | refused | timeout | unreachable | error:<errno name>
-
-    @property
-    def reachable(self) -> bool:
-        return self.outcome == "open"
+    source: str | tuple[str, str]
+    v4: str | None
+    v6: str | None
 
 
-def connect_from(ns_path: str, dst: str, port: int, src: str | None = None, timeout: float = 1.5) -> Probe:
-    """Try a TCP connection from inside the network namespace at ``ns_path``.
-
-    A forked child enters the namespace (setns) and connects, so a probe costs milliseconds,
-    not a process start-up.
-    """
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: never returns
-        code = "error:fork"
-        try:
-            os.close(read_fd)
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = os.open(ns_path, os.O_RDONLY)
-            if libc.setns(fd, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns")
-            family = socket.AF_INET6 if ":" in dst else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            sock.settimeout(timeout)
-            if src:
-                sock.bind((src, 0))
-            try:
-                sock.connect((dst, port))
-                code = "open"
-            except TimeoutError:
-                code = "timeout"
-            except ConnectionRefusedError:
-                code = "refused"
-            except OSError as exc:
-                unreachable = (errno.EHOSTUNREACH, errno.ENETUNREACH)
-                code = (
-                    "unreachable"
-                    if exc.errno in unreachable
-                    else f"error:{errno.errorcode.get(exc.errno or 0)}"
-                )
-        except BaseException as exc:  # noqa: BLE001 - report anything to the parent
-            code = f"error:{type(exc).__name__}"
-        finally:
-            os.write(write_fd, code.encode())
-            os._exit(0)
-    os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as pipe:
-        data = pipe.read().decode()
-    os.waitpid(pid, 0)
-    return Probe(data or "error:empty")
+def probers(lab: Lab, engine: str, lan_host: str, networks: Mapping[str, str]) -> dict[str, Prober]:
+    """The zones of ``engine`` the lab can play: ``lan:eth0`` (``lan_host``, which routes the
+    engine's bridge subnets via the engine), ``internet:eth0`` (the first internet host),
+    ``host``, and ``network:NAME`` for each network in ``networks`` (network -> a silent
+    prober container)."""
+    lan = lab.hosts[lan_host]
+    out = {"lan:eth0": Prober(lan.name, lan.lan_ip, lan.lan_ip6), "host": Prober(engine, None, None)}
+    remote = next((h for h in lab.hosts.values() if h.plan.segment == "internet"), None)
+    if remote is not None:
+        out["internet:eth0"] = Prober(remote.name, remote.lan_ip, remote.lan_ip6)
+    for net, container in networks.items():
+        v4, v6 = addresses(lab, engine, container)[net]
+        out[f"network:{net}"] = Prober((engine, container), v4, v6)
+    return out
 
 
-class NetnsEngine:
-    """One dockerd in namespace ``audexp-<pid>-<tag>``, a LAN host in ``...-<tag>-lan``."""
+def route_lan_host(lab: Lab, engine: str, lan_host: str) -> None:
+    """``lan_host`` routes every subnet of the engine's bridge networks via the engine."""
+    eng = lab.engines[engine]
+    for net in eng.client.api.networks(filters={"driver": "bridge"}):
+        for cfg in eng.client.api.inspect_network(net["Id"])["IPAM"]["Config"] or []:
+            subnet = cfg.get("Subnet")
+            if subnet:
+                lab.add_route(lan_host, subnet, eng.lan_ip6 if ":" in subnet else eng.lan_ip)
 
-    def __init__(self, tag: str, daemon_args: Sequence[str] = ()):
-        self.tag = tag
-        self.name = f"{PREFIX}{os.getpid()}-{tag}"
-        self.lan = f"{self.name}-lan"
-        self.dir = Path("/tmp") / self.name
-        self.sock = self.dir / "docker.sock"
-        self.daemon_args = tuple(daemon_args)
-        self.process: subprocess.Popen | None = None
-        self.client: docker.DockerClient | None = None
 
-    # -- life cycle ---------------------------------------------------------------------
-    def __enter__(self) -> NetnsEngine:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
+def analyze(
+    lab: Lab,
+    engine: str,
+    found: Mapping[str, Prober],
+    facts: tuple[FirewallFacts, HostNetwork] | None = None,
+    records: tuple[list[Container], list[Network]] | None = None,
+) -> ExposureMatrix:
+    """The engine's matrix, every attempt followed, from the probers' real addresses."""
+    firewall, network = facts or read_facts(lab, engine)
+    containers, networks = records or model_records(lab, engine)
+    return analyze_exposure(
+        containers,
+        networks,
+        firewall,
+        network,
+        every_attempt=True,
+        sources={zone: (p.v4, p.v6) for zone, p in found.items() if zone != "host"},
+    )
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
-    def start(self) -> None:
-        self.dir.mkdir(parents=True, exist_ok=False)
-        for ns in (self.name, self.lan):
-            _sh("ip", "netns", "add", ns)
-        _sh(
-            "ip",
-            "-n",
-            self.name,
-            "link",
-            "add",
-            "eth0",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "eth0",
-            "netns",
-            self.lan,
+@dataclass
+class Tally:
+    """What one comparison found. Pairs are (zone, container port) cells; attempts are the
+    ways into a cell (each probed)."""
+
+    cells: int = 0
+    cells_agree: int = 0
+    cells_unknown: int = 0
+    attempts: int = 0
+    attempts_agree: int = 0
+    attempts_unknown: int = 0
+    disagreements: list[str] = field(default_factory=list)
+
+    def add(self, other: Tally) -> None:
+        for name in (
+            "cells",
+            "cells_agree",
+            "cells_unknown",
+            "attempts",
+            "attempts_agree",
+            "attempts_unknown",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.disagreements += other.disagreements
+
+    def summary(self) -> str:
+        return (
+            f"{self.cells} cells: {self.cells_agree} agree, {self.cells_unknown} unknown; "
+            f"{self.attempts} attempts: {self.attempts_agree} agree, {self.attempts_unknown} unknown; "
+            f"{len(self.disagreements)} disagree"
         )
-        for ns, v4, v6 in ((self.name, HOST_V4, HOST_V6), (self.lan, LAN_V4, LAN_V6)):
-            _sh("ip", "-n", ns, "link", "set", "lo", "up")
-            _sh("ip", "-n", ns, "addr", "add", f"{v4}/24", "dev", "eth0")
-            _sh("ip", "-n", ns, "addr", "add", f"{v6}/64", "dev", "eth0", "nodad")
-            _sh("ip", "-n", ns, "link", "set", "eth0", "up")
-        _sh("ip", "-n", self.lan, "addr", "add", f"{INTERNET_V4}/32", "dev", "lo")
-        _sh("ip", "-n", self.lan, "route", "add", "default", "via", HOST_V4)
-        _sh("ip", "-n", self.lan, "-6", "route", "add", "default", "via", HOST_V6)
-        _sh("ip", "-n", self.name, "route", "add", "default", "via", LAN_V4)
-        _sh("ip", "-n", self.name, "-6", "route", "add", "default", "via", LAN_V6)
-        (self.dir / "daemon.json").write_text("{}\n")  # never the machine's /etc/docker/daemon.json
-        cmd = [
-            "nsenter",
-            f"--net={NETNS_DIR / self.name}",
-            "dockerd",
-            "--config-file",
-            str(self.dir / "daemon.json"),
-            "--data-root",
-            str(self.dir / "data"),
-            "--exec-root",
-            str(self.dir / "x"),
-            "--pidfile",
-            str(self.dir / "docker.pid"),
-            "-H",
-            f"unix://{self.sock}",
-            *BASE_ARGS,
-            *self.daemon_args,
-        ]
-        log = (self.dir / "dockerd.log").open("w")
-        self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.client = docker.DockerClient(base_url=f"unix://{self.sock}", version="1.41", timeout=60)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                self.client.ping()
-                break
-            except Exception:  # noqa: BLE001 - not up yet
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"dockerd in {self.name} did not start: {(self.dir / 'dockerd.log').read_text()[-2000:]}"
-                    ) from None
-                time.sleep(0.3)
-        build_busybox_image(self.client, IMAGE, {"io.auditor.test": "1"})
-
-    def close(self) -> None:
-        if self.client is not None:
-            with contextlib.suppress(Exception):
-                for c in self.client.api.containers(all=True):
-                    self.client.api.remove_container(c["Id"], force=True)
-            self.client.close()
-            self.client = None
-        if self.process is not None:
-            _stop_pid(self.process.pid)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=5)
-            self.process = None
-        _unmount_below(self.dir)
-        for ns in (self.name, self.lan):
-            if (NETNS_DIR / ns).exists():
-                _remove_netns(ns)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    # -- acting in the namespaces -------------------------------------------------------
-    def host(self, *cmd: str, check: bool = True, input: str | None = None) -> str:
-        """Run a command in the Docker host's namespace."""
-        return _sh(*cmd, netns=self.name, check=check, input=input)
-
-    def iptables_restore(self, text: str, ipv6: bool = False) -> None:
-        """Apply rules with ``--noflush`` (only the chains the text names are touched)."""
-        self.host("ip6tables-restore" if ipv6 else "iptables-restore", "--noflush", input=text)
-
-    def container(
-        self,
-        name: str,
-        listen: Sequence[int] = (80,),
-        publish: dict | None = None,
-        network: str | None = None,
-        network_mode: str | None = None,
-    ):
-        """A container listening (busybox httpd) on each port of ``listen``, all of them
-        exposed (so the model knows them); ``publish`` maps "80/tcp" to a host port or
-        (host ip, host port)."""
-        assert self.client is not None
-        api = self.client.api
-        serve = "; ".join(f"httpd -p {p} -h /www" for p in listen)
-        cmd = ["sh", "-c", f"mkdir -p /www; {serve}; exec sleep 3600"]
-        host_config = api.create_host_config(
-            port_bindings=publish or {}, network_mode=network_mode or network or "bridge"
-        )
-        created = api.create_container(
-            IMAGE,
-            cmd,
-            name=name,
-            ports=[int(p) for p in listen],
-            host_config=host_config,
-            labels={"io.auditor.test": "1"},
-        )
-        api.start(created["Id"])
-        return created["Id"]
-
-    def ns_path(self, where: str) -> str:
-        """``host``, ``lan`` or a container name -> the path of its network namespace."""
-        if where == "host":
-            return str(NETNS_DIR / self.name)
-        if where == "lan":
-            return str(NETNS_DIR / self.lan)
-        assert self.client is not None
-        pid = self.client.api.inspect_container(where)["State"]["Pid"]
-        return f"/proc/{pid}/ns/net"
-
-    def probe(self, where: str, dst: str, port: int, src: str | None = None) -> Probe:
-        return connect_from(self.ns_path(where), dst, port, src=src)
-
-    # -- what the tests keep ------------------------------------------------------------
-    def dumps(self) -> dict[str, str]:
-        """The read-only dumps the exposure readers take, as they are on this engine's host."""
-        out = {
-            "iptables-save.txt": self.host("iptables-save"),
-            "ip6tables-save.txt": self.host("ip6tables-save"),
-            "nft.json": self.host("nft", "-j", "list", "ruleset"),
-            "ip-addr.json": self.host("ip", "-j", "addr"),
-            "ip-route.json": self.host("ip", "-j", "route"),
-            "ip6-route.json": self.host("ip", "-6", "-j", "route"),
-            "sysctl.txt": self._reader("read_sysctls()"),
-            "docker-proxy.txt": self._reader("read_docker_proxies()"),
-            "ss-listen.txt": self.host("ss", "-Hltnup"),
-        }
-        return out
-
-    def _reader(self, call: str) -> str:
-        """Run one of auditor.exposure.facts' readers inside the host namespace."""
-        code = f"import sys; from auditor.exposure.facts import *; sys.stdout.write({call} or '')"
-        return self.host(sys.executable, "-c", code)
-
-    def inspect(self) -> tuple[list[dict], list[dict]]:
-        assert self.client is not None
-        containers = [
-            self.client.api.inspect_container(c["Id"]) for c in self.client.api.containers(all=True)
-        ]
-        networks = [self.client.api.inspect_network(n["Id"]) for n in self.client.api.networks()]
-        return containers, networks
 
 
-def ensure_root_tools() -> str | None:
-    """Why a lab cannot run here, or ``None`` when it can."""
-    if os.geteuid() != 0:
-        return "needs root"
-    for tool in ("dockerd", "nsenter", "ip", "iptables-save", "nft"):
-        if shutil.which(tool) is None:
-            return f"{tool} not installed"
-    return None
+def _split(destination: str) -> tuple[str, int]:
+    host, _, port = destination.rpartition(":")
+    return host.strip("[]"), int(port)
 
 
-@contextlib.contextmanager
-def lab(tag: str, daemon_args: Sequence[str] = ()) -> Iterator[NetnsEngine]:
-    remove_stale()
-    with NetnsEngine(tag, daemon_args) as engine:
-        yield engine
+@dataclass(frozen=True)
+class _Check:
+    cell: Cell
+    attempt: Attempt | None  # None: the model has no way in, the container must stay silent
+    probe: Probe
+    loopback: bool  # 127.0.0.1 sent out of the LAN host's interface
 
 
-def dump_json(obj: object) -> str:
-    return json.dumps(obj, indent=1, sort_keys=True) + "\n"
+def _checks(matrix: ExposureMatrix, found: Mapping[str, Prober], engine: str) -> list[_Check]:
+    targets = {(t.container, t.port, t.protocol): t for t in matrix.targets}
+    out = []
+    for cell in matrix.cells:
+        prober = found.get(cell.zone)
+        if prober is None:
+            continue
+        wanted: list[tuple[Attempt | None, Probe]] = []
+        for attempt in cell.attempts:
+            host, port = _split(attempt.destination)
+            wanted.append((attempt, Probe(host, port, cell.protocol)))
+        if not cell.attempts:
+            for entry in targets[(cell.container, cell.port, cell.protocol)].addresses:
+                address = entry.split("=", 1)[1]
+                v6 = ipaddress.ip_address(address).version == 6
+                if prober.source == engine or (prober.v6 if v6 else prober.v4):
+                    wanted.append((None, Probe(address, cell.port, cell.protocol)))
+        for attempt, probe in wanted:
+            loopback = cell.zone.startswith("lan:") and probe.address == "127.0.0.1"
+            out.append(_Check(cell, attempt, probe, loopback))
+    return out
+
+
+def compare(
+    lab: Lab,
+    engine: str,
+    matrix: ExposureMatrix,
+    found: Mapping[str, Prober],
+    *,
+    timeout: float = 0.3,
+    retry_timeout: float = 1.0,
+) -> Tally:
+    """Probe every attempt of every cell whose zone has a prober; reachable means the
+    container answered with its name. A cell the model gives no attempt is probed at the
+    container's own addresses, which must not answer. Attempts to 127.0.0.1 from the LAN go
+    out of the LAN host's interface (``Lab.loopback_via``)."""
+    checks = _checks(matrix, found, engine)
+    options = {
+        "timeout": timeout,
+        "retry_timeout": retry_timeout,
+        "banner": True,
+        "banner_wait": BANNER_WAIT,
+        "request": REQUEST,
+    }
+    plan: dict[str | tuple[str, str], list[Probe]] = {}
+    for check in checks:
+        plan.setdefault(found[check.cell.zone].source, []).append(check.probe)
+    lan_host = found["lan:eth0"].source
+    assert isinstance(lan_host, str)
+    # The LAN host's other probes never use its loopback, so one round serves both.
+    sending = (
+        lab.loopback_via(lan_host, engine) if any(c.loopback for c in checks) else contextlib.nullcontext()
+    )
+    with sending:
+        results = {source: iter(got) for source, got in lab.probe_each(plan, **options).items()}
+    tally = Tally()
+    seen: dict[tuple[str, str, int, str], list[tuple[_Check, bool]]] = {}
+    for check in checks:
+        cell = check.cell
+        result = next(results[found[cell.zone].source])
+        answered = answered_by(result, cell.container)
+        seen.setdefault((cell.zone, cell.container, cell.port, cell.protocol), []).append((check, answered))
+        if check.attempt is None:
+            continue
+        tally.attempts += 1
+        verdict = check.attempt.verdict
+        if verdict is Verdict.UNKNOWN:
+            tally.attempts_unknown += 1
+        elif (verdict is Verdict.REACHABLE) == answered:
+            tally.attempts_agree += 1
+        else:
+            tally.disagreements.append(
+                f"{engine} {cell.zone} -> {cell.container}:{cell.port} at {check.attempt.destination}: "
+                f"model {verdict.value}, packets {result.outcome.value} {result.banner!r}; {check.attempt.trace}"
+            )
+    for (zone, container, port, _proto), answers in seen.items():
+        cell = answers[0][0].cell
+        tally.cells += 1
+        real = any(answered for _, answered in answers)
+        if cell.verdict is Verdict.UNKNOWN:
+            tally.cells_unknown += 1
+        elif (cell.verdict is Verdict.REACHABLE) == real:
+            tally.cells_agree += 1
+        elif not cell.attempts:
+            tally.disagreements.append(
+                f"{engine} {zone} -> {container}:{port}: no way in the model, yet it answered"
+            )
+    return tally
+
+
+@dataclass
+class ExposureLab:
+    """A lab whose engines run the standard scenario (``exposure_scenarios.standard``), with
+    the LAN host routing their bridge subnets and the zones' probers found."""
+
+    lab: Lab
+    setups: dict
+    lan_hosts: dict[str, str]  # engine -> its own LAN host (probes of two engines at once)
+    probers: dict[str, dict[str, Prober]]
+
+    @classmethod
+    def start(cls, lab: Lab, options: Mapping[str, Mapping[str, bool]]) -> ExposureLab:
+        """Each engine gets the standard scenario and a LAN host of its own, in order."""
+        from .exposure_scenarios import standard
+
+        def one(engine: str):
+            return standard(lab, engine, **options.get(engine, {}))
+
+        with ThreadPoolExecutor(max_workers=len(lab.engines)) as pool:
+            setups = dict(zip(lab.engines, pool.map(one, list(lab.engines)), strict=True))
+        lan = [h.name for h in lab.hosts.values() if h.plan.segment == "lan"]
+        lan_hosts = dict(zip(lab.engines, lan, strict=True))
+        found = {}
+        for engine, setup in setups.items():
+            route_lan_host(lab, engine, lan_hosts[engine])
+            found[engine] = probers(lab, engine, lan_hosts[engine], setup.probers)
+        return cls(lab, setups, lan_hosts, found)
+
+    def check(self, engine: str, **kwargs) -> tuple[ExposureMatrix, Tally]:
+        """The engine's matrix now, and how it compares with packets sent now."""
+        matrix = analyze(self.lab, engine, self.probers[engine])
+        return matrix, compare(self.lab, engine, matrix, self.probers[engine], **kwargs)

@@ -230,7 +230,9 @@ class ApiVersion(Fault):
     def after(self, request: Request, reply: Reply) -> Reply:
         if request.path.startswith("/version") and reply.status == 200:
             doc = reply.json()
-            doc.update(ApiVersion=self.api_version, Version=self.server_version, MinAPIVersion=self.min_version)
+            doc.update(
+                ApiVersion=self.api_version, Version=self.server_version, MinAPIVersion=self.min_version
+            )
             reply.body = json.dumps(doc).encode()
             self._hit()
         if "Api-Version" in reply.headers:
@@ -323,7 +325,9 @@ class DockerProxy:
         server = _Server(self.path, _Handler)
         server.proxy = self
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -349,8 +353,15 @@ class DockerProxy:
         m = _VERSION_PREFIX.match(handler.path)
         path, version = (m.group(3), f"{m.group(1)}.{m.group(2)}") if m else (handler.path, None)
         with self._lock:
-            request = Request(handler.command, handler.path, path, version, dict(handler.headers.items()), body,
-                              len(self.requests) + 1)
+            request = Request(
+                handler.command,
+                handler.path,
+                path,
+                version,
+                dict(handler.headers.items()),
+                body,
+                len(self.requests) + 1,
+            )
             self.requests.append(request)
         return request
 

@@ -38,6 +38,8 @@ import docker.types
 from ..engine import IMAGE, build_test_image
 from . import reaper, system, tls
 from .plan import (
+    INTERNET,
+    INTERNET6,
     SWARM_POOL,
     EngineConfig,
     EnginePlan,
@@ -143,11 +145,14 @@ class Lab:
         outside: Sequence[str] = (),
         lan: str = "198.18.0.0/24",
         *,
+        internet: Sequence[str] = (),
         image_source: docker.DockerClient | None = None,
         image: str | None = IMAGE,
         base_dir: Path = reaper.DEFAULT_BASE,
     ) -> None:
-        self.plan: LabPlan = make_plan(engines, outside, lan, base_dir, os.getpid(), secrets.token_hex(2))
+        self.plan: LabPlan = make_plan(
+            engines, outside, lan, base_dir, os.getpid(), secrets.token_hex(2), internet=internet
+        )
         self.engines = {e.name: LabEngine(e) for e in self.plan.engines}
         self.hosts = {h.name: OutsideHost(h) for h in self.plan.hosts}
         self.image = image
@@ -293,9 +298,52 @@ class Lab:
                 system.sysctl_write(engine.netns, "net.ipv4.conf.mv0.arp_ignore", "1")
             system.sysctl_write(engine.netns, "net.ipv4.ip_forward", "1" if engine.config.forwarding else "0")
         for host in self.plan.hosts:
-            self._join_lan(host.netns, host.name, host.lan_ip, host.lan_ip6)
+            if host.segment == "lan":
+                self._join_lan(host.netns, host.name, host.lan_ip, host.lan_ip6)
             system.sysctl_write(host.netns, "net.ipv4.ip_forward", "0")
         system.sysctl_write(lan, "net.ipv4.ip_forward", "0")
+        if self.plan.router_netns:
+            self._build_internet(self.plan.router_netns)
+
+    def _build_internet(self, router: str) -> None:
+        """A router between the LAN and an internet segment; the engines' default routes
+        point at it, so what the internet reaches is what a host beyond a gateway reaches."""
+        plan = self.plan
+        self._join_lan(router, "router", plan.router_lan_ip, plan.router_lan_ip6)
+        system.ip("-n", router, "link", "add", "br1", "type", "bridge")
+        system.ip("-n", router, "addr", "add", f"{INTERNET.network_address + 1}/24", "dev", "br1")
+        system.ip("-n", router, "addr", "add", f"{INTERNET6.network_address + 1}/64", "dev", "br1", "nodad")
+        system.ip("-n", router, "link", "set", "br1", "up")
+        system.sysctl_write(router, "net.ipv4.ip_forward", "1")
+        system.sysctl_write(router, "net.ipv6.conf.all.forwarding", "1")
+        for host in plan.hosts:
+            if host.segment != "internet":
+                continue
+            system.ip(
+                "-n",
+                router,
+                "link",
+                "add",
+                host.name,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                host.netns,
+            )
+            system.ip("-n", router, "link", "set", host.name, "master", "br1", "up")
+            system.ip("-n", host.netns, "addr", "add", f"{host.lan_ip}/24", "dev", "eth0")
+            system.ip("-n", host.netns, "addr", "add", f"{host.lan_ip6}/64", "dev", "eth0", "nodad")
+            system.ip("-n", host.netns, "link", "set", "eth0", "up")
+            system.ip("-n", host.netns, "route", "add", "default", "via", str(INTERNET.network_address + 1))
+            system.ip(
+                "-n", host.netns, "-6", "route", "add", "default", "via", str(INTERNET6.network_address + 1)
+            )
+        for engine in plan.engines:
+            system.ip("-n", engine.netns, "route", "add", "default", "via", str(plan.router_lan_ip))
+            system.ip("-n", engine.netns, "-6", "route", "add", "default", "via", str(plan.router_lan_ip6))
 
     def _veth_to_lan(self, netns: str, lan_side: str, inside: str) -> None:
         lan = self.plan.lan_netns
@@ -403,6 +451,8 @@ class Lab:
             return self.hosts[name].netns
         if name == "lan":
             return self.plan.lan_netns
+        if name == "router" and self.plan.router_netns:
+            return self.plan.router_netns
         raise LabError(f"no lab engine or host called {name!r}")
 
     def address(self, name: str) -> str:
@@ -457,6 +507,59 @@ class Lab:
     ) -> list[ProbeResult]:
         wanted = list(targets)
         return system.call_in_netns(self.netns(name), lambda: probe_all(wanted, timeout, banner=banner))
+
+    def container_pid(self, engine: str, container: str) -> int:
+        """The main process of a container of a lab engine (its network namespace is the
+        container's)."""
+        state = self.engines[engine].client.api.inspect_container(container)["State"]
+        if not state.get("Running") or not state.get("Pid"):
+            raise LabError(f"container {container} of {engine} is not running")
+        return int(state["Pid"])
+
+    def probe_from_container(
+        self,
+        engine: str,
+        container: str,
+        targets: Iterable[Target],
+        *,
+        timeout: float = 0.3,
+        banner: bool = False,
+    ) -> list[ProbeResult]:
+        """Real packets from inside a container of a lab engine (its own network namespace)."""
+        wanted = list(targets)
+        pid = self.container_pid(engine, container)
+        return system.call_in_pid_netns(pid, lambda: probe_all(wanted, timeout, banner=banner))
+
+    def probe_each(
+        self,
+        plan: dict[str | tuple[str, str], list[Target]],
+        *,
+        timeout: float = 0.3,
+        retry_timeout: float = 1.0,
+        banner: bool = False,
+        banner_wait: float | None = None,
+        request: bytes | None = None,
+    ) -> dict[str | tuple[str, str], list[ProbeResult]]:
+        """Probe from several sources at once: a lab namespace name, or (engine, container).
+        Each source probes on its own thread, so a round costs its slowest source's time.
+        ``banner_wait``: how long a connected socket may take to answer; ``request``: what
+        it sends first (``probe.probe_all``)."""
+
+        def one(source: str | tuple[str, str]) -> list[ProbeResult]:
+            wanted = plan[source]
+
+            def job() -> list[ProbeResult]:
+                return probe_all(
+                    wanted, timeout, retry_timeout, banner=banner, banner_wait=banner_wait, request=request
+                )
+
+            if isinstance(source, tuple):
+                return system.call_in_pid_netns(self.container_pid(*source), job)
+            return system.call_in_netns(self.netns(source), job)
+
+        with ThreadPoolExecutor(max_workers=max(1, len(plan))) as pool:
+            results = list(pool.map(one, list(plan)))
+        return dict(zip(plan, results, strict=True))
 
     def wait_probe(
         self,

@@ -17,6 +17,9 @@ tested without root and a stale lab can be recognised by its names alone:
   engine *i* bridges        198.19.(16 i).0/20: default bridge ``.1/24``, pools the upper /21
   engine *i* IPv6 bridge    2001:2:0:i::/64 (``fixed-cidr-v6`` when the engine enables IPv6)
   swarm address pool        198.18.128.0/17 in /24s (ingress, overlays)
+  internet (optional, /24)  198.18.127.0/24 behind a router (LAN ``.100``, internet
+                            ``.1``) that the engines' default routes point at; its hosts
+                            ``.101`` and up; IPv6 2001:2:0:fe::/64, router ``::1``
   ========================  =====================================================
 
 Interfaces are created directly inside the lab's namespaces: nothing ever appears in the
@@ -38,6 +41,9 @@ LAN_SPACE = ipaddress.IPv4Network("198.18.0.0/17")
 SWARM_POOL = ipaddress.IPv4Network("198.18.128.0/17")
 ENGINE_SPACE = ipaddress.IPv4Network("198.19.0.0/16")
 LAN6 = ipaddress.IPv6Network("2001:2:0:ff::/64")
+INTERNET = ipaddress.IPv4Network("198.18.127.0/24")
+INTERNET6 = ipaddress.IPv6Network("2001:2:0:fe::/64")
+ROUTER_HOST = 100  # the router's number on the LAN (its internet side is .1)
 MAX_ENGINES = 8  # macvlan ranges: eight /28s in the LAN's upper half
 MAX_HOSTS = 27  # .101 - .127
 ENGINE_HOST_BASE = 10
@@ -139,8 +145,9 @@ class EnginePlan:
 class HostPlan:
     name: str
     netns: str
-    lan_ip: ipaddress.IPv4Address
+    lan_ip: ipaddress.IPv4Address  # its address on its segment (the LAN or the internet)
     lan_ip6: ipaddress.IPv6Address
+    segment: str = "lan"  # lan | internet
 
 
 @dataclass(frozen=True)
@@ -152,14 +159,24 @@ class LabPlan:
     lan_netns: str
     engines: tuple[EnginePlan, ...]
     hosts: tuple[HostPlan, ...]
+    router_netns: str | None = None  # set when there are internet hosts
 
     @property
     def gateway(self) -> ipaddress.IPv4Address:
         return self.lan.network_address + 1
 
     @property
+    def router_lan_ip(self) -> ipaddress.IPv4Address:
+        return self.lan.network_address + ROUTER_HOST
+
+    @property
+    def router_lan_ip6(self) -> ipaddress.IPv6Address:
+        return LAN6.network_address + ROUTER_HOST
+
+    @property
     def namespaces(self) -> tuple[str, ...]:
-        return (self.lan_netns, *(e.netns for e in self.engines), *(h.netns for h in self.hosts))
+        router = (self.router_netns,) if self.router_netns else ()
+        return (self.lan_netns, *router, *(e.netns for e in self.engines), *(h.netns for h in self.hosts))
 
     @property
     def tls_dir(self) -> Path:
@@ -187,24 +204,27 @@ def make_plan(
     base_dir: Path,
     owner_pid: int,
     tag: str,
+    internet: Sequence[str] = (),
 ) -> LabPlan:
     """Check the request and lay out every name and address; raises ``LabError``."""
-    names = [e.name for e in engines] + list(outside)
+    names = [e.name for e in engines] + list(outside) + list(internet)
     for name in names:
-        if not _NAME.match(name) or name == "lan":
-            raise LabError(f"lab name {name!r}: use 1-10 lowercase letters/digits, not 'lan'")
+        if not _NAME.match(name) or name in ("lan", "router"):
+            raise LabError(f"lab name {name!r}: use 1-10 lowercase letters/digits, not 'lan' or 'router'")
     if len(set(names)) != len(names):
         raise LabError(f"lab names must be unique: {names}")
-    if not 1 <= len(engines) <= MAX_ENGINES or len(outside) > MAX_HOSTS:
-        raise LabError(f"a lab has 1-{MAX_ENGINES} engines and at most {MAX_HOSTS} outside hosts")
+    if not 1 <= len(engines) <= MAX_ENGINES or len(outside) > MAX_HOSTS or len(internet) > MAX_HOSTS:
+        raise LabError(f"a lab has 1-{MAX_ENGINES} engines and at most {MAX_HOSTS} hosts per segment")
     if not re.fullmatch(r"[0-9a-f]{4}", tag):
         raise LabError(f"lab tag {tag!r} must be four hex digits")
     try:
         net = ipaddress.IPv4Network(lan)
     except ValueError as exc:
         raise LabError(f"the lab LAN {lan!r}: {exc}") from None
-    if net.prefixlen != 24 or not net.subnet_of(LAN_SPACE):
-        raise LabError(f"the lab LAN must be a /24 inside {LAN_SPACE}, not {lan}")
+    if net.prefixlen != 24 or not net.subnet_of(LAN_SPACE) or (internet and net == INTERNET):
+        raise LabError(
+            f"the lab LAN must be a /24 inside {LAN_SPACE} (not {INTERNET} with internet hosts), not {lan}"
+        )
     for config in engines:
         reserved = RESERVED_KEYS & set(config.daemon)
         if reserved:
@@ -240,6 +260,15 @@ def make_plan(
             lan_ip6=LAN6.network_address + OUTSIDE_HOST_BASE + number,
         )
         for number, name in enumerate(outside, start=1)
+    ) + tuple(
+        HostPlan(
+            name=name,
+            netns=f"{prefix}{name}",
+            lan_ip=INTERNET.network_address + OUTSIDE_HOST_BASE + number,
+            lan_ip6=INTERNET6.network_address + OUTSIDE_HOST_BASE + number,
+            segment="internet",
+        )
+        for number, name in enumerate(internet, start=1)
     )
     return LabPlan(
         lab_id=lab_id,
@@ -249,6 +278,7 @@ def make_plan(
         lan_netns=f"{prefix}lan",
         engines=tuple(engine_plans),
         hosts=host_plans,
+        router_netns=f"{prefix}router" if internet else None,
     )
 
 

@@ -98,9 +98,17 @@ def _close_hard(sock: socket.socket) -> None:
 
 
 def _tcp_round(
-    targets: Sequence[Target], timeout: float, banner: bool
+    targets: Sequence[Target],
+    timeout: float,
+    banner: bool,
+    banner_wait: float | None = None,
+    request: bytes | None = None,
 ) -> dict[int, tuple[Outcome, str, bytes | None]]:
-    """One concurrent connect to every target; silent ones are absent from the answer."""
+    """One concurrent connect to every target; silent ones are absent from the answer.
+    A connected socket waits for its banner until ``banner_wait`` after it connected (by
+    default until the round's deadline). With ``request`` it sends that first and reads the
+    answer until the server closes (up to 4 KiB)."""
+    received: dict[int, bytes] = {}
     sel = selectors.DefaultSelector()
     done: dict[int, tuple[Outcome, str, bytes | None]] = {}
     socks: dict[int, socket.socket] = {}
@@ -115,32 +123,50 @@ def _tcp_round(
             else:
                 done[i] = (classify_errno(code), errno.errorcode.get(code, str(code)), None)
         deadline = time.monotonic() + timeout
-        waiting_banner: dict[int, float] = {}
-        while sel.get_map():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+        connecting = {key.data for key in sel.get_map().values()}
+        speaking: dict[int, float] = {}  # connected, waiting for a banner until then
+        while connecting or speaking:
+            now = time.monotonic()
+            for i in [i for i, until in speaking.items() if until <= now]:
+                done[i] = (Outcome.OPEN, "connected", received.pop(i, b""))  # all it said in time
+                sel.unregister(socks[i])
+                del speaking[i]
+            if now >= deadline and connecting:  # silent: left out of the answer
+                for i in connecting:
+                    sel.unregister(socks[i])
+                connecting = set()
+            if not (connecting or speaking):
                 break
-            for key, _events in sel.select(remaining):
+            wake = min([deadline] * bool(connecting) + list(speaking.values()))
+            for key, _events in sel.select(max(0.0, wake - now)):
                 i = key.data
                 sock = socks[i]
-                if i in waiting_banner:
+                if i in speaking:
                     try:
-                        data: bytes = sock.recv(256)
+                        data: bytes = sock.recv(4096 if request is not None else 256)
                     except OSError as exc:
                         data = f"<{errno.errorcode.get(exc.errno or 0, exc)}>".encode()
-                    done[i] = (Outcome.OPEN, "connected", data)
+                    if request is not None and data and len(received.get(i, b"")) + len(data) < 4096:
+                        received[i] = received.get(i, b"") + data  # more may follow
+                        continue
+                    done[i] = (Outcome.OPEN, "connected", received.pop(i, b"") + data)
                     sel.unregister(sock)
+                    del speaking[i]
                     continue
+                connecting.discard(i)
                 code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                 outcome = classify_errno(code)
                 if outcome is Outcome.OPEN and banner:
+                    if request is not None:
+                        try:
+                            sock.send(request)  # small: fits the send buffer at once
+                        except OSError:
+                            pass
                     sel.modify(sock, selectors.EVENT_READ, i)
-                    waiting_banner[i] = time.monotonic()
+                    speaking[i] = time.monotonic() + banner_wait if banner_wait is not None else deadline
                     continue
                 done[i] = (outcome, "connected" if code == 0 else errno.errorcode.get(code, str(code)), None)
                 sel.unregister(sock)
-        for i in waiting_banner:
-            done.setdefault(i, (Outcome.OPEN, "connected", b""))  # accepted, said nothing
     finally:
         sel.close()
         for sock in socks.values():
@@ -149,13 +175,18 @@ def _tcp_round(
 
 
 def probe_tcp(
-    targets: Sequence[Target], timeout: float = 0.3, retry_timeout: float = 1.0, banner: bool = False
+    targets: Sequence[Target],
+    timeout: float = 0.3,
+    retry_timeout: float = 1.0,
+    banner: bool = False,
+    banner_wait: float | None = None,
+    request: bytes | None = None,
 ) -> list[ProbeResult]:
     start = time.monotonic()
-    done = _tcp_round(targets, timeout, banner)
+    done = _tcp_round(targets, timeout, banner, banner_wait, request)
     silent = [i for i in range(len(targets)) if i not in done]
     if silent:
-        again = _tcp_round([targets[i] for i in silent], retry_timeout, banner)
+        again = _tcp_round([targets[i] for i in silent], retry_timeout, banner, banner_wait, request)
         for j, i in enumerate(silent):
             done[i] = again.get(j, (Outcome.FILTERED, "timeout", None))
     elapsed = time.monotonic() - start
@@ -220,14 +251,20 @@ def probe_udp(
 
 
 def probe_all(
-    targets: Sequence[Target], timeout: float = 0.3, retry_timeout: float = 1.0, banner: bool = False
+    targets: Sequence[Target],
+    timeout: float = 0.3,
+    retry_timeout: float = 1.0,
+    banner: bool = False,
+    banner_wait: float | None = None,
+    request: bytes | None = None,
 ) -> list[ProbeResult]:
-    """Probe TCP and UDP targets from this namespace; results in the order given."""
+    """Probe TCP and UDP targets from this namespace; results in the order given.
+    ``request``: bytes a TCP probe sends once connected (with ``banner``: the answer)."""
     tcp = [i for i, t in enumerate(targets) if t.proto == "tcp"]
     udp = [i for i, t in enumerate(targets) if t.proto == "udp"]
     results: dict[int, ProbeResult] = {}
     if tcp:
-        found = probe_tcp([targets[i] for i in tcp], timeout, retry_timeout, banner)
+        found = probe_tcp([targets[i] for i in tcp], timeout, retry_timeout, banner, banner_wait, request)
         results.update(zip(tcp, found, strict=True))
     if udp:
         found = probe_udp([targets[i] for i in udp], max(timeout * 2, 0.6))

@@ -106,7 +106,20 @@ def call_in_netns(netns: str, fn: Callable[[], T]) -> T:
     in, so the rest of the process is untouched and no subprocess is needed (a probe of a
     dozen ports costs milliseconds, not a Python start-up).
     """
-    path = netns_path(netns)
+    return _call_in(netns_path(netns), netns, fn)
+
+
+def call_in_pid_netns(pid: int, fn: Callable[[], T]) -> T:
+    """``call_in_netns`` for the network namespace of a process (a lab container's); the
+    process must be in a lab namespace's tree, which the caller checked (it asked a lab
+    engine for the pid)."""
+    path = Path(f"/proc/{pid}/ns/net")
+    if netns_inode(pid) is None or netns_inode(os.getpid()) == netns_inode(pid):
+        raise LabError(f"process {pid} has no network namespace of its own")
+    return _call_in(path, f"pid{pid}", fn)
+
+
+def _call_in(path: Path, label: str, fn: Callable[[], T]) -> T:
     box: dict[str, object] = {}
 
     def target() -> None:
@@ -122,7 +135,7 @@ def call_in_netns(netns: str, fn: Callable[[], T]) -> T:
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             box["error"] = exc
 
-    thread = threading.Thread(target=target, name=f"in-{netns}", daemon=True)
+    thread = threading.Thread(target=target, name=f"in-{label}", daemon=True)
     thread.start()
     thread.join()
     if "error" in box:

@@ -1,0 +1,105 @@
+"""Whole connection attempts remembered by what they read of their target.
+
+An attempt from one zone is decided by the zone (fixed: its interface, source, protocol) and
+by the target: the destination address and port it is sent to, and the goal (which
+container addresses and port count as arriving). While an attempt is computed, every read
+of a value is *observed* as ``(kind, value)``: the class a hook's rules put an address or a
+port in, its route, whether it is a host address, a question to the goal ("is this the
+container's bridge?"). ``bind`` keeps the observations of the attempt's own destination and
+port (by value: anything else the path read was chosen by what it read before, or is the
+zone's) and every goal question, with its argument bound the same way. The attempt's result
+is then valid for every target that answers these the same: containers behind the same
+rules share it, which is most of a host's matrix.
+
+Observation forms: ``("addr", kind, (family, address))``, ``("port", kind, port)``,
+``("goal", question, argument)`` and ``("tag", tag)`` for a tag bound by the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+Observation = tuple[Any, ...]
+AttemptTag = tuple[Any, ...]
+Getter = Callable[[int, int, int, Any], Any]  # (family, destination, port, goal) -> value
+
+
+def bind(observations: Iterable[Observation], family: int, dst: int, dport: int) -> frozenset[AttemptTag]:
+    """The tags of an attempt to ``dst:dport`` from what its computation observed."""
+    own = (family, dst)
+    out: set[AttemptTag] = set()
+    for obs in observations:
+        category = obs[0]
+        if category == "addr":
+            if obs[2] == own:
+                out.add(("dst", obs[1]))
+        elif category == "port":
+            if obs[2] == dport:
+                out.add(("dport", obs[1]))
+        elif category == "goal":
+            arg = obs[2]
+            if arg is None:
+                bound: Any = None
+            elif isinstance(arg, tuple):
+                bound = "dst" if arg == own else ("addr", arg)
+            else:
+                bound = "dport" if arg == dport else ("port", arg)
+            out.add(("goal", obs[1], bound))
+        else:
+            out.add(obs[1])
+    return frozenset(out)
+
+
+class AttemptMemo:
+    """Results of the attempts of one zone (one family, protocol, way in), by tags.
+
+    Within a zone there are few signatures (ways an attempt can go) when targets share
+    rules, and one per target when rules single targets out (a DNAT per published port):
+    there a memo only costs. So a memo that has not answered ``TRIAL`` attempts in a row
+    gives up (``enabled`` turns false) and the zone's attempts are computed directly;
+    lookups try at most ``MAX_SIGNATURES``, the most useful first. Results never depend
+    on any of this.
+    """
+
+    MAX_SIGNATURES = 8
+    TRIAL = 12
+
+    def __init__(self, getter: Callable[[AttemptTag], Getter]) -> None:
+        self._getter = getter
+        self._tables: list[tuple[frozenset[AttemptTag], Callable[[int, int, int, Any], Any], dict]] = []
+        self.enabled = True
+        self._misses = 0  # in a row
+
+    def get(self, family: int, dst: int, dport: int, goal: Any) -> Any:
+        tables = self._tables
+        for i, (_sig, key, table) in enumerate(tables):
+            found = table.get(key(family, dst, dport, goal))
+            if found is not None:
+                if i:
+                    tables[i - 1], tables[i] = tables[i], tables[i - 1]
+                self._misses = 0
+                return found
+        self._misses += 1
+        if self._misses >= self.TRIAL:
+            self.enabled = False
+            self._tables = []
+        return None
+
+    def put(
+        self, tags: frozenset[AttemptTag], family: int, dst: int, dport: int, goal: Any, value: Any
+    ) -> None:
+        if not self.enabled:
+            return
+        for sig, known, table in self._tables:
+            if sig == tags:
+                table[known(family, dst, dport, goal)] = value
+                return
+        getters = [self._getter(tag) for tag in sorted(tags, key=repr)]
+
+        def key(family: int, dst: int, dport: int, goal: Any) -> tuple:
+            return tuple([g(family, dst, dport, goal) for g in getters])
+
+        if len(self._tables) >= self.MAX_SIGNATURES:
+            self._tables.pop()  # the least recently useful one
+        self._tables.append((tags, key, {key(family, dst, dport, goal): value}))
