@@ -104,7 +104,9 @@ def main() -> None:
         if os.environ.get("AUDITOR_DEBUG"):
             raise
         click.echo(
-            visible(f"auditor: internal error: {type(exc).__name__}: {exc} (set AUDITOR_DEBUG=1 for details)"),
+            visible(
+                f"auditor: internal error: {type(exc).__name__}: {exc} (set AUDITOR_DEBUG=1 for details)"
+            ),
             err=True,
         )
         sys.exit(exit_codes.INCOMPLETE)

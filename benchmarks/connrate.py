@@ -48,8 +48,12 @@ def client(host: str, port: int, seconds: float, max_connections: int = 200_000)
             errors += 1
             if errors > 100 and count == 0:
                 sock.close()
-                return {"connections": 0, "seconds": time.perf_counter() - start, "errors": errors,
-                        "error": f"cannot connect to {host}:{port}"}
+                return {
+                    "connections": 0,
+                    "seconds": time.perf_counter() - start,
+                    "errors": errors,
+                    "error": f"cannot connect to {host}:{port}",
+                }
         finally:
             sock.close()
     return {"connections": count, "seconds": time.perf_counter() - start, "errors": errors}

@@ -107,8 +107,9 @@ def build_context(labels: Mapping[str, str]) -> io.BytesIO:
 def build_image(client, tag: str, labels: Mapping[str, str]) -> str:
     """Build and tag the tools image; returns the tag."""
     context = build_context(labels)
-    client.images.build(fileobj=context, custom_context=True, tag=tag, labels=dict(labels),
-                        rm=True, forcerm=True, pull=False)
+    client.images.build(
+        fileobj=context, custom_context=True, tag=tag, labels=dict(labels), rm=True, forcerm=True, pull=False
+    )
     return tag
 
 

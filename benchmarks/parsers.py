@@ -54,7 +54,9 @@ def _clean_errors(tool: str):
             try:
                 return parse(text)
             except (AttributeError, TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
-                raise ToolOutputError(f"{tool} output has an unexpected shape ({type(exc).__name__})") from None
+                raise ToolOutputError(
+                    f"{tool} output has an unexpected shape ({type(exc).__name__})"
+                ) from None
 
         return parse_cleanly
 
@@ -91,12 +93,19 @@ def parse_iperf3(text: str) -> IperfResult:
         if bps is None or not total.get("packets"):
             raise ToolOutputError("iperf3 UDP result has no packets")
         return IperfResult(
-            protocol="udp", reverse=reverse, seconds=float(total.get("seconds") or 0.0),
-            sent_bps=bps, received_bps=bps * (1 - float(total.get("lost_percent") or 0) / 100),
-            retransmits=None, mean_rtt_us=None,
-            cpu_local_pct=_number(cpu.get("host_total")), cpu_remote_pct=_number(cpu.get("remote_total")),
-            congestion=None, udp_jitter_ms=_number(total.get("jitter_ms")),
-            udp_lost_percent=_number(total.get("lost_percent")), udp_packets=int(total["packets"]),
+            protocol="udp",
+            reverse=reverse,
+            seconds=float(total.get("seconds") or 0.0),
+            sent_bps=bps,
+            received_bps=bps * (1 - float(total.get("lost_percent") or 0) / 100),
+            retransmits=None,
+            mean_rtt_us=None,
+            cpu_local_pct=_number(cpu.get("host_total")),
+            cpu_remote_pct=_number(cpu.get("remote_total")),
+            congestion=None,
+            udp_jitter_ms=_number(total.get("jitter_ms")),
+            udp_lost_percent=_number(total.get("lost_percent")),
+            udp_packets=int(total["packets"]),
         )
     sent = end.get("sum_sent") or {}
     received = end.get("sum_received") or {}
@@ -110,11 +119,15 @@ def parse_iperf3(text: str) -> IperfResult:
     rtts = [r for r in measured if r is not None]
     retrans = sent.get("retransmits")
     return IperfResult(
-        protocol="tcp", reverse=reverse, seconds=float(received.get("seconds") or 0.0),
-        sent_bps=sent_bps, received_bps=received_bps,
+        protocol="tcp",
+        reverse=reverse,
+        seconds=float(received.get("seconds") or 0.0),
+        sent_bps=sent_bps,
+        received_bps=received_bps,
         retransmits=int(retrans) if isinstance(retrans, int) else None,
         mean_rtt_us=sum(rtts) / len(rtts) if rtts else None,
-        cpu_local_pct=_number(cpu.get("host_total")), cpu_remote_pct=_number(cpu.get("remote_total")),
+        cpu_local_pct=_number(cpu.get("host_total")),
+        cpu_remote_pct=_number(cpu.get("remote_total")),
         congestion=end.get("sender_tcp_congestion"),
     )
 
@@ -159,7 +172,10 @@ def parse_sockperf(text: str) -> LatencyResult:
         raise ToolOutputError("sockperf printed no latency percentiles", interrupted=interrupted)
     extremes = dict(_EXTREME.findall(clean))
     return LatencyResult(
-        p50=percentiles[50.0], p90=percentiles[90.0], p99=percentiles[99.0], p999=percentiles[99.9],
+        p50=percentiles[50.0],
+        p90=percentiles[90.0],
+        p99=percentiles[99.0],
+        p999=percentiles[99.9],
         minimum=float(extremes["MIN"]) if "MIN" in extremes else None,
         maximum=float(extremes["MAX"]) if "MAX" in extremes else None,
         mean=float(summary.group(2)),

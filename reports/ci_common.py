@@ -144,8 +144,15 @@ def expired_waivers(result: ScanResult) -> tuple[ExpiredWaiver, ...]:
 
 
 def expired_json(w: ExpiredWaiver) -> dict[str, object]:
-    return {"rule": w.rule, "match": w.match, "reason": w.reason, "owner": w.owner, "expires": w.expires,
-            "source": w.source, "findings": w.findings}
+    return {
+        "rule": w.rule,
+        "match": w.match,
+        "reason": w.reason,
+        "owner": w.owner,
+        "expires": w.expires,
+        "source": w.source,
+        "findings": w.findings,
+    }
 
 
 def policy_json(result: ScanResult) -> dict[str, object] | None:

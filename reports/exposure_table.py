@@ -37,7 +37,10 @@ def render_table(snapshots: Sequence[Snapshot], stream: IO[str], traces: bool = 
         exp = snap.exposure
         if exp is None:
             continue
-        stream.write(visible(f"{snap.target.name}: {len(exp.ports)} container port(s), {len(exp.zones)} zone(s)") + "\n")
+        stream.write(
+            visible(f"{snap.target.name}: {len(exp.ports)} container port(s), {len(exp.zones)} zone(s)")
+            + "\n"
+        )
         for z in exp.zones:
             stream.write(visible(f"  {z.id}: {z.description}") + "\n")
         rows = [["CONTAINER", "PORT", "PUBLISHED", *(z.id for z in exp.zones)]]
@@ -55,7 +58,12 @@ def render_table(snapshots: Sequence[Snapshot], stream: IO[str], traces: bool = 
                 stream.write("\nOpen or undecided from outside the host:\n")
             for p, c in wanted:
                 how = f"{c.via} {c.destination}" if c.destination else (c.via or "")
-                stream.write(visible(f"  {p.container} {p.port}/{p.protocol} from {c.zone} ({WORDS[c.verdict]}, {how}):") + "\n")
+                stream.write(
+                    visible(
+                        f"  {p.container} {p.port}/{p.protocol} from {c.zone} ({WORDS[c.verdict]}, {how}):"
+                    )
+                    + "\n"
+                )
                 stream.write(visible(f"    {c.trace}") + "\n")
                 for reason in c.reasons:
                     stream.write(visible(f"    because: {reason}") + "\n")

@@ -79,8 +79,10 @@ class Registry:
             if rest and fmt in names:
                 entry = (fmt, rest)
             elif rest and _FORMAT_WORD.fullmatch(fmt):
-                raise InputError(f"unknown format {fmt!r} in output {item!r} (choose from {', '.join(names)}; "
-                                 f"for a file of that name write ./{item})")
+                raise InputError(
+                    f"unknown format {fmt!r} in output {item!r} (choose from {', '.join(names)}; "
+                    f"for a file of that name write ./{item})"
+                )
             elif (by_extension := self.for_path(item, kind)) is not None:
                 entry = (by_extension, item)
             else:
@@ -90,8 +92,10 @@ class Registry:
                 )
             where = os.path.normpath(os.path.abspath(os.path.expanduser(entry[1])))
             if where in seen and entry[1] != "-":  # stdout twice: the CLI names both formats
-                raise InputError(f"output {entry[1]!r} is given twice ({seen[where]!r} and {item!r}): "
-                                 "each file gets one report")
+                raise InputError(
+                    f"output {entry[1]!r} is given twice ({seen[where]!r} and {item!r}): "
+                    "each file gets one report"
+                )
             seen[where] = item
             planned.append(entry)
         return planned
@@ -103,7 +107,9 @@ _FORMAT_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 def _declared(module: object) -> tuple[OutputFormat, ...]:
     one = getattr(module, "FORMAT", None)
     many = getattr(module, "FORMATS", ())
-    return ((one,) if isinstance(one, OutputFormat) else ()) + tuple(f for f in many if isinstance(f, OutputFormat))
+    return ((one,) if isinstance(one, OutputFormat) else ()) + tuple(
+        f for f in many if isinstance(f, OutputFormat)
+    )
 
 
 def merge(declared: Iterable[OutputFormat]) -> Registry:

@@ -201,8 +201,15 @@ def render_diff(diff: FindingDiff, stream: IO[str]) -> None:
     """A scan-to-scan diff page with the report's stylesheet under the same hashed CSP."""
     env = environment()
     css = env.get_template("_report.css.j2").render()
-    csp = "; ".join(("default-src 'none'", f"style-src {csp_hash(css)}", "img-src 'none'", "base-uri 'none'",
-                     "form-action 'none'"))
+    csp = "; ".join(
+        (
+            "default-src 'none'",
+            f"style-src {csp_hash(css)}",
+            "img-src 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+        )
+    )
     from markupsafe import Markup
 
     stream.write(env.get_template("diff.html.j2").render(diff=diff, css=Markup(css), csp=csp))  # noqa: S704 - our own static CSS

@@ -67,8 +67,12 @@ def finding_json(f: Finding) -> dict[str, Any]:
 
 def gate_json(result: ScanResult) -> dict[str, Any]:
     gate = result.gate()
-    return {"fail_on": gate.fail_on, "passed": gate.verdict == "passed", "verdict": gate.verdict,
-            "failing": gate.failing}
+    return {
+        "fail_on": gate.fail_on,
+        "passed": gate.verdict == "passed",
+        "verdict": gate.verdict,
+        "failing": gate.failing,
+    }
 
 
 def result_json(result: ScanResult) -> dict[str, Any]:
@@ -115,8 +119,13 @@ def topology_json(topology: Topology) -> dict[str, Any]:
                 "target": t.target,
                 "kind": t.kind,
                 "networks": [
-                    {"name": n.name, "driver": n.driver, "internal": n.internal, "default_bridge": n.default_bridge,
-                     "icc": n.icc}
+                    {
+                        "name": n.name,
+                        "driver": n.driver,
+                        "internal": n.internal,
+                        "default_bridge": n.default_bridge,
+                        "icc": n.icc,
+                    }
                     for n in t.networks
                 ],
                 "containers": [
@@ -128,8 +137,11 @@ def topology_json(topology: Topology) -> dict[str, Any]:
                         "joins": c.joins,
                         "networks": list(c.networks),
                         "ports": [
-                            {"display": p.display, "exposure": p.exposure,
-                             **({"outside": p.outside} if p.outside is not None else {})}
+                            {
+                                "display": p.display,
+                                "exposure": p.exposure,
+                                **({"outside": p.outside} if p.outside is not None else {}),
+                            }
                             for p in c.ports
                         ],
                         "exposure": c.exposure,

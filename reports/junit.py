@@ -83,12 +83,20 @@ def junit_tree(result: ScanResult) -> ET.Element:
             counts["tests"] += 1
             if f.status == "waived":
                 w = f.waiver
-                text = f"waived until {w.expires} by {w.owner}: {w.reason}" if w else "waived until None by None: None"
+                text = (
+                    f"waived until {w.expires} by {w.owner}: {w.reason}"
+                    if w
+                    else "waived until None by None: None"
+                )
                 ET.SubElement(case, "skipped", {"message": clean(text)})
                 counts["skipped"] += 1
             else:
-                failure = ET.SubElement(case, "failure", {"message": clean(f.message), "type": f.severity.label})
-                failure.text = clean(_failure_text(f, place.uri if not place.line else f"{place.uri}:{place.line}"))
+                failure = ET.SubElement(
+                    case, "failure", {"message": clean(f.message), "type": f.severity.label}
+                )
+                failure.text = clean(
+                    _failure_text(f, place.uri if not place.line else f"{place.uri}:{place.line}")
+                )
                 counts["failures"] += 1
         for e in errors_by_rule[rid]:
             case = _case(suite, f"{rid}.{e.target}", f"rule crashed on {e.target}")

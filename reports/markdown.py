@@ -40,7 +40,9 @@ def md_escape(value: Any) -> str:
     text = visible(" ".join(str(value).split()))
     text = html.escape(text, quote=False)
     text = _MD_INLINE.sub(r"\\\1", text)
-    text = _MD_BLOCK_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(1) else f"\\{m.group(3)}", text)
+    text = _MD_BLOCK_START.sub(
+        lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(1) else f"\\{m.group(3)}", text
+    )
     return text.replace("@", "&#64;")
 
 
@@ -99,10 +101,15 @@ def summary_context(result: ScanResult) -> dict[str, Any]:
         "rows": rows,
         "omitted": max(0, len(open_findings) - MAX_ROWS),
         "expired": [
-            replace(w, match=shorten(w.match), reason=shorten(w.reason)) for w in expired_waivers(result)[:MAX_ROWS]
+            replace(w, match=shorten(w.match), reason=shorten(w.reason))
+            for w in expired_waivers(result)[:MAX_ROWS]
         ],
         "expired_omitted": max(0, len(expired_waivers(result)) - MAX_ROWS),
-        "problems": [f"{t.target.kind.value} {t.target.name}: {shorten(t.error or t.status)}" for t in result.targets if t.status != "complete"]
+        "problems": [
+            f"{t.target.kind.value} {t.target.name}: {shorten(t.error or t.status)}"
+            for t in result.targets
+            if t.status != "complete"
+        ]
         + [f"rule {e.rule_id} crashed on {e.target}" for e in result.rule_errors],
         "show_baseline": policy.baseline is not None,
     }

@@ -88,7 +88,9 @@ def rule_descriptor(meta: RuleMeta, severity: Severity) -> dict[str, Any]:
 
 def _fallback_meta(f: Finding) -> RuleMeta:
     """A rule that is no longer discoverable (e.g. a removed plugin) still gets a descriptor."""
-    return RuleMeta(id=f.rule_id, title=f.title, severity=f.severity, rationale=f.title, remediation=f.remediation)
+    return RuleMeta(
+        id=f.rule_id, title=f.title, severity=f.severity, rationale=f.title, remediation=f.remediation
+    )
 
 
 def _location(f: Finding, place: Place) -> dict[str, Any]:
@@ -118,7 +120,12 @@ def result_entry(f: Finding, rule_index: int, place: Place) -> dict[str, Any]:
     props: dict[str, Any] = {
         "severity": f.severity.label,
         "security-severity": score(f.severity),
-        "resource": {"kind": f.resource.kind, "name": f.resource.name, "project": f.resource.project, "host": f.resource.host},
+        "resource": {
+            "kind": f.resource.kind,
+            "name": f.resource.name,
+            "project": f.resource.project,
+            "host": f.resource.host,
+        },
         "evidence": dict(f.evidence),
     }
     entry: dict[str, Any] = {
@@ -137,10 +144,17 @@ def result_entry(f: Finding, rule_index: int, place: Place) -> dict[str, Any]:
     if f.status == "waived" and f.waiver is not None:
         w = f.waiver
         if w.state == "inline":  # written next to the finding: SARIF's in-source suppression
-            suppression = {"kind": "inSource", "status": "accepted", "justification": visible(f"{w.reason} ({w.source})")}
+            suppression = {
+                "kind": "inSource",
+                "status": "accepted",
+                "justification": visible(f"{w.reason} ({w.source})"),
+            }
         else:
-            suppression = {"kind": "external", "status": "accepted",
-                           "justification": visible(f"{w.reason} (owner: {w.owner or '?'}, expires {w.expires or '?'})")}
+            suppression = {
+                "kind": "external",
+                "status": "accepted",
+                "justification": visible(f"{w.reason} (owner: {w.owner or '?'}, expires {w.expires or '?'})"),
+            }
         entry["suppressions"] = [suppression]
     return entry
 
@@ -154,8 +168,10 @@ def _notifications(result: ScanResult) -> list[dict[str, Any]]:
                 "descriptor": {"id": "expired-waiver"},
                 "associatedRule": {"id": w.rule},
                 "message": {
-                    "text": sarif_text(f"Waiver for {w.rule} ({w.match}) owned by {w.owner} expired on "
-                                       f"{w.expires} and no longer suppresses {w.findings} finding(s): {w.source}")
+                    "text": sarif_text(
+                        f"Waiver for {w.rule} ({w.match}) owned by {w.owner} expired on "
+                        f"{w.expires} and no longer suppresses {w.findings} finding(s): {w.source}"
+                    )
                 },
             }
         )
@@ -183,12 +199,18 @@ def sarif_json(result: ScanResult) -> dict[str, Any]:
     if notes:
         invocation["toolConfigurationNotifications"] = notes
     errors = [
-        {"level": "error", "message": {"text": sarif_text(f"rule {e.rule_id} crashed on {e.target}: {e.error}")},
-         "associatedRule": {"id": e.rule_id}}
+        {
+            "level": "error",
+            "message": {"text": sarif_text(f"rule {e.rule_id} crashed on {e.target}: {e.error}")},
+            "associatedRule": {"id": e.rule_id},
+        }
         for e in result.rule_errors
     ]
     errors += [
-        {"level": "error", "message": {"text": sarif_text(f"{t.target.kind.value} {t.target.name}: {t.error}")}}
+        {
+            "level": "error",
+            "message": {"text": sarif_text(f"{t.target.kind.value} {t.target.name}: {t.error}")},
+        }
         for t in result.targets
         if t.error
     ]

@@ -89,8 +89,10 @@ def render(result: ScanResult, stream: IO[str]) -> None:
         console.print(table)
         hidden = len(result.findings) - TABLE_ROWS
         if hidden > 0:
-            console.print(f"{hidden} more findings are not listed here (the table shows the first {TABLE_ROWS}); "
-                          "every format but the table lists them all, e.g. -o findings.json.")
+            console.print(
+                f"{hidden} more findings are not listed here (the table shows the first {TABLE_ROWS}); "
+                "every format but the table lists them all, e.g. -o findings.json."
+            )
     else:
         console.print("No findings.")
     shared = _shared_not_checked(result)
@@ -126,13 +128,17 @@ def host_status_lines(result: ScanResult) -> list[str]:
     for t in result.targets:
         if t.target.kind.value != "engine":
             continue
-        where = t.target.name if t.target.name == t.target.address else f"{t.target.name} ({t.target.address})"
+        where = (
+            t.target.name if t.target.name == t.target.address else f"{t.target.name} ({t.target.address})"
+        )
         if t.status == "failed":
             lines.append(f"host {where}: failed: {t.error}")
             continue
         found = sum(1 for f in result.findings if f.resource.host == t.target.name and f.status == "open")
-        lines.append(f"host {where}: {t.status}, {t.containers} containers, {t.networks} networks, "
-                     f"{found} open findings")
+        lines.append(
+            f"host {where}: {t.status}, {t.containers} containers, {t.networks} networks, "
+            f"{found} open findings"
+        )
     return lines
 
 

@@ -23,7 +23,8 @@ def docs(title: str, url: str) -> Reference:
 
 
 PACKET_FILTERING = docs(
-    "Docker docs: Packet filtering and firewalls", "https://docs.docker.com/engine/network/packet-filtering-firewalls/"
+    "Docker docs: Packet filtering and firewalls",
+    "https://docs.docker.com/engine/network/packet-filtering-firewalls/",
 )
 
 
@@ -272,7 +273,12 @@ class PortEntry:
 
 def _joins(prev: PortBinding, port: PortBinding) -> bool:
     """Whether ``port`` continues the range ``prev`` belongs to (same entry, next port)."""
-    if (prev.protocol, prev.host_ip, prev.origin, prev.entry) != (port.protocol, port.host_ip, port.origin, port.entry):
+    if (prev.protocol, prev.host_ip, prev.origin, prev.entry) != (
+        port.protocol,
+        port.host_ip,
+        port.origin,
+        port.entry,
+    ):
         return False
     if port.container_port != prev.container_port + 1 or prev.host_port_end or port.host_port_end:
         return False
@@ -370,13 +376,20 @@ def who_reaches(pr: PortReach) -> tuple[str, tuple[tuple[str, str], ...]]:
         if inside and all(c.kind == "host" for c in inside):
             where = "the host itself only (loopback and local processes)"
         blocked = pr.zones(Reach.BLOCKED, OUTSIDE_KINDS)
-        text = f" The host's firewall blocks it from outside ({_zones(blocked)}); it is reachable from {where}."
-        trace = next((c.trace for c in blocked if c.trace and not c.note), blocked[0].trace if blocked else "")
+        text = (
+            f" The host's firewall blocks it from outside ({_zones(blocked)}); it is reachable from {where}."
+        )
+        trace = next(
+            (c.trace for c in blocked if c.trace and not c.note), blocked[0].trace if blocked else ""
+        )
         return text, (("exposure", "blocked from outside"), ("reachable_from", ", ".join(c.zone for c in inside)),
                       ("trace", trace))  # fmt: skip
     unknown = pr.zones(Reach.UNKNOWN, OUTSIDE_KINDS)
     if outside is Reach.UNKNOWN:
-        reasons = "; ".join(dict.fromkeys(r for c in unknown for r in c.reasons)) or "a rule the model cannot decide"
+        reasons = (
+            "; ".join(dict.fromkeys(r for c in unknown for r in c.reasons))
+            or "a rule the model cannot decide"
+        )
         text = (f" Whether the host's firewall lets outside clients reach it could not be decided ({_zones(unknown)}: "
                 f"{reasons}); treat it as reachable.")  # fmt: skip
         return text, (("exposure", "unknown from outside"), ("undecided_from", ", ".join(c.zone for c in unknown)),
@@ -385,7 +398,9 @@ def who_reaches(pr: PortReach) -> tuple[str, tuple[tuple[str, str], ...]]:
             "is unknown.", (("exposure", "unknown from outside"),))  # fmt: skip
 
 
-def entry_reach(snapshot: Snapshot, container: Container, bindings: tuple[PortBinding, ...]) -> PortReach | None:
+def entry_reach(
+    snapshot: Snapshot, container: Container, bindings: tuple[PortBinding, ...]
+) -> PortReach | None:
     """The answers of an entry's worst-exposed port: one reachable from outside if any is, else
     one undecided, else the first; ``None`` when the analysis did not cover them all."""
     found = [reach_of(snapshot, container, b) for b in bindings]

@@ -35,7 +35,10 @@ META = RuleMeta(
     references=(
         cis("2.6", "Ensure TLS authentication for Docker daemon is configured"),
         cwe(306, "Missing Authentication for Critical Function"),
-        docs("Docker docs: Protect the Docker daemon socket", "https://docs.docker.com/engine/security/protect-access/"),
+        docs(
+            "Docker docs: Protect the Docker daemon socket",
+            "https://docs.docker.com/engine/security/protect-access/",
+        ),
     ),
     needs=("tcp_api_without_tls",),
 )

@@ -68,7 +68,11 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
                 subject=container,
                 message=f"{name_of(container)} mounts the {why} {mount.source} at {mount.target}{ro}.",
                 key=f"{mount.source}:{mount.target}",
-                evidence=(("source", mount.source), ("target", mount.target), ("read_only", str(mount.read_only).lower())),
+                evidence=(
+                    ("source", mount.source),
+                    ("target", mount.target),
+                    ("read_only", str(mount.read_only).lower()),
+                ),
                 origin=mount.origin,
             )
 

@@ -23,8 +23,13 @@ META = RuleMeta(
     id="HOST003",
     title="Published ports bypass the host firewall",
     severity=Severity.HIGH,
-    other_severities=((Severity.MEDIUM, "when no UFW or firewalld is active and DOCKER-USER rules leave some "
-                                        "published ports reachable from outside (exposure analysis)"),),
+    other_severities=(
+        (
+            Severity.MEDIUM,
+            "when no UFW or firewalld is active and DOCKER-USER rules leave some "
+            "published ports reachable from outside (exposure analysis)",
+        ),
+    ),
     rationale=(
         "Operators trust UFW or firewalld to close ports, but Docker rewrites packets for "
         "published ports before the INPUT chain that those tools manage: a `ufw deny 5432` "
@@ -35,11 +40,14 @@ META = RuleMeta(
         "Filter container traffic in DOCKER-USER, e.g. allow only the LAN to reach published "
         "ports: `iptables -I DOCKER-USER -i eth0 ! -s 192.168.1.0/24 -j DROP` (persist it with "
         "your firewall tool), and bind ports that need no outside access to loopback: "
-        "`docker run -p 127.0.0.1:5432:5432 ...` / compose `ports: [\"127.0.0.1:5432:5432\"]`."
+        '`docker run -p 127.0.0.1:5432:5432 ...` / compose `ports: ["127.0.0.1:5432:5432"]`.'
     ),
     references=(
         cwe(693, "Protection Mechanism Failure"),
-        docs("Docker docs: Docker with ufw / firewalld", "https://docs.docker.com/engine/network/packet-filtering-firewalls/"),
+        docs(
+            "Docker docs: Docker with ufw / firewalld",
+            "https://docs.docker.com/engine/network/packet-filtering-firewalls/",
+        ),
     ),
     needs=("ufw_active", "firewalld_active", "docker_user_filters"),
 )
@@ -64,7 +72,11 @@ def _exact(snapshot: Snapshot, active: list[str]) -> Iterator[Observation]:
         outside = [c for c in reach.cells if c.kind in OUTSIDE_KINDS]
         if verdict is Reach.BLOCKED:
             routed = [c.zone for c in outside if c.verdict is Reach.REACHABLE]
-            where = f" (its container port stays reachable by routing to the container from {', '.join(routed)})" if routed else ""
+            where = (
+                f" (its container port stays reachable by routing to the container from {', '.join(routed)})"
+                if routed
+                else ""
+            )
         else:
             where = ", ".join(c.zone for c in outside if c.published is verdict)
             where = f" from {where}" if where else ""
@@ -84,7 +96,9 @@ def _exact(snapshot: Snapshot, active: list[str]) -> Iterator[Observation]:
     if open_:
         parts.append(f"{len(open_)} published port(s) stay reachable from outside the host: {_sample(open_)}")
     if undecided:
-        parts.append(f"for {len(undecided)} the analysis could not decide (not shown as protected): {_sample(undecided)}")
+        parts.append(
+            f"for {len(undecided)} the analysis could not decide (not shown as protected): {_sample(undecided)}"
+        )
     if closed:
         parts.append(f"{len(closed)} blocked from outside: {_sample(closed)}")
     yield Observation(
@@ -111,7 +125,10 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
     if not active or facts.docker_user_filters is not False:
         return
     exposed = sorted(
-        {f"{name_of(c)} {p.display()}" for c, p in first_per_key(snapshot, lambda p: reaches_beyond_loopback(p, snapshot))}
+        {
+            f"{name_of(c)} {p.display()}"
+            for c, p in first_per_key(snapshot, lambda p: reaches_beyond_loopback(p, snapshot))
+        }
     )
     if not exposed:
         return
@@ -123,7 +140,11 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
             f"filtering rules: {len(exposed)} published port(s) bypass the firewall ({sample})."
         ),
         key="docker-user",
-        evidence=(("firewall", ", ".join(active)), ("docker_user_filters", "false"), ("ports", "; ".join(exposed))),
+        evidence=(
+            ("firewall", ", ".join(active)),
+            ("docker_user_filters", "false"),
+            ("ports", "; ".join(exposed)),
+        ),
     )
 
 

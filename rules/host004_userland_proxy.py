@@ -30,7 +30,7 @@ META = RuleMeta(
         "process and memory, and that traffic is copied through user space."
     ),
     remediation=(
-        "Set `\"userland-proxy\": false` in /etc/docker/daemon.json (or `dockerd "
+        'Set `"userland-proxy": false` in /etc/docker/daemon.json (or `dockerd '
         "--userland-proxy=false`) and restart the daemon; the kernel's NAT rules then carry "
         "published ports, including hairpin traffic."
     ),

@@ -24,7 +24,7 @@ META = RuleMeta(
         "networks) or nothing at all."
     ),
     remediation=(
-        "Remove `\"iptables\": false` from /etc/docker/daemon.json (or `--iptables=false` "
+        'Remove `"iptables": false` from /etc/docker/daemon.json (or `--iptables=false` '
         "from the dockerd command line) and restart the daemon; express custom policy in the "
         "DOCKER-USER chain instead."
     ),

@@ -18,12 +18,12 @@ META = RuleMeta(
     title="Default bind address for published ports is all interfaces",
     severity=Severity.LOW,
     rationale=(
-        "A port published without an address (`-p 8080:80`, compose `\"8080:80\"`) binds to "
+        'A port published without an address (`-p 8080:80`, compose `"8080:80"`) binds to '
         "the daemon's `ip` setting, which defaults to 0.0.0.0: every forgotten host address "
         "becomes a port open to the world. A loopback default makes exposure opt-in."
     ),
     remediation=(
-        "Set `\"ip\": \"127.0.0.1\"` in /etc/docker/daemon.json (or `dockerd --ip=127.0.0.1`) "
+        'Set `"ip": "127.0.0.1"` in /etc/docker/daemon.json (or `dockerd --ip=127.0.0.1`) '
         "and publish public ports explicitly: `docker run -p 0.0.0.0:443:443 ...`. For one "
         "network: `docker network create -o com.docker.network.bridge.host_binding_ipv4=127.0.0.1 app`."
     ),

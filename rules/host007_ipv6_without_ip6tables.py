@@ -24,7 +24,7 @@ META = RuleMeta(
         "reachable."
     ),
     remediation=(
-        "Set `\"ip6tables\": true` in /etc/docker/daemon.json (or `dockerd --ip6tables`; "
+        'Set `"ip6tables": true` in /etc/docker/daemon.json (or `dockerd --ip6tables`; '
         "default from engine 27.0) and restart the daemon, or disable IPv6 on the network: "
         "`docker network create --ipv6=false app`, compose `enable_ipv6: false`."
     ),

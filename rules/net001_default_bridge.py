@@ -26,7 +26,7 @@ META = RuleMeta(
     remediation=(
         "Create a network per application and attach to it: `docker network create app && "
         "docker run --network app ...`. Compose does this already: do not set "
-        "`network_mode: bridge`. Consider `\"icc\": false` in daemon.json for the default bridge."
+        '`network_mode: bridge`. Consider `"icc": false` in daemon.json for the default bridge.'
     ),
     references=(
         cis("5.29", "Ensure that Docker's default bridge docker0 is not used"),
@@ -49,7 +49,10 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
             subject=container,
             message=f"{name_of(container)} is attached to the default bridge network.",
             key="bridge",
-            evidence=(("network_mode", container.network_mode), ("networks", ", ".join(container.network_names) or "-")),
+            evidence=(
+                ("network_mode", container.network_mode),
+                ("networks", ", ".join(container.network_names) or "-"),
+            ),
             origin=container.network_mode_origin or container.origin,
         )
 

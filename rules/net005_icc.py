@@ -25,10 +25,10 @@ META = RuleMeta(
         "projects unless its `enable_icc` option is false."
     ),
     remediation=(
-        "Set `\"icc\": false` in /etc/docker/daemon.json (or `dockerd --icc=false`) and link "
+        'Set `"icc": false` in /etc/docker/daemon.json (or `dockerd --icc=false`) and link '
         "what must talk over user-defined networks. For a shared user-defined bridge: "
         "`docker network create -o com.docker.network.bridge.enable_icc=false shared`, in "
-        "compose `driver_opts: {com.docker.network.bridge.enable_icc: \"false\"}`."
+        'compose `driver_opts: {com.docker.network.bridge.enable_icc: "false"}`.'
     ),
     references=(
         cis("2.1", "Ensure network traffic is restricted between containers on the default bridge"),
@@ -59,8 +59,7 @@ def check(snapshot: Snapshot) -> Iterator[Observation]:
         yield Observation(
             subject=net,
             message=(
-                f"network {net.name} allows inter-container communication between "
-                f"{format_groups(groups)}."
+                f"network {net.name} allows inter-container communication between {format_groups(groups)}."
             ),
             key="enable_icc",
             evidence=((ICC, net.option(ICC) or "(default: true)"),),

@@ -29,7 +29,10 @@ META = RuleMeta(
     ),
     references=(
         cwe(923, "Improper Restriction of Communication Channel to Intended Endpoints"),
-        docs("Docker docs: docker network create --internal", "https://docs.docker.com/reference/cli/docker/network/create/"),
+        docs(
+            "Docker docs: docker network create --internal",
+            "https://docs.docker.com/reference/cli/docker/network/create/",
+        ),
     ),
 )
 

@@ -33,7 +33,9 @@ META = RuleMeta(
     ),
     references=(
         cwe(923, "Improper Restriction of Communication Channel to Intended Endpoints"),
-        docs("Docker docs: Macvlan network driver", "https://docs.docker.com/engine/network/drivers/macvlan/"),
+        docs(
+            "Docker docs: Macvlan network driver", "https://docs.docker.com/engine/network/drivers/macvlan/"
+        ),
     ),
 )
 

@@ -26,11 +26,14 @@ META = RuleMeta(
     remediation=(
         "Create the network with IPsec encryption: `docker network create -d overlay "
         "--opt encrypted app`; in compose `networks: {app: {driver: overlay, driver_opts: "
-        "{encrypted: \"\"}}}`. Recreate existing networks (the option cannot be added later)."
+        '{encrypted: ""}}}`. Recreate existing networks (the option cannot be added later).'
     ),
     references=(
         cwe(319, "Cleartext Transmission of Sensitive Information"),
-        docs("Docker docs: Encrypt traffic on an overlay network", "https://docs.docker.com/engine/network/drivers/overlay/#encrypt-traffic-on-an-overlay-network"),
+        docs(
+            "Docker docs: Encrypt traffic on an overlay network",
+            "https://docs.docker.com/engine/network/drivers/overlay/#encrypt-traffic-on-an-overlay-network",
+        ),
     ),
 )
 

@@ -45,7 +45,10 @@ META = RuleMeta(
     references=(
         cwe(668, "Exposure of Resource to Wrong Sphere"),
         PACKET_FILTERING,
-        docs("Docker docs: Direct routing", "https://docs.docker.com/engine/network/packet-filtering-firewalls/#direct-routing"),
+        docs(
+            "Docker docs: Direct routing",
+            "https://docs.docker.com/engine/network/packet-filtering-firewalls/#direct-routing",
+        ),
     ),
 )
 

@@ -25,7 +25,12 @@ META = RuleMeta(
     id="PORT001",
     title="Port published on all interfaces",
     severity=Severity.MEDIUM,
-    other_severities=((Severity.LOW, "when the exposure analysis finds the host's firewall blocks it from every outside zone"),),
+    other_severities=(
+        (
+            Severity.LOW,
+            "when the exposure analysis finds the host's firewall blocks it from every outside zone",
+        ),
+    ),
     rationale=(
         "A port published without a host address listens on every interface of the host, "
         "IPv4 and IPv6. Docker's DNAT rules run before the host firewall, so UFW/firewalld "
@@ -33,13 +38,16 @@ META = RuleMeta(
     ),
     remediation=(
         "Bind the port to the address that needs it, usually loopback behind a reverse proxy: "
-        "`docker run -p 127.0.0.1:8080:80 ...` or in compose `ports: [\"127.0.0.1:8080:80\"]`. "
+        '`docker run -p 127.0.0.1:8080:80 ...` or in compose `ports: ["127.0.0.1:8080:80"]`. '
         "If it must be public, filter it in the DOCKER-USER iptables chain."
     ),
     references=(
         cis("5.14", "Ensure that incoming container traffic is bound to a specific host interface"),
         cwe(1327, "Binding to an Unrestricted IP Address"),
-        docs("Docker docs: Packet filtering and firewalls", "https://docs.docker.com/engine/network/packet-filtering-firewalls/"),
+        docs(
+            "Docker docs: Packet filtering and firewalls",
+            "https://docs.docker.com/engine/network/packet-filtering-firewalls/",
+        ),
     ),
 )
 

@@ -27,10 +27,16 @@ META = RuleMeta(
     title="Sensitive service reachable beyond loopback",
     severity=Severity.HIGH,
     other_severities=(
-        (Severity.CRITICAL, "for services that accept unauthenticated connections by default, identified by image or label"),
+        (
+            Severity.CRITICAL,
+            "for services that accept unauthenticated connections by default, identified by image or label",
+        ),
         (Severity.MEDIUM, "for such services identified by the container port only"),
-        (Severity.LOW, "for other services identified by the container port only, and for any service the "
-                       "exposure analysis finds blocked from every outside zone"),
+        (
+            Severity.LOW,
+            "for other services identified by the container port only, and for any service the "
+            "exposure analysis finds blocked from every outside zone",
+        ),
     ),
     rationale=(
         "Datastores, message brokers, orchestration APIs, admin consoles and remote shells are "

@@ -26,7 +26,7 @@ META = RuleMeta(
     remediation=(
         "Replace `-P` with explicit mappings bound to the address that needs them: "
         "`docker run -p 127.0.0.1:8080:80 ...`; in compose list each port under `ports:` "
-        "(`ports: [\"127.0.0.1:8080:80\"]`) instead of `publish_all: true`."
+        '(`ports: ["127.0.0.1:8080:80"]`) instead of `publish_all: true`.'
     ),
     references=(
         cis("5.14", "Ensure that incoming container traffic is bound to a specific host interface"),

@@ -30,7 +30,7 @@ META = RuleMeta(
     remediation=(
         "Publish only the ports the service needs and narrow the range in the service's own "
         "configuration: `docker run -p 10000-10019:10000-10019/udp ...` instead of "
-        "`-p 10000-20000:10000-20000/udp`; in compose `ports: [\"10000-10019:10000-10019/udp\"]`. "
+        '`-p 10000-20000:10000-20000/udp`; in compose `ports: ["10000-10019:10000-10019/udp"]`. '
         "Services that need thousands of ports are better served by a dedicated host or "
         "`network_mode: host` on a host that runs nothing else."
     ),

@@ -35,20 +35,25 @@ META = RuleMeta(
     ),
     remediation=(
         "Do not publish the UDP port beyond the host: `docker run -p 127.0.0.1:53:53/udp ...` "
-        "or in compose `ports: [\"127.0.0.1:53:53/udp\"]`. If it must serve the network, bind "
+        'or in compose `ports: ["127.0.0.1:53:53/udp"]`. If it must serve the network, bind '
         "it to the internal interface only (`-p 10.0.0.5:53:53/udp`), restrict clients in the "
         "DOCKER-USER chain, and disable open recursion/monlist/public communities in the service."
     ),
     references=(
         cwe(406, "Insufficient Control of Network Message Volume (Network Amplification)"),
-        docs("CISA alert TA14-017A: UDP-Based Amplification Attacks", "https://www.cisa.gov/news-events/alerts/2014/01/17/udp-based-amplification-attacks"),
+        docs(
+            "CISA alert TA14-017A: UDP-Based Amplification Attacks",
+            "https://www.cisa.gov/news-events/alerts/2014/01/17/udp-based-amplification-attacks",
+        ),
     ),
 )
 
 
 def check(snapshot: Snapshot) -> Iterator[Observation]:
     # UDP first: entries never span protocols, and the address check is the costly part.
-    for container, entry in entries(snapshot, lambda p: p.protocol == "udp" and reaches_beyond_loopback(p, snapshot)):
+    for container, entry in entries(
+        snapshot, lambda p: p.protocol == "udp" and reaches_beyond_loopback(p, snapshot)
+    ):
         hit = next(((p, a) for p in entry.bindings if (a := udp_amplifier(p)) is not None), None)
         if hit is None:
             continue

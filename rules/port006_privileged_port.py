@@ -27,7 +27,7 @@ META = RuleMeta(
     remediation=(
         "Publish on an unprivileged host port and let a reverse proxy or load balancer own "
         "the low port: `docker run -p 8080:80 ...` instead of `-p 80:80`; in compose "
-        "`ports: [\"8080:80\"]`."
+        '`ports: ["8080:80"]`.'
     ),
     references=(cis("5.8", "Ensure that privileged ports are not mapped within containers"),),
 )
@@ -35,7 +35,11 @@ META = RuleMeta(
 
 def check(snapshot: Snapshot) -> Iterator[Observation]:
     def wanted(port) -> bool:
-        return port.requested_host_port is not None and port.host_port < 1024 and reaches_beyond_loopback(port, snapshot)
+        return (
+            port.requested_host_port is not None
+            and port.host_port < 1024
+            and reaches_beyond_loopback(port, snapshot)
+        )
 
     for container, entry in entries(snapshot, wanted):
         if reported_as_all_interfaces(entry, snapshot):

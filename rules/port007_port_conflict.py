@@ -25,15 +25,17 @@ META = RuleMeta(
     severity=Severity.LOW,
     rationale=(
         "Only one listener can own a host address, port and protocol. When two containers or "
-        "services claim the same one, whichever starts second fails with \"port is already "
-        "allocated\" - typically after a reboot or redeploy, when the start order changes."
+        'services claim the same one, whichever starts second fails with "port is already '
+        'allocated" - typically after a reboot or redeploy, when the start order changes.'
     ),
     remediation=(
         "Give each container its own host port or address, e.g. `docker run -p 127.0.0.1:8081:80 ...` "
-        "for the second one, or in compose `ports: [\"8081:80\"]`; or put both behind one reverse "
+        'for the second one, or in compose `ports: ["8081:80"]`; or put both behind one reverse '
         "proxy that owns the port."
     ),
-    references=(docs("Docker docs: Published ports", "https://docs.docker.com/engine/network/#published-ports"),),
+    references=(
+        docs("Docker docs: Published ports", "https://docs.docker.com/engine/network/#published-ports"),
+    ),
 )
 
 
@@ -221,7 +223,11 @@ def _push(top: tuple, end: int, name: str, index: int) -> tuple:
     one more claim."""
     end1, name1, index1, end2, name2, index2 = top
     if end > end1:
-        return (end, name, index, end1, name1, index1) if name != name1 else (end, name, index, end2, name2, index2)
+        return (
+            (end, name, index, end1, name1, index1)
+            if name != name1
+            else (end, name, index, end2, name2, index2)
+        )
     if name != name1 and end > end2:
         return end1, name1, index1, end, name, index
     return top
@@ -246,8 +252,12 @@ class _Claims:
 
     def __init__(self, snapshot: Snapshot):
         groups: dict[tuple, list[_Claim]] = {}
-        self.claims = [_Claim(c, p, p.host_port, p.host_port + p.host_port_count - 1)
-                       for c in snapshot.containers for p in c.published_ports if p.host_port is not None]
+        self.claims = [
+            _Claim(c, p, p.host_port, p.host_port + p.host_port_count - 1)
+            for c in snapshot.containers
+            for p in c.published_ports
+            if p.host_port is not None
+        ]
         self.contested = _contested(self.claims)
         seen: set[tuple] = set()
         for i in sorted(self.contested):
@@ -261,7 +271,11 @@ class _Claims:
                 groups.setdefault((p.protocol, "all"), []).append(claim)
             else:
                 groups.setdefault((p.protocol, "family", family), []).append(claim)
-                exact = (p.protocol, "wildcard", family) if kind == "wildcard" else (p.protocol, "one", family, key)
+                exact = (
+                    (p.protocol, "wildcard", family)
+                    if kind == "wildcard"
+                    else (p.protocol, "one", family, key)
+                )
                 groups.setdefault(exact, []).append(claim)
         self.lanes = {key: _Lane(claims) for key, claims in groups.items()}
 

@@ -26,7 +26,12 @@ META = RuleMeta(
     id="PORT008",
     title="Loopback-published ports reachable from the local network",
     severity=Severity.HIGH,
-    other_severities=((Severity.CRITICAL, "when the port serves a service that accepts unauthenticated connections by default"),),
+    other_severities=(
+        (
+            Severity.CRITICAL,
+            "when the port serves a service that accepts unauthenticated connections by default",
+        ),
+    ),
     rationale=(
         "Publishing to 127.0.0.1 is meant to keep a port on the host. On engines before "
         "28.0.0 the DNAT rule accepts packets for 127.0.0.1 from any interface, so a machine on "
@@ -40,15 +45,21 @@ META = RuleMeta(
         "matching the address before Docker's DNAT rewrote it: `iptables -I DOCKER-USER -m "
         "conntrack --ctorigdst 127.0.0.0/8 ! -i lo -j DROP`, or do not publish at all and "
         "reach the service over a user-defined network (compose: remove `ports:`). Remove "
-        "`\"allow-direct-routing\": true` from daemon.json and the network options "
+        '`"allow-direct-routing": true` from daemon.json and the network options '
         "`com.docker.network.bridge.gateway_mode_ipv4=nat-unprotected` / "
         "`com.docker.network.bridge.trusted_host_interfaces` "
         "(`docker network create -o ...`, compose `driver_opts:`)."
     ),
     references=(
         cwe(1327, "Binding to an Unrestricted IP Address"),
-        docs("moby/moby#45610: published ports on 127.0.0.1 reachable from the LAN", "https://github.com/moby/moby/issues/45610"),
-        docs("CVE-2025-54388 (GHSA-x4rx-4gw3-53p4)", "https://github.com/moby/moby/security/advisories/GHSA-x4rx-4gw3-53p4"),
+        docs(
+            "moby/moby#45610: published ports on 127.0.0.1 reachable from the LAN",
+            "https://github.com/moby/moby/issues/45610",
+        ),
+        docs(
+            "CVE-2025-54388 (GHSA-x4rx-4gw3-53p4)",
+            "https://github.com/moby/moby/security/advisories/GHSA-x4rx-4gw3-53p4",
+        ),
     ),
     needs=("server_version", "firewalld_active", "allow_direct_routing"),
 )
@@ -72,7 +83,9 @@ def engine_reasons(snapshot: Snapshot) -> list[str]:
     if version is not None and version < (28, 0, 0):
         reasons.append(f"engine {facts.server_version} is older than 28.0.0 (moby#45610)")
     elif version is not None and version < (28, 3, 3) and facts.firewalld_active:
-        reasons.append(f"firewalld is active and engine {facts.server_version} is older than 28.3.3 (CVE-2025-54388)")
+        reasons.append(
+            f"firewalld is active and engine {facts.server_version} is older than 28.3.3 (CVE-2025-54388)"
+        )
     if facts.allow_direct_routing:
         reasons.append("the daemon sets allow-direct-routing")
     return reasons

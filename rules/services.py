@@ -210,7 +210,9 @@ def identify(container: Container, port: PortBinding) -> Identification | None:
     return _identify(*candidates(container), port)
 
 
-def identify_any(container: Container, ports: tuple[PortBinding, ...]) -> tuple[PortBinding, Identification] | None:
+def identify_any(
+    container: Container, ports: tuple[PortBinding, ...]
+) -> tuple[PortBinding, Identification] | None:
     """The first of ``ports`` (one port entry) that identifies a service, strong evidence first.
     The image and labels are read once for the entry, not once per port (a 1-65535 range)."""
     found, by, evidence = candidates(container)

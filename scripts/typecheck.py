@@ -31,7 +31,16 @@ def build_tree(into: Path) -> Path:
 def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="auditor-types-") as tmp:
         tree = build_tree(Path(tmp))
-        command = [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"), "-p", "auditor", *argv]
+        command = [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(ROOT / "pyproject.toml"),
+            "-p",
+            "auditor",
+            *argv,
+        ]
         env = {**os.environ, "MYPY_CACHE_DIR": str(Path(tmp) / ".mypy_cache")}
         return subprocess.run(command, cwd=tree, env=env, check=False).returncode
 

@@ -85,7 +85,10 @@ def test_unknown_severity_and_format_are_usage_errors():
     assert_one_line_error(proc, "unknown severity 'severe'")
     proc = run("scan", str(EXAMPLE), "-f", "yaml")
     assert proc.returncode == 2
-    assert_one_line_error(proc, "Invalid value for '-f' / '--format': 'yaml' is not one of 'codequality', 'html', 'json', 'junit', 'markdown', 'none', 'sarif', 'table'")
+    assert_one_line_error(
+        proc,
+        "Invalid value for '-f' / '--format': 'yaml' is not one of 'codequality', 'html', 'json', 'junit', 'markdown', 'none', 'sarif', 'table'",
+    )
 
 
 def test_output_file_format_follows_extension(tmp_path):

@@ -100,8 +100,13 @@ def test_a_crashing_rule_makes_the_scan_incomplete_exit_3():
     from auditor.model import exit_codes
 
     snap = snapshot(container("a"))
-    result = evaluate([Collected(snap.target, snap)], [CRASHING, SEEING], Severity.CRITICAL,
-                      datetime.now(UTC), time.monotonic())
+    result = evaluate(
+        [Collected(snap.target, snap)],
+        [CRASHING, SEEING],
+        Severity.CRITICAL,
+        datetime.now(UTC),
+        time.monotonic(),
+    )
     (target,) = result.targets
     assert (target.status, target.error) == ("incomplete", "a rule crashed")
     assert result.verdict == "incomplete" and not result.complete

@@ -25,9 +25,29 @@ FLOORS: dict[str, tuple[str, ...]] = {
     "history": ("model",),
     "benchmarks": ("model",),
     "reports": ("model",),
-    "app": ("model", "exposure", "collectors", "rules", "audit", "policy", "history", "benchmarks", "reports"),
-    "commands": ("model", "exposure", "collectors", "rules", "audit", "policy", "history", "benchmarks", "reports",
-                 "app"),
+    "app": (
+        "model",
+        "exposure",
+        "collectors",
+        "rules",
+        "audit",
+        "policy",
+        "history",
+        "benchmarks",
+        "reports",
+    ),
+    "commands": (
+        "model",
+        "exposure",
+        "collectors",
+        "rules",
+        "audit",
+        "policy",
+        "history",
+        "benchmarks",
+        "reports",
+        "app",
+    ),
 }
 # Module (or package) prefix -> floor; the longest prefix wins.
 PLACES = {

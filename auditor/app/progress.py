@@ -16,8 +16,11 @@ from auditor.model.text import visible
 
 def progress_wanted(stream: IO[str]) -> bool:
     """Animated progress only for people: a terminal, and not CI."""
-    return bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("CI") \
+    return (
+        bool(getattr(stream, "isatty", lambda: False)())
+        and not os.environ.get("CI")
         and os.environ.get("TERM") != "dumb"
+    )
 
 
 class FleetProgress:
@@ -29,12 +32,18 @@ class FleetProgress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         self._lock = threading.Lock()
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                  TextColumn("{task.fields[state]}"),
-                                  console=Console(file=stream), transient=False)
-        self._tasks = {spec: self._progress.add_task(escape(visible(host_label(spec))), total=None,
-                                                     state="connecting")
-                       for spec in specs}
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[state]}"),
+            console=Console(file=stream),
+            transient=False,
+        )
+        self._tasks = {
+            spec: self._progress.add_task(escape(visible(host_label(spec))), total=None, state="connecting")
+            for spec in specs
+        }
 
     def __call__(self, spec: EngineSpec, state: str, done: int, total: int) -> None:
         with self._lock:
@@ -56,7 +65,9 @@ class FleetProgress:
 
 
 @contextmanager
-def fleet_progress(specs: Sequence[EngineSpec], stream: IO[str] = sys.stderr) -> Iterator[FleetProgress | None]:
+def fleet_progress(
+    specs: Sequence[EngineSpec], stream: IO[str] = sys.stderr
+) -> Iterator[FleetProgress | None]:
     """A progress display for the engines being scanned (one line each) on a terminal;
     ``None`` otherwise (CI, pipes), so logs stay quiet."""
     if not specs or not progress_wanted(stream):

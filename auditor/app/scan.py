@@ -28,13 +28,15 @@ class AuditPlan:
     benchmark: BenchResult | None = None  # a loaded `auditor bench` result, cited by findings
 
 
-def audit(request: ScanRequest, plan: AuditPlan, progress: HostProgress | None = None,
-          root: Path | None = None) -> ScanResult:
+def audit(
+    request: ScanRequest, plan: AuditPlan, progress: HostProgress | None = None, root: Path | None = None
+) -> ScanResult:
     """The scan's result with rule metadata, paths, policy and benchmark filled in."""
     result = scan(request, plan.rules, plan.threshold, host_progress=progress)
     here = root or repository_root(request.paths)
-    result = replace(result, rules=tuple(r.meta for r in plan.rules), root=str(here),
-                     scan_dirs=_scan_dirs(request.paths))
+    result = replace(
+        result, rules=tuple(r.meta for r in plan.rules), root=str(here), scan_dirs=_scan_dirs(request.paths)
+    )
     result = apply_policy(result, plan.policy)
     if plan.benchmark is not None:
         from auditor.benchmarks.annotate import annotate  # the benchmarks import the Docker SDK

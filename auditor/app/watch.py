@@ -53,8 +53,12 @@ def event_summary(ev: dict[str, Any]) -> dict[str, Any]:
     """What a report says about an event: type, action, object name (never env or commands)."""
     actor = ev.get("Actor") or {}
     attrs = actor.get("Attributes") or {}
-    return {"type": ev.get("Type"), "action": ev.get("Action") or ev.get("status"),
-            "name": attrs.get("name"), "id": (actor.get("ID") or ev.get("id") or "")[:12]}
+    return {
+        "type": ev.get("Type"),
+        "action": ev.get("Action") or ev.get("status"),
+        "name": attrs.get("name"),
+        "id": (actor.get("ID") or ev.get("id") or "")[:12],
+    }
 
 
 def event_key(ev: dict[str, Any]) -> tuple:
@@ -96,7 +100,10 @@ class EventReader:
     def _run(self) -> None:
         backoff = 1.0
         dropped = False
-        filters = {"type": list(WATCHED_EVENTS), "event": sorted({a for v in WATCHED_EVENTS.values() for a in v})}
+        filters = {
+            "type": list(WATCHED_EVENTS),
+            "event": sorted({a for v in WATCHED_EVENTS.values() for a in v}),
+        }
         while not self._stop.is_set():
             try:
                 client = connect(self.spec)
@@ -132,9 +139,16 @@ class EventReader:
 class Watcher:
     """Keeps the engine's raw state current and reports how its findings change."""
 
-    def __init__(self, spec: EngineSpec, rules: Sequence[Rule], emit: Callable[[dict[str, Any]], None],
-                 settings: WatchSettings = WatchSettings(), fail_on: Severity | None = Severity.HIGH,
-                 record: Callable[[ScanResult], None] | None = None, policy: Policy | None = None):
+    def __init__(
+        self,
+        spec: EngineSpec,
+        rules: Sequence[Rule],
+        emit: Callable[[dict[str, Any]], None],
+        settings: WatchSettings = WatchSettings(),
+        fail_on: Severity | None = Severity.HIGH,
+        record: Callable[[ScanResult], None] | None = None,
+        policy: Policy | None = None,
+    ):
         self.spec = spec
         self.policy = policy  # waivers and inline ignores, judged on each audit's own day
         self.rules = rules
@@ -194,11 +208,18 @@ class Watcher:
         if self.raw is None:
             return None
         started_at, started = datetime.now(UTC), time.monotonic()
-        raw = replace(self.raw,
-                      containers=tuple(sorted(self.containers.values(), key=lambda d: str(d.get("Name")))),
-                      networks=tuple(sorted(self.networks.values(), key=lambda d: str(d.get("Name")))))
-        result = evaluate([Collected(raw.target, normalize_raw(raw), raw=raw)], self.rules, self.fail_on,
-                          started_at, started)
+        raw = replace(
+            self.raw,
+            containers=tuple(sorted(self.containers.values(), key=lambda d: str(d.get("Name")))),
+            networks=tuple(sorted(self.networks.values(), key=lambda d: str(d.get("Name")))),
+        )
+        result = evaluate(
+            [Collected(raw.target, normalize_raw(raw), raw=raw)],
+            self.rules,
+            self.fail_on,
+            started_at,
+            started,
+        )
         if self.policy is not None:
             result = apply_policy(result, replace(self.policy, today=started_at.date()))
         current = {f.fingerprint: f for f in result.findings}
@@ -216,12 +237,27 @@ class Watcher:
 
     # -- output ---------------------------------------------------------------------------
     def _status(self, event: str, **fields: Any) -> None:
-        self.emit({"type": "status", "event": event, "time": _now(),
-                   "target": self.raw.target.name if self.raw else self.spec.address, **fields})
+        self.emit(
+            {
+                "type": "status",
+                "event": event,
+                "time": _now(),
+                "target": self.raw.target.name if self.raw else self.spec.address,
+                **fields,
+            }
+        )
 
     def _finding(self, change: str, finding: Finding, trigger: dict[str, Any]) -> None:
-        self.emit({"type": "finding", "change": change, "time": _now(), "target": finding.resource.host,
-                   "trigger": trigger, "finding": finding})
+        self.emit(
+            {
+                "type": "finding",
+                "change": change,
+                "time": _now(),
+                "target": finding.resource.host,
+                "trigger": trigger,
+                "finding": finding,
+            }
+        )
 
     # -- loop -----------------------------------------------------------------------------
     def run(self) -> int:

@@ -54,7 +54,9 @@ def may_declare(group: str, path: Iterable[str] | None = None) -> bool:
             return True
         try:
             with os.scandir(folder) as listing:
-                infos = [e.path for e in listing if e.name.endswith((".dist-info", ".egg-info")) and e.is_dir()]
+                infos = [
+                    e.path for e in listing if e.name.endswith((".dist-info", ".egg-info")) and e.is_dir()
+                ]
         except NotADirectoryError:
             return True  # a zip on the path
         except OSError:

@@ -105,8 +105,12 @@ def evaluate(
     )
 
 
-def scan(request: ScanRequest, rules: Sequence[Rule], fail_on: Severity | None,
-         host_progress: HostProgress | None = None) -> ScanResult:
+def scan(
+    request: ScanRequest,
+    rules: Sequence[Rule],
+    fail_on: Severity | None,
+    host_progress: HostProgress | None = None,
+) -> ScanResult:
     started_at = datetime.now(UTC)
     started = time.monotonic()
     return evaluate(collect(request, host_progress=host_progress), rules, fail_on, started_at, started)

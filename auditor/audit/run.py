@@ -33,7 +33,11 @@ def location_of(obs: Observation, target: Target) -> Origin:
 
 def _stable(resource: Resource, subject: Container | Network | Target) -> Resource:
     """The resource as fingerprints see it: names that survive re-creation and rescheduling."""
-    if isinstance(subject, Container) and subject.kind == "container" and subject.stable_name != resource.name:
+    if (
+        isinstance(subject, Container)
+        and subject.kind == "container"
+        and subject.stable_name != resource.name
+    ):
         return replace(resource, name=subject.stable_name)
     return resource
 
@@ -97,8 +101,13 @@ def run_rules(snapshot: Snapshot, rules: Sequence[Rule]) -> RuleRun:
             continue
         if not observations:  # most rules on most targets: nothing to check or convert
             continue
-        undeclared = sorted({o.severity.label for o in observations
-                             if o.severity is not None and o.severity not in rule.meta.severities})
+        undeclared = sorted(
+            {
+                o.severity.label
+                for o in observations
+                if o.severity is not None and o.severity not in rule.meta.severities
+            }
+        )
         if undeclared:  # the catalog would tell users something else than the findings do
             detail = f"emitted severity {', '.join(undeclared)} that its metadata does not declare"
             errors.append(RuleError(rule.id, snapshot.target.name, detail))
@@ -126,5 +135,3 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
         seen[f.fingerprint] = f.message
         out.append(f)
     return out
-
-

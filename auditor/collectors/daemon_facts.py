@@ -163,7 +163,9 @@ def namespace_dumps(
         texts = {name: f.result() for name, f in futures.items()}
         ip6 = texts["ip6tables_save"]
         legacy6 = run(inside(["ip6tables-legacy-save"])) if ip6 and "legacy tables present" in ip6 else None
-        route_localnet = [f"net.ipv4.conf.{n}.route_localnet" for n in ("all", *_interface_names(texts["ip_addr"]))]
+        route_localnet = [
+            f"net.ipv4.conf.{n}.route_localnet" for n in ("all", *_interface_names(texts["ip_addr"]))
+        ]
         sysctls = run(inside(["sysctl", "-e", *SYSCTL_KEYS, *route_localnet]))
         return HostDumps(
             iptables_save=iptables,
@@ -182,9 +184,13 @@ def firewall_facts(
     """UFW/firewalld status and DOCKER-USER filtering in the daemon's network namespace, and
     the dumps of that namespace the exposure analysis reads."""
     if daemon.shares_scanner_netns is None or daemon.netns_inode is None:
-        return {}, [
-            f"the network namespace of dockerd (pid {daemon.pid}) is not readable: its firewall is not checked"
-        ], None
+        return (
+            {},
+            [
+                f"the network namespace of dockerd (pid {daemon.pid}) is not readable: its firewall is not checked"
+            ],
+            None,
+        )
 
     def inside(argv: Sequence[str]) -> list[str]:
         return list(argv) if daemon.shares_scanner_netns else daemon.nsenter_argv(argv)

@@ -191,7 +191,9 @@ def fetch_raw(
     return raw
 
 
-def _raw_state(spec, version, info, containers, net_docs, services, progress, reading: HostReading) -> RawState:
+def _raw_state(
+    spec, version, info, containers, net_docs, services, progress, reading: HostReading
+) -> RawState:
     name = str(info.get("Name") or spec.address)
     return RawState(
         target=Target(SourceKind.ENGINE, name, spec.address),

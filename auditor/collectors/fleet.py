@@ -76,8 +76,11 @@ def parse_hosts_file(path: str, base: EngineSpec) -> list[EngineSpec]:
             spec = replace(spec, **_tls_options(rest, folder, path, number))  # type: ignore[arg-type]
         specs.append(spec)
         if len(specs) > MAX_HOSTS:
-            raise InputError(f"hosts file lists more than {MAX_HOSTS:,} engines (split the fleet into several scans)",
-                             path, number)
+            raise InputError(
+                f"hosts file lists more than {MAX_HOSTS:,} engines (split the fleet into several scans)",
+                path,
+                number,
+            )
     if not specs:
         raise InputError("hosts file lists no engines", path)
     return specs

@@ -174,8 +174,9 @@ def _host_ip(value: Any, field: str, reading: Reading) -> str:
     return value
 
 
-def _bindings(mapping: Any, published_only: bool, field: str, reading: Reading,
-              origin: Origin | None = None) -> list[PortBinding]:
+def _bindings(
+    mapping: Any, published_only: bool, field: str, reading: Reading, origin: Origin | None = None
+) -> list[PortBinding]:
     out: list[PortBinding] = []
     for key, entries in sorted(reading.mapping(mapping, field).items()):
         try:
@@ -205,8 +206,9 @@ def _bindings(mapping: Any, published_only: bool, field: str, reading: Reading,
     return out
 
 
-def container_ports(doc: Mapping[str, Any], reading: Reading | None = None,
-                    origin: Origin | None = None) -> tuple[tuple[PortBinding, ...], bool | None]:
+def container_ports(
+    doc: Mapping[str, Any], reading: Reading | None = None, origin: Origin | None = None
+) -> tuple[tuple[PortBinding, ...], bool | None]:
     """The ports a container publishes, preferring what is actually bound while running.
 
     A running container's ``NetworkSettings.Ports`` lists real bindings (separate IPv4/IPv6
@@ -238,7 +240,9 @@ def container_ports(doc: Mapping[str, Any], reading: Reading | None = None,
         ports = requested
         bound = {(p.container_port, p.protocol) for p in ports}
         for port, proto in sorted(exposed - bound):
-            ports.append(PortBinding(container_port=port, protocol=proto, published=bool(publish_all), origin=origin))
+            ports.append(
+                PortBinding(container_port=port, protocol=proto, published=bool(publish_all), origin=origin)
+            )
     return tuple(ports), publish_all
 
 
@@ -327,8 +331,9 @@ def container_origin(target: Target, name: str, source_uri: str | None = None) -
     return Origin(target.kind, source_uri or target.address)
 
 
-def normalize_container(doc: Mapping[str, Any], target: Target, source_uri: str | None = None,
-                        problems: list[str] | None = None) -> Container:
+def normalize_container(
+    doc: Mapping[str, Any], target: Target, source_uri: str | None = None, problems: list[str] | None = None
+) -> Container:
     """Turn one ``docker inspect`` container document into a ``Container``; fields of the wrong
     type are appended to ``problems`` (the target is then incomplete)."""
     if not is_container_document(doc):
@@ -372,8 +377,9 @@ _NETWORK_FIELDS: tuple[tuple[tuple[str, ...], type, str], ...] = (
 )
 
 
-def normalize_network(doc: Mapping[str, Any], target: Target, source_uri: str | None = None,
-                      problems: list[str] | None = None) -> Network:
+def normalize_network(
+    doc: Mapping[str, Any], target: Target, source_uri: str | None = None, problems: list[str] | None = None
+) -> Network:
     """Turn one ``docker network inspect`` document into a ``Network``; fields of the wrong
     type are appended to ``problems``."""
     if not is_network_document(doc):
@@ -413,7 +419,10 @@ def _by_id_prefix(network_names: Mapping[str, str], ids: Sequence[str], ref: str
 
 
 def normalize_swarm_service(
-    doc: Mapping[str, Any], target: Target, network_names: Mapping[str, str], source_uri: str | None = None,
+    doc: Mapping[str, Any],
+    target: Target,
+    network_names: Mapping[str, str],
+    source_uri: str | None = None,
     sorted_ids: Sequence[str] | None = None,
 ) -> Container:
     """A swarm service as a ``Container`` of kind ``service``.
@@ -431,7 +440,9 @@ def normalize_swarm_service(
         origin = Origin(SourceKind.ENGINE, f"docker://{target.name}/services/{name}")
     else:
         origin = Origin(target.kind, source_uri or target.address)
-    endpoint_ports = _list(_dict(doc.get("Endpoint")).get("Ports")) or _list(_dict(spec.get("EndpointSpec")).get("Ports"))
+    endpoint_ports = _list(_dict(doc.get("Endpoint")).get("Ports")) or _list(
+        _dict(spec.get("EndpointSpec")).get("Ports")
+    )
     ports = []
     for entry in endpoint_ports:
         entry = _dict(entry)

@@ -288,15 +288,20 @@ def normalize_raw(raw: RawState) -> Snapshot:
     for key, docs in (("networks", raw.networks), ("containers", raw.containers), ("services", raw.services)):
         for index, doc in enumerate(docs):
             if not isinstance(doc, dict):
-                raise InputError(f"{key}[{index}] is {json_type(doc)}, not an inspect document (an object)", uri)
+                raise InputError(
+                    f"{key}[{index}] is {json_type(doc)}, not an inspect document (an object)", uri
+                )
     networks = tuple(normalize_network(d, raw.target, uri, problems) for d in raw.networks)
     normalized, bindings = [], 0
     for doc in raw.containers:
         normalized.append(normalize_container(doc, raw.target, uri, problems))
         bindings += len(normalized[-1].ports)
         if bindings > MAX_PORT_BINDINGS:
-            raise InputError(f"more than {MAX_PORT_BINDINGS:,} port bindings in one target (one container publishing "
-                             "every port on IPv4 and IPv6 lists 131,070)", uri)
+            raise InputError(
+                f"more than {MAX_PORT_BINDINGS:,} port bindings in one target (one container publishing "
+                "every port on IPv4 and IPv6 lists 131,070)",
+                uri,
+            )
     containers = tuple(normalized)
     network_names = {n.id: n.name for n in networks if n.id}
     ids = sorted(network_names)

@@ -38,8 +38,15 @@ SUPPORTED_MAJOR = "1"
 WAIVER_KEYS = ("rule", "match", "reason", "owner", "expires", "source", "state")
 EXPIRED_TEXT_KEYS = ("rule", "match", "reason", "owner", "expires", "source")
 SCHEMA = ("auditor.reports", "schemas/scan-result.schema.json")
-_TYPE_NAMES = {"object": "an object", "array": "a list", "string": "a string", "integer": "an integer",
-               "number": "a number", "boolean": "true or false", "null": "null"}
+_TYPE_NAMES = {
+    "object": "an object",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
 
 
 def _where(path: Any) -> str:
@@ -68,7 +75,9 @@ def _problem(error: Any) -> tuple[str, str]:
         return _where(path), f"expected {wanted}"
     if kind in ("enum", "const"):
         choices = expected if kind == "enum" else [expected]
-        return _where(path), f"unknown value {_short(error.instance)} (expected one of {', '.join(map(str, choices))})"
+        return _where(
+            path
+        ), f"unknown value {_short(error.instance)} (expected one of {', '.join(map(str, choices))})"
     return _where(path), f"{_short(error.instance)} does not match the schema ({kind} {_short(expected)})"
 
 
@@ -108,7 +117,9 @@ def _target(t: dict[str, Any]) -> TargetResult:
 def _location(loc: dict[str, Any]) -> Origin | None:
     if loc["source"] is None:
         return None
-    return Origin(kind=SourceKind(loc["source"]), uri=loc["uri"] or "", line=loc["line"], column=loc.get("column"))
+    return Origin(
+        kind=SourceKind(loc["source"]), uri=loc["uri"] or "", line=loc["line"], column=loc.get("column")
+    )
 
 
 def _finding(f: dict[str, Any]) -> Finding:
@@ -119,8 +130,13 @@ def _finding(f: dict[str, Any]) -> Finding:
         severity=Severity.parse(f["severity"]),
         title=f["title"],
         message=f["message"],
-        resource=Resource(kind=res["kind"], name=res["name"], id=res.get("id"), project=res.get("project"),
-                          host=res.get("host")),
+        resource=Resource(
+            kind=res["kind"],
+            name=res["name"],
+            id=res.get("id"),
+            project=res.get("project"),
+            host=res.get("host"),
+        ),
         location=_location(f["location"]),
         evidence=tuple(f["evidence"].items()),
         remediation=f["remediation"],
@@ -138,10 +154,14 @@ def _policy(p: dict[str, Any]) -> PolicySummary:
     return PolicySummary(
         fail_on_new=bool(p.get("fail_on_new")),
         waived=p.get("waived", 0),
-        expired_waivers=tuple(ExpiredWaiver(**{k: w[k] for k in EXPIRED_TEXT_KEYS}, findings=w["findings"])
-                              for w in p.get("expired_waivers", ())),
+        expired_waivers=tuple(
+            ExpiredWaiver(**{k: w[k] for k in EXPIRED_TEXT_KEYS}, findings=w["findings"])
+            for w in p.get("expired_waivers", ())
+        ),
         baseline=None if b is None else BaselineSplit(new=b["new"], existing=b["existing"]),
-        severity_overrides=tuple(sorted((k, Severity.parse(v)) for k, v in p.get("severity_overrides", {}).items())),
+        severity_overrides=tuple(
+            sorted((k, Severity.parse(v)) for k, v in p.get("severity_overrides", {}).items())
+        ),
     )
 
 
@@ -149,16 +169,30 @@ def _topology_target(t: dict[str, Any]) -> TopoTarget:
     return TopoTarget(
         target=t["target"],
         kind=t["kind"],
-        networks=tuple(TopoNetwork(name=n["name"], driver=n.get("driver"), internal=n.get("internal"),
-                                   default_bridge=bool(n.get("default_bridge")), icc=n.get("icc"))
-                       for n in t["networks"]),
-        containers=tuple(TopoContainer(kind=c["kind"], name=c["name"], state=c.get("state"),
-                                       network_mode=c["network_mode"], joins=c.get("joins"),
-                                       networks=tuple(c["networks"]),
-                                       ports=tuple(TopoPort(p["display"], p["exposure"], p.get("outside"))
-                                                   for p in c["ports"]),
-                                       exposure=c["exposure"], outside=c.get("outside"))
-                         for c in t["containers"]),
+        networks=tuple(
+            TopoNetwork(
+                name=n["name"],
+                driver=n.get("driver"),
+                internal=n.get("internal"),
+                default_bridge=bool(n.get("default_bridge")),
+                icc=n.get("icc"),
+            )
+            for n in t["networks"]
+        ),
+        containers=tuple(
+            TopoContainer(
+                kind=c["kind"],
+                name=c["name"],
+                state=c.get("state"),
+                network_mode=c["network_mode"],
+                joins=c.get("joins"),
+                networks=tuple(c["networks"]),
+                ports=tuple(TopoPort(p["display"], p["exposure"], p.get("outside")) for p in c["ports"]),
+                exposure=c["exposure"],
+                outside=c.get("outside"),
+            )
+            for c in t["containers"]
+        ),
     )
 
 
@@ -177,9 +211,12 @@ def result_from_json(doc: Any, path: str = "<input>") -> ScanResult:
         rule_errors=tuple(RuleError(e["rule_id"], e["target"], e["error"]) for e in doc["rule_errors"]),
         rules_run=tuple(scan["rules_run"]),
         policy=_policy(doc["policy"]) if doc.get("policy") is not None else None,
-        saved_gate=SavedGate(fail_on=gate["fail_on"], verdict=gate["verdict"], failing=gate.get("failing", 0)),
+        saved_gate=SavedGate(
+            fail_on=gate["fail_on"], verdict=gate["verdict"], failing=gate.get("failing", 0)
+        ),
         topology=Topology(tuple(_topology_target(t) for t in doc["topology"]["targets"]))
-        if doc.get("topology") is not None else None,
+        if doc.get("topology") is not None
+        else None,
         benchmark=bench_from_json(doc["benchmark"], path) if doc.get("benchmark") is not None else None,
     )
 

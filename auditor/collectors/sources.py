@@ -81,7 +81,9 @@ def _stdin_source(options: ComposeOptions) -> FailedSource | SavedSource | Compo
             if looks_like_saved_json(doc):
                 return SavedSource((("stdin", doc),))
         if len(data) > inputs.COMPOSE_LIMIT:
-            raise InputError(f"compose file is larger than the limit of {inputs.COMPOSE_LIMIT} bytes", "stdin")
+            raise InputError(
+                f"compose file is larger than the limit of {inputs.COMPOSE_LIMIT} bytes", "stdin"
+            )
         text = inputs.decode(data, "compose file", "stdin")
     except InputError as exc:
         return FailedSource(Collected(target, None, exc))
@@ -98,7 +100,9 @@ class FailedSource:
         return [self.item]
 
 
-def path_sources(paths: Sequence[str], options: ComposeOptions) -> list[FailedSource | SavedSource | ComposeSource]:
+def path_sources(
+    paths: Sequence[str], options: ComposeOptions
+) -> list[FailedSource | SavedSource | ComposeSource]:
     """Sort paths into saved JSON and compose sources by content."""
     saved: list[tuple[str, object]] = []
     compose_paths: list[Path] = []
@@ -121,7 +125,9 @@ def path_sources(paths: Sequence[str], options: ComposeOptions) -> list[FailedSo
             continue
         if not path.exists():
             target = Target(SourceKind.SNAPSHOT, text, text)
-            failed.append(FailedSource(Collected(target, None, InputError("no such file or directory", text))))
+            failed.append(
+                FailedSource(Collected(target, None, InputError("no such file or directory", text)))
+            )
             continue
         if path.suffix.lower() == ".json" or starts_like_json(path):
             try:
@@ -133,8 +139,11 @@ def path_sources(paths: Sequence[str], options: ComposeOptions) -> list[FailedSo
                 saved.append((text, doc))
                 continue
             if not isinstance(doc, dict):  # a compose file is a mapping: reading this as YAML again is waste
-                error = InputError("neither docker inspect output (a list of container and network documents) "
-                                   "nor a snapshot, and a compose file would be a mapping", text)
+                error = InputError(
+                    "neither docker inspect output (a list of container and network documents) "
+                    "nor a snapshot, and a compose file would be a mapping",
+                    text,
+                )
                 failed.append(FailedSource(Collected(Target(SourceKind.SNAPSHOT, text, text), None, error)))
                 continue
         compose_paths.append(path)

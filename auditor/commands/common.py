@@ -126,6 +126,7 @@ def write_rendered(path: str, render: Callable[[object, IO[str]], None], documen
 
 def write_text_atomically(path: str, text: str) -> None:
     """:func:`write_rendered` for text already in hand."""
+
     def render(document: object, stream: IO[str]) -> None:
         stream.write(text)
 

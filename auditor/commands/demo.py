@@ -32,8 +32,11 @@ FILE_NAMES = {
 def write_reports(result, out_dir: Path) -> list[Path]:
     """One file per scan format of the registry."""
     formats = registry()
-    planned = [(fmt, str(out_dir / FILE_NAMES.get(fmt, f"report.{fmt}"))) for fmt in formats.names(SCAN)
-               if fmt != "none"]
+    planned = [
+        (fmt, str(out_dir / FILE_NAMES.get(fmt, f"report.{fmt}")))
+        for fmt in formats.names(SCAN)
+        if fmt != "none"
+    ]
     write_outputs(formats, planned, SCAN, result)
     return [Path(path) for _, path in planned]
 

@@ -28,11 +28,28 @@ from auditor.reports.formats import DIFF, registry
 @click.argument("old", required=False)
 @click.argument("new", required=False)
 @store_option
-@click.option("--target", metavar="NAME", help="Compare only this target (needed to pick default scans when several are recorded).")
-@click.option("-f", "--format", "fmt", type=FormatChoice(DIFF, none=True), default="markdown", show_default=True,
-              help="Format written to stdout.")
-@click.option("-o", "--output", "outputs", multiple=True, metavar="FILE",
-              help="Also write the diff to FILE (.md, .json, .html; repeatable); `-` or FORMAT:- is stdout.")
+@click.option(
+    "--target",
+    metavar="NAME",
+    help="Compare only this target (needed to pick default scans when several are recorded).",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=FormatChoice(DIFF, none=True),
+    default="markdown",
+    show_default=True,
+    help="Format written to stdout.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "outputs",
+    multiple=True,
+    metavar="FILE",
+    help="Also write the diff to FILE (.md, .json, .html; repeatable); `-` or FORMAT:- is stdout.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Write nothing to stdout, like -f none (kept for scripts).")
 def diff_command(old, new, store, target, fmt, outputs, quiet):
     """Show new, resolved and changed findings between two scans.

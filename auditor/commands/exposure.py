@@ -41,10 +41,17 @@ def read_dump_dir(directory: Path) -> HostDumps:
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="table: the matrix and the traces of what outside clients reach; json: the scan result's "
                    "\"exposure\" key.")  # fmt: skip
-@click.option("--dumps", "dump_dir", type=click.Path(file_okay=False, exists=True), metavar="DIR",
-              help="Analyse one saved snapshot or inspect file with the host dumps saved in DIR.")
+@click.option(
+    "--dumps",
+    "dump_dir",
+    type=click.Path(file_okay=False, exists=True),
+    metavar="DIR",
+    help="Analyse one saved snapshot or inspect file with the host dumps saved in DIR.",
+)
 @click.option("--no-trace", is_flag=True, help="Table: leave out the rule traces.")
-def exposure_command(paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout, fmt, dump_dir, no_trace):
+def exposure_command(
+    paths, engines, tls_verify, tlscacert, tlscert, tlskey, timeout, fmt, dump_dir, no_trace
+):
     """Print who can reach each container port: every source zone (LAN, internet, the host,
     each Docker network) against every container port, published or not, as open / blocked /
     unknown, from the firewall of the daemon's network namespace (read-only) or the dumps a

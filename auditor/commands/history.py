@@ -14,8 +14,10 @@ from auditor.model.errors import InputError
 from auditor.model.history import SEVERITY_LABELS, TargetScan
 from auditor.model.text import visible
 
-STORE_HELP = ("History store: a SQLite file path, sqlite:///PATH or postgresql://... "
-              "(default: $AUDITOR_STORE, else history.sqlite3 in the user's data directory).")
+STORE_HELP = (
+    "History store: a SQLite file path, sqlite:///PATH or postgresql://... "
+    "(default: $AUDITOR_STORE, else history.sqlite3 in the user's data directory)."
+)
 
 
 def store_option(func: Callable) -> Callable:
@@ -28,19 +30,43 @@ def history_table(rows: list[TargetScan]) -> str:
     lines = [header]
     for r in rows:
         counts = dict(r.counts)
-        lines.append([str(r.scan_id), r.started_at[:19].replace("T", " "), visible(r.target), r.status, r.verdict,
-                      *(str(counts[s]) for s in SEVERITY_LABELS), str(r.total), f"{r.duration_s:.1f}"])
+        lines.append(
+            [
+                str(r.scan_id),
+                r.started_at[:19].replace("T", " "),
+                visible(r.target),
+                r.status,
+                r.verdict,
+                *(str(counts[s]) for s in SEVERITY_LABELS),
+                str(r.total),
+                f"{r.duration_s:.1f}",
+            ]
+        )
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-                     for row in lines)
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in lines
+    )
 
 
 @click.command("history")
 @store_option
-@click.option("--target", "target", metavar="NAME", help="Only scans of this target (engine host name, compose project, ...).")
-@click.option("-n", "--limit", type=click.IntRange(min=1), default=50, show_default=True,
-              help="Show at most this many rows.")
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--target",
+    "target",
+    metavar="NAME",
+    help="Only scans of this target (engine host name, compose project, ...).",
+)
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Show at most this many rows.",
+)
+@click.option(
+    "-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
 def history_command(store, target, limit, fmt):
     """List recorded scans per target with counts of open findings by severity."""
     with user_errors(), open_store(store, configured=configured_store()) as db:

@@ -24,8 +24,15 @@ def _rules():
 
 
 @click.command("rules")
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "markdown"]), default="table", show_default=True,
-              help="table: one line per rule; markdown: the whole catalog (docs/rules.md).")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "markdown"]),
+    default="table",
+    show_default=True,
+    help="table: one line per rule; markdown: the whole catalog (docs/rules.md).",
+)
 def rules_command(fmt):
     """List every rule: id, the severities it emits, title (`auditor explain ID` says when)."""
     rules = _rules()

@@ -40,8 +40,10 @@ def _text_line(message: dict[str, Any]) -> str:
         f = message["finding"]
         sign = "+ NEW     " if message["change"] == "new" else "- RESOLVED"
         waived = " [waived]" if f.status == "waived" else ""
-        return (f"{clock} {sign} {f.severity.label:<8} {f.rule_id:<8} {f.resource.kind} {f.resource.name}: "
-                f"{f.message}{waived}")
+        return (
+            f"{clock} {sign} {f.severity.label:<8} {f.rule_id:<8} {f.resource.kind} {f.resource.name}: "
+            f"{f.message}{waived}"
+        )
     details = {k: v for k, v in message.items() if k not in ("type", "event", "time", "target")}
     extra = " ".join(f"{k}={v}" for k, v in details.items())
     return f"{clock} [{message['event']}] {message['target']} {extra}".rstrip()
@@ -49,22 +51,74 @@ def _text_line(message: dict[str, Any]) -> str:
 
 @click.command("watch")
 @one_engine_options
-@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text lines for people, or JSON lines (one object per line).")
-@click.option("--debounce", type=FiniteFloat(min=0.05), default=1.0, show_default=True,
-              help="Seconds of quiet after an event before re-auditing.")
-@click.option("--rescan-interval", type=FiniteFloat(min=5), default=300.0, show_default=True,
-              help="Seconds between full re-scans, so nothing drifts.")
-@click.option("--duration", type=FiniteFloat(min=0), default=0, show_default=True,
-              help="Stop after this many seconds (0: until interrupted).")
-@click.option("--fail-on", default="high", show_default=True, metavar="SEVERITY",
-              help="Threshold for the verdict recorded with each audit in the store.")
-@click.option("--store", "store", is_flag=False, flag_value="default", default=None, metavar="[STORE]",
-              help="Also record audits that changed something. " + STORE_HELP)
-@click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Waivers file applied to every audit (inline ignores in labels always apply).")
-def watch_command(engines, tls_verify, tlscacert, tlscert, tlskey, timeout, fmt, debounce, rescan_interval,
-                  duration, fail_on, store, waivers_path):
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text lines for people, or JSON lines (one object per line).",
+)
+@click.option(
+    "--debounce",
+    type=FiniteFloat(min=0.05),
+    default=1.0,
+    show_default=True,
+    help="Seconds of quiet after an event before re-auditing.",
+)
+@click.option(
+    "--rescan-interval",
+    type=FiniteFloat(min=5),
+    default=300.0,
+    show_default=True,
+    help="Seconds between full re-scans, so nothing drifts.",
+)
+@click.option(
+    "--duration",
+    type=FiniteFloat(min=0),
+    default=0,
+    show_default=True,
+    help="Stop after this many seconds (0: until interrupted).",
+)
+@click.option(
+    "--fail-on",
+    default="high",
+    show_default=True,
+    metavar="SEVERITY",
+    help="Threshold for the verdict recorded with each audit in the store.",
+)
+@click.option(
+    "--store",
+    "store",
+    is_flag=False,
+    flag_value="default",
+    default=None,
+    metavar="[STORE]",
+    help="Also record audits that changed something. " + STORE_HELP,
+)
+@click.option(
+    "--waivers",
+    "waivers_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Waivers file applied to every audit (inline ignores in labels always apply).",
+)
+def watch_command(
+    engines,
+    tls_verify,
+    tlscacert,
+    tlscert,
+    tlskey,
+    timeout,
+    fmt,
+    debounce,
+    rescan_interval,
+    duration,
+    fail_on,
+    store,
+    waivers_path,
+):
     """Watch one engine and print new and resolved findings as containers and networks change.
 
     Subscribes to container and network events (GET /events), waits for a quiet moment,
@@ -73,7 +127,9 @@ def watch_command(engines, tls_verify, tlscacert, tlscert, tlskey, timeout, fmt,
     engine cannot be read at the start.
     """
     with user_errors():
-        specs = engine_specs(engines, tls_verify, tlscacert, tlscert, tlskey, timeout) or (EngineSpec(timeout=timeout),)
+        specs = engine_specs(engines, tls_verify, tlscacert, tlscert, tlskey, timeout) or (
+            EngineSpec(timeout=timeout),
+        )
         if len(specs) != 1:
             fail("watch follows one --engine at a time (start one watch per engine)", exit_codes.INPUT_ERROR)
         from auditor.policy.gate import parse_threshold
@@ -94,10 +150,15 @@ def watch_command(engines, tls_verify, tlscacert, tlscert, tlskey, timeout, fmt,
             sys.stdout.write(render(message) + "\n")
             sys.stdout.flush()
 
-        watcher = Watcher(specs[0], rules, emit,
-                          WatchSettings(debounce=debounce, rescan_interval=rescan_interval, duration=duration or None),
-                          fail_on=threshold, record=(lambda result: db.record(result, source="watch")) if db else None,
-                          policy=policy)
+        watcher = Watcher(
+            specs[0],
+            rules,
+            emit,
+            WatchSettings(debounce=debounce, rescan_interval=rescan_interval, duration=duration or None),
+            fail_on=threshold,
+            record=(lambda result: db.record(result, source="watch")) if db else None,
+            policy=policy,
+        )
         try:
             audits = watcher.run()
         except KeyboardInterrupt:

@@ -65,13 +65,19 @@ def exposure_view(matrix: ExposureMatrix) -> Exposure:
     kinds = {z.id: z.kind.value for z in matrix.zones}
     by_port: dict[tuple[str, int, str], list[ZoneReach]] = {}
     for cell in matrix.cells:
-        by_port.setdefault((cell.container, cell.port, cell.protocol), []).append(_zone_reach(cell, kinds[cell.zone]))
+        by_port.setdefault((cell.container, cell.port, cell.protocol), []).append(
+            _zone_reach(cell, kinds[cell.zone])
+        )
 
     def port(t: PortTarget) -> PortReach:
-        return PortReach(t.container, t.port, t.protocol, t.network_mode, t.bindings, tuple(by_port.get(t.key, ())))
+        return PortReach(
+            t.container, t.port, t.protocol, t.network_mode, t.bindings, tuple(by_port.get(t.key, ()))
+        )
 
     return Exposure(
-        zones=tuple(ExposureZone(z.id, z.kind.value, z.interface, z.network, z.description) for z in matrix.zones),
+        zones=tuple(
+            ExposureZone(z.id, z.kind.value, z.interface, z.network, z.description) for z in matrix.zones
+        ),
         ports=tuple(port(t) for t in matrix.targets),
         notes=matrix.notes,
     )

@@ -70,7 +70,7 @@ def open_store(spec: str | None = None, migrate: bool = True, configured: str | 
 
 
 def _open_sqlite(spec: str) -> Store:
-    path = Path(spec[len("sqlite://"):] if spec.startswith("sqlite://") else spec).expanduser()
+    path = Path(spec[len("sqlite://") :] if spec.startswith("sqlite://") else spec).expanduser()
     if path.is_dir():
         raise InputError("history store must be a file, not a directory", str(path))
     try:

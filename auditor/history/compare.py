@@ -21,7 +21,9 @@ def load_report(path: str) -> tuple[DiffSide, list[FindingRecord]]:
     try:
         return side_from_report(doc, path)
     except (KeyError, TypeError, AttributeError, ValueError):
-        raise InputError("not an `auditor scan -f json` report (missing findings, fingerprints or resources)", path) from None
+        raise InputError(
+            "not an `auditor scan -f json` report (missing findings, fingerprints or resources)", path
+        ) from None
 
 
 def choose_target(db: Store, target: str | None) -> str:
@@ -43,15 +45,22 @@ def scan_side(db: Store, scan_id: int, target: str | None) -> tuple[DiffSide, li
         rows = [r for r in rows if r.target == target]
         if not rows:
             raise InputError(f"scan {scan_id} did not scan target {target!r}")
-    warnings = [f"scan {scan_id}: target {r.target} was {r.status}"
-                + (f" ({r.error})" if r.error else "") + "; its findings are not comparable"
-                for r in rows if r.status != "complete"]
-    side = DiffSide(f"scan {scan_id}", rows[0].started_at, tuple(dict.fromkeys(r.target for r in rows)), scan_id)
+    warnings = [
+        f"scan {scan_id}: target {r.target} was {r.status}"
+        + (f" ({r.error})" if r.error else "")
+        + "; its findings are not comparable"
+        for r in rows
+        if r.status != "complete"
+    ]
+    side = DiffSide(
+        f"scan {scan_id}", rows[0].started_at, tuple(dict.fromkeys(r.target for r in rows)), scan_id
+    )
     return side, db.findings(scan_id, target), warnings
 
 
-def resolve_sides(store: str | None, old: str | None, new: str | None, target: str | None,
-                  configured: str | None = None) -> FindingDiff:
+def resolve_sides(
+    store: str | None, old: str | None, new: str | None, target: str | None, configured: str | None = None
+) -> FindingDiff:
     """Load both sides (store scans or report files) and diff them."""
     if old is not None and new is not None and not (_is_scan_id(old) or _is_scan_id(new)):
         old_side, old_findings = load_report(old)

@@ -29,12 +29,23 @@ _RANK = {label: i for i, label in enumerate(SEVERITY_LABELS)}
 
 
 def _order(f: FindingRecord) -> tuple:
-    return (_RANK.get(f.severity, len(_RANK)), f.rule_id, f.target, f.project or "", f.resource_name,
-            f.fingerprint)
+    return (
+        _RANK.get(f.severity, len(_RANK)),
+        f.rule_id,
+        f.target,
+        f.project or "",
+        f.resource_name,
+        f.fingerprint,
+    )
 
 
-def diff_findings(old: DiffSide, old_findings: Iterable[FindingRecord], new: DiffSide,
-                  new_findings: Iterable[FindingRecord], warnings: Iterable[str] = ()) -> FindingDiff:
+def diff_findings(
+    old: DiffSide,
+    old_findings: Iterable[FindingRecord],
+    new: DiffSide,
+    new_findings: Iterable[FindingRecord],
+    warnings: Iterable[str] = (),
+) -> FindingDiff:
     """Compare two sets of findings; output is sorted most severe first, deterministically."""
     before = _by_fingerprint(old_findings)
     after = _by_fingerprint(new_findings)

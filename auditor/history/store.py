@@ -116,10 +116,19 @@ class Store:
         """Store one scan with its targets and findings; returns the new scan id."""
         fail_on = result.fail_on.label if result.fail_on is not None else "none"
         with self._transaction() as cur:
-            params = (result.started_at.isoformat(), result.duration_s, result.tool_version, fail_on,
-                      result.verdict, int(result.complete), source)
-            insert = ("INSERT INTO scans (started_at, duration_s, tool_version, fail_on, verdict, "
-                      "complete, source) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            params = (
+                result.started_at.isoformat(),
+                result.duration_s,
+                result.tool_version,
+                fail_on,
+                result.verdict,
+                int(result.complete),
+                source,
+            )
+            insert = (
+                "INSERT INTO scans (started_at, duration_s, tool_version, fail_on, verdict, "
+                "complete, source) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            )
             if self.dialect is SQLITE:
                 cur.execute(insert, params)
                 scan_id = int(cur.lastrowid)
@@ -131,26 +140,58 @@ class Store:
                 cur.execute(
                     self._sql(
                         "INSERT INTO scan_targets (scan_id, position, name, kind, address, status, error, "  # noqa: S608 - constant columns; values are bound
-                        "containers, networks, " + ", ".join(SEVERITY_LABELS) + ") VALUES ("
-                        + ", ".join("?" * (9 + len(SEVERITY_LABELS))) + ")"
+                        "containers, networks, "
+                        + ", ".join(SEVERITY_LABELS)
+                        + ") VALUES ("
+                        + ", ".join("?" * (9 + len(SEVERITY_LABELS)))
+                        + ")"
                     ),
-                    (scan_id, position, t.target.name, t.target.kind.value, t.target.address, t.status,
-                     t.error, t.containers, t.networks, *(counts[s] for s in SEVERITY_LABELS)),
+                    (
+                        scan_id,
+                        position,
+                        t.target.name,
+                        t.target.kind.value,
+                        t.target.address,
+                        t.status,
+                        t.error,
+                        t.containers,
+                        t.networks,
+                        *(counts[s] for s in SEVERITY_LABELS),
+                    ),
                 )
             rows = [FindingRecord.from_finding(f) for f in result.findings]
             if rows:
                 cur.executemany(
-                    self._sql(f"INSERT INTO findings (scan_id, {_FINDING_COLUMNS}) VALUES ("  # noqa: S608 - constant columns; values are bound
-                              + ", ".join("?" * 13) + ")"),
-                    [(scan_id, r.fingerprint, r.rule_id, r.severity, r.title, r.message, r.resource_kind,
-                      r.resource_name, r.project, r.target, r.status, r.location, r.evidence_json())
-                     for r in rows],
+                    self._sql(
+                        f"INSERT INTO findings (scan_id, {_FINDING_COLUMNS}) VALUES ("  # noqa: S608 - constant columns; values are bound
+                        + ", ".join("?" * 13)
+                        + ")"
+                    ),
+                    [
+                        (
+                            scan_id,
+                            r.fingerprint,
+                            r.rule_id,
+                            r.severity,
+                            r.title,
+                            r.message,
+                            r.resource_kind,
+                            r.resource_name,
+                            r.project,
+                            r.target,
+                            r.status,
+                            r.location,
+                            r.evidence_json(),
+                        )
+                        for r in rows
+                    ],
                 )
         return scan_id
 
     # -- reading --------------------------------------------------------------------------
-    def target_scans(self, target: str | None = None, limit: int | None = None,
-                     only_complete: bool = False) -> list[TargetScan]:
+    def target_scans(
+        self, target: str | None = None, limit: int | None = None, only_complete: bool = False
+    ) -> list[TargetScan]:
         """Newest first: one row per target per scan."""
         where, params = [], []
         if target is not None:
@@ -158,16 +199,20 @@ class Store:
             params.append(target)
         if only_complete:
             where.append("t.status = 'complete'")
-        sql = (f"SELECT {_TARGET_COLUMNS} FROM scans s JOIN scan_targets t ON t.scan_id = s.id"  # noqa: S608 - constant columns; values are bound
-               + (" WHERE " + " AND ".join(where) if where else "")
-               + " ORDER BY s.id DESC, t.position")
+        sql = (
+            f"SELECT {_TARGET_COLUMNS} FROM scans s JOIN scan_targets t ON t.scan_id = s.id"  # noqa: S608 - constant columns; values are bound
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY s.id DESC, t.position"
+        )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [_target_scan(row) for row in self._query(sql, params)]
 
     def scan_targets(self, scan_id: int) -> list[TargetScan]:
-        sql = (f"SELECT {_TARGET_COLUMNS} FROM scans s JOIN scan_targets t ON t.scan_id = s.id "  # noqa: S608 - constant columns; values are bound
-               "WHERE s.id = ? ORDER BY t.position")
+        sql = (
+            f"SELECT {_TARGET_COLUMNS} FROM scans s JOIN scan_targets t ON t.scan_id = s.id "  # noqa: S608 - constant columns; values are bound
+            "WHERE s.id = ? ORDER BY t.position"
+        )
         return [_target_scan(row) for row in self._query(sql, (scan_id,))]
 
     def has_scan(self, scan_id: int) -> bool:
@@ -187,11 +232,22 @@ class Store:
 
 
 def _target_scan(row: Sequence[Any]) -> TargetScan:
-    counts = tuple(zip(SEVERITY_LABELS, (int(n) for n in row[13:13 + len(SEVERITY_LABELS)]), strict=True))
+    counts = tuple(zip(SEVERITY_LABELS, (int(n) for n in row[13 : 13 + len(SEVERITY_LABELS)]), strict=True))
     return TargetScan(
-        scan_id=int(row[0]), started_at=str(row[1]), duration_s=float(row[2]), tool_version=row[3],
-        verdict=row[4], source=row[5], target=row[6], kind=row[7], address=row[8], status=row[9],
-        error=row[10], containers=int(row[11]), networks=int(row[12]), counts=counts,
+        scan_id=int(row[0]),
+        started_at=str(row[1]),
+        duration_s=float(row[2]),
+        tool_version=row[3],
+        verdict=row[4],
+        source=row[5],
+        target=row[6],
+        kind=row[7],
+        address=row[8],
+        status=row[9],
+        error=row[10],
+        containers=int(row[11]),
+        networks=int(row[12]),
+        counts=counts,
     )
 
 
@@ -200,9 +256,18 @@ def _finding(row: Sequence[Any]) -> FindingRecord:
 
     evidence = json.loads(row[11]) if row[11] else {}
     return FindingRecord(
-        fingerprint=row[0], rule_id=row[1], severity=row[2], title=row[3], message=row[4],
-        resource_kind=row[5], resource_name=row[6], project=row[7], target=row[8], status=row[9],
-        location=row[10], evidence=tuple((str(k), str(v)) for k, v in evidence.items()),
+        fingerprint=row[0],
+        rule_id=row[1],
+        severity=row[2],
+        title=row[3],
+        message=row[4],
+        resource_kind=row[5],
+        resource_name=row[6],
+        project=row[7],
+        target=row[8],
+        status=row[9],
+        location=row[10],
+        evidence=tuple((str(k), str(v)) for k, v in evidence.items()),
     )
 
 

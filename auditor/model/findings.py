@@ -28,8 +28,15 @@ class WaiverNote:
 
     def items(self) -> tuple[tuple[str, str], ...]:
         """(key, value) pairs in the order every format prints them."""
-        return (("rule", self.rule), ("match", self.match), ("reason", self.reason), ("owner", self.owner),
-                ("expires", self.expires), ("source", self.source), ("state", self.state))
+        return (
+            ("rule", self.rule),
+            ("match", self.match),
+            ("reason", self.reason),
+            ("owner", self.owner),
+            ("expires", self.expires),
+            ("source", self.source),
+            ("state", self.state),
+        )
 
 
 @dataclass(frozen=True)

@@ -81,8 +81,12 @@ class FindingRecord:
             "severity": self.severity,
             "title": self.title,
             "message": self.message,
-            "resource": {"kind": self.resource_kind, "name": self.resource_name,
-                         "project": self.project, "host": self.target},
+            "resource": {
+                "kind": self.resource_kind,
+                "name": self.resource_name,
+                "project": self.project,
+                "host": self.target,
+            },
             "location": self.location,
             "status": self.status,
             "evidence": dict(self.evidence),
@@ -120,9 +124,15 @@ class TargetScan:
             "tool_version": self.tool_version,
             "verdict": self.verdict,
             "source": self.source,
-            "target": {"name": self.target, "kind": self.kind, "address": self.address,
-                       "status": self.status, "error": self.error,
-                       "containers": self.containers, "networks": self.networks},
+            "target": {
+                "name": self.target,
+                "kind": self.kind,
+                "address": self.address,
+                "status": self.status,
+                "error": self.error,
+                "containers": self.containers,
+                "networks": self.networks,
+            },
             "summary": {**dict(self.counts), "total": self.total},
         }
 
@@ -149,8 +159,12 @@ class DiffSide:
     scan_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"label": self.label, "scan_id": self.scan_id, "started_at": self.started_at,
-                "targets": list(self.targets)}
+        return {
+            "label": self.label,
+            "scan_id": self.scan_id,
+            "started_at": self.started_at,
+            "targets": list(self.targets),
+        }
 
 
 @dataclass(frozen=True)
@@ -180,8 +194,12 @@ class FindingDiff:
 
     @property
     def summary(self) -> dict[str, int]:
-        return {"new": len(self.added), "resolved": len(self.resolved),
-                "changed": len(self.changed), "unchanged": self.unchanged}
+        return {
+            "new": len(self.added),
+            "resolved": len(self.resolved),
+            "changed": len(self.changed),
+            "unchanged": self.unchanged,
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {

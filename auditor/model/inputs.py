@@ -43,7 +43,9 @@ JSON_MAX_VALUES = 2_000_000
 MAX_PORT_BINDINGS = 131_072
 
 _CHUNK = 1 * MIB
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+_OPEN_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+)
 
 
 def _kind(mode: int) -> str | None:
@@ -78,8 +80,9 @@ def _read_limited(read, limit: int, what: str, shown: str) -> bytes:
             raise InputError(f"{what} is larger than the limit of {limit} bytes", shown)
 
 
-def read_bytes(path: str | os.PathLike[str], what: str, limit: int, *, shown: str | None = None,
-               stdin: bool = False) -> bytes:
+def read_bytes(
+    path: str | os.PathLike[str], what: str, limit: int, *, shown: str | None = None, stdin: bool = False
+) -> bytes:
     """The bytes of a regular file, at most ``limit`` of them; ``-`` is stdin when ``stdin``.
 
     The type is checked before opening (so no device is ever opened) and again on the open
@@ -106,7 +109,9 @@ def read_bytes(path: str | os.PathLike[str], what: str, limit: int, *, shown: st
         if kind is not None:
             raise _refuse(what, kind, shown)
         if info.st_size > limit:
-            raise InputError(f"{what} is larger than the limit of {limit} bytes ({info.st_size} bytes)", shown)
+            raise InputError(
+                f"{what} is larger than the limit of {limit} bytes ({info.st_size} bytes)", shown
+            )
         with os.fdopen(fd, "rb", closefd=True) as fh:
             fd = -1
             return _read_limited(fh.read, limit, what, shown)
@@ -141,8 +146,9 @@ def decode(data: bytes, what: str, shown: str) -> str:
         raise InputError(f"{what} is not UTF-8 text (invalid byte at offset {exc.start})", shown) from None
 
 
-def read_text(path: str | os.PathLike[str], what: str, limit: int, *, shown: str | None = None,
-              stdin: bool = False) -> str:
+def read_text(
+    path: str | os.PathLike[str], what: str, limit: int, *, shown: str | None = None, stdin: bool = False
+) -> str:
     """``read_bytes`` decoded as UTF-8; a number too long for any parser to read is refused
     here, with its line (compose, env, config, waivers and hosts files all come this way)."""
     shown = shown or os.fspath(path)
@@ -222,10 +228,15 @@ def parse_json(data: bytes | str, what: str, shown: str) -> object:
         return json.loads(text, object_pairs_hook=_unique_keys)
     except DuplicateKey as exc:
         shown_key = exc.key if len(exc.key) <= 60 else exc.key[:60] + "..."
-        raise InputError(f"{what} names the key {shown_key!r} twice in one object (which one counts is "
-                         "ambiguous)", shown, _line_of_key(text.encode(), exc.key)) from None
+        raise InputError(
+            f"{what} names the key {shown_key!r} twice in one object (which one counts is ambiguous)",
+            shown,
+            _line_of_key(text.encode(), exc.key),
+        ) from None
     except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", shown) from None
+        raise InputError(
+            f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", shown
+        ) from None
     except RecursionError:
         raise InputError(f"{what} is nested too deeply", shown) from None
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
@@ -233,8 +244,14 @@ def parse_json(data: bytes | str, what: str, shown: str) -> object:
         raise InputError(f"{what} holds an unreadable value: {str(exc).splitlines()[0]}", shown) from None
 
 
-def load_json(path: str | os.PathLike[str], what: str, limit: int = JSON_LIMIT, *, shown: str | None = None,
-              stdin: bool = False) -> object:
+def load_json(
+    path: str | os.PathLike[str],
+    what: str,
+    limit: int = JSON_LIMIT,
+    *,
+    shown: str | None = None,
+    stdin: bool = False,
+) -> object:
     """``read_bytes`` then ``parse_json``."""
     shown = shown or os.fspath(path)
     if stdin and os.fspath(path) == "-":

@@ -34,8 +34,23 @@ _SECRET_VALUE = re.compile(
 
 # A pattern above can only match text holding one of these (lower-cased): checking them first
 # spares the regular expressions (a few microseconds each) for nearly every label.
-_KEY_MARKERS = ("pass", "secret", "token", "api", "access", "private", "credential", "auth", "session",
-                "cookie", "signature", "dsn", "connection", "webhook", "pw")
+_KEY_MARKERS = (
+    "pass",
+    "secret",
+    "token",
+    "api",
+    "access",
+    "private",
+    "credential",
+    "auth",
+    "session",
+    "cookie",
+    "signature",
+    "dsn",
+    "connection",
+    "webhook",
+    "pw",
+)
 _VALUE_MARKERS = ("@", "=", "-----begin", "akia", "gh", "xox", "hooks.slack.com", "k_live_", "k_test_", "eyj")
 
 

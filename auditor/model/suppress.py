@@ -63,7 +63,7 @@ def parse_ignore(text: str) -> tuple[tuple[str, ...], str]:
     ids = _IDS.match(body)
     if ids is None:
         raise ValueError(f'expected rule ids then reason="...", got {body[:60]!r}')
-    rest = body[ids.end():].strip()
+    rest = body[ids.end() :].strip()
     reason = _REASON.fullmatch(rest)
     if reason is None:
         if not rest:

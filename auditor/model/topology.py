@@ -138,10 +138,17 @@ def snapshot_topology(snap: Snapshot) -> TopoTarget:
     networks = []
     for n in snap.networks:
         icc = n.option("com.docker.network.bridge.enable_icc")
-        networks.append(TopoNetwork(n.name, n.driver, n.internal, n.is_default_bridge,
-                                    None if icc is None else icc == "true"))
-    return TopoTarget(snap.target.name, snap.target.kind.value, tuple(networks),
-                      tuple(_container(c, snap) for c in snap.containers))
+        networks.append(
+            TopoNetwork(
+                n.name, n.driver, n.internal, n.is_default_bridge, None if icc is None else icc == "true"
+            )
+        )
+    return TopoTarget(
+        snap.target.name,
+        snap.target.kind.value,
+        tuple(networks),
+        tuple(_container(c, snap) for c in snap.containers),
+    )
 
 
 def topology_of(snapshots: Iterable[Snapshot]) -> Topology | None:

@@ -117,9 +117,15 @@ def _waiver_for(finding: Finding, waivers: _Waivers, index, today: dt.date) -> W
 
 
 def _note(waiver: Waiver, expired: bool) -> WaiverNote:
-    return WaiverNote(rule=waiver.rule, match=waiver.match_text, reason=waiver.reason, owner=waiver.owner,
-                      expires=waiver.expires.isoformat(), source=waiver.source,
-                      state="expired" if expired else "active")
+    return WaiverNote(
+        rule=waiver.rule,
+        match=waiver.match_text,
+        reason=waiver.reason,
+        owner=waiver.owner,
+        expires=waiver.expires.isoformat(),
+        source=waiver.source,
+        state="expired" if expired else "active",
+    )
 
 
 def _label_ignore(container: Container, policy: Policy) -> Suppression | None:
@@ -135,8 +141,13 @@ def _label_ignore(container: Container, policy: Policy) -> Suppression | None:
     except ValueError as exc:
         raise InputError(f"{where}: {exc}") from None
     service = container.kind == "service"
-    found = Suppression(rules, reason, where, service=container.name if service else None,
-                        container=None if service else container.name)
+    found = Suppression(
+        rules,
+        reason,
+        where,
+        service=container.name if service else None,
+        container=None if service else container.name,
+    )
     _check_ids(found, policy)
     return found
 
@@ -144,7 +155,9 @@ def _label_ignore(container: Container, policy: Policy) -> Suppression | None:
 def _check_ids(found: Suppression, policy: Policy) -> None:
     unknown = [r for r in found.rules if policy.known_rules is not None and r not in policy.known_rules]
     if unknown:
-        raise InputError(f"{found.source}: unknown rule id {unknown[0]!r} in inline ignore (see `auditor rules`)")
+        raise InputError(
+            f"{found.source}: unknown rule id {unknown[0]!r} in inline ignore (see `auditor rules`)"
+        )
 
 
 def _covers(found: Suppression, finding: Finding) -> bool:
@@ -152,14 +165,21 @@ def _covers(found: Suppression, finding: Finding) -> bool:
         return False
     if found.line is not None:
         loc = finding.location
-        return loc is not None and loc.kind is SourceKind.COMPOSE and (loc.uri, loc.line) == (found.uri, found.line)
+        return (
+            loc is not None
+            and loc.kind is SourceKind.COMPOSE
+            and (loc.uri, loc.line) == (found.uri, found.line)
+        )
     if found.service is not None:
         return finding.resource.kind == "service" and finding.resource.name == found.service
     return True
 
 
-def _inline_for(finding: Finding, written: Mapping[str, tuple[Suppression, ...]],
-                labelled: Mapping[tuple[str, str, str], Suppression]) -> Suppression | None:
+def _inline_for(
+    finding: Finding,
+    written: Mapping[str, tuple[Suppression, ...]],
+    labelled: Mapping[tuple[str, str, str], Suppression],
+) -> Suppression | None:
     """The inline ignore that covers a finding: in the source of its target, or on its container."""
     r = finding.resource
     for found in written.get(r.host or "", ()):
@@ -169,8 +189,10 @@ def _inline_for(finding: Finding, written: Mapping[str, tuple[Suppression, ...]]
     return label if label is not None and finding.rule_id.upper() in label.rules else None
 
 
-def _labels(index: Mapping[tuple[str, str, str], Container], policy: Policy,
-            ) -> tuple[dict[tuple[str, str, str], Suppression], dict[str, list[str]]]:
+def _labels(
+    index: Mapping[tuple[str, str, str], Container],
+    policy: Policy,
+) -> tuple[dict[tuple[str, str, str], Suppression], dict[str, list[str]]]:
     """Every container's ``io.auditor.ignore`` label, parsed once. A broken label of a compose
     service is an input error (the repository wrote it, like a comment); on a live container
     it is a warning of its target and waives nothing: whoever started that container must not
@@ -190,16 +212,27 @@ def _labels(index: Mapping[tuple[str, str, str], Container], policy: Policy,
     return found, warnings
 
 
-def _with_warnings(snapshots: tuple[Snapshot, ...], warnings: Mapping[str, list[str]]) -> tuple[Snapshot, ...]:
+def _with_warnings(
+    snapshots: tuple[Snapshot, ...], warnings: Mapping[str, list[str]]
+) -> tuple[Snapshot, ...]:
     if not warnings:
         return snapshots
-    return tuple(replace(s, warnings=(*s.warnings, *warnings[s.target.name])) if s.target.name in warnings else s
-                 for s in snapshots)
+    return tuple(
+        replace(s, warnings=(*s.warnings, *warnings[s.target.name])) if s.target.name in warnings else s
+        for s in snapshots
+    )
 
 
 def _inline_note(found: Suppression) -> WaiverNote:
-    return WaiverNote(rule=",".join(found.rules), match=found.scope, reason=found.reason, owner="", expires="",
-                      source=found.source, state="inline")
+    return WaiverNote(
+        rule=",".join(found.rules),
+        match=found.scope,
+        reason=found.reason,
+        owner="",
+        expires="",
+        source=found.source,
+        state="inline",
+    )
 
 
 def _written(snapshots: Iterable[Snapshot], policy: Policy) -> dict[str, tuple[Suppression, ...]]:
@@ -213,8 +246,14 @@ def _written(snapshots: Iterable[Snapshot], policy: Policy) -> dict[str, tuple[S
     return out
 
 
-def _apply_one(finding: Finding, policy: Policy, index, waivers: _Waivers, written, labelled,
-               ) -> tuple[Finding, Waiver | None]:
+def _apply_one(
+    finding: Finding,
+    policy: Policy,
+    index,
+    waivers: _Waivers,
+    written,
+    labelled,
+) -> tuple[Finding, Waiver | None]:
     severity = policy.severity.get(finding.rule_id.upper(), finding.severity)
     waiver = _waiver_for(finding, waivers, index, policy.today)
     status, note = "open", None
@@ -229,7 +268,12 @@ def _apply_one(finding: Finding, policy: Policy, index, waivers: _Waivers, writt
     baseline = None
     if policy.baseline is not None:
         baseline = "existing" if finding.fingerprint in policy.baseline else "new"
-    if (finding.severity, finding.status, finding.waiver, finding.baseline) == (severity, status, note, baseline):
+    if (finding.severity, finding.status, finding.waiver, finding.baseline) == (
+        severity,
+        status,
+        note,
+        baseline,
+    ):
         return finding, waiver  # most findings: nothing to change, no copy
     return replace(finding, severity=severity, status=status, waiver=note, baseline=baseline), waiver
 
@@ -252,14 +296,23 @@ def apply_policy(result: ScanResult, policy: Policy) -> ScanResult:
             expired[waiver.source] = (waiver, seen + 1)
     baseline = None
     if policy.baseline is not None:
-        baseline = BaselineSplit(new=sum(1 for f in findings if f.baseline == "new"),
-                                 existing=sum(1 for f in findings if f.baseline == "existing"))
+        baseline = BaselineSplit(
+            new=sum(1 for f in findings if f.baseline == "new"),
+            existing=sum(1 for f in findings if f.baseline == "existing"),
+        )
     summary = PolicySummary(
         fail_on_new=policy.fail_on_new,
         waived=sum(1 for f in findings if f.status == "waived"),
         expired_waivers=tuple(
-            ExpiredWaiver(rule=w.rule, match=w.match_text, reason=w.reason, owner=w.owner,
-                          expires=w.expires.isoformat(), source=w.source, findings=count)
+            ExpiredWaiver(
+                rule=w.rule,
+                match=w.match_text,
+                reason=w.reason,
+                owner=w.owner,
+                expires=w.expires.isoformat(),
+                source=w.source,
+                findings=count,
+            )
             for w, count in sorted(expired.values(), key=lambda e: e[0].source)
         ),
         baseline=baseline,

@@ -21,7 +21,10 @@ def parse_baseline(doc: object, path: str) -> frozenset[str]:
     (each entry dropped once read), so the set grows as the parsed objects go: a baseline of
     600,000 findings is not held twice."""
     if not isinstance(doc, dict) or "findings" not in doc or "schema_version" not in doc:
-        raise InputError("not an auditor JSON result (expected schema_version and findings; write one with -o FILE.json)", path)
+        raise InputError(
+            "not an auditor JSON result (expected schema_version and findings; write one with -o FILE.json)",
+            path,
+        )
     version = str(doc.get("schema_version"))
     if not version.startswith(SUPPORTED_SCHEMA):
         raise InputError(f"unsupported baseline schema_version {version!r} (expected 1.x)", path)

@@ -93,8 +93,13 @@ def _str_list(value: Any, key: str, fail) -> tuple[str, ...]:
     return tuple(v.strip() for v in value)
 
 
-def parse_config(text: str, path: str, known_rules: Iterable[str], is_pyproject: bool = False,
-                 confine_to: Path | None = None) -> Config | None:
+def parse_config(
+    text: str,
+    path: str,
+    known_rules: Iterable[str],
+    is_pyproject: bool = False,
+    confine_to: Path | None = None,
+) -> Config | None:
     """Validate a config document; ``None`` when a pyproject has no ``[tool.auditor]``.
 
     A document with a top-level ``tool`` table is read like a pyproject, whatever its name.
@@ -216,8 +221,10 @@ def _confine(values: dict[str, Any], root: Path, fail: Callable[..., None]) -> N
             fail(f"output {item!r} is outside the repository: {why}; pass -o instead", "outputs")
     store = values.get("store")
     if store is not None and "://" in store:
-        fail(f"'store' may not name a URL in a config found in the scanned directory: {why}; pass --store instead",
-             "store")
+        fail(
+            f"'store' may not name a URL in a config found in the scanned directory: {why}; pass --store instead",
+            "store",
+        )
     if store is not None and store != "default" and not inside(root, store):
         fail(f"'store' {store!r} is outside the repository: {why}; pass --store instead", "store")
 
@@ -241,4 +248,3 @@ def load_config(explicit: str | None, known_rules: Iterable[str], cwd: Path | No
             if config is not None:
                 return config
     return Config()
-

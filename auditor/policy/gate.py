@@ -81,8 +81,10 @@ def _waivers(flags: GateFlags, config: Config, known: Sequence[str], cwd: Path) 
         return load_waivers(flags.waivers_path, known)
     if config.waivers:
         if not Path(config.waivers).exists():
-            raise InputError(f"waivers file {config.waivers!r} named in the config does not exist",
-                             _config_where(config, "waivers"))
+            raise InputError(
+                f"waivers file {config.waivers!r} named in the config does not exist",
+                _config_where(config, "waivers"),
+            )
         return load_waivers(config.waivers, known)
     default = cwd / DEFAULT_WAIVERS_FILE
     if not os.path.lexists(default):
@@ -90,8 +92,9 @@ def _waivers(flags: GateFlags, config: Config, known: Sequence[str], cwd: Path) 
     return load_waivers(DEFAULT_WAIVERS_FILE if cwd == Path.cwd() else default, known)
 
 
-def resolve_gate(all_rules: Sequence[Rule], flags: GateFlags, today: dt.date | None = None,
-                 cwd: Path | None = None) -> GateSettings:
+def resolve_gate(
+    all_rules: Sequence[Rule], flags: GateFlags, today: dt.date | None = None, cwd: Path | None = None
+) -> GateSettings:
     """Flags, then the config file, then defaults; contradictions are ``InputError`` (exit 2)."""
     known = [r.id for r in all_rules]
     config = load_config(flags.config_path, known, cwd)
@@ -124,4 +127,6 @@ def resolve_gate(all_rules: Sequence[Rule], flags: GateFlags, today: dt.date | N
         inline=not flags.no_waivers,
         known_rules=frozenset(k.upper() for k in known),
     )
-    return GateSettings(threshold, chosen_fmt, tuple(chosen_outputs), select_rules(all_rules, policy), policy, config)
+    return GateSettings(
+        threshold, chosen_fmt, tuple(chosen_outputs), select_rules(all_rules, policy), policy, config
+    )

@@ -84,7 +84,11 @@ def _line(node: Any, key: Any = None, default: int = 1) -> int:
 def _text(entry: Mapping, key: str, path: str, line: int) -> str:
     value = entry.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise InputError(f"waiver needs a non-empty string {key!r}", path, _line(entry, key, line) if key in entry else line)
+        raise InputError(
+            f"waiver needs a non-empty string {key!r}",
+            path,
+            _line(entry, key, line) if key in entry else line,
+        )
     return value.strip()
 
 
@@ -118,9 +122,15 @@ def _match(entry: Mapping, path: str, line: int) -> tuple[tuple[str, str], ...]:
     out = []
     for key, value in match.items():
         if key not in MATCH_KEYS:
-            raise InputError(f"unknown match key {key!r} (choose from {', '.join(MATCH_KEYS)})", path, _line(match, key, where))
+            raise InputError(
+                f"unknown match key {key!r} (choose from {', '.join(MATCH_KEYS)})",
+                path,
+                _line(match, key, where),
+            )
         if isinstance(value, bool) or not isinstance(value, str | int) or str(value).strip() == "":
-            raise InputError(f"match {key!r} must be a non-empty string or number", path, _line(match, key, where))
+            raise InputError(
+                f"match {key!r} must be a non-empty string or number", path, _line(match, key, where)
+            )
         out.append((str(key), str(value).strip()))
     return tuple(sorted(out))
 
@@ -131,11 +141,17 @@ def parse_entry(entry: Any, path: str, line: int, known_rules: Iterable[str]) ->
         raise InputError("each waiver must be a mapping with rule, match, reason, owner, expires", path, line)
     for key in entry:
         if not isinstance(key, str) or key not in ENTRY_KEYS:
-            raise InputError(f"unknown waiver field {key!r} (expected {', '.join(ENTRY_KEYS)})", path, _line(entry, key, line))
+            raise InputError(
+                f"unknown waiver field {key!r} (expected {', '.join(ENTRY_KEYS)})",
+                path,
+                _line(entry, key, line),
+            )
     rule = _text(entry, "rule", path, line).upper()
     known = known_rules if isinstance(known_rules, frozenset) else {r.upper() for r in known_rules}
     if rule not in known:
-        raise InputError(f"unknown rule id {rule!r} in waiver (see `auditor rules`)", path, _line(entry, "rule", line))
+        raise InputError(
+            f"unknown rule id {rule!r} in waiver (see `auditor rules`)", path, _line(entry, "rule", line)
+        )
     return Waiver(
         rule=rule,
         match=_match(entry, path, line),
@@ -152,7 +168,9 @@ def _bounded(text: str, path: str) -> None:
     inputs.check_numbers(text, "waivers file", path)
     aliases = _ALIAS.findall(text)
     if len(aliases) > MAX_ALIASES:
-        raise InputError(f"waivers file uses {len(aliases)} aliases (limit {MAX_ALIASES}): write the waivers out", path)
+        raise InputError(
+            f"waivers file uses {len(aliases)} aliases (limit {MAX_ALIASES}): write the waivers out", path
+        )
 
 
 def parse_waivers(text: str, path: str, known_rules: Iterable[str]) -> tuple[Waiver, ...]:
@@ -169,7 +187,9 @@ def parse_waivers(text: str, path: str, known_rules: Iterable[str]) -> tuple[Wai
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InputError(f"malformed YAML: {problem}", path, mark.line + 1 if mark else None) from None
     except (TypeError, ValueError, RecursionError):  # e.g. a mapping used as a key
-        raise InputError("malformed YAML: keys must be plain strings, and nesting must stay shallow", path) from None
+        raise InputError(
+            "malformed YAML: keys must be plain strings, and nesting must stay shallow", path
+        ) from None
     if doc is None:
         return ()
     entries = doc
@@ -178,10 +198,18 @@ def parse_waivers(text: str, path: str, known_rules: Iterable[str]) -> tuple[Wai
             if key not in ("version", "waivers"):
                 raise InputError(f"unknown top-level key {key!r} (expected 'waivers')", path, _line(doc, key))
         if doc.get("version", 1) != 1:
-            raise InputError(f"unsupported waivers version {doc.get('version')!r} (expected 1)", path, _line(doc, "version"))
+            raise InputError(
+                f"unsupported waivers version {doc.get('version')!r} (expected 1)",
+                path,
+                _line(doc, "version"),
+            )
         entries = doc.get("waivers") or []
     if not isinstance(entries, list):
-        raise InputError("'waivers' must be a list of entries", path, _line(doc, "waivers") if isinstance(doc, Mapping) else 1)
+        raise InputError(
+            "'waivers' must be a list of entries",
+            path,
+            _line(doc, "waivers") if isinstance(doc, Mapping) else 1,
+        )
     if len(entries) > MAX_WAIVERS:
         raise InputError(f"waivers file holds {len(entries)} waivers (limit {MAX_WAIVERS})", path)
     upper = frozenset(r.upper() for r in known)

@@ -35,7 +35,15 @@ from importlib import metadata
 from pathlib import Path
 
 IMAGES = ["nginx:1.27", "postgres:16", "redis:7", "example/api:2", "grafana/grafana:11", "mongo:7"]
-PORTS = ["80:80", "127.0.0.1:5432:5432", "6379:6379", "[::1]:9000:9000", "8000-8002:8000-8002", "3000", "9090:9090/udp"]
+PORTS = [
+    "80:80",
+    "127.0.0.1:5432:5432",
+    "6379:6379",
+    "[::1]:9000:9000",
+    "8000-8002:8000-8002",
+    "3000",
+    "9090:9090/udp",
+]
 
 
 def compose_text(rng: random.Random, index: int) -> str:
@@ -112,7 +120,9 @@ def versions() -> str:
         libyaml = f"libyaml {get_version_string()}"
     except ImportError:
         libyaml = "no libyaml: pure-Python parser"
-    bytecode = "not cached (PYTHONDONTWRITEBYTECODE)" if CHILD_ENV.get("PYTHONDONTWRITEBYTECODE") else "cached"
+    bytecode = (
+        "not cached (PYTHONDONTWRITEBYTECODE)" if CHILD_ENV.get("PYTHONDONTWRITEBYTECODE") else "cached"
+    )
     direct = json.loads(metadata.distribution("docker-net-auditor").read_text("direct_url.json") or "{}")
     install = "editable install" if direct.get("dir_info", {}).get("editable") else "installed"
     return (
@@ -147,8 +157,10 @@ def report(label: str, runs: dict[str, list[float]], count: int, unit: str = "fi
     medians = {}
     for tool in ("auditor", "compose-lint"):
         medians[tool] = statistics.median(runs[tool])
-        print(f"  {label:26} {tool:13} median {medians[tool]:6.2f} s ({1000 * medians[tool] / count:6.2f} ms/{unit})"
-              f"  runs: {', '.join(f'{x:.2f}' for x in runs[tool]) if len(runs[tool]) <= 10 else len(runs[tool])}")
+        print(
+            f"  {label:26} {tool:13} median {medians[tool]:6.2f} s ({1000 * medians[tool] / count:6.2f} ms/{unit})"
+            f"  runs: {', '.join(f'{x:.2f}' for x in runs[tool]) if len(runs[tool]) <= 10 else len(runs[tool])}"
+        )
     ratio = medians["auditor"] / medians["compose-lint"]
     verdict = f"auditor {1 / ratio:.1f}x faster" if ratio < 1 else f"auditor {ratio:.1f}x slower"
     print(f"  {label:26} ratio auditor/compose-lint: {ratio:.2f} ({verdict}; same run, same files)")
@@ -157,7 +169,9 @@ def report(label: str, runs: dict[str, list[float]], count: int, unit: str = "fi
 def report_runs(label: str, runs: dict[str, list[Run]], count: int, unit: str = "file") -> None:
     """Wall clock and CPU time of whole processes, each with its ratio."""
     for index, measure in enumerate(("wall", "CPU")):
-        report(f"{label}, {measure}", {tool: [r[index] for r in rs] for tool, rs in runs.items()}, count, unit)
+        report(
+            f"{label}, {measure}", {tool: [r[index] for r in rs] for tool, rs in runs.items()}, count, unit
+        )
 
 
 ONE_FILE_SAMPLE = 10
@@ -168,8 +182,13 @@ def per_file(root: Path, names: list[str], linter: str, repeats: int) -> dict[st
     runs: dict[str, list[Run]] = {"auditor": [], "compose-lint": []}
     for round_no in range(repeats):
         for name in names:
-            order = [("auditor", [sys.executable, "-m", "auditor", "scan", name, "--fail-on", "none", "-f", "none"]),
-                     ("compose-lint", [linter, "check", "--fail-on", "critical", "-q", name])]
+            order = [
+                (
+                    "auditor",
+                    [sys.executable, "-m", "auditor", "scan", name, "--fail-on", "none", "-f", "none"],
+                ),
+                ("compose-lint", [linter, "check", "--fail-on", "critical", "-q", name]),
+            ]
             for tool, args in order if (round_no + len(name)) % 2 == 0 else reversed(order):
                 runs[tool].append(timed(args, root)[0])
     return runs
@@ -186,7 +205,9 @@ def main(count: int, repeats: int) -> None:
         root = Path(tmp)
         files = generate(root, count)
         names = [str(f.relative_to(root)) for f in files]
-        timed([sys.executable, "-m", "auditor", "--version"], root)  # warm-up: auditor's bytecode written once
+        timed(
+            [sys.executable, "-m", "auditor", "--version"], root
+        )  # warm-up: auditor's bytecode written once
         times: dict[tuple[str, str], list[Run]] = {}
         report_doc: dict = {}
         for round_no in range(repeats):
@@ -204,23 +225,34 @@ def main(count: int, repeats: int) -> None:
                         report_doc = json.loads(proc.stdout)
                     times.setdefault((mode, tool), []).append(seconds)
         one_file = per_file(root, names[:ONE_FILE_SAMPLE], linter, repeats)
-        start_up = {tool: [timed(args, root)[0] for _ in range(repeats)] for tool, args in
-                    (("auditor", [sys.executable, "-m", "auditor", "--version"]), ("compose-lint", [linter, "--version"]))}
+        start_up = {
+            tool: [timed(args, root)[0] for _ in range(repeats)]
+            for tool, args in (
+                ("auditor", [sys.executable, "-m", "auditor", "--version"]),
+                ("compose-lint", [linter, "--version"]),
+            )
+        }
         services = sum(t["containers"] for t in report_doc["targets"])
         print(versions())
-        print(f"compose files: {count} ({len(report_doc['targets'])} projects, {services} services), "
-              f"repeats: {repeats}, auditor findings: {len(report_doc['findings'])}")
+        print(
+            f"compose files: {count} ({len(report_doc['targets'])} projects, {services} services), "
+            f"repeats: {repeats}, auditor findings: {len(report_doc['findings'])}"
+        )
         print("whole process, every file in one run:")
         for mode in MODES:
             report_runs(mode, {tool: times[(mode, tool)] for tool in ("auditor", "compose-lint")}, count)
-        print(f"one file per process (as pre-commit and editors run it), {len(one_file['auditor']) // repeats} files, "
-              "each tool's median over every run:")
+        print(
+            f"one file per process (as pre-commit and editors run it), {len(one_file['auditor']) // repeats} files, "
+            "each tool's median over every run:"
+        )
         report_runs("one-file scan", one_file, 1, "run")
         report_runs("--version", start_up, 1, "run")
         print("YAML reading only, in this process, CPU time:")
         report("parse", parse_only(files, repeats), count)
-        print("goals (issue 17): whole-directory runs at least 3x faster than compose-lint in both modes; "
-              "a one-file scan within 1.5x compose-lint's time")
+        print(
+            "goals (issue 17): whole-directory runs at least 3x faster than compose-lint in both modes; "
+            "a one-file scan within 1.5x compose-lint's time"
+        )
 
 
 if __name__ == "__main__":

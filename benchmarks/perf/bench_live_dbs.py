@@ -94,7 +94,9 @@ def line(points: dict[int, float]) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkout", type=Path, help="a docker-bench-security checkout (see the module docstring)")
+    parser.add_argument(
+        "checkout", type=Path, help="a docker-bench-security checkout (see the module docstring)"
+    )
     parser.add_argument("sizes", type=int, nargs="*", default=[50, 200])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
@@ -102,7 +104,9 @@ def main() -> None:
         sys.exit("--repeats must be at least 3 (the figures are medians)")
     script = args.checkout / "docker-bench-security.sh"
     if not script.is_file():
-        sys.exit(f"{script} not found: git clone https://github.com/docker/docker-bench-security {args.checkout}")
+        sys.exit(
+            f"{script} not found: git clone https://github.com/docker/docker-bench-security {args.checkout}"
+        )
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     client = docker.from_env()
     # An image of its own: containers inherit their image's labels, and test suites on the same
@@ -130,20 +134,29 @@ def main() -> None:
                         runs[name].append(timed(command, cwd, env))
                 ours_after = len(client.containers.list(filters={"label": f"{LABEL}={run_id}"}))
                 if (ours_before, ours_after) != (size, size):  # someone removed or stopped ours: figures void
-                    sys.exit(f"N={size}: {ours_before} of this run's containers running before, {ours_after} after")
+                    sys.exit(
+                        f"N={size}: {ours_before} of this run's containers running before, {ours_after} after"
+                    )
                 for name in tools:
                     medians[name][size] = statistics.median(runs[name])
-                rows.append((size, on_engine, medians["docker-bench-security"][size], medians["auditor"][size]))
-                print(f"N={size}: dbs {', '.join(f'{x:.2f}' for x in runs['docker-bench-security'])}; "
-                      f"auditor {', '.join(f'{x:.2f}' for x in runs['auditor'])}", file=sys.stderr)
+                rows.append(
+                    (size, on_engine, medians["docker-bench-security"][size], medians["auditor"][size])
+                )
+                print(
+                    f"N={size}: dbs {', '.join(f'{x:.2f}' for x in runs['docker-bench-security'])}; "
+                    f"auditor {', '.join(f'{x:.2f}' for x in runs['auditor'])}",
+                    file=sys.stderr,
+                )
     except KeyboardInterrupt:
         print("interrupted: removing what this run created", file=sys.stderr)
         sys.exit(130)
     finally:
         cleanup(client, run_id)
     server = client.version()
-    print(f"docker-bench-security {dbs_version(args.checkout)} (checks {CHECKS.replace('check_', '').replace('_', '.')}), "
-          f"auditor (python {sys.version.split()[0]}, bytecode cached), Docker Engine {server.get('Version')}")
+    print(
+        f"docker-bench-security {dbs_version(args.checkout)} (checks {CHECKS.replace('check_', '').replace('_', '.')}), "
+        f"auditor (python {sys.version.split()[0]}, bytecode cached), Docker Engine {server.get('Version')}"
+    )
     print(f"{'N':>5} {'running':>8} {'dbs s':>8} {'auditor s':>10} {'ratio':>8}")
     for size, on_engine, dbs, ours_s in rows:
         print(f"{size:>5} {on_engine:>8} {dbs:>8.2f} {ours_s:>10.2f} {dbs / ours_s:>7.1f}x")

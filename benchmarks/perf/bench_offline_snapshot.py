@@ -50,7 +50,9 @@ def one_scan(path: Path, rules) -> tuple[dict[str, float], int, int]:
     snapshot = normalize_raw(raw)
     out["normalise"] = time.process_time() - start
     start = time.process_time()
-    result = evaluate([Collected(raw.target, snapshot, raw=raw)], rules, None, datetime.now(UTC), time.monotonic())
+    result = evaluate(
+        [Collected(raw.target, snapshot, raw=raw)], rules, None, datetime.now(UTC), time.monotonic()
+    )
     out["rules"] = time.process_time() - start
     start = time.process_time()
     render(result, io.StringIO())
@@ -61,8 +63,12 @@ def one_scan(path: Path, rules) -> tuple[dict[str, float], int, int]:
 def whole_process(path: Path) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "auditor", "scan", str(path), "-f", "json", "--fail-on", "none"],
-                   check=True, capture_output=True, env=CHILD_ENV)
+    subprocess.run(
+        [sys.executable, "-m", "auditor", "scan", str(path), "-f", "json", "--fail-on", "none"],
+        check=True,
+        capture_output=True,
+        env=CHILD_ENV,
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
@@ -94,18 +100,23 @@ def main(repeats: int, sizes: list[int]) -> None:
             containers, findings = counts[size]
             medians = {s: statistics.median(times[size][s]) for s in STAGES}
             total = sum(medians.values())
-            print(f"snapshot of {containers} containers ({megabytes:.1f} MB, {findings} findings), "
-                  f"CPU time in one process, median of {repeats}:")
+            print(
+                f"snapshot of {containers} containers ({megabytes:.1f} MB, {findings} findings), "
+                f"CPU time in one process, median of {repeats}:"
+            )
             for stage in STAGES:
                 print(f"  {stage:10} {medians[stage]:6.3f} s  {100 * medians[stage] / total:4.0f}%")
-            print(f"  rules/read {medians['rules'] / medians['read']:.2f} (below 1: reading the file dominates)")
+            print(
+                f"  rules/read {medians['rules'] / medians['read']:.2f} (below 1: reading the file dominates)"
+            )
             wall = statistics.median(w for w, _ in process[size])
             cpu = statistics.median(c for _, c in process[size])
             print(f"  whole process `auditor scan FILE -f json`: wall {wall:.2f} s, CPU {cpu:.2f} s")
         if len(sizes) > 1:
             small, large = min(sizes), max(sizes)
             grow = sum(statistics.median(times[large][s]) for s in STAGES) / sum(
-                statistics.median(times[small][s]) for s in STAGES)
+                statistics.median(times[small][s]) for s in STAGES
+            )
             print(f"growth {small} -> {large} containers: {grow:.1f}x ({large / small:.0f}x is linear)")
 
 

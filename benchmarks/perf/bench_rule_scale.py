@@ -35,33 +35,56 @@ TARGET = Target(SourceKind.SNAPSHOT, "scale", "scale.json")
 IMAGES = ("nginx:1.27", "redis:7", "postgres:16", "example/api:2", "mongo:7", "grafana/grafana:11")
 
 
-def _container(name: str, *, image: str, networks: Sequence[str], ports: dict, project: str | None = None,
-               mode: str | None = None, privileged: bool = False, cap_add: Sequence[str] = (),
-               cap_drop: Sequence[str] = (), mounts: Sequence[dict] = ()) -> dict:
+def _container(
+    name: str,
+    *,
+    image: str,
+    networks: Sequence[str],
+    ports: dict,
+    project: str | None = None,
+    mode: str | None = None,
+    privileged: bool = False,
+    cap_add: Sequence[str] = (),
+    cap_drop: Sequence[str] = (),
+    mounts: Sequence[dict] = (),
+) -> dict:
     labels = {"com.docker.compose.project": project, "com.docker.compose.service": name} if project else {}
     return {
         "Id": f"{name}-id",
         "Name": f"/{name}",
         "Config": {"Image": image, "Labels": labels},
         "State": {"Status": "created", "Running": False},
-        "HostConfig": {"NetworkMode": mode or (networks[0] if networks else "default"), "PortBindings": ports,
-                       "Privileged": privileged, "CapAdd": list(cap_add) or None, "CapDrop": list(cap_drop) or None},
+        "HostConfig": {
+            "NetworkMode": mode or (networks[0] if networks else "default"),
+            "PortBindings": ports,
+            "Privileged": privileged,
+            "CapAdd": list(cap_add) or None,
+            "CapDrop": list(cap_drop) or None,
+        },
         "Mounts": list(mounts),
         "NetworkSettings": {"Networks": {n: {"NetworkID": f"{n}-id"} for n in networks}},
     }
 
 
 def _network(name: str, driver: str = "bridge", project: str | None = None) -> dict:
-    return {"Name": name, "Id": f"{name}-id", "Driver": driver, "Scope": "local", "Internal": False,
-            "Options": {"parent": "eth0"} if driver == "macvlan" else {},
-            "Labels": {"com.docker.compose.project": project} if project else {}}
+    return {
+        "Name": name,
+        "Id": f"{name}-id",
+        "Driver": driver,
+        "Scope": "local",
+        "Internal": False,
+        "Options": {"parent": "eth0"} if driver == "macvlan" else {},
+        "Labels": {"com.docker.compose.project": project} if project else {},
+    }
 
 
 def containers_shape(n: int) -> RawState:
     """``n`` containers, twenty per network and every second one also on one shared network
     (so a rule that compares members pairwise shows), with something for every rule to look at."""
-    networks = [_network(f"net{i}", "macvlan" if i % 50 == 7 else "bridge", project=f"p{i % 7}")
-                for i in range(max(1, n // 20))]
+    networks = [
+        _network(f"net{i}", "macvlan" if i % 50 == 7 else "bridge", project=f"p{i % 7}")
+        for i in range(max(1, n // 20))
+    ]
     networks.append(_network("proxy"))
     docs = []
     for i in range(n):
@@ -75,12 +98,24 @@ def containers_shape(n: int) -> RawState:
         if i % 125 == 0:  # a wide range as the engine lists it: 120 container ports, one offset
             ports.update({f"{p}/udp": [{"HostIp": "", "HostPort": str(p)}] for p in range(30000, 30120)})
         mode = "host" if i % 97 == 0 else (f"container:c{i - 1}-id" if i % 89 == 0 and i else None)
-        docs.append(_container(
-            f"c{i}", image=IMAGES[i % len(IMAGES)], networks=nets, ports=ports, project=f"p{i % 7}" if i % 3 else None,
-            mode=mode, privileged=i % 31 == 0, cap_add=("NET_ADMIN",) if i % 17 == 0 else (),
-            cap_drop=("NET_RAW",) if i % 2 == 0 else (),
-            mounts=[{"Type": "bind", "Source": "/var/run/docker.sock", "Destination": "/var/run/docker.sock"}]
-            if i % 101 == 0 else ()))
+        docs.append(
+            _container(
+                f"c{i}",
+                image=IMAGES[i % len(IMAGES)],
+                networks=nets,
+                ports=ports,
+                project=f"p{i % 7}" if i % 3 else None,
+                mode=mode,
+                privileged=i % 31 == 0,
+                cap_add=("NET_ADMIN",) if i % 17 == 0 else (),
+                cap_drop=("NET_RAW",) if i % 2 == 0 else (),
+                mounts=[
+                    {"Type": "bind", "Source": "/var/run/docker.sock", "Destination": "/var/run/docker.sock"}
+                ]
+                if i % 101 == 0
+                else (),
+            )
+        )
     return RawState(TARGET, {}, {}, tuple(docs), tuple(networks), {})
 
 
@@ -89,9 +124,11 @@ def ports_shape(n: int) -> RawState:
     every = {f"{p}/tcp": [{"HostIp": "", "HostPort": str(p)}] for p in range(1, n + 1)}
     some = {f"{p}/tcp": [{"HostIp": "0.0.0.0", "HostPort": str(p)}] for p in range(1, n + 1, 100)}
     span = {"80/tcp": [{"HostIp": "::", "HostPort": f"1-{n}"}]}
-    docs = (_container("all", image="example/api:2", networks=["app"], ports=every),
-            _container("some", image="redis:7", networks=["app"], ports=some),
-            _container("span", image="nginx:1.27", networks=["app"], ports=span))
+    docs = (
+        _container("all", image="example/api:2", networks=["app"], ports=every),
+        _container("some", image="redis:7", networks=["app"], ports=some),
+        _container("span", image="nginx:1.27", networks=["app"], ports=span),
+    )
     return RawState(TARGET, {}, {}, docs, (_network("app"),), {})
 
 
@@ -121,7 +158,9 @@ def linear_pass(snapshot: Snapshot) -> int:
     """Plainly linear work over the same objects (read every container, network and port, keep
     a small tuple per port), measured beside the rules: what ten times the objects costs on this
     machine right now (memory caches and neighbours make it more than 10x)."""
-    kept: list[tuple[object, ...]] = [(c.name, p.container_port, p.host_ip) for c in snapshot.containers for p in c.ports]
+    kept: list[tuple[object, ...]] = [
+        (c.name, p.container_port, p.host_ip) for c in snapshot.containers for p in c.ports
+    ]
     kept += [(n.name, n.driver, n.internal) for n in snapshot.networks]
     return len(kept)
 
@@ -149,8 +188,9 @@ def documents(shape: str) -> dict[int, RawState]:
     return {small: build(small), large: build(large)}
 
 
-def measure(shape: str, repeats: int = 3, rules: Sequence[Rule] | None = None,
-            raws: dict[int, RawState] | None = None) -> dict[str, Any]:
+def measure(
+    shape: str, repeats: int = 3, rules: Sequence[Rule] | None = None, raws: dict[int, RawState] | None = None
+) -> dict[str, Any]:
     """Normalizer and rule CPU time at the shape's small and large size, fastest of ``repeats``
     runs taken alternately, and the growth ratios."""
     _, small, large = SHAPES[shape]
@@ -168,7 +208,9 @@ def measure(shape: str, repeats: int = 3, rules: Sequence[Rule] | None = None,
                 best_rules[size][rule_id] = min(best_rules[size].get(rule_id, float("inf")), seconds)
     total = {size: sum(best_rules[size].values()) for size in raws}
     return {
-        "shape": shape, "small": small, "large": large,
+        "shape": shape,
+        "small": small,
+        "large": large,
         "normalize": (best_norm[small], best_norm[large]),
         "rules": (total[small], total[large]),
         "rules_ratio": total[large] / total[small],
@@ -192,11 +234,15 @@ def main(repeats: int) -> None:
         (ns, nl), (rs, rl) = m["normalize"], m["rules"]
         print(f"{shape}: {small:,} -> {large:,}")
         print(f"  normalize  {ns * 1000:8.1f} ms -> {nl * 1000:8.1f} ms   ratio {m['normalize_ratio']:5.1f}")
-        print(f"  all rules  {rs * 1000:8.1f} ms -> {rl * 1000:8.1f} ms   ratio {m['rules_ratio']:5.1f}"
-              f"   (t(large)/t(small); linear = {large / small:.0f})")
+        print(
+            f"  all rules  {rs * 1000:8.1f} ms -> {rl * 1000:8.1f} ms   ratio {m['rules_ratio']:5.1f}"
+            f"   (t(large)/t(small); linear = {large / small:.0f})"
+        )
         print(f"  a plain linear pass over the same objects, side by side: ratio {m['linear_ratio']:5.1f}")
-        print(f"  function calls of all rules: {calls[small]:,} -> {calls[large]:,}   "
-              f"ratio {calls[large] / calls[small]:5.1f}   (no machine noise)")
+        print(
+            f"  function calls of all rules: {calls[small]:,} -> {calls[large]:,}   "
+            f"ratio {calls[large] / calls[small]:5.1f}   (no machine noise)"
+        )
         top = sorted(m["per_rule"].items(), key=lambda item: -item[1][1])[:5]
         for rule_id, (s, big) in top:
             ratio = f"{big / s:5.1f}" if s > 0 else "    -"

@@ -110,7 +110,9 @@ def startup(repeats: int) -> dict[str, list[tuple[float, float]]]:
         "python -c pass": [sys.executable, "-c", "pass"],
     }
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in probes}
-    subprocess.run(probes["import the scan command"], check=True, capture_output=True, env=CHILD_ENV)  # warm-up
+    subprocess.run(
+        probes["import the scan command"], check=True, capture_output=True, env=CHILD_ENV
+    )  # warm-up
     for _ in range(repeats):
         for name, args in probes.items():
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -142,11 +144,15 @@ def main(count: int, repeats: int) -> None:
                 for stage in STAGES:
                     times[stage].append(stages[stage])
     total = sum(statistics.median(times[s]) for s in STAGES)
-    print(f"in one process, {count} compose files ({documents} YAML documents read, {findings} findings), "
-          f"CPU time, median of {repeats}:")
+    print(
+        f"in one process, {count} compose files ({documents} YAML documents read, {findings} findings), "
+        f"CPU time, median of {repeats}:"
+    )
     for stage in STAGES:
         median = statistics.median(times[stage])
-        print(f"  {stage:10} {median:6.3f} s  {100 * median / total:4.0f}%  runs: {', '.join(f'{x:.3f}' for x in times[stage])}")
+        print(
+            f"  {stage:10} {median:6.3f} s  {100 * median / total:4.0f}%  runs: {', '.join(f'{x:.3f}' for x in times[stage])}"
+        )
     print(f"  {'total':10} {total:6.3f} s")
 
 

@@ -195,7 +195,11 @@ def test_bad_options_exit_2():
     assert result.returncode == 2
     assert result.stderr.strip().startswith("auditor: error: unknown mode(s) warp (known: host-loopback,")
     result = subprocess.run([*AUDITOR, "bench", "-o", "x.csv"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "cannot tell the format of output 'x.csv' from its extension; write FORMAT:PATH (formats: html, json)" in result.stderr
+    assert (
+        result.returncode == 2
+        and "cannot tell the format of output 'x.csv' from its extension; write FORMAT:PATH (formats: html, json)"
+        in result.stderr
+    )
 
 
 def test_missing_user_image_is_an_input_error(docker_client):

@@ -32,7 +32,9 @@ def test_image_files_keep_host_paths():
 
 
 def test_dockerfile_labels_first_and_writable_tmp():
-    text = dockerfile({"io.auditor.bench": "1", "io.auditor.bench.run": "abc"}, ["/lib/x86_64-linux-gnu", "/lib64"])
+    text = dockerfile(
+        {"io.auditor.bench": "1", "io.auditor.bench.run": "abc"}, ["/lib/x86_64-linux-gnu", "/lib64"]
+    )
     lines = text.splitlines()
     assert lines[0] == "FROM scratch"
     assert lines[1] == 'LABEL "io.auditor.bench"="1" "io.auditor.bench.run"="abc"'

@@ -44,7 +44,9 @@ def test_iperf3_udp_loss_and_jitter():
 
 
 def test_iperf3_connection_refused_is_an_error_not_interrupted():
-    with pytest.raises(ToolOutputError, match="iperf3: unable to connect to server: Connection refused") as info:
+    with pytest.raises(
+        ToolOutputError, match="iperf3: unable to connect to server: Connection refused"
+    ) as info:
         parse_iperf3(read("iperf3_error_refused.json"))
     assert info.value.interrupted is False
 
@@ -78,7 +80,9 @@ def test_sockperf_under_load_has_same_shape():
 
 
 def test_sockperf_connection_refused():
-    with pytest.raises(ToolOutputError, match=r"sockperf: Can`t connect socket \(errno=111 Connection refused\)") as info:
+    with pytest.raises(
+        ToolOutputError, match=r"sockperf: Can`t connect socket \(errno=111 Connection refused\)"
+    ) as info:
         parse_sockperf(read("sockperf_error_refused.txt"))
     assert info.value.interrupted is False
 
@@ -105,12 +109,18 @@ def test_connrate_line():
     assert r.per_second == 2000.0 and r.errors == 2
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("", "printed nothing"),
-    ("garbage", "not JSON"),
-    ('{"connections": 0, "seconds": 1, "errors": 101, "error": "cannot connect to 10.0.0.1:1"}', "cannot connect"),
-    ('{"connections": 0, "seconds": 1, "errors": 0}', "made no connection"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "printed nothing"),
+        ("garbage", "not JSON"),
+        (
+            '{"connections": 0, "seconds": 1, "errors": 101, "error": "cannot connect to 10.0.0.1:1"}',
+            "cannot connect",
+        ),
+        ('{"connections": 0, "seconds": 1, "errors": 0}', "made no connection"),
+    ],
+)
 def test_connrate_errors(text, message):
     with pytest.raises(ToolOutputError, match=message):
         parse_connrate(text)

@@ -17,8 +17,14 @@ ENV = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "AUDITOR_
 
 
 def run(script: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(PERF / script), *args], capture_output=True, text=True, env=ENV,
-                          timeout=600, check=check)
+    return subprocess.run(
+        [sys.executable, str(PERF / script), *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=600,
+        check=check,
+    )
 
 
 @pytest.mark.slow
@@ -45,12 +51,22 @@ def test_the_compose_benchmark_prints_each_ratio_with_both_versions():
     assert re.search(r"^auditor \S+ .*compose-lint \d+\.\d+\.\d+", out, re.M)
     labels = re.findall(r"^  (.+?) +ratio auditor/compose-lint: \d+\.\d\d", out, re.M)
     assert [label.strip() for label in labels] == [
-        "json report, wall", "json report, CPU", "quiet (summary only), wall", "quiet (summary only), CPU",
-        "one-file scan, wall", "one-file scan, CPU", "--version, wall", "--version, CPU", "parse"]
+        "json report, wall",
+        "json report, CPU",
+        "quiet (summary only), wall",
+        "quiet (summary only), CPU",
+        "one-file scan, wall",
+        "one-file scan, CPU",
+        "--version, wall",
+        "--version, CPU",
+        "parse",
+    ]
 
 
 def test_the_live_benchmark_says_how_to_obtain_docker_bench_security(tmp_path):
     proc = run("bench_live_dbs.py", str(tmp_path / "absent"), check=False)
     assert proc.returncode == 1
-    assert proc.stderr.strip() == (f"{tmp_path / 'absent' / 'docker-bench-security.sh'} not found: "
-                                   f"git clone https://github.com/docker/docker-bench-security {tmp_path / 'absent'}")
+    assert proc.stderr.strip() == (
+        f"{tmp_path / 'absent' / 'docker-bench-security.sh'} not found: "
+        f"git clone https://github.com/docker/docker-bench-security {tmp_path / 'absent'}"
+    )

@@ -202,7 +202,9 @@ def test_builder_hostile_names_stay_inert(open_report, tmp_path):
 def test_thousand_findings_stay_usable(open_report, tmp_path):
     many = [
         # four separate ports (not one contiguous range, which would be one finding)
-        container(f"svc{i:03}", ports=[port(80 + 10 * p, 10000 + i * 4 + p) for p in range(4)], networks=("mesh",))
+        container(
+            f"svc{i:03}", ports=[port(80 + 10 * p, 10000 + i * 4 + p) for p in range(4)], networks=("mesh",)
+        )
         for i in range(250)
     ]
     result = scan_result(snapshot(*many), rule_ids={"PORT001"})
@@ -275,10 +277,17 @@ def test_topology_colours_what_the_firewall_analysis_found_reachable_from_outsid
     assert stroke(box("unknown-match", "cache") + " > rect") == colours[1]
     assert stroke(box("user-port", "cache") + " > rect") == colours[2]
     # an unpublished container that outside clients may reach is linked to the host band
-    undecided_links = page.locator('svg.topo[aria-label="Network topology of unknown-match"] line.uplink.reach-unknown')
+    undecided_links = page.locator(
+        'svg.topo[aria-label="Network topology of unknown-match"] line.uplink.reach-unknown'
+    )
     assert undecided_links.count() == 2  # cache and db (its 127.0.0.1 port is undecided from the LAN)
-    assert page.locator('svg.topo[aria-label="Network topology of user-port"] line.uplink.reach-blocked').count() == 0
+    assert (
+        page.locator('svg.topo[aria-label="Network topology of user-port"] line.uplink.reach-blocked').count()
+        == 0
+    )
     legend = page.inner_text("#topology .legend")
     assert "reachable from outside the host (firewall analysed)" in legend
     assert "blocked from outside by the host's firewall" in legend
-    assert page.text_content(box("user-port", "cache") + " > title").endswith(", from outside the host: blocked")
+    assert page.text_content(box("user-port", "cache") + " > title").endswith(
+        ", from outside the host: blocked"
+    )

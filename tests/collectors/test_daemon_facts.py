@@ -78,16 +78,18 @@ NFT = "table ip nat {\n}\n"
 def dump_calls(pid: int | None, interfaces: tuple[str, ...] = ()) -> list[tuple[int | None, list[str]]]:
     """The read-only commands that fill the exposure dumps, sorted (most run concurrently)."""
     localnet = [f"net.ipv4.conf.{n}.route_localnet" for n in ("all", *interfaces)]
-    return sorted([
-        (pid, ["nft", "-j", "list", "ruleset"]),
-        (pid, ["ip6tables-save"]),
-        (pid, ["ip", "-j", "addr"]),
-        (pid, ["sysctl", "-e", *SYSCTL_KEYS, *localnet]),
-        (pid, ["ipset", "save"]),
-        (pid, ["ip", "-j", "route"]),
-        (pid, ["ip", "-6", "-j", "route"]),
-        (pid, ["ss", "-Hltnup"]),
-    ])
+    return sorted(
+        [
+            (pid, ["nft", "-j", "list", "ruleset"]),
+            (pid, ["ip6tables-save"]),
+            (pid, ["ip", "-j", "addr"]),
+            (pid, ["sysctl", "-e", *SYSCTL_KEYS, *localnet]),
+            (pid, ["ipset", "save"]),
+            (pid, ["ip", "-j", "route"]),
+            (pid, ["ip", "-6", "-j", "route"]),
+            (pid, ["ss", "-Hltnup"]),
+        ]
+    )
 
 
 def both_runner() -> Runner:
@@ -169,8 +171,12 @@ def test_a_second_daemon_is_read_in_its_own_namespace_not_with_the_first_ones_se
 
 def test_the_dumps_hold_the_daemon_namespace_s_proxies_sysctls_and_addresses(machine_and_lab):
     fake = machine_and_lab
-    fake.process(310, "docker-proxy", ["/usr/bin/docker-proxy", "-proto", "tcp", "-host-port", "8080"], fake.lab_ns)
-    fake.process(210, "docker-proxy", ["/usr/bin/docker-proxy", "-proto", "tcp", "-host-port", "9090"], fake.host_ns)
+    fake.process(
+        310, "docker-proxy", ["/usr/bin/docker-proxy", "-proto", "tcp", "-host-port", "8080"], fake.lab_ns
+    )
+    fake.process(
+        210, "docker-proxy", ["/usr/bin/docker-proxy", "-proto", "tcp", "-host-port", "9090"], fake.host_ns
+    )
     fake.write()
     addr = '[{"ifname": "lo"}, {"ifname": "eth0.100"}, {"ifname": "docker0"}]'
     run = both_runner()

@@ -16,7 +16,9 @@ def _context(config_dir, name: str, host: str) -> None:
     meta = config_dir / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest()
     meta.mkdir(parents=True)
     (meta / "meta.json").write_text(
-        json.dumps({"Name": name, "Metadata": {}, "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": False}}})
+        json.dumps(
+            {"Name": name, "Metadata": {}, "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": False}}}
+        )
     )
 
 
@@ -50,7 +52,9 @@ def test_docker_context_variable_and_docker_host_win(docker_config, monkeypatch)
 def test_a_context_pointing_nowhere_is_an_incomplete_scan(docker_config):
     _context(docker_config, "gone", "unix:///nonexistent/ctx/docker.sock")
     (docker_config / "config.json").write_text(json.dumps({"currentContext": "gone"}))
-    proc = subprocess.run([sys.executable, "-m", "auditor", "scan"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "auditor", "scan"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 3
     assert "unix:///nonexistent/ctx/docker.sock" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -46,9 +46,20 @@ table ip filter {
 
 def test_dockerd_args_forms():
     args = [
-        "/usr/bin/dockerd", "-H", "fd://", "-H=tcp://0.0.0.0:2375", "--host", "unix:///run/d.sock",
-        "--iptables=false", "--userland-proxy=false", "--icc", "--ip", "127.0.0.1",
-        "--containerd=/run/containerd/containerd.sock", "--config-file=/etc/alt.json", "--tlsverify=false",
+        "/usr/bin/dockerd",
+        "-H",
+        "fd://",
+        "-H=tcp://0.0.0.0:2375",
+        "--host",
+        "unix:///run/d.sock",
+        "--iptables=false",
+        "--userland-proxy=false",
+        "--icc",
+        "--ip",
+        "127.0.0.1",
+        "--containerd=/run/containerd/containerd.sock",
+        "--config-file=/etc/alt.json",
+        "--tlsverify=false",
     ]
     assert parse_dockerd_args(args) == {
         "hosts": ["fd://", "tcp://0.0.0.0:2375", "unix:///run/d.sock"],
@@ -64,15 +75,25 @@ def test_dockerd_args_forms():
 
 def test_daemon_json_keeps_known_typed_settings():
     text = '{"icc": false, "ip": "127.0.0.1", "hosts": ["unix://", "tcp://0.0.0.0:2376"], "tlsverify": true, "ip6tables": "yes"}'
-    assert parse_daemon_json(text) == {"icc": False, "ip": "127.0.0.1", "hosts": ["unix://", "tcp://0.0.0.0:2376"], "tlsverify": True}
+    assert parse_daemon_json(text) == {
+        "icc": False,
+        "ip": "127.0.0.1",
+        "hosts": ["unix://", "tcp://0.0.0.0:2376"],
+        "tlsverify": True,
+    }
 
 
 def test_resolve_applies_defaults_only_when_complete():
     assert resolve_daemon_settings({}, complete=False) == {}
     facts = resolve_daemon_settings({}, complete=True, version=(20, 10, 24))
     assert facts == {
-        "icc": True, "userland_proxy": True, "iptables": True, "ip6tables": False, "ipv6": False,
-        "allow_direct_routing": False, "tcp_api_without_tls": False,
+        "icc": True,
+        "userland_proxy": True,
+        "iptables": True,
+        "ip6tables": False,
+        "ipv6": False,
+        "allow_direct_routing": False,
+        "tcp_api_without_tls": False,
     }
     assert resolve_daemon_settings({}, complete=True, version=(27, 0, 1))["ip6tables"] is True
     assert "ip6tables" not in resolve_daemon_settings({}, complete=True, version=None)

@@ -119,26 +119,50 @@ def test_non_container_document_is_rejected():
 
 def test_engine_chosen_host_ports_are_marked_ephemeral():
     cs = _containers()
-    assert [(p.host_port, p.ephemeral) for p in cs["fx-default"].published_ports] == [(32771, True), (32771, True)]
+    assert [(p.host_port, p.ephemeral) for p in cs["fx-default"].published_ports] == [
+        (32771, True),
+        (32771, True),
+    ]
     assert {p.ephemeral for p in cs["fx-running"].published_ports} == {False}
 
 
 def _doc(port_bindings=None, **host_config):
-    return {"Id": "abc", "Name": "/web", "Config": {"Image": "nginx"},
-            "HostConfig": {"PortBindings": port_bindings, **host_config}}
+    return {
+        "Id": "abc",
+        "Name": "/web",
+        "Config": {"Image": "nginx"},
+        "HostConfig": {"PortBindings": port_bindings, **host_config},
+    }
 
 
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ({"HostPort": "99999"}, "HostConfig.PortBindings['80/tcp'][0].HostPort: host port '99999' is out of range (1-65535)"),
-        ({"HostPort": "9000-1"}, "HostConfig.PortBindings['80/tcp'][0].HostPort: host port range '9000-1' runs backwards"),
-        ({"HostPort": "80", "HostIp": "not-an-ip\0"},
-         "HostConfig.PortBindings['80/tcp'][0].HostIp: host address 'not-an-ip\\x00' is not an IP address"),
+        (
+            {"HostPort": "99999"},
+            "HostConfig.PortBindings['80/tcp'][0].HostPort: host port '99999' is out of range (1-65535)",
+        ),
+        (
+            {"HostPort": "9000-1"},
+            "HostConfig.PortBindings['80/tcp'][0].HostPort: host port range '9000-1' runs backwards",
+        ),
+        (
+            {"HostPort": "80", "HostIp": "not-an-ip\0"},
+            "HostConfig.PortBindings['80/tcp'][0].HostIp: host address 'not-an-ip\\x00' is not an IP address",
+        ),
         ({"HostPort": "8o"}, "HostConfig.PortBindings['80/tcp'][0].HostPort: invalid host port '8o'"),
-        ({"HostPort": "9" * 5000}, "HostConfig.PortBindings['80/tcp'][0].HostPort: invalid host port '" + "9" * 40 + "'"),
-        ({"HostPort": ["80"]}, "HostConfig.PortBindings['80/tcp'][0].HostPort: host port is a list, not a string"),
-        ({"HostPort": "80", "HostIp": ["::"]}, "HostConfig.PortBindings['80/tcp'][0].HostIp: host address is a list, not a string"),
+        (
+            {"HostPort": "9" * 5000},
+            "HostConfig.PortBindings['80/tcp'][0].HostPort: invalid host port '" + "9" * 40 + "'",
+        ),
+        (
+            {"HostPort": ["80"]},
+            "HostConfig.PortBindings['80/tcp'][0].HostPort: host port is a list, not a string",
+        ),
+        (
+            {"HostPort": "80", "HostIp": ["::"]},
+            "HostConfig.PortBindings['80/tcp'][0].HostIp: host address is a list, not a string",
+        ),
     ],
 )
 def test_impossible_port_values_are_input_errors_naming_the_field(entry, message):
@@ -148,23 +172,42 @@ def test_impossible_port_values_are_input_errors_naming_the_field(entry, message
 
 
 def test_valid_ranges_ips_and_protocols_are_read():
-    doc = _doc({"80/tcp": [{"HostIp": "::1", "HostPort": "8000-8010"}], "53/udp": [{"HostIp": "", "HostPort": "0"}],
-                "9/sctp": [{"HostIp": "fe80::1%eth0", "HostPort": 9}]})
-    ports = sorted((p.container_port, p.protocol, p.host_ip, p.host_port, p.host_port_end)
-                   for p in normalize_container(doc, TARGET).ports)
-    assert ports == [(9, "sctp", "fe80::1%eth0", 9, None), (53, "udp", "", None, None), (80, "tcp", "::1", 8000, 8010)]
+    doc = _doc(
+        {
+            "80/tcp": [{"HostIp": "::1", "HostPort": "8000-8010"}],
+            "53/udp": [{"HostIp": "", "HostPort": "0"}],
+            "9/sctp": [{"HostIp": "fe80::1%eth0", "HostPort": 9}],
+        }
+    )
+    ports = sorted(
+        (p.container_port, p.protocol, p.host_ip, p.host_port, p.host_port_end)
+        for p in normalize_container(doc, TARGET).ports
+    )
+    assert ports == [
+        (9, "sctp", "fe80::1%eth0", 9, None),
+        (53, "udp", "", None, None),
+        (80, "tcp", "::1", 8000, 8010),
+    ]
 
 
 @pytest.mark.parametrize(
     ("doc", "problem"),
     [
         (_doc(["80:80"]), "container web: HostConfig.PortBindings is a list, not an object"),
-        (_doc({"80/tcp": "8080"}), "container web: HostConfig.PortBindings['80/tcp'] is a string, not a list"),
-        (_doc({"80/tcp": ["8080"]}), "container web: HostConfig.PortBindings['80/tcp'][0] is a string, not an object"),
+        (
+            _doc({"80/tcp": "8080"}),
+            "container web: HostConfig.PortBindings['80/tcp'] is a string, not a list",
+        ),
+        (
+            _doc({"80/tcp": ["8080"]}),
+            "container web: HostConfig.PortBindings['80/tcp'][0] is a string, not an object",
+        ),
         (_doc(Privileged="true"), "container web: HostConfig.Privileged is a string, not a boolean"),
         (_doc(CapAdd="NET_ADMIN"), "container web: HostConfig.CapAdd is a string, not a list"),
-        ({**_doc(), "NetworkSettings": {"Ports": [["80", "8080"]]}, "State": {"Running": True}},
-         "container web: NetworkSettings.Ports is a list, not an object"),
+        (
+            {**_doc(), "NetworkSettings": {"Ports": [["80", "8080"]]}, "State": {"Running": True}},
+            "container web: NetworkSettings.Ports is a list, not an object",
+        ),
     ],
 )
 def test_wrongly_typed_fields_are_recorded_not_guessed(doc, problem):
@@ -194,10 +237,15 @@ def test_a_target_holds_a_bounded_number_of_port_bindings():
     from auditor.collectors.raw import RawState, normalize_raw
     from auditor.model.inputs import MAX_PORT_BINDINGS
 
-    every = {f"{p}/tcp": [{"HostIp": "0.0.0.0", "HostPort": str(p)}, {"HostIp": "::", "HostPort": str(p)}]
-             for p in range(1, 65536)}
+    every = {
+        f"{p}/tcp": [{"HostIp": "0.0.0.0", "HostPort": str(p)}, {"HostIp": "::", "HostPort": str(p)}]
+        for p in range(1, 65536)
+    }
     one = {**_doc(every), "Name": "/a"}
     assert len(normalize_raw(RawState(TARGET, {}, {}, (one,), (), {})).containers[0].ports) == 131_070
-    two = {**_doc({"1/udp": [{"HostPort": "1"}], "2/udp": [{"HostPort": "2"}], "3/udp": [{"HostPort": "3"}]}), "Name": "/b"}
+    two = {
+        **_doc({"1/udp": [{"HostPort": "1"}], "2/udp": [{"HostPort": "2"}], "3/udp": [{"HostPort": "3"}]}),
+        "Name": "/b",
+    }
     with pytest.raises(InputError, match=f"more than {MAX_PORT_BINDINGS:,} port bindings in one target"):
         normalize_raw(RawState(TARGET, {}, {}, (one, two), (), {}))

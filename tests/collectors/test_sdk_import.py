@@ -19,16 +19,23 @@ import paramiko  # still importable by whatever needs it later
 
 
 def probe(*addresses: str) -> dict[str, bool]:
-    proc = subprocess.run([sys.executable, "-c", PROBE, *addresses], capture_output=True, text=True, timeout=120,
-                          check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *addresses], capture_output=True, text=True, timeout=120, check=True
+    )
     return json.loads(proc.stdout)
 
 
 def test_a_local_socket_engine_gets_the_sdk_without_paramiko():
     assert probe("unix:///var/run/docker.sock", "tcp://198.18.0.1:2375") == {
-        "docker": True, "paramiko": False, "ssh_adapter": False}
+        "docker": True,
+        "paramiko": False,
+        "ssh_adapter": False,
+    }
 
 
 def test_an_ssh_engine_gets_the_sdk_with_its_ssh_adapter():
     assert probe("unix:///var/run/docker.sock", "ssh://auditor@198.18.0.1") == {
-        "docker": True, "paramiko": True, "ssh_adapter": True}
+        "docker": True,
+        "paramiko": True,
+        "ssh_adapter": True,
+    }

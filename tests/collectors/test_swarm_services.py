@@ -26,7 +26,9 @@ def test_a_service_carries_its_ingress_ports_and_mounts_but_not_host_mode_ports(
     assert [(p.container_port, p.protocol, p.host_ip, p.host_port) for p in service.published_ports] == [
         (80, "tcp", "", 8088)
     ]
-    assert [(m.source, m.target) for m in service.mounts] == [("/var/run/docker.sock", "/var/run/docker.sock")]
+    assert [(m.source, m.target) for m in service.mounts] == [
+        ("/var/run/docker.sock", "/var/run/docker.sock")
+    ]
     assert "ingress" in service.network_names
     assert service.label("api.token") == "[redacted]"
     assert service.origin.uri == "docker://vm/services/webpub"
@@ -55,8 +57,12 @@ def test_task_fingerprints_survive_rescheduling():
     first = container("web.1.aaaa", labels={"com.docker.swarm.task.id": "aaaa"}, cap_add=("NET_ADMIN",))
     again = container("web.1.bbbb", labels={"com.docker.swarm.task.id": "bbbb"}, cap_add=("NET_ADMIN",))
     other = container("peer", networks=("appnet",))
-    fp = [f.fingerprint for f in run_rule(NET011, snapshot(first, other)) if f.resource.name.startswith("web")]
-    fp2 = [f.fingerprint for f in run_rule(NET011, snapshot(again, other)) if f.resource.name.startswith("web")]
+    fp = [
+        f.fingerprint for f in run_rule(NET011, snapshot(first, other)) if f.resource.name.startswith("web")
+    ]
+    fp2 = [
+        f.fingerprint for f in run_rule(NET011, snapshot(again, other)) if f.resource.name.startswith("web")
+    ]
     assert fp and fp == fp2
 
 

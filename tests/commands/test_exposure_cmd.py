@@ -38,7 +38,9 @@ def test_the_table_has_a_row_per_container_port_and_a_column_per_zone(tmp_path):
     assert cache.split() == ["cache", "6379/tcp", "(not", "published)", "open", "blocked", "open", "open", "blocked",
                              "blocked"]  # fmt: skip
     at = lines.index("  cache 6379/tcp from lan:eth0 (open, direct 198.18.32.3:6379):")
-    assert lines[at + 1].startswith("    route forward via br-24787d536495 -> filter FORWARD rule 1 -> DOCKER-USER")
+    assert lines[at + 1].startswith(
+        "    route forward via br-24787d536495 -> filter FORWARD rule 1 -> DOCKER-USER"
+    )
     assert lines[at + 1].endswith("-> FORWARD policy ACCEPT")
 
 
@@ -57,8 +59,12 @@ def test_a_snapshot_without_dumps_is_analysed_with_a_dump_directory_or_said_not_
     proc = auditor("exposure", str(path), cwd=tmp_path)
     assert proc.returncode == 3
     assert proc.stdout == ""
-    assert proc.stderr.startswith("auditor: default: exposure not analysed: the firewall and network of its daemon")
+    assert proc.stderr.startswith(
+        "auditor: default: exposure not analysed: the firewall and network of its daemon"
+    )
     proc = auditor("exposure", str(path), "--dumps", str(FIXTURES / "default"), "-f", "json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     with_dir = json.loads(proc.stdout)
-    assert with_dir == json.loads(auditor("exposure", str(saved(tmp_path)), "-f", "json", cwd=tmp_path).stdout)
+    assert with_dir == json.loads(
+        auditor("exposure", str(saved(tmp_path)), "-f", "json", cwd=tmp_path).stdout
+    )

@@ -25,8 +25,15 @@ print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 
 def loaded(*args: str, cwd: Path) -> set[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "AUDITOR_STORE")}
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=cwd, env=env,
-                          timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     return set(json.loads(proc.stderr.strip().splitlines()[-1]))
 
 
@@ -35,12 +42,16 @@ def heavy(modules: set[str]) -> list[str]:
 
 
 def test_a_compose_scan_imports_no_docker_sdk_benchmarks_or_store(tmp_path):
-    (tmp_path / "compose.yaml").write_text('services:\n  db:\n    image: postgres:16\n    ports: ["5432:5432"]\n')
+    (tmp_path / "compose.yaml").write_text(
+        'services:\n  db:\n    image: postgres:16\n    ports: ["5432:5432"]\n'
+    )
     modules = loaded("scan", "-q", "-o", "r.json", "-o", "r.sarif", ".", cwd=tmp_path)
     assert "auditor.collectors.compose" in modules  # the probe saw the scan run
     assert heavy(modules) == []
     # no rule pack declared anywhere: entry points read without importlib.metadata; no engine, no threads
-    assert sorted(m for m in modules if m in ("importlib.metadata", "concurrent.futures", "ruamel.yaml")) == []
+    assert (
+        sorted(m for m in modules if m in ("importlib.metadata", "concurrent.futures", "ruamel.yaml")) == []
+    )
 
 
 def test_a_saved_json_scan_imports_no_docker_sdk(tmp_path):

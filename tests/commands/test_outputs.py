@@ -20,8 +20,15 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "auditor" / "examples" / "demo-s
 
 def auditor(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "AUDITOR_STORE")}
-    return subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, input=stdin, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        timeout=120,
+    )
 
 
 def listing(directory: Path) -> dict[str, tuple[str, int]]:
@@ -60,8 +67,17 @@ def test_a_symlink_is_written_through_and_nothing_else_changes(tmp_path):
     link_dir.mkdir()
     (link_dir / "scan.json").symlink_to(real)
     before_links, before_reports = listing(link_dir), listing(reports)
-    proc = auditor("scan", str(EXAMPLE), "--fail-on", "none", "-f", "none", "-o", str(link_dir / "scan.json"),
-                   cwd=tmp_path)
+    proc = auditor(
+        "scan",
+        str(EXAMPLE),
+        "--fail-on",
+        "none",
+        "-f",
+        "none",
+        "-o",
+        str(link_dir / "scan.json"),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0 and proc.stdout == "", proc.stderr
     assert listing(link_dir) == before_links  # still the same link
     assert listing(reports) == before_reports  # same inode: written in place, no temp file left

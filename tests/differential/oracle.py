@@ -42,7 +42,9 @@ class CliResult:
     stderr: str
 
 
-def run_cli(directory: Path, files: list[str], env: dict[str, str] | None = None, profiles=("*",)) -> CliResult:
+def run_cli(
+    directory: Path, files: list[str], env: dict[str, str] | None = None, profiles=("*",)
+) -> CliResult:
     """``docker-compose -f F... config --format json`` in ``directory`` with a controlled env."""
     args = [str(compose_binary())]
     for f in files:
@@ -63,7 +65,9 @@ def run_ours(directory: Path, files: list[str], env: dict[str, str] | None = Non
     return load_project(spec, profiles=profiles, environ=env or {})
 
 
-def ours_or_error(directory: Path, files: list[str], env: dict[str, str] | None = None) -> Snapshot | InputError:
+def ours_or_error(
+    directory: Path, files: list[str], env: dict[str, str] | None = None
+) -> Snapshot | InputError:
     try:
         return run_ours(directory, files, env)
     except InputError as exc:
@@ -120,7 +124,9 @@ def cli_facts(config: dict) -> dict:
         attached = svc.get("networks") or {}
         mode = svc.get("network_mode")
         if mode is None:
-            ranked = sorted((-((spec or {}).get("priority") or 0), real[key]) for key, spec in attached.items())
+            ranked = sorted(
+                (-((spec or {}).get("priority") or 0), real[key]) for key, spec in attached.items()
+            )
             mode = ranked[0][1] if ranked else "none"
         endpoints = sorted(real[k] for k in attached)
         if mode == "bridge":
@@ -162,7 +168,9 @@ def our_facts(snapshot: Snapshot, project_dir: Path | None = None) -> dict:
         ports = sorted(
             (
                 p.container_port,
-                "" if p.host_port is None else (f"{p.host_port}-{p.host_port_end}" if p.host_port_end else str(p.host_port)),
+                ""
+                if p.host_port is None
+                else (f"{p.host_port}-{p.host_port_end}" if p.host_port_end else str(p.host_port)),
                 p.host_ip,
                 p.protocol,
             )
@@ -175,7 +183,9 @@ def our_facts(snapshot: Snapshot, project_dir: Path | None = None) -> dict:
             "exposed": exposed,
             "network_mode": c.network_mode,
             "networks": sorted(c.network_names),
-            "sockets": _socket_mounts([(m.source, m.target) for m in c.mounts if m.type == "bind"], project_dir),
+            "sockets": _socket_mounts(
+                [(m.source, m.target) for m in c.mounts if m.type == "bind"], project_dir
+            ),
             "privileged": bool(c.privileged),
             "cap_add": _caps(c.cap_add),
         }

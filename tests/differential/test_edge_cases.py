@@ -301,12 +301,16 @@ services:
         }
     },
     "compose file written as JSON": {
-        "files": {"compose.json": '{"services": {"a": {"image": "x", "ports": ["8080:80", {"target": 53, "protocol": "udp", "published": "53"}]}}}'}
+        "files": {
+            "compose.json": '{"services": {"a": {"image": "x", "ports": ["8080:80", {"target": 53, "protocol": "udp", "published": "53"}]}}}'
+        }
     },
 }
 
 INVALID: dict[str, dict] = {
-    "container range with a single host port": {"compose.yaml": "services:\n  a:\n    image: x\n    ports: ['8000:80-81']\n"},
+    "container range with a single host port": {
+        "compose.yaml": "services:\n  a:\n    image: x\n    ports: ['8000:80-81']\n"
+    },
     "unequal ranges": {"compose.yaml": "services:\n  a:\n    image: x\n    ports: ['8000-8002:80-81']\n"},
     "bad protocol": {"compose.yaml": "services:\n  a:\n    image: x\n    ports: ['80:80/icmp']\n"},
     "bad host ip": {"compose.yaml": "services:\n  a:\n    image: x\n    ports: ['300.1.1.1:80:80']\n"},
@@ -314,7 +318,9 @@ INVALID: dict[str, dict] = {
     "non-numeric port": {"compose.yaml": "services:\n  a:\n    image: x\n    ports: ['http:80']\n"},
     "empty container port": {"compose.yaml": "services:\n  a:\n    image: x\n    ports: ['8080:']\n"},
     "reversed range": {"compose.yaml": "services:\n  a:\n    image: x\n    ports: ['81-80']\n"},
-    "missing required variable": {"compose.yaml": "services:\n  a:\n    image: x\n    ports: ['${PORT:?set PORT}:80']\n"},
+    "missing required variable": {
+        "compose.yaml": "services:\n  a:\n    image: x\n    ports: ['${PORT:?set PORT}:80']\n"
+    },
     "unclosed brace": {"compose.yaml": "services:\n  a:\n    image: x\n    ports: ['${PORT:80']\n"},
     "yaml syntax error": {"compose.yaml": "services:\n  a:\n    image: x\n   ports: [\n"},
     "undefined network": {"compose.yaml": "services:\n  a:\n    image: x\n    networks: [nope]\n"},
@@ -322,7 +328,9 @@ INVALID: dict[str, dict] = {
         "compose.yaml": "services:\n  a:\n    image: x\n    network_mode: host\n    networks: [n]\nnetworks:\n  n: {}\n"
     },
     "no image and no build": {"compose.yaml": "services:\n  a:\n    ports: ['80:80']\n"},
-    "depends_on an undefined service": {"compose.yaml": "services:\n  a:\n    image: x\n    depends_on: [b]\n"},
+    "depends_on an undefined service": {
+        "compose.yaml": "services:\n  a:\n    image: x\n    depends_on: [b]\n"
+    },
     "depends_on mapping, undefined service": {
         "compose.yaml": "services:\n  a:\n    image: x\n    depends_on:\n      b: {condition: service_started}\n"
     },
@@ -331,7 +339,9 @@ INVALID: dict[str, dict] = {
     "cap_add empty": {"compose.yaml": "services:\n  a:\n    image: x\n    cap_add:\n"},
     "undefined volume": {"compose.yaml": "services:\n  a:\n    image: x\n    volumes: ['data:/data']\n"},
     "undefined secret": {"compose.yaml": "services:\n  a:\n    image: x\n    secrets: [token]\n"},
-    "network_mode of an undefined service": {"compose.yaml": "services:\n  a:\n    image: x\n    network_mode: service:b\n"},
+    "network_mode of an undefined service": {
+        "compose.yaml": "services:\n  a:\n    image: x\n    network_mode: service:b\n"
+    },
     "unknown top-level key": {"compose.yaml": "services:\n  a:\n    image: x\nfoo: 1\n"},
     "empty mapping": {"compose.yaml": "{}\n"},
     "ports not a list": {"compose.yaml": "services:\n  a:\n    image: x\n    ports: '80:80'\n"},

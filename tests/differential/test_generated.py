@@ -84,9 +84,11 @@ port_entry = st.one_of(short_spec(), short_spec(), short_spec(), long_spec())
 expose_entry = st.one_of(
     ports,
     ports.map(str),
-    st.tuples(st.integers(min_value=1, max_value=65000), st.integers(min_value=0, max_value=4), st.sampled_from(["", "/udp", "/tcp"])).map(
-        lambda t: f"{t[0]}-{t[0] + t[1]}{t[2]}"
-    ),
+    st.tuples(
+        st.integers(min_value=1, max_value=65000),
+        st.integers(min_value=0, max_value=4),
+        st.sampled_from(["", "/udp", "/tcp"]),
+    ).map(lambda t: f"{t[0]}-{t[0] + t[1]}{t[2]}"),
 )
 
 
@@ -105,7 +107,9 @@ def port_file(draw) -> dict:
 @st.composite
 def network_file(draw) -> dict:
     """Projects exercising networks, network modes, names, externals and the default network."""
-    keys = draw(st.lists(st.sampled_from(["front", "back", "db", "mgmt", "edge", "default"]), unique=True, max_size=5))
+    keys = draw(
+        st.lists(st.sampled_from(["front", "back", "db", "mgmt", "edge", "default"]), unique=True, max_size=5)
+    )
     networks: dict = {}
     for key in keys:
         spec: dict = {}
@@ -120,7 +124,9 @@ def network_file(draw) -> dict:
         if draw(st.integers(min_value=0, max_value=3)) == 0 and not spec.get("external"):
             spec["enable_ipv6"] = draw(st.booleans())
         if draw(st.integers(min_value=0, max_value=3)) == 0 and not spec.get("external"):
-            spec["driver_opts"] = {"com.docker.network.bridge.enable_icc": draw(st.sampled_from(["true", "false"]))}
+            spec["driver_opts"] = {
+                "com.docker.network.bridge.enable_icc": draw(st.sampled_from(["true", "false"]))
+            }
         networks[key] = spec
     services: dict = {}
     for i in range(draw(st.integers(min_value=1, max_value=8))):
@@ -132,7 +138,13 @@ def network_file(draw) -> dict:
         elif choice == "map":
             chosen = draw(st.lists(st.sampled_from(usable), unique=True, min_size=1, max_size=3))
             svc["networks"] = {
-                k: draw(st.one_of(st.none(), st.builds(dict, aliases=st.just([f"a{i}"])), st.builds(dict, priority=st.integers(0, 500))))
+                k: draw(
+                    st.one_of(
+                        st.none(),
+                        st.builds(dict, aliases=st.just([f"a{i}"])),
+                        st.builds(dict, priority=st.integers(0, 500)),
+                    )
+                )
                 for k in chosen
             }
         elif choice == "mode":
@@ -163,16 +175,26 @@ def _compare(doc: dict) -> None:
         assert our_facts(ours) == cli_facts(cli.config)
 
 
-@settings(max_examples=PORT_BATCHES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=PORT_BATCHES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(port_file())
 def test_generated_port_specs_match_compose(doc: dict) -> None:
     assert sum(len(s["ports"]) for s in doc["services"].values()) >= SPECS_PER_BATCH
     _compare(doc)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(network_file())
 def test_generated_networks_match_compose(doc: dict) -> None:
     _compare(doc)
@@ -185,8 +207,13 @@ def test_enough_specs_are_generated() -> None:
 fuzzy_spec = st.text(alphabet="0123456789:-/[].abcdptu", min_size=1, max_size=18)
 
 
-@settings(max_examples=15, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(st.lists(fuzzy_spec, min_size=10, max_size=15, unique=True))
 def test_fuzzed_port_strings_accepted_and_rejected_alike(specs: list[str]) -> None:
     """Near-miss strings: what we accept compose accepts (same bindings), what we reject it rejects."""
@@ -205,8 +232,13 @@ def test_fuzzed_port_strings_accepted_and_rejected_alike(specs: list[str]) -> No
         _compare({"services": {"s": {"image": "x", "ports": [spec]}}})
 
 
-@settings(max_examples=15, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(port_file(), port_file())
 def test_generated_override_files_merge_like_compose(base: dict, override: dict) -> None:
     """A base file and an override file with the same services: ports appended and de-duplicated."""

@@ -34,8 +34,14 @@ def test_the_pipeline_computes_what_the_analysis_answers():
     cache = snap.exposure.port("cache", 6379)
     assert cache is not None and cache.bindings == ()
     lan = cache.first(Reach.REACHABLE, frozenset({"lan"}))
-    assert lan is not None and (lan.zone, lan.via, lan.destination) == ("lan:eth0", "direct", "198.18.32.3:6379")
-    assert lan.trace.startswith("route forward via br-24787d536495 -> filter FORWARD rule 1 -> DOCKER-USER rule 1")
+    assert lan is not None and (lan.zone, lan.via, lan.destination) == (
+        "lan:eth0",
+        "direct",
+        "198.18.32.3:6379",
+    )
+    assert lan.trace.startswith(
+        "route forward via br-24787d536495 -> filter FORWARD rule 1 -> DOCKER-USER rule 1"
+    )
     assert [(c.zone, c.verdict) for c in cache.cells] == [
         ("lan:eth0", Reach.REACHABLE),
         ("internet:eth0", Reach.BLOCKED),
@@ -65,9 +71,9 @@ def test_unread_dumps_stay_unknown_and_never_become_blocked():
 
 
 def test_host_dumps_json_keeps_only_strings_of_known_fields():
-    assert host_dumps_from_json({"sysctl": "a = 1\n", "ip_addr": 3, "bogus": "x", "source": "s"}) == HostDumps(
-        sysctl="a = 1\n", source="s"
-    )
+    assert host_dumps_from_json(
+        {"sysctl": "a = 1\n", "ip_addr": 3, "bogus": "x", "source": "s"}
+    ) == HostDumps(sysctl="a = 1\n", source="s")
     assert host_dumps_from_json(["not", "an", "object"]) is None
     assert HostDumps(sysctl="a = 1\n").to_json() == {"source": "", "sysctl": "a = 1\n"}
 

@@ -39,7 +39,9 @@ def waived_and_baselined(fail_on_new: bool = False) -> ScanResult:
     return apply_policy(first, policy)
 
 
-def scan_result(*snaps: Snapshot, fail_on: Severity | None = Severity.HIGH, rule_ids=None, root: str | None = None) -> ScanResult:
+def scan_result(
+    *snaps: Snapshot, fail_on: Severity | None = Severity.HIGH, rule_ids=None, root: str | None = None
+) -> ScanResult:
     """Run the real rules over builder snapshots, as the pipeline does."""
     rules = [r for r in discover_rules(include_plugins=False) if rule_ids is None or r.id in rule_ids]
     findings, errors = [], []
@@ -52,7 +54,10 @@ def scan_result(*snaps: Snapshot, fail_on: Severity | None = Severity.HIGH, rule
         started_at=STARTED,
         duration_s=0.1,
         fail_on=fail_on,
-        targets=tuple(TargetResult(s.target, "complete", containers=len(s.containers), networks=len(s.networks)) for s in snaps),
+        targets=tuple(
+            TargetResult(s.target, "complete", containers=len(s.containers), networks=len(s.networks))
+            for s in snaps
+        ),
         findings=sort_findings(findings),
         rule_errors=tuple(errors),
         rules_run=tuple(r.id for r in rules),
@@ -77,7 +82,18 @@ def inspect_container(
         ip, _, port = binding.rpartition(":")
         live[key] = [{"HostIp": ip or "0.0.0.0", "HostPort": port}]
         requested[key] = [{"HostIp": ip, "HostPort": port}]
-    mounts = [{"Type": "bind", "Source": "/var/run/docker.sock", "Destination": "/var/run/docker.sock", "RW": True}] if socket else []
+    mounts = (
+        [
+            {
+                "Type": "bind",
+                "Source": "/var/run/docker.sock",
+                "Destination": "/var/run/docker.sock",
+                "RW": True,
+            }
+        ]
+        if socket
+        else []
+    )
     networks = {} if network_mode == "host" else {network_mode: {"NetworkID": f"id-{network_mode}"}}
     return {
         "Id": f"{name}-0123456789abcdef",

@@ -15,14 +15,18 @@ pytestmark = pytest.mark.engine
 
 
 def scan_json(*args: str) -> dict:
-    result = CliRunner().invoke(scan_command, ["--engine", "unix:///var/run/docker.sock", "-f", "json", "--fail-on", "none", *args])
+    result = CliRunner().invoke(
+        scan_command, ["--engine", "unix:///var/run/docker.sock", "-f", "json", "--fail-on", "none", *args]
+    )
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
 
 
 def mine(doc: dict, names: set[str]) -> list[dict]:
     """Only this test's containers: other tests use the same engine at the same time."""
-    return [f for f in doc["findings"] if f["resource"]["kind"] == "container" and f["resource"]["name"] in names]
+    return [
+        f for f in doc["findings"] if f["resource"]["kind"] == "container" and f["resource"]["name"] in names
+    ]
 
 
 def test_recreated_containers_are_existing_new_ones_are_new(engine_objects, tmp_path, monkeypatch):
@@ -51,4 +55,6 @@ def test_recreated_containers_are_existing_new_ones_are_new(engine_objects, tmp_
     states = {f["resource"]["name"]: f["baseline"] for f in after}
     assert states == {web: "existing", api: "existing", extra: "new"}
     assert {f["resource"]["id"] for f in after if f["resource"]["name"] in (web, api)} == second_ids
-    assert sorted(f["fingerprint"] for f in after if f["baseline"] == "existing") == sorted(f["fingerprint"] for f in before)
+    assert sorted(f["fingerprint"] for f in after if f["baseline"] == "existing") == sorted(
+        f["fingerprint"] for f in before
+    )

@@ -51,15 +51,35 @@ def test_auditor_toml_wins_and_pyproject_without_table_is_ignored(tmp_path):
     [
         ('fail-on = "high"\nfail_on = "low"\n', False, "c.toml:2: unknown setting 'fail_on'"),
         ('fail-on = "severe"\n', False, "c.toml:1: 'fail-on': unknown severity 'severe'"),
-        ('\n\nenable-rules = ["PORT001", "NOPE1"]\n', False, "c.toml:3: unknown rule id 'NOPE1' in 'enable-rules'"),
+        (
+            '\n\nenable-rules = ["PORT001", "NOPE1"]\n',
+            False,
+            "c.toml:3: unknown rule id 'NOPE1' in 'enable-rules'",
+        ),
         ('enable-rules = "PORT001"\n', False, "c.toml:1: 'enable-rules' must be a list of strings"),
         ('fail-on-new = "yes"\n', False, "c.toml:1: 'fail-on-new' must be true or false"),
-        ('[severity]\nPORT001 = "high"\nPORT002 = "urgent"\n', False, "c.toml:3: severity of PORT002: unknown severity 'urgent'"),
+        (
+            '[severity]\nPORT001 = "high"\nPORT002 = "urgent"\n',
+            False,
+            "c.toml:3: severity of PORT002: unknown severity 'urgent'",
+        ),
         ('[severity]\nXYZ = "high"\n', False, "c.toml:2: unknown rule id 'XYZ' in 'severity'"),
-        ('enable-rules = ["PORT001"]\ndisable-rules = ["PORT001"]\n', False, "c.toml:2: rule 'PORT001' is both enabled and disabled"),
+        (
+            'enable-rules = ["PORT001"]\ndisable-rules = ["PORT001"]\n',
+            False,
+            "c.toml:2: rule 'PORT001' is both enabled and disabled",
+        ),
         ('fail-on = "high"\nfail-on = [\n', False, "c.toml:2: malformed TOML"),
-        ('[project]\nname = "x"\n\n[tool.auditor]\nformat = 3\n', True, "c.toml:5: 'format' must be a non-empty string"),
-        ('[tool.auditor]\nwaivers = "w.yaml"\nseverity = "high"\n', True, "c.toml:3: 'severity' must be a table"),
+        (
+            '[project]\nname = "x"\n\n[tool.auditor]\nformat = 3\n',
+            True,
+            "c.toml:5: 'format' must be a non-empty string",
+        ),
+        (
+            '[tool.auditor]\nwaivers = "w.yaml"\nseverity = "high"\n',
+            True,
+            "c.toml:3: 'severity' must be a table",
+        ),
     ],
 )
 def test_malformed_config_names_file_and_line(text, pyproject, message):

@@ -50,15 +50,25 @@ services:
 
 def scan(directory: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "AUDITOR_STORE")}
-    return subprocess.run([sys.executable, "-m", "auditor", "scan", ".", *args], capture_output=True, text=True,
-                          cwd=directory, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", "scan", ".", *args],
+        capture_output=True,
+        text=True,
+        cwd=directory,
+        env=env,
+        timeout=120,
+    )
 
 
 def by_place(report: dict) -> dict[tuple[str, str, int], tuple[str, str | None, str | None]]:
     out = {}
     for f in report["findings"]:
         w = f.get("waiver") or {}
-        out[(f["rule_id"], f["resource"]["name"], f["location"]["line"])] = (f["status"], w.get("source"), w.get("reason"))
+        out[(f["rule_id"], f["resource"]["name"], f["location"]["line"])] = (
+            f["status"],
+            w.get("source"),
+            w.get("reason"),
+        )
     return out
 
 
@@ -73,15 +83,21 @@ def test_every_kind_of_inline_ignore_in_a_compose_project(tmp_path):
     assert found[("PORT002", "db", 15)] == ("waived", "compose.yaml:18", "lab database")
     assert ("PORT001", "db", 15) not in found  # folded into PORT002 for the same binding
     assert found[("PORT002", "cache", 23)] == (
-        "waived", "compose.yaml:19 (label io.auditor.ignore on service cache)", "cache holds nothing")
+        "waived",
+        "compose.yaml:19 (label io.auditor.ignore on service cache)",
+        "cache holds nothing",
+    )
     assert ("PORT001", "cache", 23) not in found
     assert ("PORT006", "web", 11) not in found  # folded into PORT001 ("privileged, below 1024")
-    assert {v for k, v in found.items() if k[0] == "NET009"} == {("waived", "compose.yaml:3", "one shared network is the design")}
+    assert {v for k, v in found.items() if k[0] == "NET009"} == {
+        ("waived", "compose.yaml:3", "one shared network is the design")
+    }
 
 
 def test_inline_ignores_pass_the_gate_and_no_waivers_reopens_them(tmp_path):
     (tmp_path / "compose.yaml").write_text(
-        'services:\n  db:\n    image: postgres:16\n    ports: ["5432:5432"]  # auditor: ignore=PORT002 reason="lab"\n')
+        'services:\n  db:\n    image: postgres:16\n    ports: ["5432:5432"]  # auditor: ignore=PORT002 reason="lab"\n'
+    )
     assert scan(tmp_path, "--fail-on", "high").returncode == 0
     reopened = scan(tmp_path, "--fail-on", "high", "--no-waivers")
     assert reopened.returncode == 1
@@ -89,14 +105,31 @@ def test_inline_ignores_pass_the_gate_and_no_waivers_reopens_them(tmp_path):
     assert "high [waived]" in table
 
 
-@pytest.mark.parametrize(("comment", "error"), [
-    ("# auditor: ignore=PORT002", 'compose.yaml:4: inline ignore: an inline ignore needs a reason="..." (why the risk is accepted)'),
-    ("# auditor: ignore=PORT999 reason=\"x\"", "compose.yaml:4: unknown rule id 'PORT999' in inline ignore (see `auditor rules`)"),
-    ("# auditor: skip=PORT002", 'compose.yaml:4: unknown auditor comment (write "# auditor: ignore=RULE[,RULE...] reason=\\"why\\"")'),
-    ("# auditor: ignore=PORT002 reason=unquoted", "compose.yaml:4: inline ignore: expected reason=\"...\" after the rule ids, got 'reason=unquoted'"),
-])
+@pytest.mark.parametrize(
+    ("comment", "error"),
+    [
+        (
+            "# auditor: ignore=PORT002",
+            'compose.yaml:4: inline ignore: an inline ignore needs a reason="..." (why the risk is accepted)',
+        ),
+        (
+            '# auditor: ignore=PORT999 reason="x"',
+            "compose.yaml:4: unknown rule id 'PORT999' in inline ignore (see `auditor rules`)",
+        ),
+        (
+            "# auditor: skip=PORT002",
+            'compose.yaml:4: unknown auditor comment (write "# auditor: ignore=RULE[,RULE...] reason=\\"why\\"")',
+        ),
+        (
+            "# auditor: ignore=PORT002 reason=unquoted",
+            "compose.yaml:4: inline ignore: expected reason=\"...\" after the rule ids, got 'reason=unquoted'",
+        ),
+    ],
+)
 def test_a_broken_inline_ignore_is_one_error_line(tmp_path, comment, error):
-    (tmp_path / "compose.yaml").write_text(f'services:\n  db:\n    image: postgres:16\n    ports: ["5432:5432"]  {comment}\n')
+    (tmp_path / "compose.yaml").write_text(
+        f'services:\n  db:\n    image: postgres:16\n    ports: ["5432:5432"]  {comment}\n'
+    )
     proc = scan(tmp_path)
     assert proc.returncode == 2
     assert proc.stderr == f"auditor: error: {error}\n"
@@ -105,23 +138,38 @@ def test_a_broken_inline_ignore_is_one_error_line(tmp_path, comment, error):
 def test_a_label_on_a_live_container_waives_its_findings_and_sarif_says_in_source():
     web = container("web", ports=[port(80, 8080)], labels={"io.auditor.ignore": 'PORT001 reason="public"'})
     other = container("api", ports=[port(80, 8081)])
-    result = apply_policy(scan_result(snapshot(web, other)), Policy(today=dt.date(2030, 1, 1), known_rules=KNOWN))
+    result = apply_policy(
+        scan_result(snapshot(web, other)), Policy(today=dt.date(2030, 1, 1), known_rules=KNOWN)
+    )
     waived = [(f.rule_id, f.resource.name, f.status) for f in result.findings if f.rule_id == "PORT001"]
     assert sorted(waived) == [("PORT001", "api", "open"), ("PORT001", "web", "waived")]
     (note,) = [f.waiver for f in result.findings if f.status == "waived"]
-    assert (note.state, note.match, note.source) == ("inline", "container=web", "label io.auditor.ignore on container web")
+    assert (note.state, note.match, note.source) == (
+        "inline",
+        "container=web",
+        "label io.auditor.ignore on container web",
+    )
     assert result.policy.waived == 1
     (entry,) = [r for r in sarif_json(result)["runs"][0]["results"] if "suppressions" in r]
-    assert entry["suppressions"] == [{"kind": "inSource", "status": "accepted",
-                                      "justification": "public (label io.auditor.ignore on container web)"}]
+    assert entry["suppressions"] == [
+        {
+            "kind": "inSource",
+            "status": "accepted",
+            "justification": "public (label io.auditor.ignore on container web)",
+        }
+    ]
 
 
 def test_a_broken_label_on_a_live_container_is_a_warning_and_waives_nothing():
     web = container("web", ports=[port(80, 8080)], labels={"io.auditor.ignore": "PORT001"})
     other = container("api", ports=[port(80, 8081)], labels={"io.auditor.ignore": 'NOPE9 reason="x"'})
-    result = apply_policy(scan_result(snapshot(web, other)), Policy(today=dt.date(2030, 1, 1), known_rules=KNOWN))
+    result = apply_policy(
+        scan_result(snapshot(web, other)), Policy(today=dt.date(2030, 1, 1), known_rules=KNOWN)
+    )
     assert sorted((f.resource.name, f.status) for f in result.findings if f.rule_id == "PORT001") == [
-        ("api", "open"), ("web", "open")]
+        ("api", "open"),
+        ("web", "open"),
+    ]
     (snap,) = result.snapshots
     assert snap.warnings == (
         'label io.auditor.ignore on container web: an inline ignore needs a reason="..." (why the risk is accepted)'
@@ -133,7 +181,9 @@ def test_a_broken_label_on_a_live_container_is_a_warning_and_waives_nothing():
 
 def test_a_broken_label_of_a_compose_service_is_an_error_naming_it():
     web = container("web", ports=[port(80, 8080)], labels={"io.auditor.ignore": "PORT001"}, compose=True)
-    with pytest.raises(InputError, match=r"^label io.auditor.ignore on service web: an inline ignore needs a reason"):
+    with pytest.raises(
+        InputError, match=r"^label io.auditor.ignore on service web: an inline ignore needs a reason"
+    ):
         apply_policy(scan_result(snapshot(web)), Policy(today=dt.date(2030, 1, 1), known_rules=KNOWN))
 
 

@@ -62,7 +62,12 @@ def test_pre_commit_hook(repo):
     assert program in scripts
     assert entry_args == ["scan"]
     files = re.compile(hook["files"])
-    for name in ("compose.yaml", "docker-compose.yml", "deploy/compose.prod.yaml", "docker-compose.override.yml"):
+    for name in (
+        "compose.yaml",
+        "docker-compose.yml",
+        "deploy/compose.prod.yaml",
+        "docker-compose.override.yml",
+    ):
         assert files.search(name), name
     for name in ("README.md", "compose.txt", "mycompose.yaml.bak", "src/compose.py"):
         assert not files.search(name), name
@@ -80,7 +85,11 @@ def test_github_actions_workflow_uses_the_action_with_inputs_it_has():
     (step,) = [s for s in steps if s.get("uses") == "OWNER/REPO@REF"]
     assert set(step["with"]) <= set(action["inputs"])
     assert step["with"] == {"paths": ".", "fail-on": "high"}
-    (upload,) = [s for s in action["runs"]["steps"] if s.get("uses", "").startswith("github/codeql-action/upload-sarif@")]
+    (upload,) = [
+        s
+        for s in action["runs"]["steps"]
+        if s.get("uses", "").startswith("github/codeql-action/upload-sarif@")
+    ]
     assert upload["if"].startswith("${{ always() && ")
 
 

@@ -48,7 +48,9 @@ def test_parse_good_file():
 
 
 def test_a_plain_list_and_an_empty_file_are_accepted():
-    (w,) = parse_waivers("- {rule: PORT001, match: {host: '*'}, reason: r, owner: o, expires: 2030-01-01}\n", "w.yaml", KNOWN)
+    (w,) = parse_waivers(
+        "- {rule: PORT001, match: {host: '*'}, reason: r, owner: o, expires: 2030-01-01}\n", "w.yaml", KNOWN
+    )
     assert w.match == (("host", "*"),)
     assert parse_waivers("", "w.yaml", KNOWN) == ()
 
@@ -56,22 +58,39 @@ def test_a_plain_list_and_an_empty_file_are_accepted():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("waivers:\n  - rule: PORT001\n    match: {host: '*'}\n    owner: o\n    expires: 2030-01-01\n",
-         "w.yaml:2: waiver needs a non-empty string 'reason'"),
-        ("waivers:\n  - rule: PORT999\n    match: {host: '*'}\n    reason: r\n    owner: o\n    expires: 2030-01-01\n",
-         "w.yaml:2: unknown rule id 'PORT999' in waiver (see `auditor rules`)"),
-        ("waivers:\n  - rule: PORT001\n    match: {host: '*'}\n    reason: r\n    owner: o\n    expires: next week\n",
-         "w.yaml:6: waiver 'expires' must be a date YYYY-MM-DD, got 'next week'"),
-        ("waivers:\n  - rule: PORT001\n    match: {host: '*'}\n    reason: r\n    owner: o\n",
-         "w.yaml:2: waiver needs an 'expires' date (YYYY-MM-DD)"),
-        ("waivers:\n  - rule: PORT001\n    match: {hots: '*'}\n    reason: r\n    owner: o\n    expires: 2030-01-01\n",
-         "w.yaml:3: unknown match key 'hots' (choose from host, project, service, container, network, resource, port)"),
-        ("waivers:\n  - rule: PORT001\n    reason: r\n    owner: o\n    expires: 2030-01-01\n",
-         "w.yaml:2: waiver needs a 'match' mapping with at least one of host, project, service, container, network, "
-         "resource, port (use host: '*' to waive a rule everywhere)"),
-        ("waivers:\n  - rule: PORT001\n    match: {host: '*'}\n    reason: r\n    owner: o\n    expires: 2030-01-01\n    until: x\n",
-         "w.yaml:7: unknown waiver field 'until' (expected rule, match, reason, owner, expires)"),
-        ("waivers:\n  - just a string\n", "w.yaml:2: each waiver must be a mapping with rule, match, reason, owner, expires"),
+        (
+            "waivers:\n  - rule: PORT001\n    match: {host: '*'}\n    owner: o\n    expires: 2030-01-01\n",
+            "w.yaml:2: waiver needs a non-empty string 'reason'",
+        ),
+        (
+            "waivers:\n  - rule: PORT999\n    match: {host: '*'}\n    reason: r\n    owner: o\n    expires: 2030-01-01\n",
+            "w.yaml:2: unknown rule id 'PORT999' in waiver (see `auditor rules`)",
+        ),
+        (
+            "waivers:\n  - rule: PORT001\n    match: {host: '*'}\n    reason: r\n    owner: o\n    expires: next week\n",
+            "w.yaml:6: waiver 'expires' must be a date YYYY-MM-DD, got 'next week'",
+        ),
+        (
+            "waivers:\n  - rule: PORT001\n    match: {host: '*'}\n    reason: r\n    owner: o\n",
+            "w.yaml:2: waiver needs an 'expires' date (YYYY-MM-DD)",
+        ),
+        (
+            "waivers:\n  - rule: PORT001\n    match: {hots: '*'}\n    reason: r\n    owner: o\n    expires: 2030-01-01\n",
+            "w.yaml:3: unknown match key 'hots' (choose from host, project, service, container, network, resource, port)",
+        ),
+        (
+            "waivers:\n  - rule: PORT001\n    reason: r\n    owner: o\n    expires: 2030-01-01\n",
+            "w.yaml:2: waiver needs a 'match' mapping with at least one of host, project, service, container, network, "
+            "resource, port (use host: '*' to waive a rule everywhere)",
+        ),
+        (
+            "waivers:\n  - rule: PORT001\n    match: {host: '*'}\n    reason: r\n    owner: o\n    expires: 2030-01-01\n    until: x\n",
+            "w.yaml:7: unknown waiver field 'until' (expected rule, match, reason, owner, expires)",
+        ),
+        (
+            "waivers:\n  - just a string\n",
+            "w.yaml:2: each waiver must be a mapping with rule, match, reason, owner, expires",
+        ),
         ("waivers: {rule: PORT001}\n", "w.yaml:1: 'waivers' must be a list of entries"),
         ("waivers:\n  - rule: [PORT001\n", "w.yaml:3: malformed YAML"),
         ("rules:\n  - x\n", "w.yaml:1: unknown top-level key 'rules' (expected 'waivers')"),
@@ -94,7 +113,9 @@ def test_load_errors(tmp_path):
 
 
 def test_expiry_is_inclusive_with_a_fixed_clock():
-    (w,) = parse_waivers("- {rule: PORT001, match: {host: '*'}, reason: r, owner: o, expires: 2030-03-31}\n", "w.yaml", KNOWN)
+    (w,) = parse_waivers(
+        "- {rule: PORT001, match: {host: '*'}, reason: r, owner: o, expires: 2030-03-31}\n", "w.yaml", KNOWN
+    )
     assert not w.expired(dt.date(2030, 3, 31))
     assert w.expired(dt.date(2030, 4, 1))
 
@@ -131,6 +152,13 @@ def test_globs_on_each_key():
 
 
 def test_network_key_matches_a_network_finding():
-    snap = snapshot(container("a", networks=("bridge",)), networks=(network("bridge", options={"com.docker.network.bridge.default_bridge": "true"}),))
+    snap = snapshot(
+        container("a", networks=("bridge",)),
+        networks=(network("bridge", options={"com.docker.network.bridge.default_bridge": "true"}),),
+    )
     f = _finding("NET001", snap, "a")
-    assert matches(Waiver("NET001", (("network", "bridge"),), "r", "o", dt.date(2030, 1, 1), "w:1"), "NET001", subject_of(f, ("bridge",)))
+    assert matches(
+        Waiver("NET001", (("network", "bridge"),), "r", "o", dt.date(2030, 1, 1), "w:1"),
+        "NET001",
+        subject_of(f, ("bridge",)),
+    )

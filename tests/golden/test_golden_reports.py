@@ -48,8 +48,15 @@ def normalize(text: str) -> str:
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("AUDITOR_DEBUG", "DOCKER_HOST", "AUDITOR_STORE")}
     env.update(COLUMNS="160", TZ="UTC", NO_COLOR="1", TERM="dumb")
-    proc = subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True, cwd=str(cwd),
-                          env=env, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "auditor", *args],
+        capture_output=True,
+        text=True,
+        cwd=str(cwd),
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 

@@ -51,8 +51,13 @@ def record(area: str, case: str, outcome: str, inputs: int = 0, faults: int = 0)
         fh.write(line + "\n")
 
 
-def run_cli(*args: str, env: dict | None = None, timeout: float = 120, wrapper: tuple[str, ...] = (),
-            cwd: str | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str,
+    env: dict | None = None,
+    timeout: float = 120,
+    wrapper: tuple[str, ...] = (),
+    cwd: str | None = None,
+) -> subprocess.CompletedProcess:
     """Run ``python -m auditor ARGS`` (behind ``wrapper``, e.g. setpriv); a traceback fails the test."""
     full_env = {k: v for k, v in os.environ.items() if k not in ("AUDITOR_DEBUG", "DOCKER_HOST")}
     full_env.update(env or {})
@@ -146,7 +151,9 @@ def _check_bounds(args: tuple[str, ...], usage, rss: int, seconds: float, max_rs
     assert "internal error" not in stderr, stderr
 
 
-def _completed(proc: subprocess.Popen, stdout: str, stderr: str, usage, rss: int) -> subprocess.CompletedProcess:
+def _completed(
+    proc: subprocess.Popen, stdout: str, stderr: str, usage, rss: int
+) -> subprocess.CompletedProcess:
     """The outcome, with the child's CPU seconds (``cpu``) and peak resident bytes (``rss``)."""
     done = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
     done.cpu = usage.ru_utime + usage.ru_stime  # type: ignore[attr-defined]
@@ -170,19 +177,29 @@ def _env(env: dict | None, peak_file: str) -> dict:
     return full_env
 
 
-def run_bounded(*args: str, cwd: str | Path, env: dict | None = None, stdin_path: str | None = None,
-                seconds: float = HOSTILE_SECONDS, max_rss: int = HOSTILE_BYTES) -> subprocess.CompletedProcess:
+def run_bounded(
+    *args: str,
+    cwd: str | Path,
+    env: dict | None = None,
+    stdin_path: str | None = None,
+    seconds: float = HOSTILE_SECONDS,
+    max_rss: int = HOSTILE_BYTES,
+) -> subprocess.CompletedProcess:
     """Run the CLI on hostile input: it must end within ``seconds`` of CPU time (its rusage) and
     ``max_rss`` bytes of resident memory (its own VmHWM), with no traceback and no internal
     error. Wall-clock time is bounded too (``_wall_allowance``): a hang is killed and
     fails the test."""
     import tempfile
 
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
-            tempfile.NamedTemporaryFile(prefix="auditor-peak-") as peak_file:
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile(prefix="auditor-peak-") as peak_file,
+    ):
         stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL  # noqa: SIM115
-        proc = subprocess.Popen(_command(args), stdin=stdin, stdout=out, stderr=err, cwd=str(cwd),
-                                env=_env(env, peak_file.name))
+        proc = subprocess.Popen(
+            _command(args), stdin=stdin, stdout=out, stderr=err, cwd=str(cwd), env=_env(env, peak_file.name)
+        )
         try:
             status, usage, polled = _wait_bounded(proc, args, seconds)
         finally:
@@ -197,9 +214,14 @@ def run_bounded(*args: str, cwd: str | Path, env: dict | None = None, stdin_path
     return _completed(proc, stdout, stderr, usage, rss)
 
 
-def run_on_terminal(*args: str, cwd: str | Path, env: dict | None = None, columns: int = 160,
-                    seconds: float = HOSTILE_SECONDS,
-                    max_rss: int = HOSTILE_BYTES) -> subprocess.CompletedProcess:
+def run_on_terminal(
+    *args: str,
+    cwd: str | Path,
+    env: dict | None = None,
+    columns: int = 160,
+    seconds: float = HOSTILE_SECONDS,
+    max_rss: int = HOSTILE_BYTES,
+) -> subprocess.CompletedProcess:
     """``run_bounded`` with stdout and stderr each on a terminal of its own (a pty), as a
     person at a shell sees them; the bytes are returned undecoded-then-decoded as written."""
     import fcntl
@@ -233,8 +255,15 @@ def run_on_terminal(*args: str, cwd: str | Path, env: dict | None = None, column
 
     try:
         with tempfile.NamedTemporaryFile(prefix="auditor-peak-") as peak_file:
-            proc = subprocess.Popen(_command(args), stdin=subprocess.DEVNULL, stdout=slaves[0], stderr=slaves[1],
-                                    cwd=str(cwd), env=_env(env, peak_file.name), close_fds=True)
+            proc = subprocess.Popen(
+                _command(args),
+                stdin=subprocess.DEVNULL,
+                stdout=slaves[0],
+                stderr=slaves[1],
+                cwd=str(cwd),
+                env=_env(env, peak_file.name),
+                close_fds=True,
+            )
             for slave in slaves:
                 os.close(slave)
             slaves = []

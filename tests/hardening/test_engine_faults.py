@@ -62,15 +62,33 @@ def _assert_incomplete(proc, doc, reason: str) -> None:
 
 
 FAULTS: list[tuple[str, callable, str]] = [
-    ("restart during inspects", lambda: DropConnections(after=2, match=INSPECT), "closed the connection mid-scan"),
-    ("restart before listing networks", lambda: DropConnections(after=1, match=r"^/networks$|^/networks\?"),
-     "closed the connection mid-scan"),
+    (
+        "restart during inspects",
+        lambda: DropConnections(after=2, match=INSPECT),
+        "closed the connection mid-scan",
+    ),
+    (
+        "restart before listing networks",
+        lambda: DropConnections(after=1, match=r"^/networks$|^/networks\?"),
+        "closed the connection mid-scan",
+    ),
     ("inspect cut short", lambda: Truncate(INSPECT, "length"), "sent an incomplete answer"),
     ("list half a JSON document", lambda: Truncate(r"^/containers/json", "json"), "not valid JSON"),
-    ("network inspect half a JSON document", lambda: Truncate(r"^/networks/[0-9a-f]{12,}", "json"), "not valid JSON"),
-    ("403 on the container list", lambda: Status(r"^/containers/json", 403, "permission denied"), "permission denied"),
-    ("403 from a socket proxy's policy", lambda: Status(r"^/info", 403, "forbidden by policy"),
-     "refused a request: forbidden by policy"),
+    (
+        "network inspect half a JSON document",
+        lambda: Truncate(r"^/networks/[0-9a-f]{12,}", "json"),
+        "not valid JSON",
+    ),
+    (
+        "403 on the container list",
+        lambda: Status(r"^/containers/json", 403, "permission denied"),
+        "permission denied",
+    ),
+    (
+        "403 from a socket proxy's policy",
+        lambda: Status(r"^/info", 403, "forbidden by policy"),
+        "refused a request: forbidden by policy",
+    ),
     ("500 on inspect", lambda: Status(INSPECT, 500, "driver failed"), "refused a request: driver failed"),
 ]
 
@@ -92,8 +110,12 @@ def test_hanging_inspect_times_out(cli, recorder, exposed):
         proc, doc = _scan(cli, proxy, "--timeout", "1", timeout=60)
     _assert_incomplete(proc, doc, "did not answer in time")
     assert "stopped after inspecting" in doc["targets"][0]["error"]
-    recorder("engine faults", "inspect hangs (client timeout 1 s)", "exit 3: did not answer in time",
-             faults=fault.injected)
+    recorder(
+        "engine faults",
+        "inspect hangs (client timeout 1 s)",
+        "exit 3: did not answer in time",
+        faults=fault.injected,
+    )
 
 
 def test_hanging_version_times_out(cli, recorder):
@@ -101,8 +123,12 @@ def test_hanging_version_times_out(cli, recorder):
     with docker_proxy(fault) as proxy:
         proc, doc = _scan(cli, proxy, "--timeout", "1", timeout=60)
     _assert_incomplete(proc, doc, "did not answer in time")
-    recorder("engine faults", "/version hangs (client timeout 1 s)", "exit 3: did not answer in time",
-             faults=fault.injected)
+    recorder(
+        "engine faults",
+        "/version hangs (client timeout 1 s)",
+        "exit 3: did not answer in time",
+        faults=fault.injected,
+    )
 
 
 def test_snapshot_fault_writes_nothing(cli, recorder, exposed, tmp_path):
@@ -133,8 +159,14 @@ def test_socket_permission_denied(cli, recorder, exposed):
     with docker_proxy() as proxy:
         os.chown(proxy.path, pwd.getpwnam("nobody").pw_uid, -1)
         os.chmod(proxy.path, 0o600)
-        proc = cli("scan", "--engine", proxy.url, "-f", "json",
-                   wrapper=(setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--"))
+        proc = cli(
+            "scan",
+            "--engine",
+            proxy.url,
+            "-f",
+            "json",
+            wrapper=(setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--"),
+        )
         assert not proxy.requests
     doc = json.loads(proc.stdout)
     _assert_incomplete(proc, doc, "permission denied")
@@ -154,8 +186,12 @@ def test_vanishing_container_is_skipped_with_note(cli, recorder, exposed, docker
     assert f"container {gone_id[:12]} was removed between list and inspect; skipped" in target["notes"]
     names = {f["resource"]["name"] for f in doc["findings"]}
     assert kept in names and gone not in names
-    recorder("engine faults", "container vanishes before inspect", "skipped with a note, rest scanned",
-             faults=fault.injected)
+    recorder(
+        "engine faults",
+        "container vanishes before inspect",
+        "skipped with a note, rest scanned",
+        faults=fault.injected,
+    )
 
 
 def test_vanishing_network_is_skipped_with_note(cli, recorder, engine_objects):
@@ -164,14 +200,19 @@ def test_vanishing_network_is_skipped_with_note(cli, recorder, engine_objects):
     with docker_proxy(fault) as proxy:
         proc, doc = _scan(cli, proxy)
     assert proc.returncode == 0, proc.stderr
-    assert f"network {net.id[:12]} was removed between list and inspect; skipped" in doc["targets"][0]["notes"]
+    assert (
+        f"network {net.id[:12]} was removed between list and inspect; skipped" in doc["targets"][0]["notes"]
+    )
     assert fault.injected == 1
     recorder("engine faults", "network vanishes before inspect", "skipped with a note", faults=fault.injected)
 
 
 def _ours(doc, names):
-    return sorted((f["rule_id"], f["resource"]["name"], f["message"]) for f in doc["findings"]
-                  if f["resource"]["name"] in names)
+    return sorted(
+        (f["rule_id"], f["resource"]["name"], f["message"])
+        for f in doc["findings"]
+        if f["resource"]["name"] in names
+    )
 
 
 @pytest.mark.parametrize(("api", "server"), [("1.24", "1.12.6"), ("1.50", "28.3.3")], ids=["older", "newer"])
@@ -186,8 +227,12 @@ def test_other_api_versions_scan_fully(cli, recorder, exposed, api, server):
     assert fault.requested == {api}  # every request after /version used the reported version
     assert doc["targets"][0]["status"] == "complete"
     assert _ours(doc, exposed) == _ours(baseline, exposed) != []
-    recorder("engine faults", f"engine reports API {api} (server {server})", "complete scan, same findings",
-             faults=fault.injected)
+    recorder(
+        "engine faults",
+        f"engine reports API {api} (server {server})",
+        "complete scan, same findings",
+        faults=fault.injected,
+    )
 
 
 def test_proxy_itself_is_transparent(exposed, docker_client):
@@ -217,8 +262,12 @@ def test_fault_on_one_engine_keeps_the_others(cli, recorder, exposed):
     assert doc["gate"]["verdict"] == "incomplete"
     assert set(exposed) <= {f["resource"]["name"] for f in doc["findings"]}
     assert "closed the connection mid-scan" in proc.stderr
-    recorder("engine faults", "one of two engines restarts mid-scan", "exit 3, the other engine's findings reported",
-             faults=fault.injected)
+    recorder(
+        "engine faults",
+        "one of two engines restarts mid-scan",
+        "exit 3, the other engine's findings reported",
+        faults=fault.injected,
+    )
 
 
 def test_a_fault_after_some_inspects_reports_what_was_read(cli, recorder, exposed):
@@ -231,5 +280,9 @@ def test_a_fault_after_some_inspects_reports_what_was_read(cli, recorder, expose
     assert target["status"] == "incomplete"
     assert f"of {target['containers'] + fault.injected} containers could not be inspected" in target["error"]
     assert doc["gate"]["passed"] is False
-    recorder("engine faults", "500 after some inspects", "exit 3, partial findings reported as incomplete",
-             faults=fault.injected)
+    recorder(
+        "engine faults",
+        "500 after some inspects",
+        "exit 3, partial findings reported as incomplete",
+        faults=fault.injected,
+    )

@@ -28,7 +28,9 @@ RULE_IDS = [r.id for r in discover_rules()]
 CORPUS_FILES = sorted(str(p) for p in CORPUS.glob("*/*") if p.parent.name in ("saved_json", "compose"))
 SIDE_FILES = sorted(str(p) for p in CORPUS.glob("*/*"))
 WORK = Path(os.environ.get("TMPDIR", "/tmp")) / f"auditor-fuzz-cli-{os.getpid()}"
-WEIRD = st.sampled_from(["", " ", "-", "--", "none", "NONE", "high", "Critical", "x" * 300, "\x00", "é", "-o"])
+WEIRD = st.sampled_from(
+    ["", " ", "-", "--", "none", "NONE", "high", "Critical", "x" * 300, "\x00", "é", "-o"]
+)
 
 
 def _opt(name: str, values) -> st.SearchStrategy[list[str]]:
@@ -37,10 +39,18 @@ def _opt(name: str, values) -> st.SearchStrategy[list[str]]:
 
 OPTIONS = st.lists(
     st.one_of(
-        _opt("--fail-on", st.sampled_from(["critical", "high", "medium", "low", "info", "none", "bogus"]) | WEIRD),
+        _opt(
+            "--fail-on",
+            st.sampled_from(["critical", "high", "medium", "low", "info", "none", "bogus"]) | WEIRD,
+        ),
         _opt("-f", st.sampled_from([*SCAN_FORMATS, "xml", "JSON"]) | WEIRD),
-        _opt("-o", st.tuples(st.sampled_from([*SCAN_FORMATS, "nope", ""]), st.sampled_from(["r.out", "d/", "a/b/c.json", ""]))
-             .map(lambda t: f"{t[0]}:{WORK / t[1]}" if t[0] else str(WORK / t[1]))),
+        _opt(
+            "-o",
+            st.tuples(
+                st.sampled_from([*SCAN_FORMATS, "nope", ""]),
+                st.sampled_from(["r.out", "d/", "a/b/c.json", ""]),
+            ).map(lambda t: f"{t[0]}:{WORK / t[1]}" if t[0] else str(WORK / t[1])),
+        ),
         _opt("--enable-rule", st.sampled_from([*RULE_IDS, "NOPE1", "port001"]) | WEIRD),
         _opt("--disable-rule", st.sampled_from([*RULE_IDS, "NOPE1"]) | WEIRD),
         _opt("--profile", st.sampled_from(["prod", "dev"]) | WEIRD),
@@ -69,12 +79,18 @@ def runner():
     shutil.rmtree(WORK, ignore_errors=True)
     if counts:
         summary = ", ".join(f"{n} exit {k}" for k, n in sorted(counts.items()))
-        record("fuzzing", "auditor scan command lines", summary + ", 0 tracebacks", inputs=sum(counts.values()))
+        record(
+            "fuzzing", "auditor scan command lines", summary + ", 0 tracebacks", inputs=sum(counts.values())
+        )
 
 
 @fuzz_settings(100)
-@given(paths=st.lists(st.sampled_from([*CORPUS_FILES, str(WORK / "missing.json"), str(WORK)]), min_size=1, max_size=3),
-       options=OPTIONS)
+@given(
+    paths=st.lists(
+        st.sampled_from([*CORPUS_FILES, str(WORK / "missing.json"), str(WORK)]), min_size=1, max_size=3
+    ),
+    options=OPTIONS,
+)
 def test_fuzz_scan_command_line(runner, paths, options):
     cli_runner, counts = runner
     args = ["scan", *paths, *options]

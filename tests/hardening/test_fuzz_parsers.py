@@ -51,21 +51,118 @@ def seeds(kind: str) -> list[bytes]:
 
 # --- mutations ------------------------------------------------------------------------------
 INTERESTING: list[Any] = [
-    None, True, False, 0, -1, 1, 80, 65535, 65536, 2**31, 2**63, -(2**63), 10**400, 1e308, -0.0, 0.5,
-    "", " ", "0", "-1", "80", "80/tcp", "53/udp", "65536/tcp", "0/tcp", "x/tcp", "/tcp", "80/", "80-79",
-    "1-65535", "8000-8010:80-90", "0.0.0.0", "::", "[::1]", "::1:6000:6000", "127.0.0.1::80", "256.1.1.1",
-    "host", "none", "default", "bridge", "container:x", "service:x", "service:", "/var/run/docker.sock",
-    "<script>alert(1)</script>", "\x00", "\ud7ff", "é", "💥", "${X}", "${X:?boom}", "${", "$$", "$",
-    "!reset", "*a", "&a", "<<", "a" * 3000, "2099-12-31", "2020-02-30", "PORT001", "port001", "*",
-    [], {}, [None], [[]], {"": None}, {"80/tcp": None}, {"80/tcp": [{"HostIp": "", "HostPort": ""}]},
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1,
+    80,
+    65535,
+    65536,
+    2**31,
+    2**63,
+    -(2**63),
+    10**400,
+    1e308,
+    -0.0,
+    0.5,
+    "",
+    " ",
+    "0",
+    "-1",
+    "80",
+    "80/tcp",
+    "53/udp",
+    "65536/tcp",
+    "0/tcp",
+    "x/tcp",
+    "/tcp",
+    "80/",
+    "80-79",
+    "1-65535",
+    "8000-8010:80-90",
+    "0.0.0.0",
+    "::",
+    "[::1]",
+    "::1:6000:6000",
+    "127.0.0.1::80",
+    "256.1.1.1",
+    "host",
+    "none",
+    "default",
+    "bridge",
+    "container:x",
+    "service:x",
+    "service:",
+    "/var/run/docker.sock",
+    "<script>alert(1)</script>",
+    "\x00",
+    "\ud7ff",
+    "é",
+    "💥",
+    "${X}",
+    "${X:?boom}",
+    "${",
+    "$$",
+    "$",
+    "!reset",
+    "*a",
+    "&a",
+    "<<",
+    "a" * 3000,
+    "2099-12-31",
+    "2020-02-30",
+    "PORT001",
+    "port001",
+    "*",
+    [],
+    {},
+    [None],
+    [[]],
+    {"": None},
+    {"80/tcp": None},
+    {"80/tcp": [{"HostIp": "", "HostPort": ""}]},
 ]
-TOKENS = [b"\x00", b"\xff\xfe", b"{", b"}", b"[", b"]", b'"', b",", b":", b"- ", b"&a ", b"*a", b"<<: *a\n",
-          b"!reset ", b"!override ", b"${", b"}", b"\n  ", b"\t", b"#", b"'", b"\\", b"1e999", b"-",
-          b"= ", b"[[", b"]]", b"\"\"\"", b"\r\n", "💥".encode()]
+TOKENS = [
+    b"\x00",
+    b"\xff\xfe",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b'"',
+    b",",
+    b":",
+    b"- ",
+    b"&a ",
+    b"*a",
+    b"<<: *a\n",
+    b"!reset ",
+    b"!override ",
+    b"${",
+    b"}",
+    b"\n  ",
+    b"\t",
+    b"#",
+    b"'",
+    b"\\",
+    b"1e999",
+    b"-",
+    b"= ",
+    b"[[",
+    b"]]",
+    b'"""',
+    b"\r\n",
+    "💥".encode(),
+]
 
 json_leaf = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=12)
-json_any = st.recursive(json_leaf, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
-                        max_leaves=12)
+json_any = st.recursive(
+    json_leaf,
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+    max_leaves=12,
+)
 
 
 def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
@@ -109,7 +206,9 @@ def mutated_tree(draw, trees: list[Any]) -> Any:
             parent = doc
             for step in path[:-1]:
                 parent = parent[step]
-            new_key = draw(st.sampled_from([k for k in INTERESTING if isinstance(k, str)]) | st.text(max_size=8))
+            new_key = draw(
+                st.sampled_from([k for k in INTERESTING if isinstance(k, str)]) | st.text(max_size=8)
+            )
             parent[new_key] = parent.pop(path[-1])
         elif path and op == "dup" and isinstance(path[-1], int):
             parent = doc
@@ -133,10 +232,10 @@ def mutated_bytes(draw, blobs: list[bytes]) -> bytes:
         elif op == "insert":
             data[pos:pos] = draw(st.sampled_from(TOKENS))
         elif op == "delete":
-            del data[pos:pos + draw(st.integers(1, 64))]
+            del data[pos : pos + draw(st.integers(1, 64))]
         elif op == "splice":
             start = draw(st.integers(0, len(data)))
-            data[pos:pos] = data[start:start + draw(st.integers(1, 200))]
+            data[pos:pos] = data[start : start + draw(st.integers(1, 200))]
         elif pos < len(data):
             data[pos] ^= 1 << draw(st.integers(0, 7))
     return bytes(data)
@@ -169,6 +268,7 @@ def _yaml_text(tree: Any) -> bytes:
 
 def _toml_text(tree: Any) -> bytes:
     """A small TOML writer for mutated config trees (invalid TOML is fine: it must be rejected cleanly)."""
+
     def value(v: Any) -> str:
         if isinstance(v, bool):
             return "true" if v else "false"
@@ -250,11 +350,13 @@ def saved_work():
 
 
 @fuzz_settings(60)
-@given(data=st.one_of(
-    mutated_tree(_json_trees("saved_json")).map(lambda d: json.dumps(d).encode()),
-    mutated_bytes(seeds("saved_json")),
-    json_any.map(lambda d: json.dumps(d).encode()),
-))
+@given(
+    data=st.one_of(
+        mutated_tree(_json_trees("saved_json")).map(lambda d: json.dumps(d).encode()),
+        mutated_bytes(seeds("saved_json")),
+        json_any.map(lambda d: json.dumps(d).encode()),
+    )
+)
 def test_fuzz_saved_json(saved_work, data):
     saved_work.tally(lambda: scan_file(saved_work.write("input.json", data)))
 
@@ -330,25 +432,41 @@ def test_fuzz_waivers(data):
 
 
 @fuzz_settings(200)
-@given(data=st.one_of(mutated_tree([tomllib.loads(b.decode()) for b in seeds("config")]).map(_toml_text),
-                      mutated_bytes(seeds("config"))))
+@given(
+    data=st.one_of(
+        mutated_tree([tomllib.loads(b.decode()) for b in seeds("config")]).map(_toml_text),
+        mutated_bytes(seeds("config")),
+    )
+)
 def test_fuzz_config(data):
-    _parse_outcome(_Tally.of("config files (.auditor.toml / pyproject)"),
-                   lambda t: parse_config(t, "auditor.toml", RULE_IDS), _text(data), (InputError,))
+    _parse_outcome(
+        _Tally.of("config files (.auditor.toml / pyproject)"),
+        lambda t: parse_config(t, "auditor.toml", RULE_IDS),
+        _text(data),
+        (InputError,),
+    )
 
 
 @fuzz_settings(100)
-@given(data=st.one_of(
-    mutated_tree(_json_trees("saved_json")[:1] + [
-        {"schema_version": "1.0", "findings": [{"fingerprint": "ab" * 16}, {"fingerprint": "cd"}]}]),
-    json_any,
-))
+@given(
+    data=st.one_of(
+        mutated_tree(
+            _json_trees("saved_json")[:1]
+            + [{"schema_version": "1.0", "findings": [{"fingerprint": "ab" * 16}, {"fingerprint": "cd"}]}]
+        ),
+        json_any,
+    )
+)
 def test_fuzz_baseline(data):
-    _parse_outcome(_Tally.of("baseline files"), lambda d: parse_baseline(d, "baseline.json"), data, (InputError,))
+    _parse_outcome(
+        _Tally.of("baseline files"), lambda d: parse_baseline(d, "baseline.json"), data, (InputError,)
+    )
 
 
-HOSTS_SEEDS = [b"unix:///var/run/docker.sock local\n# comment\ntcp://10.0.0.5:2376 edge-1\n",
-               b"ssh://ops@host1\n\n  tcp://[::1]:2375   v6 # trailing\n"]
+HOSTS_SEEDS = [
+    b"unix:///var/run/docker.sock local\n# comment\ntcp://10.0.0.5:2376 edge-1\n",
+    b"ssh://ops@host1\n\n  tcp://[::1]:2375   v6 # trailing\n",
+]
 
 
 @pytest.fixture(scope="module")
@@ -377,8 +495,12 @@ def test_fuzz_hosts_file(hosts_work, data):
 
 
 @fuzz_settings(200)
-@given(data=st.one_of(mutated_tree(_json_trees("iperf3")).map(lambda d: json.dumps(d).encode()),
-                      mutated_bytes(seeds("iperf3"))))
+@given(
+    data=st.one_of(
+        mutated_tree(_json_trees("iperf3")).map(lambda d: json.dumps(d).encode()),
+        mutated_bytes(seeds("iperf3")),
+    )
+)
 def test_fuzz_iperf3(data):
     _parse_outcome(_Tally.of("iperf3 -J output"), parse_iperf3, _text(data), (ToolOutputError,))
 
@@ -390,9 +512,15 @@ def test_fuzz_sockperf(data):
 
 
 @fuzz_settings(100)
-@given(data=st.one_of(json_any.map(json.dumps), st.text(max_size=200),
-                      st.fixed_dictionaries({"connections": json_any, "seconds": json_any, "errors": json_any})
-                      .map(json.dumps)))
+@given(
+    data=st.one_of(
+        json_any.map(json.dumps),
+        st.text(max_size=200),
+        st.fixed_dictionaries({"connections": json_any, "seconds": json_any, "errors": json_any}).map(
+            json.dumps
+        ),
+    )
+)
 def test_fuzz_connrate(data):
     _parse_outcome(_Tally.of("connection-rate output"), parse_connrate, data, (ToolOutputError,))
 
@@ -400,7 +528,9 @@ def test_fuzz_connrate(data):
 CLI_KINDS = ("saved_json", "compose", "waivers", "config")  # benchmark output has no CLI entry of its own
 
 
-@pytest.mark.parametrize("seed", sorted(str(p.relative_to(CORPUS)) for k in CLI_KINDS for p in (CORPUS / k).iterdir()))
+@pytest.mark.parametrize(
+    "seed", sorted(str(p.relative_to(CORPUS)) for k in CLI_KINDS for p in (CORPUS / k).iterdir())
+)
 def test_corpus_through_cli(cli, seed):
     """Every seed through the real command line: a documented exit code, never a traceback."""
     path = CORPUS / seed

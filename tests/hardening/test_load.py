@@ -35,9 +35,14 @@ def _create_networks(client, prefix: str, count: int) -> list:
         made = []
         try:
             for i, subnet in enumerate(subnets):
-                made.append(client.networks.create(
-                    f"{prefix}-n{i}", labels=labels(), internal=True,
-                    ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=str(subnet))])))
+                made.append(
+                    client.networks.create(
+                        f"{prefix}-n{i}",
+                        labels=labels(),
+                        internal=True,
+                        ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=str(subnet))]),
+                    )
+                )
             return made
         except docker.errors.APIError as exc:
             for n in made:
@@ -53,26 +58,41 @@ def test_many_containers_and_networks(docker_client, test_image, cli, tmp_path):
     networks = _create_networks(docker_client, prefix, NETWORKS)
     containers: list = []
     try:
+
         def make(i: int):
             ports = {"8080/tcp": ("0.0.0.0", 20000 + i)} if i % 2 == 0 else None
             return docker_client.containers.create(
-                test_image, "sleep 3600", name=f"{prefix}-c{i}", labels=labels(),
-                network=networks[i % len(networks)].name, ports=ports)
+                test_image,
+                "sleep 3600",
+                name=f"{prefix}-c{i}",
+                labels=labels(),
+                network=networks[i % len(networks)].name,
+                ports=ports,
+            )
 
         with ThreadPoolExecutor(max_workers=4) as pool:
             containers = list(pool.map(make, range(CONTAINERS)))
-        proc = cli("scan", "-f", "json", "--fail-on", "none", "-o", f"json:{tmp_path / 'r.json'}", timeout=600)
+        proc = cli(
+            "scan", "-f", "json", "--fail-on", "none", "-o", f"json:{tmp_path / 'r.json'}", timeout=600
+        )
         assert proc.returncode == 0, proc.stderr
         doc = json.loads(proc.stdout)
         (target,) = doc["targets"]
         assert target["status"] == "complete"
         assert target["containers"] >= CONTAINERS and target["networks"] >= NETWORKS
         published = {f"{prefix}-c{i}" for i in range(0, CONTAINERS, 2)}
-        reported = {f["resource"]["name"] for f in doc["findings"]
-                    if f["rule_id"] == "PORT001" and f["resource"]["name"].startswith(prefix)}
+        reported = {
+            f["resource"]["name"]
+            for f in doc["findings"]
+            if f["rule_id"] == "PORT001" and f["resource"]["name"].startswith(prefix)
+        }
         assert reported == published
-        record("load", f"{CONTAINERS} containers on {NETWORKS} networks", "complete scan, every published port reported",
-               inputs=CONTAINERS + NETWORKS)
+        record(
+            "load",
+            f"{CONTAINERS} containers on {NETWORKS} networks",
+            "complete scan, every published port reported",
+            inputs=CONTAINERS + NETWORKS,
+        )
     finally:
         with ThreadPoolExecutor(max_workers=4) as pool:
             list(pool.map(lambda c: c.remove(force=True), containers))
@@ -94,8 +114,15 @@ def test_scan_while_containers_churn(docker_client, test_image, cli):
             i += 1
             try:
                 net = docker_client.networks.create(f"{prefix}-n{i}", labels=labels(), internal=True)
-                c = docker_client.containers.run(test_image, "sleep 3600", name=f"{prefix}-c{i}", detach=True,
-                                                 labels=labels(), network=net.name, ports={"80/tcp": None})
+                c = docker_client.containers.run(
+                    test_image,
+                    "sleep 3600",
+                    name=f"{prefix}-c{i}",
+                    detach=True,
+                    labels=labels(),
+                    network=net.name,
+                    ports={"80/tcp": None},
+                )
                 ops["created"] += 2
                 c.remove(force=True)
                 net.remove()
@@ -117,6 +144,10 @@ def test_scan_while_containers_churn(docker_client, test_image, cli):
     assert [o[:2] for o in outcomes] == [(0, "complete")] * CHURN_SCANS, outcomes
     assert ops["created"] > 0 and not errors, errors
     skipped = sum(o[2] for o in outcomes)
-    record("load", f"{CHURN_SCANS} scans during container/network churn",
-           f"all complete; {skipped} objects vanished mid-scan and were noted", inputs=CHURN_SCANS,
-           faults=ops["created"] + ops["removed"])
+    record(
+        "load",
+        f"{CHURN_SCANS} scans during container/network churn",
+        f"all complete; {skipped} objects vanished mid-scan and were noted",
+        inputs=CHURN_SCANS,
+        faults=ops["created"] + ops["removed"],
+    )

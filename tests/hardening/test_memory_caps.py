@@ -34,5 +34,9 @@ def test_many_tiny_json_values_are_refused(tmp_path: Path, shape: str, command: 
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2, proc.stderr
     assert len(lines) == 1 and "hostile.json: " in lines[0] and "too many values" in lines[0], proc.stderr
-    record("memory caps", f"{shape} ({path.stat().st_size // 2**20} MiB) as {command} input", "exit 2: too many values",
-           inputs=1)
+    record(
+        "memory caps",
+        f"{shape} ({path.stat().st_size // 2**20} MiB) as {command} input",
+        "exit 2: too many values",
+        inputs=1,
+    )

@@ -38,22 +38,45 @@ def _ports(root: Path) -> tuple[list[str], Path]:
     """A container publishing 65,535 ports: a finding for nearly every one."""
     ports = {f"{p}/tcp": [{"HostIp": "", "HostPort": str(p)}] for p in range(1, 65536)}
     doc = [{"Id": "x", "Name": "/big", "Config": {"Image": "nginx"}, "HostConfig": {"PortBindings": ports}}]
-    return ["scan", "--fail-on", "none", "-q", str(_w(root / "inspect.json", json.dumps(doc)))], root / "inspect.json"
+    return [
+        "scan",
+        "--fail-on",
+        "none",
+        "-q",
+        str(_w(root / "inspect.json", json.dumps(doc))),
+    ], root / "inspect.json"
 
 
 def _labels(root: Path) -> tuple[list[str], Path]:
     """A snapshot of 8,000 containers with 100 labels each (800,000 labels)."""
     labels = {f"org.example.label{i}": f"value{i}" for i in range(100)}
-    containers = [{"Id": str(i), "Name": f"/c{i}", "Config": {"Image": "nginx", "Labels": labels},
-                   "HostConfig": {"PortBindings": {"80/tcp": [{"HostPort": str(1024 + i)}]}}} for i in range(8000)]
+    containers = [
+        {
+            "Id": str(i),
+            "Name": f"/c{i}",
+            "Config": {"Image": "nginx", "Labels": labels},
+            "HostConfig": {"PortBindings": {"80/tcp": [{"HostPort": str(1024 + i)}]}},
+        }
+        for i in range(8000)
+    ]
     doc = {"format": "auditor-snapshot", "version": 1, "target": {"name": "x"}, "containers": containers}
-    return ["scan", "--fail-on", "none", "-q", str(_w(root / "snapshot.json", json.dumps(doc)))], root / "snapshot.json"
+    return [
+        "scan",
+        "--fail-on",
+        "none",
+        "-q",
+        str(_w(root / "snapshot.json", json.dumps(doc))),
+    ], root / "snapshot.json"
 
 
 def _baseline(root: Path) -> tuple[list[str], Path]:
     count = inputs.JSON_MAX_VALUES // 3 - 10
-    path = _w(root / "baseline.json", '{"schema_version": "1.0", "findings": [' + ",".join(f'{{"fingerprint":"{i:032x}"}}' for i in range(count))
-              + "]}")
+    path = _w(
+        root / "baseline.json",
+        '{"schema_version": "1.0", "findings": ['
+        + ",".join(f'{{"fingerprint":"{i:032x}"}}' for i in range(count))
+        + "]}",
+    )
     return ["scan", "-q", "--baseline", str(path), str(_w(root / "compose.yaml", SERVICE))], path
 
 
@@ -62,16 +85,28 @@ def _result(root: Path) -> tuple[list[str], Path]:
     ports = {f"{p}/tcp": [{"HostIp": "", "HostPort": str(p)}] for p in range(1, 20_001)}
     doc = [{"Id": "x", "Name": "/big", "Config": {"Image": "nginx"}, "HostConfig": {"PortBindings": ports}}]
     source = _w(root / "inspect.json", json.dumps(doc))
-    made = run_bounded("scan", "--fail-on", "none", "-q", "-o", str(root / "result.json"), str(source), cwd=root,
-                       seconds=60, max_rss=2**31)
+    made = run_bounded(
+        "scan",
+        "--fail-on",
+        "none",
+        "-q",
+        "-o",
+        str(root / "result.json"),
+        str(source),
+        cwd=root,
+        seconds=60,
+        max_rss=2**31,
+    )
     assert made.returncode == 0, made.stderr
     return ["report", str(root / "result.json"), "-o", str(root / "r.md")], root / "result.json"
 
 
 def _waivers(root: Path) -> tuple[list[str], Path]:
     """The most waivers a file may hold, with long reasons, just under the byte cap."""
-    entry = ("- rule: PORT001\n  match: {{container: 'web-{i}*', port: '{i}'}}\n  reason: '{reason}'\n"
-             "  owner: team-{i}\n  expires: 2031-01-01\n")
+    entry = (
+        "- rule: PORT001\n  match: {{container: 'web-{i}*', port: '{i}'}}\n  reason: '{reason}'\n"
+        "  owner: team-{i}\n  expires: 2031-01-01\n"
+    )
     text = "".join(entry.format(i=i, reason="an accepted risk, " * 22) for i in range(1000))
     assert len(text) < inputs.WAIVERS_LIMIT
     path = _w(root / "w.yaml", text)
@@ -95,8 +130,16 @@ def _hosts(root: Path) -> tuple[list[str], Path]:
 
 def _compose_flow_list(root: Path) -> tuple[list[str], Path]:
     """A compose file of one flow list just under the node cap (200,000 nodes)."""
-    return ["scan", "-q", str(_w(root / "compose.yaml", "services:\n  web:\n    image: x\n    labels: ["
-                                  + "a," * 190_000 + "a]\n"))], root / "compose.yaml"
+    return [
+        "scan",
+        "-q",
+        str(
+            _w(
+                root / "compose.yaml",
+                "services:\n  web:\n    image: x\n    labels: [" + "a," * 190_000 + "a]\n",
+            )
+        ),
+    ], root / "compose.yaml"
 
 
 SHAPES: dict[str, tuple[Callable[[Path], tuple[list[str], Path]], tuple[int, ...]]] = {
@@ -120,9 +163,13 @@ def test_worst_shape_within_the_bounds(tmp_path: Path, shape: str) -> None:
     assert proc.returncode in codes, proc.stderr
     size = path.stat().st_size
     rss = proc.rss
-    record("memory ceilings", shape, f"exit {proc.returncode}; peak {rss / 2**20:.0f} MiB for "
-           f"{size / 2**20:.1f} MiB of input ({rss / size:.0f} bytes per input byte); CPU {proc.cpu:.1f} s",
-           inputs=1)
+    record(
+        "memory ceilings",
+        shape,
+        f"exit {proc.returncode}; peak {rss / 2**20:.0f} MiB for "
+        f"{size / 2**20:.1f} MiB of input ({rss / size:.0f} bytes per input byte); CPU {proc.cpu:.1f} s",
+        inputs=1,
+    )
     assert rss <= HOSTILE_BYTES
 
 
@@ -130,14 +177,26 @@ def test_compose_at_the_node_cap_within_the_bounds(tmp_path: Path) -> None:
     argv, path = _compose_flow_list(tmp_path)
     proc = run_bounded(*argv, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    record("memory ceilings", "compose: a flow list just under the node cap", f"exit 0; peak {proc.rss / 2**20:.0f} MiB "
-           f"for {path.stat().st_size / 2**20:.1f} MiB of input; CPU {proc.cpu:.1f} s", inputs=1)
+    record(
+        "memory ceilings",
+        "compose: a flow list just under the node cap",
+        f"exit 0; peak {proc.rss / 2**20:.0f} MiB "
+        f"for {path.stat().st_size / 2**20:.1f} MiB of input; CPU {proc.cpu:.1f} s",
+        inputs=1,
+    )
 
 
 def test_compose_flow_list_at_the_byte_cap_within_the_bounds(tmp_path: Path) -> None:
     """1.9 million items in 4 MiB: refused while reading, before any node graph is built."""
-    path = _w(tmp_path / "compose.yaml", "services:\n  web:\n    image: x\n    labels: [" + "a," * 1_900_000 + "a]\n")
+    path = _w(
+        tmp_path / "compose.yaml",
+        "services:\n  web:\n    image: x\n    labels: [" + "a," * 1_900_000 + "a]\n",
+    )
     proc = run_bounded("scan", "-q", str(path), cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
-    record("memory ceilings", "compose: a 4 MiB flow list of 1.9 million items", f"exit 2; peak {proc.rss / 2**20:.0f} "
-           f"MiB; CPU {proc.cpu:.1f} s", inputs=1)
+    record(
+        "memory ceilings",
+        "compose: a 4 MiB flow list of 1.9 million items",
+        f"exit 2; peak {proc.rss / 2**20:.0f} MiB; CPU {proc.cpu:.1f} s",
+        inputs=1,
+    )

@@ -49,8 +49,12 @@ def _huge(root: Path) -> str:
     return str(path)
 
 
-KINDS: dict[str, Callable[[Path], str]] = {"FIFO": _fifo, "/dev/zero": _zero, "directory": _directory,
-                                           "8 GiB file": _huge}
+KINDS: dict[str, Callable[[Path], str]] = {
+    "FIFO": _fifo,
+    "/dev/zero": _zero,
+    "directory": _directory,
+    "8 GiB file": _huge,
+}
 
 
 def _write(root: Path, name: str, text: str) -> Path:
@@ -75,7 +79,9 @@ SLOTS: dict[str, Callable[[Path, str], list[str]]] = {
     "include path": lambda root, bad: ["scan", _compose(root, f"include:\n  - {bad}\n{SERVICE}")],
     "include env_file": _include_env_file,
     "extends file": lambda root, bad: [
-        "scan", _compose(root, f"services:\n  web:\n    extends:\n      file: {bad}\n      service: base\n")],
+        "scan",
+        _compose(root, f"services:\n  web:\n    extends:\n      file: {bad}\n      service: base\n"),
+    ],
     "--env-file": lambda root, bad: ["scan", "--env-file", bad, _compose(root)],
     "--waivers": lambda root, bad: ["scan", "--waivers", bad, _compose(root)],
     "--baseline": lambda root, bad: ["scan", "--baseline", bad, _compose(root)],
@@ -101,7 +107,9 @@ def test_named_file_is_bounded(tmp_path: Path, slot: str, kind: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("auditor: error: "), proc.stderr
     assert "hostile" in lines[0], lines[0]  # the message names the file at fault
     assert tree_state(tmp_path) == before  # nothing written (no report of a failed input)
-    record("named files", f"{kind} as {slot}", f"exit 2 in {seconds:.1f} s: {lines[0].split(': ')[-1]}", inputs=1)
+    record(
+        "named files", f"{kind} as {slot}", f"exit 2 in {seconds:.1f} s: {lines[0].split(': ')[-1]}", inputs=1
+    )
 
 
 @pytest.mark.parametrize("name", [".auditor.toml", "pyproject.toml", ".auditor-waivers.yaml", ".env"])
@@ -118,7 +126,10 @@ def test_implicit_file_that_is_a_fifo_is_refused(tmp_path: Path, name: str) -> N
 def test_report_from_stdin_is_bounded(tmp_path: Path) -> None:
     proc = run_bounded("report", "-", "-o", str(tmp_path / "out.html"), cwd=tmp_path, stdin_path="/dev/zero")
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.strip() == "auditor: error: stdin: JSON result is larger than the limit of 104857600 bytes"
+    assert (
+        proc.stderr.strip()
+        == "auditor: error: stdin: JSON result is larger than the limit of 104857600 bytes"
+    )
     assert not (tmp_path / "out.html").exists()
 
 
@@ -155,6 +166,9 @@ def test_env_parser_cost_grows_linearly(monkeypatch: pytest.MonkeyPatch) -> None
     def text(n: int) -> str:
         return 'A="open\n' + ("y" * 40 + "\n") * n + '"\n'
 
-    small, large = _characters_scanned(monkeypatch, text(2_000)), _characters_scanned(monkeypatch, text(20_000))
+    small, large = (
+        _characters_scanned(monkeypatch, text(2_000)),
+        _characters_scanned(monkeypatch, text(20_000)),
+    )
     assert small > 2_000 * 40
     assert large / small < 11

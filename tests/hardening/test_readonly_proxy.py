@@ -26,17 +26,22 @@ pytestmark = pytest.mark.engine
 def risky(engine_objects):
     """Our own containers that several rules fire on."""
     net = engine_objects.network("ro")
-    web = engine_objects.container("ro-web", ports={"80/tcp": None, "6379/tcp": ("0.0.0.0", None)},
-                                   network=net.name)
-    sock = engine_objects.container("ro-sock", volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock",
-                                                                                  "mode": "ro"}})
+    web = engine_objects.container(
+        "ro-web", ports={"80/tcp": None, "6379/tcp": ("0.0.0.0", None)}, network=net.name
+    )
+    sock = engine_objects.container(
+        "ro-sock", volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "ro"}}
+    )
     host = engine_objects.container("ro-host", network_mode="host")
     return {web.name, sock.name, host.name}
 
 
 def _ours(doc: dict, names: set[str]) -> list[tuple[str, str, str]]:
-    return sorted((f["rule_id"], f["resource"]["name"], f["message"]) for f in doc["findings"]
-                  if f["resource"]["name"] in names)
+    return sorted(
+        (f["rule_id"], f["resource"]["name"], f["message"])
+        for f in doc["findings"]
+        if f["resource"]["name"] in names
+    )
 
 
 EXPOSURE_SENTENCES = (" The host's firewall ", " Whether the host's firewall ")
@@ -102,16 +107,32 @@ def test_snapshot_through_read_only_proxy(cli, recorder, risky, tmp_path):
     offline = cli("scan", str(snap), "-f", "json", "--fail-on", "none")
     assert offline.returncode == 0, offline.stderr
     assert _ours(json.loads(offline.stdout), risky) == _ours(live, risky) != []
-    recorder("least privilege", "snapshot through GET-only proxy", "written, 0 non-GET requests", inputs=count)
+    recorder(
+        "least privilege", "snapshot through GET-only proxy", "written, 0 non-GET requests", inputs=count
+    )
 
 
 def test_watch_through_read_only_proxy(engine_objects, recorder):
     """``auditor watch`` follows /events through the proxy and reports a new container: GET only."""
     with read_only_proxy() as (proxy, policy):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "auditor", "watch", "--engine", proxy.url, "-f", "json",
-             "--duration", "8", "--debounce", "0.3"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "auditor",
+                "watch",
+                "--engine",
+                proxy.url,
+                "-f",
+                "json",
+                "--duration",
+                "8",
+                "--debounce",
+                "0.3",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             first = json.loads(proc.stdout.readline())
@@ -125,10 +146,17 @@ def test_watch_through_read_only_proxy(engine_objects, recorder):
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     messages = [json.loads(line) for line in out.splitlines() if line.strip()]
-    new = {(m.get("finding") or {}).get("resource", {}).get("name") for m in messages
-           if m["type"] == "finding" and m["change"] == "new"}
+    new = {
+        (m.get("finding") or {}).get("resource", {}).get("name")
+        for m in messages
+        if m["type"] == "finding" and m["change"] == "new"
+    }
     assert web.name in new, messages
     assert policy.violations == [] and proxy.methods() == {"GET"}
     assert any(p.startswith("/events") for p in paths)
-    recorder("least privilege", "watch (/events stream) through GET-only proxy", "new container reported, 0 non-GET requests",
-             inputs=count)
+    recorder(
+        "least privilege",
+        "watch (/events stream) through GET-only proxy",
+        "new container reported, 0 non-GET requests",
+        inputs=count,
+    )

@@ -75,8 +75,9 @@ def test_repository_config_cannot_leave_the_repository(layout, case: str, as_pyp
 
 def test_repository_config_may_write_inside(layout) -> None:
     repo, _ = layout
-    (repo / ".auditor.toml").write_text('outputs = ["reports/scan.json", "json:reports/again.json"]\n'
-                                        'store = "state/history.sqlite3"\n')
+    (repo / ".auditor.toml").write_text(
+        'outputs = ["reports/scan.json", "json:reports/again.json"]\nstore = "state/history.sqlite3"\n'
+    )
     proc = run_bounded("scan", ".", "-q", "--fail-on", "none", cwd=repo, seconds=30)
     assert proc.returncode == 0, proc.stderr
     assert (repo / "reports" / "scan.json").is_file()

@@ -26,7 +26,9 @@ def _limited() -> tuple[str, ...]:
 
 def _scan(cli, *args: str, expect: int, message: str, case: str, cwd=None):
     started = time.monotonic()
-    proc = cli("scan", *args, "-f", "json", "-q", "--fail-on", "none", wrapper=_limited(), timeout=TIMEOUT, cwd=cwd)
+    proc = cli(
+        "scan", *args, "-f", "json", "-q", "--fail-on", "none", wrapper=_limited(), timeout=TIMEOUT, cwd=cwd
+    )
     seconds = time.monotonic() - started
     assert proc.returncode == expect, proc.stderr
     assert message in proc.stderr if expect == 2 else True, proc.stderr
@@ -35,8 +37,12 @@ def _scan(cli, *args: str, expect: int, message: str, case: str, cwd=None):
         assert all(line.startswith("auditor: error: ") for line in lines), proc.stderr
     first = proc.stderr.strip().splitlines()[0] if proc.stderr.strip() and expect == 2 else ""
     said = re.sub(r"^auditor: error: (/\S+?: )?", "", first)  # drop the prefix and the temporary path
-    record("resource bounds", case, f"exit {proc.returncode} in {seconds:.1f} s" + (f": {said}" if said else ""),
-           inputs=1)
+    record(
+        "resource bounds",
+        case,
+        f"exit {proc.returncode} in {seconds:.1f} s" + (f": {said}" if said else ""),
+        inputs=1,
+    )
     return proc
 
 
@@ -52,7 +58,13 @@ def billion_laughs(levels: int = 12, width: int = 10) -> str:
 def test_yaml_alias_bomb(cli, tmp_path):
     f = tmp_path / "compose.yaml"
     f.write_text(billion_laughs())  # 10**11 strings if expanded
-    _scan(cli, str(f), expect=2, message="document too large after expanding aliases", case="YAML alias bomb (10^11 nodes)")
+    _scan(
+        cli,
+        str(f),
+        expect=2,
+        message="document too large after expanding aliases",
+        case="YAML alias bomb (10^11 nodes)",
+    )
 
 
 def test_yaml_deep_nesting(cli, tmp_path):
@@ -63,8 +75,12 @@ def test_yaml_deep_nesting(cli, tmp_path):
 
 def test_yaml_deep_mappings(cli, tmp_path):
     f = tmp_path / "compose.yaml"
-    f.write_text("services:\n  web:\n    labels:\n" + "".join("  " * (i + 3) + f"k{i}:\n" for i in range(200))
-                 + "  " * 203 + "v: 1\n")
+    f.write_text(
+        "services:\n  web:\n    labels:\n"
+        + "".join("  " * (i + 3) + f"k{i}:\n" for i in range(200))
+        + "  " * 203
+        + "v: 1\n"
+    )
     _scan(cli, str(f), expect=2, message="nested deeper than", case="YAML mappings nested 200 deep")
 
 
@@ -80,7 +96,13 @@ def test_huge_compose_file(cli, tmp_path):
         fh.write("services:\n  web:\n    image: busybox\n    labels:\n")
         for i in range(250_000):
             fh.write(f"      l{i}: value-{i}\n")
-    _scan(cli, str(f), expect=2, message="compose file is larger than the limit", case=f"compose file of {f.stat().st_size // 2**20} MiB")
+    _scan(
+        cli,
+        str(f),
+        expect=2,
+        message="compose file is larger than the limit",
+        case=f"compose file of {f.stat().st_size // 2**20} MiB",
+    )
 
 
 def test_huge_json_file(cli, tmp_path):
@@ -94,7 +116,7 @@ def test_huge_json_file(cli, tmp_path):
 def test_thousands_of_services(cli, tmp_path):
     """Big but legitimate: 3,000 services each publishing a port scan completely."""
     f = tmp_path / "compose.yaml"
-    body = "".join(f"  s{i}:\n    image: busybox\n    ports: [\"{10000 + i}:80\"]\n" for i in range(3000))
+    body = "".join(f'  s{i}:\n    image: busybox\n    ports: ["{10000 + i}:80"]\n' for i in range(3000))
     f.write_text("services:\n" + body)
     proc = _scan(cli, str(f), expect=0, message="", case="compose file with 3,000 services")
     assert proc.stderr == ""
@@ -116,7 +138,12 @@ def test_symlink_loops_in_scanned_directory(cli, tmp_path):
     complete = [t for t in doc["targets"] if t["status"] == "complete"]
     assert len(complete) == 1
     assert {f["resource"]["name"] for f in doc["findings"]} == {"web"}
-    record("resource bounds", "symlink loops in a scanned directory", "exit 2: the loop is named, the rest scanned", inputs=1)
+    record(
+        "resource bounds",
+        "symlink loops in a scanned directory",
+        "exit 2: the loop is named, the rest scanned",
+        inputs=1,
+    )
 
 
 def test_fifo_is_refused_not_waited_on(cli, tmp_path):
@@ -149,8 +176,14 @@ def test_unreadable_file(cli, tmp_path):
     f.write_text("services:\n  web:\n    image: x\n")
     os.chown(f, 65534, -1)
     f.chmod(0o600)
-    proc = cli("scan", str(f), "-f", "json", "-q",
-               wrapper=(setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--"))
+    proc = cli(
+        "scan",
+        str(f),
+        "-f",
+        "json",
+        "-q",
+        wrapper=(setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--"),
+    )
     assert proc.returncode == 2, proc.stderr
     assert "is not readable" in proc.stderr
     record("resource bounds", "unreadable compose file", "exit 2: path is not readable", inputs=1)
@@ -168,10 +201,21 @@ def test_unreadable_directory_inside_scanned_tree(cli, tmp_path):
     (locked / "compose.yaml").write_text("services: {}\n")
     os.chown(locked, 65534, -1)
     locked.chmod(0o700)
-    proc = cli("scan", str(tmp_path), "-f", "json", "--fail-on", "none",
-               wrapper=(setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--"))
+    proc = cli(
+        "scan",
+        str(tmp_path),
+        "-f",
+        "json",
+        "--fail-on",
+        "none",
+        wrapper=(setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--"),
+    )
     doc = json.loads(proc.stdout)
     assert proc.returncode in (0, 2), proc.stderr
     assert {f["resource"]["name"] for f in doc["findings"]} == {"web"}
-    record("resource bounds", "unlistable directory in a scanned tree", f"exit {proc.returncode}, readable projects scanned",
-           inputs=1)
+    record(
+        "resource bounds",
+        "unlistable directory in a scanned tree",
+        f"exit {proc.returncode}, readable projects scanned",
+        inputs=1,
+    )

@@ -50,7 +50,9 @@ def test_rule_cost_grows_linearly(shape: str) -> None:
     ratios = {rule_id: counts[large][rule_id] / counts[small][rule_id] for rule_id in counts[small]}
     worst = max(ratios, key=ratios.__getitem__)
     calls = sum(counts[large].values()) / sum(counts[small].values())
-    assert ratios[worst] <= CALLS_PER_RULE, f"{worst} made {ratios[worst]:.1f}x the calls for {large // small}x input"
+    assert ratios[worst] <= CALLS_PER_RULE, (
+        f"{worst} made {ratios[worst]:.1f}x the calls for {large // small}x input"
+    )
     assert calls <= CALLS_TOTAL, f"all rules made {calls:.1f}x the calls for {large // small}x input"
 
     m = BENCH.measure(shape, repeats=3, rules=rules, raws=raws)
@@ -60,15 +62,23 @@ def test_rule_cost_grows_linearly(shape: str) -> None:
     # than 10x); a quadratic rule is ~100x whatever the load.
     noise = max(1.0, m["linear_ratio"] / (large // small))
     bound = TIME_TOTAL * noise
-    assert m["rules_ratio"] <= bound, f"rules took {m['rules_ratio']:.1f}x the time for {large // small}x input"
+    assert m["rules_ratio"] <= bound, (
+        f"rules took {m['rules_ratio']:.1f}x the time for {large // small}x input"
+    )
     for rule_id, (a, b) in m["per_rule"].items():  # work inside one C call (a set copy) shows only in time
         if b >= 0.02:
-            assert b / max(a, 1e-4) <= bound, f"{rule_id} took {b / max(a, 1e-4):.1f}x the time (bound {bound:.0f}x)"
+            assert b / max(a, 1e-4) <= bound, (
+                f"{rule_id} took {b / max(a, 1e-4):.1f}x the time (bound {bound:.0f}x)"
+            )
     assert m["normalize_ratio"] <= bound, f"normalizing took {m['normalize_ratio']:.1f}x the time"
-    record("scaling", f"{shape}: {small:,} -> {large:,}",
-           f"function calls: all rules {calls:.1f}x, worst {worst} {ratios[worst]:.1f}x; CPU time: rules "
-           f"{small_s * 1000:.0f} -> {large_s * 1000:.0f} ms ({m['rules_ratio']:.1f}x), normalizer "
-           f"{m['normalize_ratio']:.1f}x (linear = {large // small}x)", inputs=2)
+    record(
+        "scaling",
+        f"{shape}: {small:,} -> {large:,}",
+        f"function calls: all rules {calls:.1f}x, worst {worst} {ratios[worst]:.1f}x; CPU time: rules "
+        f"{small_s * 1000:.0f} -> {large_s * 1000:.0f} ms ({m['rules_ratio']:.1f}x), normalizer "
+        f"{m['normalize_ratio']:.1f}x (linear = {large // small}x)",
+        inputs=2,
+    )
 
 
 def test_benchmark_snapshots_exercise_the_rules() -> None:
@@ -76,7 +86,17 @@ def test_benchmark_snapshots_exercise_the_rules() -> None:
     rules = discover_rules()
     snap = normalize_raw(BENCH.containers_shape(1_000))
     fired = {rule.id for rule in rules if any(True for _ in rule.check(snap))}
-    assert {"NET002", "NET004", "NET007", "NET009", "PORT001", "PORT002", "PORT004", "PORT007", "HOST002"} <= fired
+    assert {
+        "NET002",
+        "NET004",
+        "NET007",
+        "NET009",
+        "PORT001",
+        "PORT002",
+        "PORT004",
+        "PORT007",
+        "HOST002",
+    } <= fired
     ports = normalize_raw(BENCH.ports_shape(6_553))
     assert len(ports.containers[0].ports) == 6_553
     assert any(True for _ in next(r for r in rules if r.id == "PORT007").check(ports))

@@ -31,8 +31,17 @@ SECRETS = {
     "command argument": f"cmdpw-{TAG}-Mm5",
 }
 # Pieces that must not appear even when a reporter shortens or escapes the whole value.
-FRAGMENTS = [f"envurlpw{TAG}", f"lblurlpw{TAG}", f"envpw-{TAG}", f"envtok-{TAG}", f"lblpw-{TAG}",
-             f"lblkey-{TAG}", f"cmdpw-{TAG}", SECRETS["label aws key"], f"eyJzdWIiOiJ{TAG}"]
+FRAGMENTS = [
+    f"envurlpw{TAG}",
+    f"lblurlpw{TAG}",
+    f"envpw-{TAG}",
+    f"envtok-{TAG}",
+    f"lblpw-{TAG}",
+    f"lblkey-{TAG}",
+    f"cmdpw-{TAG}",
+    SECRETS["label aws key"],
+    f"eyJzdWIiOiJ{TAG}",
+]
 
 
 @pytest.fixture
@@ -41,11 +50,19 @@ def secretive(engine_objects):
     c = engine_objects.container(
         "secret",
         command=["sh", "-c", f"sleep 3600; echo --password={SECRETS['command argument']}"],
-        environment={"DB_PASSWORD": SECRETS["env password"], "API_TOKEN": SECRETS["env token"],
-                     "DATABASE_URL": SECRETS["env url"]},
-        labels={"app.db.password": SECRETS["label password"], "app.api_key": SECRETS["label api key"],
-                "app.database": SECRETS["label url with credentials"], "app.aws": SECRETS["label aws key"],
-                "app.session": SECRETS["label jwt"], "app.tier": "frontend-" + TAG},
+        environment={
+            "DB_PASSWORD": SECRETS["env password"],
+            "API_TOKEN": SECRETS["env token"],
+            "DATABASE_URL": SECRETS["env url"],
+        },
+        labels={
+            "app.db.password": SECRETS["label password"],
+            "app.api_key": SECRETS["label api key"],
+            "app.database": SECRETS["label url with credentials"],
+            "app.aws": SECRETS["label aws key"],
+            "app.session": SECRETS["label jwt"],
+            "app.tier": "frontend-" + TAG,
+        },
         ports={"6379/tcp": ("0.0.0.0", None)},
     )
     c.reload()
@@ -64,12 +81,19 @@ def test_no_secret_in_any_report_format(cli, recorder, secretive, tmp_path):
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert any(f["resource"]["name"] == secretive for f in doc["findings"])
-    texts = {"stdout": proc.stdout + proc.stderr, **{fmt: p.read_text(encoding="utf-8") for fmt, p in outputs.items()}}
+    texts = {
+        "stdout": proc.stdout + proc.stderr,
+        **{fmt: p.read_text(encoding="utf-8") for fmt, p in outputs.items()},
+    }
     for fmt, text in texts.items():
         assert secretive in text, f"{fmt} does not mention the container, so it proves nothing"
         assert _leaks(text) == [], f"{fmt} leaks {_leaks(text)}"
-    recorder("secrets", f"{len(texts)} outputs x {len(SECRETS)} planted secrets", "0 leaks",
-             inputs=len(texts) * len(SECRETS))
+    recorder(
+        "secrets",
+        f"{len(texts)} outputs x {len(SECRETS)} planted secrets",
+        "0 leaks",
+        inputs=len(texts) * len(SECRETS),
+    )
 
 
 def test_no_secret_in_snapshot_export(cli, recorder, secretive, tmp_path):

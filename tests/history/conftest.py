@@ -50,8 +50,13 @@ def _stop_leftover_clusters(bindir: Path) -> None:
             pass
         except PermissionError:
             continue
-        subprocess.run(_as_cluster_owner([str(bindir / "pg_ctl"), "-D", str(workdir / "data"), "-m", "immediate",
-                                          "-w", "stop"]), capture_output=True, timeout=60)
+        subprocess.run(
+            _as_cluster_owner(
+                [str(bindir / "pg_ctl"), "-D", str(workdir / "data"), "-m", "immediate", "-w", "stop"]
+            ),
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -73,17 +78,55 @@ def postgres_server():
         shutil.chown(workdir, "postgres")
         shutil.chown(pwfile, "postgres")
     port = free_port()
-    subprocess.run(_as_cluster_owner([str(bindir / "initdb"), "-D", str(data), "-U", "auditor",
-                                      "--auth=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8"]),
-                   check=True, capture_output=True, timeout=120)
-    options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={workdir} -c fsync=off"
-    subprocess.run(_as_cluster_owner([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
-                                      "-w", "-t", "60", "start"]), check=True, capture_output=True, timeout=90)
+    subprocess.run(
+        _as_cluster_owner(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "auditor",
+                "--auth=scram-sha-256",
+                f"--pwfile={pwfile}",
+                "-E",
+                "UTF8",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    options = (
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={workdir} -c fsync=off"
+    )
+    subprocess.run(
+        _as_cluster_owner(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(log),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+        timeout=90,
+    )
     try:
         yield f"postgresql://auditor:{password}@127.0.0.1:{port}"
     finally:
-        subprocess.run(_as_cluster_owner([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            _as_cluster_owner([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(workdir, ignore_errors=True)
 
 

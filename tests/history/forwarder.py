@@ -20,8 +20,9 @@ UPSTREAM = "/var/run/docker.sock"
 
 
 class Forwarder:
-    def __init__(self, unix_path: str | None = None, tcp_port: int | None = None,
-                 tls: ssl.SSLContext | None = None):
+    def __init__(
+        self, unix_path: str | None = None, tcp_port: int | None = None, tls: ssl.SSLContext | None = None
+    ):
         self.unix_path = unix_path
         self.tcp_port = tcp_port
         self.tls = tls
@@ -104,7 +105,9 @@ class Forwarder:
     def _pump(a: socket.socket, b: socket.socket) -> None:
         """Relay both ways on one thread (an SSL socket must not be read and written concurrently)."""
         while True:
-            ready = [a] if isinstance(a, ssl.SSLSocket) and a.pending() else select.select([a, b], [], [], 1.0)[0]
+            ready = (
+                [a] if isinstance(a, ssl.SSLSocket) and a.pending() else select.select([a, b], [], [], 1.0)[0]
+            )
             for sock in ready:
                 try:
                     data = sock.recv(65536)
@@ -125,16 +128,55 @@ def make_certs(directory: Path) -> dict[str, str]:
     def openssl(*args: str) -> None:
         subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
 
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=auditor test CA",
-            "-keyout", str(d / "ca-key.pem"), "-out", str(d / "ca.pem"))
-    for name, ext in (("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
-                      ("client", "extendedKeyUsage=clientAuth")):
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=auditor test CA",
+        "-keyout",
+        str(d / "ca-key.pem"),
+        "-out",
+        str(d / "ca.pem"),
+    )
+    for name, ext in (
+        ("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
+        ("client", "extendedKeyUsage=clientAuth"),
+    ):
         (d / f"{name}.ext").write_text(ext + "\n")
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
-                "-keyout", str(d / f"{name}-key.pem"), "-out", str(d / f"{name}.csr"))
-        openssl("x509", "-req", "-in", str(d / f"{name}.csr"), "-CA", str(d / "ca.pem"), "-CAkey",
-                str(d / "ca-key.pem"), "-CAcreateserial", "-days", "2", "-extfile", str(d / f"{name}.ext"),
-                "-out", str(d / f"{name}.pem"))
+        openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            f"/CN={name}",
+            "-keyout",
+            str(d / f"{name}-key.pem"),
+            "-out",
+            str(d / f"{name}.csr"),
+        )
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            str(d / f"{name}.csr"),
+            "-CA",
+            str(d / "ca.pem"),
+            "-CAkey",
+            str(d / "ca-key.pem"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            str(d / f"{name}.ext"),
+            "-out",
+            str(d / f"{name}.pem"),
+        )
     return {k: str(d / f"{k}.pem") for k in ("ca", "server", "server-key", "client", "client-key")}
 
 

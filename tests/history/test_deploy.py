@@ -59,14 +59,18 @@ def readonly_proxy(tmp_path, docker_client):
 @pytest.mark.engine
 def test_a_scan_works_through_the_read_only_proxy(readonly_proxy, engine_objects):
     c = engine_objects.container("viaproxy", ports={"6379/tcp": ("0.0.0.0", 0)})
-    result = CliRunner().invoke(scan_command, ["--engine", f"unix://{readonly_proxy}", "-f", "json",
-                                               "--fail-on", "none"])
+    result = CliRunner().invoke(
+        scan_command, ["--engine", f"unix://{readonly_proxy}", "-f", "json", "--fail-on", "none"]
+    )
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert [t["status"] for t in report["targets"]] == ["complete"]
     assert "PORT002" in {f["rule_id"] for f in report["findings"] if f["resource"]["name"] == c.name}
-    status, body = request(readonly_proxy, "GET", f"/v1.41/events?since=0&until={int(time.time())}"
-                                                  "&filters=%7B%22type%22%3A%5B%22network%22%5D%7D")
+    status, body = request(
+        readonly_proxy,
+        "GET",
+        f"/v1.41/events?since=0&until={int(time.time())}&filters=%7B%22type%22%3A%5B%22network%22%5D%7D",
+    )
     assert status == 200  # what `auditor watch` reads
 
 
@@ -101,8 +105,11 @@ def test_systemd_units_pass_systemd_analyze(tmp_path):
         text = unit.read_text().replace("/usr/local/bin/auditor", auditor)
         (tmp_path / unit.name).write_text(text)
     units = sorted(str(p) for p in tmp_path.iterdir())
-    assert [Path(u).name for u in units] == ["auditor-docker-proxy.service", "auditor-scan.service",
-                                             "auditor-scan.timer"]
+    assert [Path(u).name for u in units] == [
+        "auditor-docker-proxy.service",
+        "auditor-scan.service",
+        "auditor-scan.timer",
+    ]
     done = subprocess.run([analyze, "verify", *units], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stderr == "", done.stderr
     scan = (DEPLOY / "systemd" / "auditor-scan.service").read_text()
@@ -113,15 +120,20 @@ def test_systemd_units_pass_systemd_analyze(tmp_path):
 
 
 def test_cron_line_runs_the_scanner_through_the_proxy():
-    lines = [ln for ln in (DEPLOY / "cron" / "auditor.cron").read_text().splitlines()
-             if ln.strip() and not ln.startswith("#") and "=" not in ln.split()[0]]
+    lines = [
+        ln
+        for ln in (DEPLOY / "cron" / "auditor.cron").read_text().splitlines()
+        if ln.strip() and not ln.startswith("#") and "=" not in ln.split()[0]
+    ]
     assert len(lines) == 1
     fields = lines[0].split()
     minute, hour, dom, month, dow, user = fields[:6]
     for value in (minute, hour, dom, month, dow):
         assert re.fullmatch(r"(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*", value), value
     assert user == "auditor"
-    assert fields[6] == f"DOCKER_HOST=unix://{PROXY_SOCKET}" and fields[7] == "auditor" and fields[8] == "scan"
+    assert (
+        fields[6] == f"DOCKER_HOST=unix://{PROXY_SOCKET}" and fields[7] == "auditor" and fields[8] == "scan"
+    )
 
 
 def _yaml_docs(path: Path) -> list:
@@ -141,7 +153,9 @@ def _check_config_maps(docs: list) -> None:
 
 def _check_pod(pod: dict, sidecar: dict, scanner: dict) -> None:
     """The socket only in the proxy, the scanner non-root with the proxy's socket and the waivers."""
-    sock_volume = next(v["name"] for v in pod["volumes"] if v.get("hostPath", {}).get("path") == "/var/run/docker.sock")
+    sock_volume = next(
+        v["name"] for v in pod["volumes"] if v.get("hostPath", {}).get("path") == "/var/run/docker.sock"
+    )
     assert sock_volume in {m["name"] for m in sidecar["volumeMounts"]}
     assert sock_volume not in {m["name"] for m in scanner["volumeMounts"]}
     env = {e["name"]: e.get("value") for e in scanner["env"]}
@@ -182,9 +196,13 @@ def test_swarm_stack_is_global_and_keeps_the_socket_in_the_proxy():
     assert stack["configs"]["docker_readonly_cfg"]["file"] == "../haproxy/docker-readonly.cfg"
     docker = shutil.which("docker")
     if docker:  # the Docker CLI validates and interpolates a stack file offline
-        done = subprocess.run([docker, "stack", "config", "-c", str(DEPLOY / "swarm" / "stack.yml")],
-                              capture_output=True, text=True, timeout=60,
-                              env={**os.environ, "AUDITOR_STORE": "postgresql://db.example/auditor"})
+        done = subprocess.run(
+            [docker, "stack", "config", "-c", str(DEPLOY / "swarm" / "stack.yml")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "AUDITOR_STORE": "postgresql://db.example/auditor"},
+        )
         assert done.returncode == 0, done.stderr
         assert "AUDITOR_STORE: postgresql://db.example/auditor" in done.stdout
 
@@ -213,20 +231,30 @@ def _stack_env() -> dict[str, str]:
 
 
 def test_swarm_stack_passes_its_own_default_gate_with_the_proxy_waived_in_place(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "auditor", "scan", str(DEPLOY / "swarm" / "stack.yml"), "-f", "json"],
-                          capture_output=True, text=True, timeout=120, env=_stack_env(), cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "auditor", "scan", str(DEPLOY / "swarm" / "stack.yml"), "-f", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_stack_env(),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr  # the default gate: --fail-on high
     report = json.loads(proc.stdout)
     (host002,) = [f for f in report["findings"] if f["rule_id"] == "HOST002"]
     assert (host002["resource"]["name"], host002["status"]) == ("docker-proxy", "waived")
     assert host002["waiver"]["state"] == "inline"
     assert host002["waiver"]["reason"].startswith("GET-only haproxy (deploy/haproxy/docker-readonly.cfg)")
-    assert not [f for f in report["findings"] if f["status"] == "open" and f["severity"] in ("critical", "high")]
+    assert not [
+        f for f in report["findings"] if f["status"] == "open" and f["severity"] in ("critical", "high")
+    ]
 
 
 def _waivers_of(manifest: str, directory: Path) -> Path:
     path = directory / "waivers.yaml"
-    path.write_text(_config_maps(_yaml_docs(DEPLOY / "kubernetes" / manifest))["auditor-waivers"]["waivers.yaml"])
+    path.write_text(
+        _config_maps(_yaml_docs(DEPLOY / "kubernetes" / manifest))["auditor-waivers"]["waivers.yaml"]
+    )
     return path
 
 
@@ -234,14 +262,21 @@ def _proxy_like_container(docker_client, test_image, name: str, labels: dict[str
     """A container shaped like the deployments' proxy: the Docker socket mounted, nothing else."""
     from support.engine import labels as test_labels
 
-    return docker_client.containers.run(test_image, ["sleep", "300"], name=name, detach=True,
-                                        labels={**test_labels(), **labels}, network_mode="none",
-                                        volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "ro"}})
+    return docker_client.containers.run(
+        test_image,
+        ["sleep", "300"],
+        name=name,
+        detach=True,
+        labels={**test_labels(), **labels},
+        network_mode="none",
+        volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "ro"}},
+    )
 
 
 @pytest.mark.engine
-def test_kubernetes_deployments_pass_their_own_default_gate_with_the_reviewed_waiver(tmp_path, docker_client,
-                                                                                     test_image):
+def test_kubernetes_deployments_pass_their_own_default_gate_with_the_reviewed_waiver(
+    tmp_path, docker_client, test_image
+):
     """The sidecar as cri-dockerd names it, read back from `docker inspect`, judged by the
     manifests' waiver on a day it is valid (the deployed scanner uses the real date: once it
     expires, the finding is open again and asks for a review)."""
@@ -254,7 +289,9 @@ def test_kubernetes_deployments_pass_their_own_default_gate_with_the_reviewed_wa
     from auditor.policy.gate import GateFlags, resolve_gate
 
     name = f"k8s_docker-proxy_auditor-node-audt{os.getpid()}_auditor_0123_0"
-    proxy = _proxy_like_container(docker_client, test_image, name, {"io.kubernetes.container.name": "docker-proxy"})
+    proxy = _proxy_like_container(
+        docker_client, test_image, name, {"io.kubernetes.container.name": "docker-proxy"}
+    )
     try:
         inspect = tmp_path / "node.json"
         inspect.write_text(json.dumps([docker_client.api.inspect_container(proxy.id)]))
@@ -262,15 +299,29 @@ def test_kubernetes_deployments_pass_their_own_default_gate_with_the_reviewed_wa
         proxy.remove(force=True)
     for manifest in ("cronjob.yaml", "daemonset.yaml"):
         rules = discover_rules()
-        gate = resolve_gate(rules, GateFlags(waivers_path=str(_waivers_of(manifest, tmp_path))),
-                            today=dt.date(2027, 1, 15), cwd=tmp_path)
+        gate = resolve_gate(
+            rules,
+            GateFlags(waivers_path=str(_waivers_of(manifest, tmp_path))),
+            today=dt.date(2027, 1, 15),
+            cwd=tmp_path,
+        )
         result = audit(ScanRequest(paths=(str(inspect),)), AuditPlan(gate.rules, gate.threshold, gate.policy))
         (host002,) = [f for f in result.findings if f.rule_id == "HOST002"]
-        assert (host002.status, host002.waiver.owner, host002.waiver.expires) == ("waived", "platform-team", "2027-06-30")
+        assert (host002.status, host002.waiver.owner, host002.waiver.expires) == (
+            "waived",
+            "platform-team",
+            "2027-06-30",
+        )
         assert exit_codes.for_result(result) == exit_codes.OK, manifest
-        later = resolve_gate(rules, GateFlags(waivers_path=str(_waivers_of(manifest, tmp_path))),
-                             today=dt.date(2027, 7, 1), cwd=tmp_path)
-        expired = audit(ScanRequest(paths=(str(inspect),)), AuditPlan(later.rules, later.threshold, later.policy))
+        later = resolve_gate(
+            rules,
+            GateFlags(waivers_path=str(_waivers_of(manifest, tmp_path))),
+            today=dt.date(2027, 7, 1),
+            cwd=tmp_path,
+        )
+        expired = audit(
+            ScanRequest(paths=(str(inspect),)), AuditPlan(later.rules, later.threshold, later.policy)
+        )
         assert exit_codes.for_result(expired) == exit_codes.GATE_FAILED
 
 
@@ -280,9 +331,24 @@ def test_the_swarm_proxy_label_waives_host002_on_the_live_engine(docker_client, 
     label = stack["services"]["docker-proxy"]["labels"]
     proxy = _proxy_like_container(docker_client, test_image, f"audt-swarm-proxy-{os.getpid()}", label)
     try:
-        proc = subprocess.run([sys.executable, "-m", "auditor", "scan", "-f", "json", "--fail-on", "none",
-                               "--enable-rule", "HOST002"], capture_output=True, text=True, timeout=300,
-                              env={k: v for k, v in os.environ.items() if k != "AUDITOR_STORE"})
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "auditor",
+                "scan",
+                "-f",
+                "json",
+                "--fail-on",
+                "none",
+                "--enable-rule",
+                "HOST002",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={k: v for k, v in os.environ.items() if k != "AUDITOR_STORE"},
+        )
     finally:
         proxy.remove(force=True)
     assert proc.returncode == 0, proc.stderr
@@ -294,20 +360,48 @@ def test_the_swarm_proxy_label_waives_host002_on_the_live_engine(docker_client, 
 @pytest.mark.engine
 def test_history_shows_every_node_of_a_fleet(tmp_path, postgres_url):
     """What the DaemonSet does: each node's engine, under its own name, into one PostgreSQL store."""
-    snapshot = json.loads((Path(__file__).resolve().parents[2] / "auditor" / "examples" / "demo-snapshot.json").read_text())
+    snapshot = json.loads(
+        (Path(__file__).resolve().parents[2] / "auditor" / "examples" / "demo-snapshot.json").read_text()
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "AUDITOR_STORE")}
     for node in ("node-a", "node-b", "node-c"):
         snapshot["target"]["name"] = node
         path = tmp_path / f"{node}.json"
         path.write_text(json.dumps(snapshot))
-        proc = subprocess.run([sys.executable, "-m", "auditor", "scan", str(path), "-f", "none", "--fail-on", "none",
-                               f"--store={postgres_url}"], capture_output=True, text=True, timeout=120, env=env)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "auditor",
+                "scan",
+                str(path),
+                "-f",
+                "none",
+                "--fail-on",
+                "none",
+                f"--store={postgres_url}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
         assert proc.returncode == 0, proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "auditor", "history", f"--store={postgres_url}", "-f", "json"],
-                          capture_output=True, text=True, timeout=120, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "auditor", "history", f"--store={postgres_url}", "-f", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     rows = json.loads(proc.stdout)["scans"]
     assert sorted(r["target"]["name"] for r in rows) == ["node-a", "node-b", "node-c"]
     assert {r["target"]["kind"] for r in rows} == {"engine"}
-    table = subprocess.run([sys.executable, "-m", "auditor", "history", f"--store={postgres_url}"],
-                           capture_output=True, text=True, timeout=120, env=env).stdout
+    table = subprocess.run(
+        [sys.executable, "-m", "auditor", "history", f"--store={postgres_url}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    ).stdout
     assert [ln.split()[3] for ln in table.splitlines()[1:]] == ["node-c", "node-b", "node-a"]  # newest first

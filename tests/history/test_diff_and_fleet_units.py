@@ -23,19 +23,37 @@ HOSTILE = '<script>alert("x")</script>|`*'
 
 
 def record(fp: str, name: str = "web", severity: str = "high", message: str = "m", **kw) -> FindingRecord:
-    return FindingRecord(fingerprint=fp, rule_id=kw.get("rule_id", "PORT001"), severity=severity, title="t",
-                         message=message, resource_kind="container", resource_name=name, project=None,
-                         target="h1", status=kw.get("status", "open"), location=None,
-                         evidence=kw.get("evidence", ()))
+    return FindingRecord(
+        fingerprint=fp,
+        rule_id=kw.get("rule_id", "PORT001"),
+        severity=severity,
+        title="t",
+        message=message,
+        resource_kind="container",
+        resource_name=name,
+        project=None,
+        target="h1",
+        status=kw.get("status", "open"),
+        location=None,
+        evidence=kw.get("evidence", ()),
+    )
 
 
-OLD, NEW = DiffSide("scan 1", "2026-01-01T00:00:00", ("h1",), 1), DiffSide("scan 2", "2026-01-02T00:00:00", ("h1",), 2)
+OLD, NEW = (
+    DiffSide("scan 1", "2026-01-01T00:00:00", ("h1",), 1),
+    DiffSide("scan 2", "2026-01-02T00:00:00", ("h1",), 2),
+)
 
 
 def test_diff_sorts_findings_into_new_resolved_changed_unchanged():
     old = [record("a"), record("b", name="db"), record("c", message="before"), record("d")]
-    new = [record("a"), record("c", message="after", severity="critical"), record("e", severity="low"),
-           record("f", severity="critical"), record("d")]
+    new = [
+        record("a"),
+        record("c", message="after", severity="critical"),
+        record("e", severity="low"),
+        record("f", severity="critical"),
+        record("d"),
+    ]
     diff = diff_findings(OLD, old, NEW, new)
     assert [f.fingerprint for f in diff.added] == ["f", "e"]  # most severe first
     assert [f.fingerprint for f in diff.resolved] == ["b"]
@@ -54,17 +72,22 @@ def test_markdown_and_html_escape_hostile_names():
     render_markdown(diff, md)
     render_html(diff, page)
     assert "<script>" not in md.getvalue()
-    assert "&lt;script&gt;alert(\"x\")&lt;/script&gt;\\|\\`\\*" in md.getvalue()
+    assert '&lt;script&gt;alert("x")&lt;/script&gt;\\|\\`\\*' in md.getvalue()
     assert "<script>" not in page.getvalue()
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;|`*" in page.getvalue()
     assert '<span id="count-new">1 new</span>' in page.getvalue()
 
 
 def report(tmp_path, name: str, findings: list[FindingRecord]) -> str:
-    doc = {"schema_version": "1.0", "scan": {"started_at": "2026-01-01T00:00:00"},
-           "targets": [{"name": "h1"}],
-           "findings": [{**f.to_json(), "resource": {**f.to_json()["resource"], "id": "x"},
-                         "location": {"uri": None}} for f in findings]}
+    doc = {
+        "schema_version": "1.0",
+        "scan": {"started_at": "2026-01-01T00:00:00"},
+        "targets": [{"name": "h1"}],
+        "findings": [
+            {**f.to_json(), "resource": {**f.to_json()["resource"], "id": "x"}, "location": {"uri": None}}
+            for f in findings
+        ],
+    }
     path = tmp_path / name
     path.write_text(json.dumps(doc))
     return str(path)
@@ -82,8 +105,10 @@ def test_diff_of_two_saved_json_reports_needs_no_store(tmp_path):
     (tmp_path / "bad.json").write_text('{"findings": [{"rule_id": "X"}]}')
     bad = CliRunner().invoke(diff_command, [old, str(tmp_path / "bad.json")])
     assert bad.exit_code == 2
-    assert bad.stderr.strip() == (f"auditor: error: {tmp_path / 'bad.json'}: not an `auditor scan -f json` "
-                                  "report (missing findings, fingerprints or resources)")
+    assert bad.stderr.strip() == (
+        f"auditor: error: {tmp_path / 'bad.json'}: not an `auditor scan -f json` "
+        "report (missing findings, fingerprints or resources)"
+    )
 
 
 def test_hosts_file_lines_names_comments_and_errors(tmp_path):
@@ -91,8 +116,10 @@ def test_hosts_file_lines_names_comments_and_errors(tmp_path):
     hosts = tmp_path / "hosts"
     hosts.write_text("# fleet\n\ntcp://10.0.0.1:2376 web1  # rack 1\nssh://ops@h2\n")
     specs = parse_hosts_file(str(hosts), base)
-    assert specs == [EngineSpec(url="tcp://10.0.0.1:2376", tls_verify=True, ca_cert="/ca.pem", timeout=5, name="web1"),
-                     EngineSpec(url="ssh://ops@h2", tls_verify=True, ca_cert="/ca.pem", timeout=5, name=None)]
+    assert specs == [
+        EngineSpec(url="tcp://10.0.0.1:2376", tls_verify=True, ca_cert="/ca.pem", timeout=5, name="web1"),
+        EngineSpec(url="ssh://ops@h2", tls_verify=True, ca_cert="/ca.pem", timeout=5, name=None),
+    ]
     hosts.write_text("tcp://h1:2376\nh2:2376\n")
     with pytest.raises(InputError, match=r"hosts:2: 'h2:2376' is not an engine URL"):
         parse_hosts_file(str(hosts), base)

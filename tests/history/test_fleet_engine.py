@@ -28,7 +28,15 @@ def tls_engine(tmp_path_factory):
 
 
 def tls_args(certs) -> list[str]:
-    return ["--tls-verify", "--tlscacert", certs["ca"], "--tlscert", certs["client"], "--tlskey", certs["client-key"]]
+    return [
+        "--tls-verify",
+        "--tlscacert",
+        certs["ca"],
+        "--tlscert",
+        certs["client"],
+        "--tlskey",
+        certs["client-key"],
+    ]
 
 
 def findings_about(report: dict, name: str) -> dict[str, set[str]]:
@@ -44,15 +52,31 @@ def test_fleet_from_engine_options_gives_one_report_and_exit_3(engine_objects, t
     proxy, certs = tls_engine
     c = engine_objects.container("fleet", ports={"6379/tcp": ("0.0.0.0", free_port())})
     dead = f"tcp://127.0.0.1:{free_port()}"
-    result = CliRunner().invoke(scan_command, ["--engine", SOCKET, "--engine", proxy.url, "--engine", dead,
-                                               *tls_args(certs), "-f", "json", "--fail-on", "none"])
+    result = CliRunner().invoke(
+        scan_command,
+        [
+            "--engine",
+            SOCKET,
+            "--engine",
+            proxy.url,
+            "--engine",
+            dead,
+            *tls_args(certs),
+            "-f",
+            "json",
+            "--fail-on",
+            "none",
+        ],
+    )
     assert result.exit_code == 3, result.stderr
     report = json.loads(result.stdout)
     by_address = {t["address"]: t for t in report["targets"]}
     assert set(by_address) == {SOCKET, proxy.url, dead}
     assert by_address[SOCKET]["status"] == by_address[proxy.url]["status"] == "complete"
     assert by_address[dead]["status"] == "failed"
-    assert by_address[dead]["error"] == f"cannot reach the Docker engine at {dead}: nothing is listening there"
+    assert (
+        by_address[dead]["error"] == f"cannot reach the Docker engine at {dead}: nothing is listening there"
+    )
     assert by_address[SOCKET]["containers"] > 0 and by_address[proxy.url]["containers"] > 0
     assert proxy.accepted > 0  # the TLS path really was used
     assert "PORT002" in findings_about(report, c.name)[by_address[SOCKET]["name"]]
@@ -61,19 +85,36 @@ def test_fleet_from_engine_options_gives_one_report_and_exit_3(engine_objects, t
     assert f"auditor: host {by_address[proxy.url]['name']} ({proxy.url}): complete" in result.stderr
 
 
-def test_hosts_file_names_each_engine_and_the_store_keeps_every_host(engine_objects, tls_engine, tmp_path,
-                                                                     store_url):
+def test_hosts_file_names_each_engine_and_the_store_keeps_every_host(
+    engine_objects, tls_engine, tmp_path, store_url
+):
     proxy, certs = tls_engine
     c = engine_objects.container("fleetn", ports={"6379/tcp": ("0.0.0.0", free_port())})
     dead = f"tcp://127.0.0.1:{free_port()}"
     hosts = tmp_path / "hosts"
-    hosts.write_text(f"# fleet\n{SOCKET}  local\n{proxy.url} viatls   # same engine over TLS\n\n{dead} down\n")
-    result = CliRunner().invoke(scan_command, ["--hosts-file", str(hosts), *tls_args(certs), "-f", "json",
-                                               "--fail-on", "none", f"--store={store_url}"])
+    hosts.write_text(
+        f"# fleet\n{SOCKET}  local\n{proxy.url} viatls   # same engine over TLS\n\n{dead} down\n"
+    )
+    result = CliRunner().invoke(
+        scan_command,
+        [
+            "--hosts-file",
+            str(hosts),
+            *tls_args(certs),
+            "-f",
+            "json",
+            "--fail-on",
+            "none",
+            f"--store={store_url}",
+        ],
+    )
     assert result.exit_code == 3, result.stderr
     report = json.loads(result.stdout)
     assert [(t["name"], t["status"]) for t in report["targets"]] == [
-        ("local", "complete"), ("viatls", "complete"), ("down", "failed")]
+        ("local", "complete"),
+        ("viatls", "complete"),
+        ("down", "failed"),
+    ]
     about = findings_about(report, c.name)
     assert set(about) == {"local", "viatls"}
     assert about["local"] == about["viatls"] and "PORT002" in about["local"]
@@ -84,5 +125,8 @@ def test_hosts_file_names_each_engine_and_the_store_keeps_every_host(engine_obje
     assert listed.exit_code == 0, listed.stderr
     rows = json.loads(listed.stdout)["scans"]
     assert [(r["target"]["name"], r["target"]["status"]) for r in rows] == [
-        ("local", "complete"), ("viatls", "complete"), ("down", "failed")]
+        ("local", "complete"),
+        ("viatls", "complete"),
+        ("down", "failed"),
+    ]
     assert rows[2]["target"]["error"].startswith(f"cannot reach the Docker engine at {dead}")

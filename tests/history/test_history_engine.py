@@ -29,19 +29,27 @@ def run(command, args):
 
 
 def scan_into(store_url: str) -> dict:
-    code, out, err = run(scan_command, ["--engine", ENGINE, f"--store={store_url}", "-f", "json", "--fail-on", "none"])
+    code, out, err = run(
+        scan_command, ["--engine", ENGINE, f"--store={store_url}", "-f", "json", "--fail-on", "none"]
+    )
     assert code == 0, err
     assert "recorded scan" in err
     return json.loads(out)
 
 
 def _before_exposure(message: str) -> str:
-    cuts = [message.index(s) for s in (" The host's firewall ", " Whether the host's firewall ") if s in message]
+    cuts = [
+        message.index(s) for s in (" The host's firewall ", " Whether the host's firewall ") if s in message
+    ]
     return message[: min(cuts)] if cuts else message
 
 
 def mine(findings, names):
-    return {(f["rule_id"], f["resource"]["name"], f["fingerprint"]) for f in findings if f["resource"]["name"] in names}
+    return {
+        (f["rule_id"], f["resource"]["name"], f["fingerprint"])
+        for f in findings
+        if f["resource"]["name"] in names
+    }
 
 
 def test_diff_shows_exactly_new_and_resolved_findings(engine_objects, store_url):
@@ -50,8 +58,11 @@ def test_diff_shows_exactly_new_and_resolved_findings(engine_objects, store_url)
     web_ports = {"80/tcp": ("0.0.0.0", free_port())}
     web = engine_objects.container("web", ports=web_ports, network=net_a.name)
     db = engine_objects.container("db", ports={"5432/tcp": ("0.0.0.0", free_port())}, network=net_c.name)
-    static_args = {"name": engine_objects.containers[-1].name.replace("db", "static"),
-                   "ports": {"8080/tcp": ("0.0.0.0", free_port())}, "network": net_b.name}
+    static_args = {
+        "name": engine_objects.containers[-1].name.replace("db", "static"),
+        "ports": {"8080/tcp": ("0.0.0.0", free_port())},
+        "network": net_b.name,
+    }
     static = engine_objects.container("static", **static_args)
     names = {web.name, db.name, static.name}
 
@@ -64,8 +75,9 @@ def test_diff_shows_exactly_new_and_resolved_findings(engine_objects, store_url)
     db.remove(force=True)
     web.remove(force=True)
     redis_port = free_port()
-    web = engine_objects.container("web", name=web.name, network=net_a.name,
-                                   ports={**web_ports, "6379/tcp": ("0.0.0.0", redis_port)})
+    web = engine_objects.container(
+        "web", name=web.name, network=net_a.name, ports={**web_ports, "6379/tcp": ("0.0.0.0", redis_port)}
+    )
     old_static_id = static.id
     static.remove(force=True)
     static = engine_objects.container("static", **static_args)
@@ -81,9 +93,12 @@ def test_diff_shows_exactly_new_and_resolved_findings(engine_objects, store_url)
     resolved = mine(diff["resolved_findings"], names)
     # a changed message that differs only in who really reaches the port follows the machine's
     # firewall, which other sessions change meanwhile; anything else counts
-    changed = {(c["after"]["rule_id"], c["after"]["resource"]["name"]) for c in diff["changed_findings"]
-               if c["after"]["resource"]["name"] in names
-               and _before_exposure(c["before"]["message"]) != _before_exposure(c["after"]["message"])}
+    changed = {
+        (c["after"]["rule_id"], c["after"]["resource"]["name"])
+        for c in diff["changed_findings"]
+        if c["after"]["resource"]["name"] in names
+        and _before_exposure(c["before"]["message"]) != _before_exposure(c["after"]["message"])
+    }
 
     # Exactly: every finding that disappeared is db's, every db finding disappeared.
     assert resolved == {f for f in before if f[1] == db.name} == before - after
@@ -111,7 +126,8 @@ def test_diff_shows_exactly_new_and_resolved_findings(engine_objects, store_url)
     assert rows[0]["summary"]["total"] == len(open_second)
     with open_store(store_url) as db_store:
         assert {f.fingerprint for f in db_store.findings(diff["new"]["scan_id"])} == {
-            f["fingerprint"] for f in second["findings"]}
+            f["fingerprint"] for f in second["findings"]
+        }
 
 
 def test_markdown_and_html_diff_of_the_same_scans(engine_objects, store_url, tmp_path):
@@ -122,8 +138,9 @@ def test_markdown_and_html_diff_of_the_same_scans(engine_objects, store_url, tmp
     scan_into(store_url)
     target = next(t["name"] for t in first["targets"] if t["address"] == ENGINE)
     md, html = tmp_path / "d.md", tmp_path / "d.html"
-    code, out, err = run(diff_command, ["--store", store_url, "--target", target, "-o", str(md), "-o", str(html),
-                                        "-f", "json"])
+    code, out, err = run(
+        diff_command, ["--store", store_url, "--target", target, "-o", str(md), "-o", str(html), "-f", "json"]
+    )
     assert code == 0, err
     diff = json.loads(out)
     two = engine_objects.containers[-1].name

@@ -71,8 +71,9 @@ def test_history_and_diff_commands_on_recorded_scans(store_url):
     import json
 
     diff = json.loads(out.stdout)
-    assert {(f["rule_id"], f["resource"]["name"], f["evidence"].get("binding")) for f in diff["new_findings"]} >= {
-        ("PORT002", "web", "0.0.0.0:6379->6379/tcp")}
+    assert {
+        (f["rule_id"], f["resource"]["name"], f["evidence"].get("binding")) for f in diff["new_findings"]
+    } >= {("PORT002", "web", "0.0.0.0:6379->6379/tcp")}
     assert {f["resource"]["name"] for f in diff["new_findings"]} == {"web"}
     assert {f["resource"]["name"] for f in diff["resolved_findings"]} == {"db"}
     assert diff["summary"]["unchanged"] == 1  # web's port 80
@@ -83,8 +84,9 @@ def test_diff_needs_two_scans_and_names_unknown_ones(store_url):
         db.record(result_of(container("web", ports=[port(80)])))
     one = CliRunner().invoke(diff_command, ["--store", store_url])
     assert one.exit_code == 2
-    assert one.stderr.strip() == (f"auditor: error: target '{TARGET.name}' has fewer than two complete scans "
-                                  f"in {redact_url(store_url)}")
+    assert one.stderr.strip() == (
+        f"auditor: error: target '{TARGET.name}' has fewer than two complete scans in {redact_url(store_url)}"
+    )
     missing = CliRunner().invoke(diff_command, ["--store", store_url, "1", "99"])
     assert missing.exit_code == 2 and "no scan 99 in" in missing.stderr
 

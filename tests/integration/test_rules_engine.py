@@ -33,7 +33,11 @@ PROJECT = "com.docker.compose.project"
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "auditor", *args], capture_output=True, text=True, timeout=300, env=dict(os.environ)
+        [sys.executable, "-m", "auditor", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
     )
 
 
@@ -70,18 +74,36 @@ class Lab:
         self.names[role] = unique(role)
         return self.objs.container(name=self.names[role], **kwargs)
 
-    def create(self, role: str, network: str | None, *, exposed=(), bindings=None, start=True, publish_all=False,
-               cap_drop=("NET_RAW",), privileged=False):
+    def create(
+        self,
+        role: str,
+        network: str | None,
+        *,
+        exposed=(),
+        bindings=None,
+        start=True,
+        publish_all=False,
+        cap_drop=("NET_RAW",),
+        privileged=False,
+    ):
         """Low-level create: exposed-only ports, -P, or a container that is never started."""
         api = self.objs.client.api
         self.names[role] = unique(role)
         host_config = api.create_host_config(
-            port_bindings=bindings or {}, publish_all_ports=publish_all, network_mode=network, cap_drop=list(cap_drop),
+            port_bindings=bindings or {},
+            publish_all_ports=publish_all,
+            network_mode=network,
+            cap_drop=list(cap_drop),
             privileged=privileged,
         )
         ports = list(exposed) + [tuple(k.split("/")) if "/" in k else k for k in (bindings or {})]
         cid = api.create_container(
-            self.objs.image, "sleep 3600", name=self.names[role], labels=labels(), ports=ports, host_config=host_config
+            self.objs.image,
+            "sleep 3600",
+            name=self.names[role],
+            labels=labels(),
+            ports=ports,
+            host_config=host_config,
         )["Id"]
         if start:
             api.start(cid)
@@ -125,7 +147,9 @@ def lab(docker_client, test_image):
         # never started (this sandbox refuses privileged starts): HostConfig.Privileged is read all the same
         lab.create("privhost", "host", start=False, privileged=True, cap_drop=())
         lab.run("joiner", network_mode=f"container:{lab.names['redis']}")
-        lab.run("sock", volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "ro"}}, **quiet)
+        lab.run(
+            "sock", volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "ro"}}, **quiet
+        )
         lab.run("def", cap_drop=["NET_RAW"])
         lab.result = scan_json()
         yield lab
@@ -163,7 +187,11 @@ def old_engine(client) -> bool:
 def test_scan_is_complete_and_reads_host_facts(lab):
     [target] = lab.result["targets"]
     assert target["status"] == "complete"
-    for label in ("daemon userland-proxy setting", "daemon iptables setting", "host firewall: DOCKER-USER chain rules"):
+    for label in (
+        "daemon userland-proxy setting",
+        "daemon iptables setting",
+        "host firewall: DOCKER-USER chain rules",
+    ):
         assert label not in target["not_checked"]
 
 
@@ -219,16 +247,22 @@ def test_port_rules(lab):
     )
     assert crit["message"].startswith(said)
     # the live scan analyses this machine's firewall: what follows says who really reaches the port
-    assert crit["message"][len(said):].startswith(" The host's firewall lets clients from outside reach it (lan:")
+    assert crit["message"][len(said) :].startswith(
+        " The host's firewall lets clients from outside reach it (lan:"
+    )
     assert set(findings_for(lab, "dns")) == {"PORT005"}
     assert messages(lab, "dns", "PORT005") == [
         f"{dns} publishes DNS (53/udp) on all interfaces: replies can be 28-54x larger than requests, usable for reflected DDoS."
     ]
     assert set(findings_for(lab, "priv")) == {"PORT001"}  # PORT001 names the privileged host port
     [wild] = messages(lab, "priv", "PORT001")
-    assert wild.startswith(f"{priv} publishes 8080/tcp on host port {lab.ports['priv']} (privileged, below 1024) of all ")
+    assert wild.startswith(
+        f"{priv} publishes 8080/tcp on host port {lab.ports['priv']} (privileged, below 1024) of all "
+    )
     assert set(findings_for(lab, "pall")) == {"PORT001", "PORT003"}
-    assert messages(lab, "pall", "PORT003") == [f"{lab.names['pall']} publishes every exposed port (-P): 7070/tcp."]
+    assert messages(lab, "pall", "PORT003") == [
+        f"{lab.names['pall']} publishes every exposed port (-P): 7070/tcp."
+    ]
 
 
 def test_port007_conflict_and_port004_range(lab, docker_client):
@@ -261,7 +295,9 @@ def test_port008_on_this_engine(lab, docker_client):
 
 def test_namespace_rules_and_socket(lab):
     assert set(findings_for(lab, "hostnet")) == {"NET003"}
-    assert messages(lab, "joiner", "NET004") == [f"{lab.names['joiner']} shares the network namespace of {lab.names['redis']}."]
+    assert messages(lab, "joiner", "NET004") == [
+        f"{lab.names['joiner']} shares the network namespace of {lab.names['redis']}."
+    ]
     assert set(findings_for(lab, "joiner")) == {"NET004"}
     sock = lab.names["sock"]
     assert messages(lab, "sock", "HOST002") == [
@@ -280,10 +316,15 @@ def test_daemon_rules_match_this_hosts_configuration(lab):
     bind_ip = bridge.attrs["Options"].get("com.docker.network.bridge.host_binding_ipv4", "0.0.0.0")
     assert ("HOST006" in host_rules) is (bind_ip in ("0.0.0.0", "::"))
     icc = bridge.attrs["Options"].get("com.docker.network.bridge.enable_icc", "true") == "true"
-    assert any(f["rule_id"] == "NET005" and f["resource"]["name"] == "bridge" for f in lab.result["findings"]) is icc
+    assert (
+        any(f["rule_id"] == "NET005" and f["resource"]["name"] == "bridge" for f in lab.result["findings"])
+        is icc
+    )
     v6 = messages(lab, "v6", "HOST007")
     if facts.ip6tables is False:
-        assert v6 == [f"network {lab.names['v6']} has IPv6 enabled but ip6tables is off: its IPv6 traffic is not filtered or isolated."]
+        assert v6 == [
+            f"network {lab.names['v6']} has IPv6 enabled but ip6tables is off: its IPv6 traffic is not filtered or isolated."
+        ]
     else:
         assert v6 == []
 
@@ -307,10 +348,22 @@ def test_host003_with_a_temporary_docker_user_rule(lab, tmp_path):
     assert json.loads(before.read_text())["host"]["docker_user_filters"] is False
     [f] = [f for f in scan_json(str(before))["findings"] if f["rule_id"] == "HOST003"]
     # the snapshot carries this namespace's dumps: HOST003 names the ports that really stay open
-    assert f["message"].startswith("UFW is active but published ports bypass it (DOCKER-USER has no filtering rules); ")
+    assert f["message"].startswith(
+        "UFW is active but published ports bypass it (DOCKER-USER has no filtering rules); "
+    )
     redis_port = f"{lab.names['redis']} 0.0.0.0:{lab.ports['redis']}->6379/tcp"
     assert redis_port in f["evidence"]["open_ports"]
-    rule = ["DOCKER-USER", "-s", "192.0.2.0/24", "-m", "comment", "--comment", f"audt-{os.getpid()}", "-j", "DROP"]
+    rule = [
+        "DOCKER-USER",
+        "-s",
+        "192.0.2.0/24",
+        "-m",
+        "comment",
+        "--comment",
+        f"audt-{os.getpid()}",
+        "-j",
+        "DROP",
+    ]
     subprocess.run(["iptables", "-I", *rule], check=True)
     try:
         after = _snapshot_with_ufw(tmp_path, "after.json")
@@ -333,7 +386,9 @@ SAVED = {
         "info": {
             "Name": "saved-host",
             "ServerVersion": "28.5.1",
-            "Warnings": ["[DEPRECATION NOTICE]: API is accessible on http://0.0.0.0:2375 without encryption."],
+            "Warnings": [
+                "[DEPRECATION NOTICE]: API is accessible on http://0.0.0.0:2375 without encryption."
+            ],
         },
     },
     "host": {"iptables": False, "userland_proxy": False, "ip6tables": True},
@@ -344,16 +399,49 @@ SAVED = {
             "Config": {"Image": "acme/cam:1", "Labels": {}},
             "State": {"Status": "running", "Running": True},
             "HostConfig": {"NetworkMode": "lan", "CapDrop": ["NET_RAW"]},
-            "NetworkSettings": {"Ports": {}, "Networks": {"lan": {"NetworkID": "n-lan", "IPAddress": "192.168.1.50"}}},
+            "NetworkSettings": {
+                "Ports": {},
+                "Networks": {"lan": {"NetworkID": "n-lan", "IPAddress": "192.168.1.50"}},
+            },
         }
     ],
     "networks": [
-        {"Name": "bridge", "Id": "n-bridge", "Driver": "bridge", "Scope": "local", "Internal": False,
-         "Options": {"com.docker.network.bridge.default_bridge": "true", "com.docker.network.bridge.enable_icc": "false",
-                     "com.docker.network.bridge.host_binding_ipv4": "127.0.0.1"}},
-        {"Name": "lan", "Id": "n-lan", "Driver": "macvlan", "Scope": "local", "Internal": False, "Options": {"parent": "eth0"}},
-        {"Name": "mesh", "Id": "n-mesh", "Driver": "overlay", "Scope": "swarm", "Internal": False, "Options": {}},
-        {"Name": "secure", "Id": "n-sec", "Driver": "overlay", "Scope": "swarm", "Internal": False, "Options": {"encrypted": ""}},
+        {
+            "Name": "bridge",
+            "Id": "n-bridge",
+            "Driver": "bridge",
+            "Scope": "local",
+            "Internal": False,
+            "Options": {
+                "com.docker.network.bridge.default_bridge": "true",
+                "com.docker.network.bridge.enable_icc": "false",
+                "com.docker.network.bridge.host_binding_ipv4": "127.0.0.1",
+            },
+        },
+        {
+            "Name": "lan",
+            "Id": "n-lan",
+            "Driver": "macvlan",
+            "Scope": "local",
+            "Internal": False,
+            "Options": {"parent": "eth0"},
+        },
+        {
+            "Name": "mesh",
+            "Id": "n-mesh",
+            "Driver": "overlay",
+            "Scope": "swarm",
+            "Internal": False,
+            "Options": {},
+        },
+        {
+            "Name": "secure",
+            "Id": "n-sec",
+            "Driver": "overlay",
+            "Scope": "swarm",
+            "Internal": False,
+            "Options": {"encrypted": ""},
+        },
     ],
 }
 
@@ -362,12 +450,32 @@ def test_saved_snapshot_shows_the_rules_a_single_host_cannot(tmp_path):
     path = tmp_path / "saved.json"
     path.write_text(json.dumps(SAVED))
     result = scan_json(str(path))
-    got = sorted((f["rule_id"], f["resource"]["name"], f["severity"], f["message"]) for f in result["findings"])
+    got = sorted(
+        (f["rule_id"], f["resource"]["name"], f["severity"], f["message"]) for f in result["findings"]
+    )
     assert got == [
-        ("HOST001", "saved-host", "critical",
-         "The Docker API listens on http://0.0.0.0:2375 without TLS client verification: anyone who can reach it gets root on the host."),
-        ("HOST005", "saved-host", "medium",
-         "Docker's iptables management is disabled: network isolation and published-port rules are not maintained by Docker."),
-        ("NET007", "camera", "medium", "camera is attached to macvlan network lan on parent interface eth0: it sits directly on the LAN."),
-        ("NET008", "mesh", "medium", "overlay network mesh is not encrypted: traffic between nodes is sent in clear text."),
+        (
+            "HOST001",
+            "saved-host",
+            "critical",
+            "The Docker API listens on http://0.0.0.0:2375 without TLS client verification: anyone who can reach it gets root on the host.",
+        ),
+        (
+            "HOST005",
+            "saved-host",
+            "medium",
+            "Docker's iptables management is disabled: network isolation and published-port rules are not maintained by Docker.",
+        ),
+        (
+            "NET007",
+            "camera",
+            "medium",
+            "camera is attached to macvlan network lan on parent interface eth0: it sits directly on the LAN.",
+        ),
+        (
+            "NET008",
+            "mesh",
+            "medium",
+            "overlay network mesh is not encrypted: traffic between nodes is sent in clear text.",
+        ),
     ]

@@ -48,7 +48,9 @@ def lab_ready(docker_client, pytestconfig):
         if os.environ.get("AUDITOR_REQUIRE_ENGINE") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    pytestconfig.stash[machine_state.BEFORE_LABS] = machine_state.capture(docker_client)  # for tests/lab_after
+    pytestconfig.stash[machine_state.BEFORE_LABS] = machine_state.capture(
+        docker_client
+    )  # for tests/lab_after
     return docker_client
 
 

@@ -92,7 +92,9 @@ def test_net012_reports_an_unpublished_port_reached_by_direct_routing_with_its_t
     zone = lan_zone(report)
     cell = exposure_cells(report, name, 81)[zone]
     assert (cell["verdict"], cell["via"], cell["destination"]) == ("reachable", "direct", f"{address}:81")
-    assert cell["trace"].startswith("route forward via docker0 -> filter FORWARD rule 1 -> DOCKER-USER rule 1 RETURN")
+    assert cell["trace"].startswith(
+        "route forward via docker0 -> filter FORWARD rule 1 -> DOCKER-USER rule 1 RETURN"
+    )
     assert cell["trace"].endswith("-> FORWARD policy ACCEPT")  # what let the packet in
     [(kind, who, message)] = fired(report, "NET012")
     assert (kind, who) == ("container", name)
@@ -134,7 +136,9 @@ def test_host003_names_exactly_the_published_port_a_docker_user_rule_leaves_open
             seen = [lab.probe("laptop", plain.lan_ip, port, banner=True) for port in (18131, 18132)]
             servers[0].reload()
             with route(lab, "laptop", "plain"):  # what the model says of the closed one's own address
-                routed = lab.probe("laptop", servers[0].attrs["NetworkSettings"]["IPAddress"], 80, banner=True)
+                routed = lab.probe(
+                    "laptop", servers[0].attrs["NetworkSettings"]["IPAddress"], 80, banner=True
+                )
             report = scan(plain.url)
         finally:
             lab.iptables("plain", "-D", *rule)
@@ -148,8 +152,16 @@ def test_host003_names_exactly_the_published_port_a_docker_user_rule_leaves_open
     closed, open_ = servers[0].name, servers[1].name
     zone = lan_zone(report)
     closed_lan, open_lan = exposure_cells(report, closed, 80)[zone], exposure_cells(report, open_, 80)[zone]
-    assert (closed_lan["published"], closed_lan["verdict"], closed_lan["via"]) == ("blocked", "reachable", "direct")
-    assert (open_lan["published"], open_lan["verdict"], open_lan["via"]) == ("reachable", "reachable", "published")
+    assert (closed_lan["published"], closed_lan["verdict"], closed_lan["via"]) == (
+        "blocked",
+        "reachable",
+        "direct",
+    )
+    assert (open_lan["published"], open_lan["verdict"], open_lan["via"]) == (
+        "reachable",
+        "reachable",
+        "published",
+    )
     assert open_lan["destination"] == f"{plain.lan_ip}:18132"
     [finding] = [f for f in report["findings"] if f["rule_id"] == "HOST003"]
     assert finding["severity"] == "medium"

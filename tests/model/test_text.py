@@ -35,8 +35,20 @@ def test_ordinary_text_is_unchanged() -> None:
 
 
 def test_every_control_and_bidi_character_is_escaped() -> None:
-    unsafe = [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0), 0x61C, 0x200E, 0x200F, 0x2028, 0x2029,
-                               *range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+    unsafe = [
+        chr(c)
+        for c in (
+            *range(0x20),
+            *range(0x7F, 0xA0),
+            0x61C,
+            0x200E,
+            0x200F,
+            0x2028,
+            0x2029,
+            *range(0x202A, 0x202F),
+            *range(0x2066, 0x206A),
+        )
+    ]
     shown = visible("".join(unsafe))
     assert all(ch not in shown for ch in unsafe)
     assert shown.count("\\") == len(unsafe)

@@ -43,7 +43,13 @@ def test_issue_fields():
 
 @pytest.mark.parametrize(
     ("severity", "expected"),
-    [(Severity.CRITICAL, "blocker"), (Severity.HIGH, "critical"), (Severity.MEDIUM, "major"), (Severity.LOW, "minor"), (Severity.INFO, "info")],
+    [
+        (Severity.CRITICAL, "blocker"),
+        (Severity.HIGH, "critical"),
+        (Severity.MEDIUM, "major"),
+        (Severity.LOW, "minor"),
+        (Severity.INFO, "info"),
+    ],
 )
 def test_severity_vocabulary(severity, expected):
     result = apply_policy(
@@ -54,8 +60,14 @@ def test_severity_vocabulary(severity, expected):
 
 
 def test_fingerprints_unique_even_when_two_targets_share_a_name():
-    snap_a = snapshot(container("web", ports=[port(80, 8080), port(443, 8443)]), container("s", mounts=[mount("/var/run/docker.sock")]))
-    snap_b = snapshot(container("web", ports=[port(80, 8080)]), target=Target(SourceKind.ENGINE, "testhost", "tcp://other:2376"))
+    snap_a = snapshot(
+        container("web", ports=[port(80, 8080), port(443, 8443)]),
+        container("s", mounts=[mount("/var/run/docker.sock")]),
+    )
+    snap_b = snapshot(
+        container("web", ports=[port(80, 8080)]),
+        target=Target(SourceKind.ENGINE, "testhost", "tcp://other:2376"),
+    )
     result = scan_result(snap_a, snap_b)
     issues = render(result)
     assert len(issues) == len(result.findings) >= 5
@@ -71,7 +83,9 @@ def test_waived_findings_are_left_out_and_expired_ones_say_so():
         "w.yaml",
         ["PORT001"],
     )
-    result = apply_policy(scan_result(snap, rule_ids={"PORT001"}), Policy(today=dt.date(2030, 1, 1), waivers=waivers))
+    result = apply_policy(
+        scan_result(snap, rule_ids={"PORT001"}), Policy(today=dt.date(2030, 1, 1), waivers=waivers)
+    )
     assert [i["description"] for i in render(result)] == [
         "PORT001: api publishes 81/tcp on host port 8081 of all IPv4 interfaces (0.0.0.0). (waiver by b expired 2020-01-01)"
     ]

@@ -10,7 +10,10 @@ from auditor.model.errors import InputError
 
 def test_format_prefix_and_extension():
     assert registry().plan(["sarif:out.txt", "r.json", "./odd:name.json"], SCAN) == [
-        ("sarif", "out.txt"), ("json", "r.json"), ("json", "./odd:name.json")]
+        ("sarif", "out.txt"),
+        ("json", "r.json"),
+        ("json", "./odd:name.json"),
+    ]
 
 
 def test_unknown_format_prefix_is_an_error_not_a_file_name():
@@ -20,8 +23,15 @@ def test_unknown_format_prefix_is_an_error_not_a_file_name():
     assert str(info.value).endswith("for a file of that name write ./bogus:r.json)")
 
 
-@pytest.mark.parametrize("outputs", [["r.json", "r.json"], ["r.json", "./r.json"], ["json:r.json", "sarif:r.json"],
-                                     ["a/../r.json", "r.json"]])
+@pytest.mark.parametrize(
+    "outputs",
+    [
+        ["r.json", "r.json"],
+        ["r.json", "./r.json"],
+        ["json:r.json", "sarif:r.json"],
+        ["a/../r.json", "r.json"],
+    ],
+)
 def test_one_path_given_twice_is_an_error(outputs):
     with pytest.raises(InputError, match="is given twice"):
         registry().plan(outputs, SCAN)

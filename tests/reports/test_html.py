@@ -140,14 +140,30 @@ def test_waived_and_baseline_status_with_owner_and_expiry():
         first,
         status="waived",
         baseline="existing",
-        waiver=WaiverNote(rule="PORT001", match="container=web", reason="behind the LB", owner="team-web@example.org",
-                          expires="2031-03-31", source="w.yaml:1", state="active"),
+        waiver=WaiverNote(
+            rule="PORT001",
+            match="container=web",
+            reason="behind the LB",
+            owner="team-web@example.org",
+            expires="2031-03-31",
+            source="w.yaml:1",
+            state="active",
+        ),
     )
     new = dataclasses.replace(second, baseline="new")
     policy = PolicySummary(
         baseline=BaselineSplit(new=1, existing=1),
-        expired_waivers=(ExpiredWaiver(rule="PORT002", match="resource=old", reason="r", owner="ops",
-                                       expires="2020-01-01", source="w.yaml:3", findings=2),),
+        expired_waivers=(
+            ExpiredWaiver(
+                rule="PORT002",
+                match="resource=old",
+                reason="r",
+                owner="ops",
+                expires="2020-01-01",
+                source="w.yaml:3",
+                findings=2,
+            ),
+        ),
     )
     page = render(dataclasses.replace(result, findings=(waived, new), policy=policy))
     assert "owner <strong>team-web@example.org</strong>" in page
@@ -165,7 +181,10 @@ def test_benchmark_charts_when_present():
     bench = BenchResult(
         run=RunRecord(),
         environment=Environment(collected=()),
-        modes=(ModeResult("host", "", measured=measured), ModeResult("macvlan", "", skipped_reason="no parent interface")),
+        modes=(
+            ModeResult("host", "", measured=measured),
+            ModeResult("macvlan", "", skipped_reason="no parent interface"),
+        ),
     )
     page = render(dataclasses.replace(scan_result(shop()), benchmark=bench))
     assert '<section id="benchmark">' in page
@@ -293,12 +312,19 @@ def test_saved_gate_verdict_is_kept():
             lambda d: d["findings"][0]["resource"].update(name=7),
             "findings[0].resource.name: expected a string",
         ),
-        (lambda d: d["scan"].update(started_at="yesterday"), "scan.started_at: not an ISO 8601 time: 'yesterday'"),
-        (lambda d: d["targets"][0].update(kind="ftp"),
-         "targets[0].kind: unknown value 'ftp' (expected one of engine, compose, snapshot)"),
+        (
+            lambda d: d["scan"].update(started_at="yesterday"),
+            "scan.started_at: not an ISO 8601 time: 'yesterday'",
+        ),
+        (
+            lambda d: d["targets"][0].update(kind="ftp"),
+            "targets[0].kind: unknown value 'ftp' (expected one of engine, compose, snapshot)",
+        ),
         (lambda d: d["targets"][0].update(notes="x" * 500), "targets[0].notes: expected a list"),
-        (lambda d: d["findings"][0].update(status=[{"deep": ["x"] * 300}]),
-         "findings[0].status: unknown value [{'deep': ['x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', '... (expected one of open, waived)"),
+        (
+            lambda d: d["findings"][0].update(status=[{"deep": ["x"] * 300}]),
+            "findings[0].status: unknown value [{'deep': ['x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', '... (expected one of open, waived)",
+        ),
         (lambda d: d.update(policy={"waived": "3"}), "policy.waived: expected an integer"),
         (
             lambda d: d["topology"]["targets"][0]["containers"][0].update(exposure="<b>"),

@@ -19,7 +19,9 @@ from auditor.model.severity import Severity
 
 
 def schema() -> dict:
-    return json.loads(resources.files("auditor.reports").joinpath("schemas/scan-result.schema.json").read_text())
+    return json.loads(
+        resources.files("auditor.reports").joinpath("schemas/scan-result.schema.json").read_text()
+    )
 
 
 def render(result: ScanResult) -> dict:
@@ -60,7 +62,6 @@ def test_incomplete_scan_never_passes():
     assert doc["gate"]["passed"] is False and doc["gate"]["verdict"] == "incomplete"
 
 
-
 def _analysed_result() -> ScanResult:
     """A scan of the captured default engine (tests/fixtures/netfilter/default) with its dumps."""
     from support.scan_fixtures import raw_of
@@ -89,7 +90,10 @@ def test_the_exposure_key_validates_and_carries_every_cell_with_its_trace():
     assert (cache["port"], cache["bindings"], cache["outside"]) == (6379, [], "reachable")
     lan = cache["cells"][0]
     assert (lan["zone"], lan["verdict"], lan["via"], lan["destination"]) == (
-        "lan:eth0", "reachable", "direct", "198.18.32.3:6379"
+        "lan:eth0",
+        "reachable",
+        "direct",
+        "198.18.32.3:6379",
     )
     assert lan["trace"].startswith("route forward via br-24787d536495 -> filter FORWARD rule 1")
     assert len(cache["cells"]) == len(target["zones"])

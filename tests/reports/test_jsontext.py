@@ -10,17 +10,15 @@ from hypothesis import strategies as st
 
 from auditor.model.jsontext import dumps
 
-EXACT = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
-    | st.text()
-)
+EXACT = st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63 - 1) | st.text()
 
 
 def documents(scalars):
-    return st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-                        max_leaves=30)
+    return st.recursive(
+        scalars,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+        max_leaves=30,
+    )
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)
@@ -39,4 +37,10 @@ def test_the_same_values_with_floats(document):
 
 def test_bidi_controls_and_astral_characters_are_escaped():
     text = dumps({"name": "cod\u202eexe.\x1b]0;t\x07\x9b😀"})
-    assert text.isascii() and "\\u202e" in text and "\\u001b" in text and "\\u009b" in text and "\\ud83d\\ude00" in text
+    assert (
+        text.isascii()
+        and "\\u202e" in text
+        and "\\u001b" in text
+        and "\\u009b" in text
+        and "\\ud83d\\ude00" in text
+    )

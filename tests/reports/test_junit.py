@@ -27,7 +27,10 @@ def suite(root: ET.Element, rule_id: str) -> ET.Element:
 
 
 def test_counts_match_findings():
-    snap = snapshot(container("web", ports=[port(80, 8080), port(443, 8443)]), container("cache", ports=[port(6379, host_ip="127.0.0.1")]))
+    snap = snapshot(
+        container("web", ports=[port(80, 8080), port(443, 8443)]),
+        container("cache", ports=[port(6379, host_ip="127.0.0.1")]),
+    )
     result = scan_result(snap)
     root = parse(result)
     open_count = sum(1 for f in result.findings if f.status == "open")
@@ -57,10 +60,14 @@ def test_rule_without_findings_is_one_passing_case_per_target():
 def test_waived_findings_are_skipped_and_rule_errors_are_errors():
     snap = snapshot(container("web", ports=[port(80, 8080)]))
     waivers = parse_waivers(
-        "- rule: PORT001\n  match: {container: web}\n  reason: front end\n  owner: team\n  expires: 2031-01-01\n", "w.yaml", ["PORT001"]
+        "- rule: PORT001\n  match: {container: web}\n  reason: front end\n  owner: team\n  expires: 2031-01-01\n",
+        "w.yaml",
+        ["PORT001"],
     )
     result = apply_policy(scan_result(snap), Policy(today=dt.date(2030, 1, 1), waivers=waivers))
-    result = result.__class__(**{**result.__dict__, "rule_errors": (RuleError("NET001", "testhost", "ValueError: boom"),)})
+    result = result.__class__(
+        **{**result.__dict__, "rule_errors": (RuleError("NET001", "testhost", "ValueError: boom"),)}
+    )
     root = parse(result)
     port001 = suite(root, "PORT001")
     (skipped,) = list(port001.iter("skipped"))

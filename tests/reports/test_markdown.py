@@ -22,7 +22,10 @@ def test_summary_header_and_counts():
     assert lines[0] == "### ✅ auditor: PASSED"
     assert "Gate: fail on high. 0 failing, 1 open." in text
     assert "| 0 | 0 | 1 | 0 | 0 |" in text
-    assert "| medium | PORT001 | container web | web publishes 80/tcp on host port 8080 of all IPv4 interfaces (0.0.0.0). | docker://testhost/containers/web |" in text
+    assert (
+        "| medium | PORT001 | container web | web publishes 80/tcp on host port 8080 of all IPv4 interfaces (0.0.0.0). | docker://testhost/containers/web |"
+        in text
+    )
 
 
 def test_hostile_names_render_as_text():
@@ -57,7 +60,10 @@ def test_expired_waivers_waived_count_and_baseline():
     result = waived_and_baselined()
     text = render(result)
     assert "1 open, 1 waived, 1 new and 1 existing against the baseline." in text
-    assert "- PORT001 (container=api), owner api-team, expired 2020-01-01: temporary. 1 finding(s) back, w.yaml:6" in text
+    assert (
+        "- PORT001 (container=api), owner api-team, expired 2020-01-01: temporary. 1 finding(s) back, w.yaml:6"
+        in text
+    )
     assert "(waiver expired) | docker://testhost/containers/api | new |" in text
 
 
@@ -65,4 +71,6 @@ def test_control_and_bidi_characters_are_shown_escaped():
     hostile = "gnp.\u202eexe\x1b]0;t\x07\u2066"
     text = render(scan_result(snapshot(container(hostile, ports=[port(80, 8080)])), rule_ids={"PORT001"}))
     assert not any(ch in text for ch in "\u202e\x1b\x07\u2066")
-    assert "gnp.\\\\u202eexe\\\\x1b\\]0;t\\\\x07\\\\u2066" in text  # the backslash itself escaped for Markdown
+    assert (
+        "gnp.\\\\u202eexe\\\\x1b\\]0;t\\\\x07\\\\u2066" in text
+    )  # the backslash itself escaped for Markdown

@@ -11,13 +11,19 @@ from pathlib import Path
 
 from auditor.app.scan import repository_root
 
-COMPOSE = "services:\n  db:\n    image: postgres:16\n    ports: [\"5432:5432\"]\n"
+COMPOSE = 'services:\n  db:\n    image: postgres:16\n    ports: ["5432:5432"]\n'
 
 
 def auditor(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "AUDITOR_STORE")}
-    return subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
 
 
 def make_repo(tmp_path: Path) -> Path:
@@ -32,8 +38,11 @@ def make_repo(tmp_path: Path) -> Path:
 def sarif_places(proc: subprocess.CompletedProcess) -> tuple[list[tuple[str, str | None, int]], dict]:
     assert proc.returncode == 1, proc.stderr
     run = json.loads(proc.stdout)["runs"][0]
-    found = [(loc["artifactLocation"]["uri"], loc["artifactLocation"].get("uriBaseId"), loc["region"]["startLine"])
-             for r in run["results"] for loc in (r["locations"][0]["physicalLocation"],)]
+    found = [
+        (loc["artifactLocation"]["uri"], loc["artifactLocation"].get("uriBaseId"), loc["region"]["startLine"])
+        for r in run["results"]
+        for loc in (r["locations"][0]["physicalLocation"],)
+    ]
     return found, run["originalUriBaseIds"]
 
 
@@ -59,8 +68,19 @@ def test_junit_codequality_and_markdown_use_the_same_paths(tmp_path):
     repo = make_repo(tmp_path)
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    proc = auditor("scan", str(repo), "-f", "none", "-o", "out.xml", "-o", "gl.codequality.json", "-o", "out.md",
-                   cwd=outside)
+    proc = auditor(
+        "scan",
+        str(repo),
+        "-f",
+        "none",
+        "-o",
+        "out.xml",
+        "-o",
+        "gl.codequality.json",
+        "-o",
+        "out.md",
+        cwd=outside,
+    )
     assert proc.returncode == 1, proc.stderr
     cases = ET.parse(outside / "out.xml").getroot().iter("testcase")  # noqa: S314 - our own output
     assert {c.get("file") for c in cases if c.find("failure") is not None} == {"services/db/compose.yaml"}
@@ -83,8 +103,10 @@ def test_a_file_outside_the_repository_is_an_absolute_uri_without_base(tmp_path)
     (lone / "compose.yaml").write_text(COMPOSE)
     proc = auditor("scan", str(repo / "services"), str(lone), "-f", "sarif", cwd=repo)
     found, _ = sarif_places(proc)
-    assert sorted(set(found)) == [((lone / "compose.yaml").resolve().as_uri(), None, 4),
-                                  ("services/db/compose.yaml", "%SRCROOT%", 4)]
+    assert sorted(set(found)) == [
+        ((lone / "compose.yaml").resolve().as_uri(), None, 4),
+        ("services/db/compose.yaml", "%SRCROOT%", 4),
+    ]
 
 
 def test_repository_root_finds_git_dirs_and_worktree_files(tmp_path):

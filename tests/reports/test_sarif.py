@@ -127,7 +127,10 @@ def test_fingerprints_are_stable_and_never_container_ids(risky):
 
 
 def test_live_container_points_at_its_compose_file_inside_the_repository(tmp_path):
-    labels = {**COMPOSE_LABELS, "com.docker.compose.project.config_files": str(tmp_path / "deploy" / "compose.yaml")}
+    labels = {
+        **COMPOSE_LABELS,
+        "com.docker.compose.project.config_files": str(tmp_path / "deploy" / "compose.yaml"),
+    }
     snap = snapshot(container("shop-web-1", ports=[port(80, 8080)], labels=labels, project="shop"))
     doc = render(scan_result(snap, root=str(tmp_path)))
     assert_valid_sarif(doc)
@@ -135,7 +138,11 @@ def test_live_container_points_at_its_compose_file_inside_the_repository(tmp_pat
     loc = result["locations"][0]
     assert loc["physicalLocation"]["artifactLocation"]["uri"] == "deploy/compose.yaml"
     assert loc["physicalLocation"]["region"]["startLine"] == 1
-    assert loc["logicalLocations"][0] == {"name": "shop-web-1", "fullyQualifiedName": "testhost/shop/shop-web-1", "kind": "resource"}
+    assert loc["logicalLocations"][0] == {
+        "name": "shop-web-1",
+        "fullyQualifiedName": "testhost/shop/shop-web-1",
+        "kind": "resource",
+    }
 
 
 def test_live_container_outside_the_repository_gets_a_stable_synthetic_uri(tmp_path):
@@ -150,13 +157,18 @@ def test_live_container_outside_the_repository_gets_a_stable_synthetic_uri(tmp_p
 def test_compose_finding_points_at_file_and_line(tmp_path):
     target = Target(SourceKind.COMPOSE, "shop", "compose.yaml")
     svc = container("web", compose=True, ports=[port(80, 8080)], project="shop")
-    bound = svc.ports[0].__class__(**{**svc.ports[0].__dict__, "origin": Origin(SourceKind.COMPOSE, "compose.yaml", 12, 9)})
+    bound = svc.ports[0].__class__(
+        **{**svc.ports[0].__dict__, "origin": Origin(SourceKind.COMPOSE, "compose.yaml", 12, 9)}
+    )
     svc = svc.__class__(**{**svc.__dict__, "ports": (bound,)})
     doc = render(scan_result(snapshot(svc, target=target), root=str(tmp_path)))
     assert_valid_sarif(doc)
     (result,) = results_by_rule(doc)["PORT001"]
     phys = result["locations"][0]["physicalLocation"]
-    assert phys == {"artifactLocation": {"uri": "compose.yaml", "uriBaseId": "%SRCROOT%"}, "region": {"startLine": 12}}
+    assert phys == {
+        "artifactLocation": {"uri": "compose.yaml", "uriBaseId": "%SRCROOT%"},
+        "region": {"startLine": 12},
+    }
 
 
 def test_waived_findings_are_suppressions_with_justification(risky):
@@ -172,7 +184,11 @@ def test_waived_findings_are_suppressions_with_justification(risky):
     by_rule = results_by_rule(doc)
     (web,) = by_rule["PORT001"]
     assert web["suppressions"] == [
-        {"kind": "external", "status": "accepted", "justification": "public web front end (owner: web-team, expires 2031-01-31)"}
+        {
+            "kind": "external",
+            "status": "accepted",
+            "justification": "public web front end (owner: web-team, expires 2031-01-31)",
+        }
     ]
     (hostnet,) = by_rule["NET003"]
     assert "suppressions" not in hostnet
@@ -193,7 +209,9 @@ def test_baseline_state(risky):
 
 
 def test_severity_override_changes_the_rule_score(risky):
-    result = apply_policy(scan_result(risky), Policy(today=dt.date(2030, 1, 1), severity={"PORT001": Severity.CRITICAL}))
+    result = apply_policy(
+        scan_result(risky), Policy(today=dt.date(2030, 1, 1), severity={"PORT001": Severity.CRITICAL})
+    )
     doc = render(result)
     assert_valid_sarif(doc)
     rule = next(r for r in doc["runs"][0]["tool"]["driver"]["rules"] if r["id"] == "PORT001")

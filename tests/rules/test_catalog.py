@@ -61,7 +61,9 @@ def test_needed_facts_exist_and_are_reported_when_unknown(rule):
 def test_every_rule_module_is_registered():
     registered = {r.check.__module__ for r in BUILTIN_RULES}
     modules = {
-        f"auditor.rules.{m.name}" for m in pkgutil.iter_modules(rules_pkg.__path__) if m.name not in HELPER_MODULES
+        f"auditor.rules.{m.name}"
+        for m in pkgutil.iter_modules(rules_pkg.__path__)
+        if m.name not in HELPER_MODULES
     }
     assert modules == registered
 
@@ -94,8 +96,14 @@ def test_a_rule_emitting_an_undeclared_severity_is_a_rule_error():
     from auditor.model.rule import Observation, Rule, RuleMeta
     from auditor.model.severity import Severity
 
-    meta = RuleMeta("NET999", "Something wrong", Severity.LOW, "r" * 90, "`compose` " + "x" * 60,
-                    other_severities=((Severity.MEDIUM, "sometimes"),))
+    meta = RuleMeta(
+        "NET999",
+        "Something wrong",
+        Severity.LOW,
+        "r" * 90,
+        "`compose` " + "x" * 60,
+        other_severities=((Severity.MEDIUM, "sometimes"),),
+    )
     snap = snapshot(container("a"))
     ok = Rule(meta, lambda s: [Observation(s.containers[0], "m", severity=Severity.MEDIUM)])
     bad = Rule(meta, lambda s: [Observation(s.containers[0], "m", severity=Severity.CRITICAL)])

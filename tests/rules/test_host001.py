@@ -12,7 +12,12 @@ from auditor.model.severity import Severity
 def test_public_listener_is_critical():
     daemon = DaemonFacts(tcp_api_without_tls=True, tcp_api_endpoints=("http://0.0.0.0:2375",))
     [f] = run_rule(RULE, snapshot(daemon=daemon))
-    assert (f.rule_id, f.resource.kind, f.resource.name, f.severity) == ("HOST001", "host", "testhost", Severity.CRITICAL)
+    assert (f.rule_id, f.resource.kind, f.resource.name, f.severity) == (
+        "HOST001",
+        "host",
+        "testhost",
+        Severity.CRITICAL,
+    )
     assert f.message == (
         "The Docker API listens on http://0.0.0.0:2375 without TLS client verification: "
         "anyone who can reach it gets root on the host."
@@ -20,7 +25,9 @@ def test_public_listener_is_critical():
 
 
 def test_loopback_only_listener_is_high():
-    daemon = DaemonFacts(tcp_api_without_tls=True, tcp_api_endpoints=("tcp://127.0.0.1:2375", "tcp://[::1]:2375"))
+    daemon = DaemonFacts(
+        tcp_api_without_tls=True, tcp_api_endpoints=("tcp://127.0.0.1:2375", "tcp://[::1]:2375")
+    )
     [f] = run_rule(RULE, snapshot(daemon=daemon))
     assert f.severity is Severity.HIGH
     assert "only loopback" in f.message

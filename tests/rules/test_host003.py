@@ -24,14 +24,24 @@ def test_both_firewalls_and_many_ports():
     many = [container(f"c{i}", ports=[port(80, 8000 + i)]) for i in range(5)]
     daemon = DaemonFacts(ufw_active=True, firewalld_active=True, docker_user_filters=False)
     [f] = run_rule(RULE, snapshot(*many, daemon=daemon))
-    assert f.message.startswith("UFW and firewalld are active but DOCKER-USER has no filtering rules: 5 published")
+    assert f.message.startswith(
+        "UFW and firewalld are active but DOCKER-USER has no filtering rules: 5 published"
+    )
     assert f.message.endswith("and 2 more).")
 
 
 def test_filtered_unknown_or_no_firewall_is_silent():
     assert run_rule(RULE, snapshot(WEB, daemon=DaemonFacts(ufw_active=True, docker_user_filters=True))) == []
     assert run_rule(RULE, snapshot(WEB, daemon=DaemonFacts(ufw_active=True))) == []
-    assert run_rule(RULE, snapshot(WEB, daemon=DaemonFacts(ufw_active=False, firewalld_active=False, docker_user_filters=False))) == []
+    assert (
+        run_rule(
+            RULE,
+            snapshot(
+                WEB, daemon=DaemonFacts(ufw_active=False, firewalld_active=False, docker_user_filters=False)
+            ),
+        )
+        == []
+    )
     assert run_rule(RULE, snapshot(WEB, daemon=DaemonFacts())) == []
 
 
@@ -65,7 +75,10 @@ def test_a_docker_user_rule_that_blocks_some_ports_names_exactly_those_left_open
         "web 0.0.0.0:8080->80/tcp, [::]:8080->80/tcp from lan:eth0, internet:eth0; "
         "1 blocked from outside: db 0.0.0.0:15432->5432/tcp."
     )
-    assert dict(f.evidence)["open_ports"] == "web 0.0.0.0:8080->80/tcp, [::]:8080->80/tcp from lan:eth0, internet:eth0"
+    assert (
+        dict(f.evidence)["open_ports"]
+        == "web 0.0.0.0:8080->80/tcp, [::]:8080->80/tcp from lan:eth0, internet:eth0"
+    )
     assert dict(f.evidence)["blocked_ports"] == "db 0.0.0.0:15432->5432/tcp"
 
 
@@ -86,7 +99,9 @@ def test_every_port_blocked_is_silent_and_undecided_ports_are_never_called_prote
     web, db, _ = _setup()
     closed = exposure(reach_port("web", 80, reach("lan:eth0", "blocked"), bindings=("0.0.0.0:8080->80/tcp",)))
     assert run_rule(RULE, snapshot(web, daemon=DaemonFacts(docker_user_filters=True), exposure=closed)) == []
-    undecided = exposure(reach_port("web", 80, reach("lan:eth0", "unknown"), bindings=("0.0.0.0:8080->80/tcp",)))
+    undecided = exposure(
+        reach_port("web", 80, reach("lan:eth0", "unknown"), bindings=("0.0.0.0:8080->80/tcp",))
+    )
     [f] = run_rule(RULE, snapshot(web, daemon=DaemonFacts(firewalld_active=True, docker_user_filters=True),
                                   exposure=undecided))  # fmt: skip
     assert f.message == (

@@ -20,13 +20,23 @@ def test_daemon_ipv6_without_ip6tables():
 
 
 def test_ipv6_network_without_ip6tables():
-    [f] = run_rule(RULE, snapshot(networks=(DEFAULT_BRIDGE, V6NET), daemon=DaemonFacts(ipv6=False, ip6tables=False)))
+    [f] = run_rule(
+        RULE, snapshot(networks=(DEFAULT_BRIDGE, V6NET), daemon=DaemonFacts(ipv6=False, ip6tables=False))
+    )
     assert (f.resource.kind, f.resource.name) == ("network", "v6")
-    assert f.message == "network v6 has IPv6 enabled but ip6tables is off: its IPv6 traffic is not filtered or isolated."
+    assert (
+        f.message
+        == "network v6 has IPv6 enabled but ip6tables is off: its IPv6 traffic is not filtered or isolated."
+    )
 
 
 def test_ip6tables_on_or_unknown_is_silent():
-    assert run_rule(RULE, snapshot(networks=(DEFAULT_BRIDGE, V6NET), daemon=DaemonFacts(ipv6=True, ip6tables=True))) == []
+    assert (
+        run_rule(
+            RULE, snapshot(networks=(DEFAULT_BRIDGE, V6NET), daemon=DaemonFacts(ipv6=True, ip6tables=True))
+        )
+        == []
+    )
     assert run_rule(RULE, snapshot(networks=(DEFAULT_BRIDGE, V6NET), daemon=DaemonFacts(ipv6=True))) == []
 
 

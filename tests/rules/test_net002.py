@@ -36,7 +36,10 @@ def test_project_network_joined_from_outside():
     )
     only_outsider = snapshot(container("debug", networks=("shop_default",)), networks=(DEFAULT_BRIDGE, net))
     [f] = run_rule(RULE, only_outsider)
-    assert f.message == "network shop_default (created by project shop) is shared by standalone containers (debug)."
+    assert (
+        f.message
+        == "network shop_default (created by project shop) is shared by standalone containers (debug)."
+    )
 
 
 def test_one_project_or_only_standalone_is_silent():
@@ -47,11 +50,16 @@ def test_one_project_or_only_standalone_is_silent():
         networks=(DEFAULT_BRIDGE, net),
     )
     assert run_rule(RULE, snap) == []
-    assert run_rule(RULE, snapshot(container("a", networks=("tools",)), container("b", networks=("tools",)))) == []
+    assert (
+        run_rule(RULE, snapshot(container("a", networks=("tools",)), container("b", networks=("tools",))))
+        == []
+    )
 
 
 def test_default_bridge_is_left_to_net001():
-    snap = snapshot(container("a", project="x", networks=("bridge",)), container("b", project="y", networks=("bridge",)))
+    snap = snapshot(
+        container("a", project="x", networks=("bridge",)), container("b", project="y", networks=("bridge",))
+    )
     assert run_rule(RULE, snap) == []
 
 
@@ -69,7 +77,9 @@ def test_backend_reachable_from_another_project_escalates_to_high():
 
 
 def test_without_backends_severity_stays_medium():
-    snap = snapshot(container("a", project="x", networks=("n",)), container("b", project="y", networks=("n",)))
+    snap = snapshot(
+        container("a", project="x", networks=("n",)), container("b", project="y", networks=("n",))
+    )
     [f] = run_rule(RULE, snap)
     assert f.severity is Severity.MEDIUM
 

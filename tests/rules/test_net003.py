@@ -15,5 +15,9 @@ def test_fires_on_host_mode():
 
 
 def test_silent_otherwise():
-    snap = snapshot(container("a"), container("b", networks=(), network_mode="none"), container("c", network_mode="container:a"))
+    snap = snapshot(
+        container("a"),
+        container("b", networks=(), network_mode="none"),
+        container("c", network_mode="container:a"),
+    )
     assert run_rule(RULE, snap) == []

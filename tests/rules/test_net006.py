@@ -13,7 +13,10 @@ def test_datastores_only_network_fires():
     )
     [f] = run_rule(RULE, snap)
     assert (f.rule_id, f.resource.kind, f.resource.name) == ("NET006", "network", "backend")
-    assert f.message == "network backend holds only backend services (cache (Redis), db (PostgreSQL)) but is not internal."
+    assert (
+        f.message
+        == "network backend holds only backend services (cache (Redis), db (PostgreSQL)) but is not internal."
+    )
 
 
 def test_internal_network_or_unknown_internal_is_silent():

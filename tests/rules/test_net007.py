@@ -10,7 +10,10 @@ def test_macvlan_with_parent_fires():
     net = network("lan", driver="macvlan", options={"parent": "eth0"})
     [f] = run_rule(RULE, snapshot(container("cam", networks=("lan",)), networks=(DEFAULT_BRIDGE, net)))
     assert (f.rule_id, f.resource.name) == ("NET007", "cam")
-    assert f.message == "cam is attached to macvlan network lan on parent interface eth0: it sits directly on the LAN."
+    assert (
+        f.message
+        == "cam is attached to macvlan network lan on parent interface eth0: it sits directly on the LAN."
+    )
 
 
 def test_ipvlan_without_parent():

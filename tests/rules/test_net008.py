@@ -9,9 +9,13 @@ from auditor.model.records import Network
 
 
 def test_plain_overlay_fires():
-    [f] = run_rule(RULE, snapshot(networks=(DEFAULT_BRIDGE, network("backend", driver="overlay", scope="swarm"))))
+    [f] = run_rule(
+        RULE, snapshot(networks=(DEFAULT_BRIDGE, network("backend", driver="overlay", scope="swarm")))
+    )
     assert (f.rule_id, f.resource.kind, f.resource.name) == ("NET008", "network", "backend")
-    assert f.message == "overlay network backend is not encrypted: traffic between nodes is sent in clear text."
+    assert (
+        f.message == "overlay network backend is not encrypted: traffic between nodes is sent in clear text."
+    )
 
 
 def test_encrypted_option_even_empty_is_silent():
@@ -22,4 +26,7 @@ def test_encrypted_option_even_empty_is_silent():
 def test_ingress_is_named_and_bridges_ignored():
     ingress = Network(name="ingress", driver="overlay", ingress=True)
     [f] = run_rule(RULE, snapshot(networks=(DEFAULT_BRIDGE, ingress, network("appnet"))))
-    assert f.message == "ingress overlay network ingress is not encrypted: traffic between nodes is sent in clear text."
+    assert (
+        f.message
+        == "ingress overlay network ingress is not encrypted: traffic between nodes is sent in clear text."
+    )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from auditor.rules.net012_direct_routing import RULE
 from support.builders import container, exposure, port, reach, reach_port, run_rule, snapshot
 
-TRACE = "route forward via docker0 -> filter FORWARD rule 1 -> DOCKER-USER rule 1 RETURN -> FORWARD policy ACCEPT"
+TRACE = (
+    "route forward via docker0 -> filter FORWARD rule 1 -> DOCKER-USER rule 1 RETURN -> FORWARD policy ACCEPT"
+)
 CACHE = container("cache", image="redis:7", ports=[port(6379, published=False)])
 
 
@@ -19,7 +21,12 @@ def test_an_unpublished_port_routed_to_from_the_lan_is_reported_with_its_trace()
         reach("internet:eth0", "blocked"),
     )
     [f] = run_rule(RULE, snapshot(CACHE, exposure=exp))
-    assert (f.rule_id, f.resource.name, f.severity.label, f.key) == ("NET012", "cache", "medium", "direct:6379/tcp")
+    assert (f.rule_id, f.resource.name, f.severity.label, f.key) == (
+        "NET012",
+        "cache",
+        "medium",
+        "direct:6379/tcp",
+    )
     assert f.message == (
         "cache does not publish 6379/tcp, but a LAN host that routes the container's subnet via this host "
         f"reaches it at 198.18.16.2:6379 (lan:eth0): {TRACE}."
@@ -31,8 +38,14 @@ def test_an_unpublished_port_routed_to_from_the_lan_is_reported_with_its_trace()
 
 def test_blocked_unknown_published_or_other_zones_are_silent():
     assert run_rule(RULE, snapshot(CACHE)) == []  # no analysis: no claim
-    assert run_rule(RULE, snapshot(CACHE, exposure=cache_reach(reach("lan:eth0", "blocked", via="direct")))) == []
-    assert run_rule(RULE, snapshot(CACHE, exposure=cache_reach(reach("lan:eth0", "unknown", via="direct")))) == []
+    assert (
+        run_rule(RULE, snapshot(CACHE, exposure=cache_reach(reach("lan:eth0", "blocked", via="direct"))))
+        == []
+    )
+    assert (
+        run_rule(RULE, snapshot(CACHE, exposure=cache_reach(reach("lan:eth0", "unknown", via="direct"))))
+        == []
+    )
     inside = cache_reach(reach("network:appnet", via="direct"), reach("host", via="direct"))
     assert run_rule(RULE, snapshot(CACHE, exposure=inside)) == []  # its own network may reach it
     published = exposure(

@@ -24,7 +24,10 @@ def test_ipv4_and_ipv6_wildcards_are_one_finding():
 
 def test_empty_host_ip_means_all_interfaces():
     [f] = run_rule(RULE, snapshot(container("web", ports=[port(80, None, host_ip="", published=True)])))
-    assert f.message == "web publishes 80/tcp on host port 80 (privileged, below 1024) of all interfaces (no host IP given)."
+    assert (
+        f.message
+        == "web publishes 80/tcp on host port 80 (privileged, below 1024) of all interfaces (no host IP given)."
+    )
 
 
 def test_silent_on_loopback_specific_address_and_exposed_only():
@@ -90,7 +93,10 @@ def test_an_entry_a_specific_rule_reports_is_left_to_it():
 
 def test_a_privileged_host_port_is_said_in_the_finding():
     [f] = run_rule(RULE, snapshot(container("web", ports=[port(8080, 443)])))
-    assert f.message == "web publishes 8080/tcp on host port 443 (privileged, below 1024) of all IPv4 interfaces (0.0.0.0)."
+    assert (
+        f.message
+        == "web publishes 8080/tcp on host port 443 (privileged, below 1024) of all IPv4 interfaces (0.0.0.0)."
+    )
     assert dict(f.evidence)["privileged_host_port"] == "true"
 
 
@@ -140,7 +146,10 @@ def test_exposure_blocked_from_outside_is_low_and_names_who_still_reaches_it():
 def test_exposure_unknown_is_never_called_protected():
     from support.builders import reach
 
-    exp = _exposed(reach("lan:eth0", "unknown", reasons=("-m recent is not modelled",)), reach("internet:eth0", "blocked"))
+    exp = _exposed(
+        reach("lan:eth0", "unknown", reasons=("-m recent is not modelled",)),
+        reach("internet:eth0", "blocked"),
+    )
     [f] = run_rule(RULE, snapshot(EXP_WEB, exposure=exp))
     assert f.severity.label == "medium"
     assert f.message.endswith(

@@ -181,7 +181,11 @@ def test_exposure_decides_severity_and_message():
         "so exposure is critical. The host's firewall lets clients from outside reach it (lan:eth0, e.g. at "
         "198.18.0.1:6379)."
     )
-    unknown = exposure(reach_port("cache", 6379, reach("lan:eth0", "unknown"), bindings=("0.0.0.0:6379->6379/tcp",)))
+    unknown = exposure(
+        reach_port("cache", 6379, reach("lan:eth0", "unknown"), bindings=("0.0.0.0:6379->6379/tcp",))
+    )
     [f] = run_rule(RULE, snapshot(redis, exposure=unknown))
     assert f.severity.label == "critical"
-    assert "could not be decided (lan:eth0: a rule the model cannot decide); treat it as reachable." in f.message
+    assert (
+        "could not be decided (lan:eth0: a rule the model cannot decide); treat it as reachable." in f.message
+    )

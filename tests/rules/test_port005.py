@@ -26,7 +26,11 @@ def test_memcached_on_specific_lan_address_fires():
 def test_tcp_and_loopback_are_silent():
     c = container(
         "dns",
-        ports=[port(53, protocol="tcp"), port(123, protocol="udp", host_ip="127.0.0.1"), port(161, protocol="udp", host_ip="::1")],
+        ports=[
+            port(53, protocol="tcp"),
+            port(123, protocol="udp", host_ip="127.0.0.1"),
+            port(161, protocol="udp", host_ip="::1"),
+        ],
     )
     assert run_rule(RULE, snapshot(c)) == []
 
@@ -38,5 +42,8 @@ def test_recognised_by_container_port_not_host_port():
 
 
 def test_empty_host_ip_with_loopback_daemon_default_is_silent():
-    snap = snapshot(container("ntp", ports=[port(123, protocol="udp", host_ip="")]), daemon=DaemonFacts(default_bind_ip="127.0.0.1"))
+    snap = snapshot(
+        container("ntp", ports=[port(123, protocol="udp", host_ip="")]),
+        daemon=DaemonFacts(default_bind_ip="127.0.0.1"),
+    )
     assert run_rule(RULE, snap) == []

@@ -31,8 +31,13 @@ def test_loopback_and_boundary():
 
 
 def test_ipv6_address_and_range_starting_low():
-    c = container("a", ports=[port(53, 53, host_ip="2001:db8::1", protocol="udp"),
-                              port(1000, 1000, host_ip="10.0.0.5", host_port_end=1100)])
+    c = container(
+        "a",
+        ports=[
+            port(53, 53, host_ip="2001:db8::1", protocol="udp"),
+            port(1000, 1000, host_ip="10.0.0.5", host_port_end=1100),
+        ],
+    )
     findings = run_rule(RULE, snapshot(c))
     assert sorted(f.message for f in findings) == [
         "a publishes privileged host port 1000/tcp (container port 1000) on 10.0.0.5.",

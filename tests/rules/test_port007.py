@@ -13,28 +13,72 @@ def _messages(*containers):
 
 
 def test_same_wildcard_port_clashes_for_both():
-    findings = run_rule(RULE, snapshot(container("a", ports=[port(80, 8080)]), container("b", ports=[port(81, 8080)])))
+    findings = run_rule(
+        RULE, snapshot(container("a", ports=[port(80, 8080)]), container("b", ports=[port(81, 8080)]))
+    )
     assert sorted((f.rule_id, f.resource.name, f.message) for f in findings) == [
-        ("PORT007", "a", "a claims host port 0.0.0.0:8080->80/tcp, which b (0.0.0.0:8080->81/tcp) also claims."),
-        ("PORT007", "b", "b claims host port 0.0.0.0:8080->81/tcp, which a (0.0.0.0:8080->80/tcp) also claims."),
+        (
+            "PORT007",
+            "a",
+            "a claims host port 0.0.0.0:8080->80/tcp, which b (0.0.0.0:8080->81/tcp) also claims.",
+        ),
+        (
+            "PORT007",
+            "b",
+            "b claims host port 0.0.0.0:8080->81/tcp, which a (0.0.0.0:8080->80/tcp) also claims.",
+        ),
     ]
 
 
 def test_wildcard_overlaps_specific_ipv4_but_not_ipv6():
-    assert len(_messages(container("a", ports=[port(80, 8080)]), container("b", ports=[port(80, 8080, host_ip="127.0.0.1")]))) == 2
-    assert _messages(container("a", ports=[port(80, 8080)]), container("b", ports=[port(80, 8080, host_ip="::1")])) == []
+    assert (
+        len(
+            _messages(
+                container("a", ports=[port(80, 8080)]),
+                container("b", ports=[port(80, 8080, host_ip="127.0.0.1")]),
+            )
+        )
+        == 2
+    )
+    assert (
+        _messages(
+            container("a", ports=[port(80, 8080)]), container("b", ports=[port(80, 8080, host_ip="::1")])
+        )
+        == []
+    )
 
 
 def test_ipv6_wildcard_and_empty_host_ip():
-    assert len(_messages(container("a", ports=[port(80, 8080, host_ip="::")]), container("b", ports=[port(80, 8080, host_ip="::1")]))) == 2
-    assert len(_messages(container("a", ports=[port(80, 8080, host_ip="")]), container("b", ports=[port(80, 8080, host_ip="::1")]))) == 2
+    assert (
+        len(
+            _messages(
+                container("a", ports=[port(80, 8080, host_ip="::")]),
+                container("b", ports=[port(80, 8080, host_ip="::1")]),
+            )
+        )
+        == 2
+    )
+    assert (
+        len(
+            _messages(
+                container("a", ports=[port(80, 8080, host_ip="")]),
+                container("b", ports=[port(80, 8080, host_ip="::1")]),
+            )
+        )
+        == 2
+    )
 
 
 def test_different_addresses_protocols_or_ports_do_not_clash():
-    assert _messages(
-        container("a", ports=[port(80, 8080, host_ip="127.0.0.1"), port(53, 53, protocol="udp")]),
-        container("b", ports=[port(80, 8080, host_ip="127.0.0.2"), port(53, 53, protocol="tcp"), port(80, 8081)]),
-    ) == []
+    assert (
+        _messages(
+            container("a", ports=[port(80, 8080, host_ip="127.0.0.1"), port(53, 53, protocol="udp")]),
+            container(
+                "b", ports=[port(80, 8080, host_ip="127.0.0.2"), port(53, 53, protocol="tcp"), port(80, 8081)]
+            ),
+        )
+        == []
+    )
 
 
 def test_ranges_overlap():
@@ -59,7 +103,10 @@ def test_one_container_dual_stack_is_not_a_clash_and_compose_services():
     web = container("web", compose=True, ports=[port(80, 8080, host_ip="")])
     api = container("api", compose=True, ports=[port(3000, 8080, host_ip="")])
     findings = run_rule(RULE, snapshot(web, api))
-    assert sorted((f.resource.kind, f.resource.name) for f in findings) == [("service", "api"), ("service", "web")]
+    assert sorted((f.resource.kind, f.resource.name) for f in findings) == [
+        ("service", "api"),
+        ("service", "web"),
+    ]
 
 
 def test_address_overlap_helper():
@@ -77,12 +124,16 @@ def _pairwise(snap) -> list[str]:
     claims = [(c, p) for c in snap.containers for p in c.published_ports if p.host_port is not None]
     out, reported = [], set()
     for c, p in claims:
-        others = sorted({f"{name_of(o)} ({q.display()})" for o, q in claims if o.name != c.name and bindings_clash(p, q)})
+        others = sorted(
+            {f"{name_of(o)} ({q.display()})" for o, q in claims if o.name != c.name and bindings_clash(p, q)}
+        )
         key = f"{port_key(p)}:{p.host_port}"
         if others and (c.name, key) not in reported:
             reported.add((c.name, key))
             verb = "claims" if len(others) == 1 else "claim"
-            out.append(f"{name_of(c)} claims host port {p.display()}, which {' and '.join(others)} also {verb}.")
+            out.append(
+                f"{name_of(c)} claims host port {p.display()}, which {' and '.join(others)} also {verb}."
+            )
     return sorted(out)
 
 
@@ -92,7 +143,18 @@ def test_indexed_search_says_what_the_pairwise_comparison_says():
     import random
 
     rng = random.Random(7)
-    ips = ["", "0.0.0.0", "::", "127.0.0.1", "127.0.0.2", "::1", "0:0::1", "localhost", "not-an-ip", "10.0.0.1"]
+    ips = [
+        "",
+        "0.0.0.0",
+        "::",
+        "127.0.0.1",
+        "127.0.0.2",
+        "::1",
+        "0:0::1",
+        "localhost",
+        "not-an-ip",
+        "10.0.0.1",
+    ]
     for _ in range(300):
         containers = []
         for n in range(rng.randint(1, 6)):
@@ -100,8 +162,15 @@ def test_indexed_search_says_what_the_pairwise_comparison_says():
             for _ in range(rng.randint(0, 4)):
                 start = rng.randint(1, 30)
                 end = start + rng.choice([0, 0, 0, 1, 5, 20])
-                ports.append(port(rng.randint(1, 3), start, host_ip=rng.choice(ips), protocol=rng.choice(["tcp", "udp"]),
-                                  host_port_end=end if end > start else None))
+                ports.append(
+                    port(
+                        rng.randint(1, 3),
+                        start,
+                        host_ip=rng.choice(ips),
+                        protocol=rng.choice(["tcp", "udp"]),
+                        host_port_end=end if end > start else None,
+                    )
+                )
             containers.append(container(rng.choice(["a", "b", "c", "d", f"x{n}"]), ports=ports))
         snap = snapshot(*containers)
         assert _messages(*containers) == _pairwise(snap)

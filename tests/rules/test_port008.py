@@ -29,8 +29,18 @@ def test_firewalld_regression_window():
     daemon = DaemonFacts(server_version="28.3.2", firewalld_active=True)
     [f] = run_rule(RULE, snapshot(LOOPBACK_DB, daemon=daemon))
     assert f.message.endswith("firewalld is active and engine 28.3.2 is older than 28.3.3 (CVE-2025-54388).")
-    assert run_rule(RULE, snapshot(LOOPBACK_DB, daemon=DaemonFacts(server_version="28.3.3", firewalld_active=True))) == []
-    assert run_rule(RULE, snapshot(LOOPBACK_DB, daemon=DaemonFacts(server_version="28.3.2", firewalld_active=False))) == []
+    assert (
+        run_rule(
+            RULE, snapshot(LOOPBACK_DB, daemon=DaemonFacts(server_version="28.3.3", firewalld_active=True))
+        )
+        == []
+    )
+    assert (
+        run_rule(
+            RULE, snapshot(LOOPBACK_DB, daemon=DaemonFacts(server_version="28.3.2", firewalld_active=False))
+        )
+        == []
+    )
 
 
 def test_protection_turned_off():

@@ -129,8 +129,15 @@ DEFAULT_BRIDGE = network(
 
 
 def reach(
-    zone: str, verdict: str = "reachable", *, via: str | None = None, destination: str | None = None,
-    trace: str = "", reasons=(), relation: str | None = None, published: str | None = "same",
+    zone: str,
+    verdict: str = "reachable",
+    *,
+    via: str | None = None,
+    destination: str | None = None,
+    trace: str = "",
+    reasons=(),
+    relation: str | None = None,
+    published: str | None = "same",
 ) -> ZoneReach:
     """One zone's answer for a port: ``reach("lan:eth0", "blocked", trace="... DROP")``; the
     kind and relation follow from the zone's name. The answer through the published ports is
@@ -145,7 +152,11 @@ def reach(
 
 
 def reach_port(
-    container_name: str, container_port: int, *cells: ZoneReach, protocol: str = "tcp", bindings=(),
+    container_name: str,
+    container_port: int,
+    *cells: ZoneReach,
+    protocol: str = "tcp",
+    bindings=(),
     network_mode: str = "bridge",
 ) -> PortReach:
     return PortReach(container_name, container_port, protocol, network_mode, tuple(bindings), cells)
@@ -155,14 +166,20 @@ def exposure(*ports: PortReach, notes=()) -> Exposure:
     """An exposure whose zones are those its cells name, in first-seen order."""
     zones = dict.fromkeys(c.zone for p in ports for c in p.cells)
     return Exposure(
-        tuple(ExposureZone(z, z.split(":", 1)[0], z.split(":", 1)[1] if ":" in z else None, None, z) for z in zones),
+        tuple(
+            ExposureZone(z, z.split(":", 1)[0], z.split(":", 1)[1] if ":" in z else None, None, z)
+            for z in zones
+        ),
         tuple(ports),
         tuple(notes),
     )
 
 
 def snapshot(
-    *containers: Container, networks=None, daemon: DaemonFacts | None = None, target: Target = TARGET,
+    *containers: Container,
+    networks=None,
+    daemon: DaemonFacts | None = None,
+    target: Target = TARGET,
     exposure: Exposure | None = None,
 ) -> Snapshot:
     """A snapshot; networks default to the default bridge plus every network containers name."""
@@ -170,7 +187,10 @@ def snapshot(
         names = sorted({n for c in containers for n in c.network_names} - {"bridge"})
         networks = (DEFAULT_BRIDGE, *(network(n) for n in names))
     return Snapshot(
-        target=target, daemon=daemon or DaemonFacts(), containers=tuple(containers), networks=tuple(networks),
+        target=target,
+        daemon=daemon or DaemonFacts(),
+        containers=tuple(containers),
+        networks=tuple(networks),
         exposure=exposure,
     )
 

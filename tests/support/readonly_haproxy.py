@@ -29,8 +29,13 @@ def tool(name: str) -> str:
 def readonly_haproxy(sock: Path, group: int | None = None) -> Iterator[str]:
     """Start haproxy on ``sock``; ``group`` owns the socket (mode 660), as in the deployments."""
     env = {**os.environ, "AUDITOR_PROXY_SOCKET": str(sock), "DOCKER_SOCKET": "/var/run/docker.sock"}
-    proc = subprocess.Popen([tool("haproxy"), "-db", "-f", str(PROXY_CFG)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [tool("haproxy"), "-db", "-f", str(PROXY_CFG)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while not sock.exists():

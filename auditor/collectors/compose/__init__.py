@@ -36,8 +36,12 @@ def _saved_json(path: Path, uri: str) -> list[Collected] | None:
     return None if doc is None else list(SavedSource(((str(path), doc),)).collect())
 
 
-def collect_project(spec: ProjectSpec, options: ComposeOptions, parsed: Parsed | None = None,
-                    environ: Mapping[str, str] | None = None) -> list[Collected]:
+def collect_project(
+    spec: ProjectSpec,
+    options: ComposeOptions,
+    parsed: Parsed | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> list[Collected]:
     """Load one project; any failure becomes a failed target naming the main file."""
     uri = Uris(spec.root)(spec.files[0])
     if len(spec.files) == 1 and spec.stdin is None:
@@ -61,7 +65,9 @@ def collect_project(spec: ProjectSpec, options: ComposeOptions, parsed: Parsed |
     return [Collected(snapshot.target, snapshot)]
 
 
-def collect_compose(paths: Sequence[Path], options: ComposeOptions, stdin: str | None = None) -> list[Collected]:
+def collect_compose(
+    paths: Sequence[Path], options: ComposeOptions, stdin: str | None = None
+) -> list[Collected]:
     """Every compose project named by ``paths`` and ``options.merge_files``; the path ``-`` is
     the compose file ``stdin`` holds (its project directory is the current one, as with
     ``docker compose -f -``).
@@ -83,8 +89,13 @@ def collect_compose(paths: Sequence[Path], options: ComposeOptions, stdin: str |
                 found[path] = discover(path, parsed[path])
             except InputError as exc:
                 found[path] = exc
-    covered = {os.path.realpath(f) for d in found.values() if isinstance(d, Discovery)
-               for project in d.projects for f in project.files}  # realpath: a symlink loop is the reader's to report
+    covered = {
+        os.path.realpath(f)
+        for d in found.values()
+        if isinstance(d, Discovery)
+        for project in d.projects
+        for f in project.files
+    }  # realpath: a symlink loop is the reader's to report
     for path in map(Path, paths):
         if stdin is not None and path == STDIN_PATH:
             out.extend(collect_project(ProjectSpec((path,), cwd, stdin=stdin), options))
@@ -103,5 +114,9 @@ def collect_compose(paths: Sequence[Path], options: ComposeOptions, stdin: str |
             message = "no compose files found below this directory (looked for compose*.y(a)ml and docker-compose*.y(a)ml)"
             out.append(_failed(str(path), InputError(message, str(path))))
         for project in discovery.projects:
-            out.extend(collect_project(ProjectSpec(project.files, path, project.notes), options, parsed[path], environ))
+            out.extend(
+                collect_project(
+                    ProjectSpec(project.files, path, project.notes), options, parsed[path], environ
+                )
+            )
     return out

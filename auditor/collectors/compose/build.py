@@ -104,7 +104,9 @@ class ProjectBuilder:
 
     def gap(self, message: str, origin: Origin) -> None:
         """Something compose would refuse that another file (or a variable) could supply."""
-        self.gaps.append(f"{origin.uri}:{origin.line}: {message}" if origin.line else f"{origin.uri}: {message}")
+        self.gaps.append(
+            f"{origin.uri}:{origin.line}: {message}" if origin.line else f"{origin.uri}: {message}"
+        )
 
     # --- networks ------------------------------------------------------------------------
 
@@ -143,7 +145,9 @@ class ProjectBuilder:
             attachable=bool(to_bool(spec.get("attachable"), "attachable", spec.at("attachable"))),
             enable_ipv6=to_bool(spec.get("enable_ipv6"), "enable_ipv6", spec.at("enable_ipv6")),
             external=False,
-            options=tuple(sorted(string_map(spec.get("driver_opts"), "driver_opts", spec.at("driver_opts")).items())),
+            options=tuple(
+                sorted(string_map(spec.get("driver_opts"), "driver_opts", spec.at("driver_opts")).items())
+            ),
             labels=redact_labels(string_map(spec.get("labels"), "labels", spec.at("labels"))),
             project=self.project,
             origin=origin,
@@ -214,16 +218,24 @@ class ProjectBuilder:
             for i, entry in enumerate(entries):
                 origin = entries.at(i)
                 try:
-                    bindings = parse_port(entry, origin, i) if field == "ports" else parse_expose(entry, origin)
+                    bindings = (
+                        parse_port(entry, origin, i) if field == "ports" else parse_expose(entry, origin)
+                    )
                 except PortSpecError as exc:
                     if came_from_variables(entry):  # the parser quotes values: they may be .env secrets
-                        raise fail(f"service {name}: invalid {field} entry {as_written(entry)!r} (after "
-                                   "interpolation; the variables' values are not shown)", origin) from None
+                        raise fail(
+                            f"service {name}: invalid {field} entry {as_written(entry)!r} (after "
+                            "interpolation; the variables' values are not shown)",
+                            origin,
+                        ) from None
                     raise fail(f"service {name}: {exc}", origin) from None
                 self.bindings += len(bindings)
                 if self.bindings > MAX_PORT_BINDINGS:
-                    raise fail(f"service {name}: the project publishes more than {MAX_PORT_BINDINGS:,} port "
-                               "bindings (one container publishing every port on IPv4 and IPv6 lists 131,070)", origin)
+                    raise fail(
+                        f"service {name}: the project publishes more than {MAX_PORT_BINDINGS:,} port "
+                        "bindings (one container publishing every port on IPv4 and IPv6 lists 131,070)",
+                        origin,
+                    )
                 if field == "ports":  # each binding knows its entry's index already
                     items.extend(zip(dedupe_keys(entry, bindings), bindings, strict=True))
                 else:
@@ -245,8 +257,11 @@ class ProjectBuilder:
                 mount = parse_volume(entry, entries.at(i), named)
             except VolumeSpecError as exc:
                 if came_from_variables(entry):
-                    raise fail(f"service {name}: invalid volume {as_written(entry)!r} (after interpolation; the "
-                               "variables' values are not shown)", entries.at(i)) from None
+                    raise fail(
+                        f"service {name}: invalid volume {as_written(entry)!r} (after interpolation; the "
+                        "variables' values are not shown)",
+                        entries.at(i),
+                    ) from None
                 raise fail(f"service {name}: {exc}", entries.at(i)) from None
             for key in undefined:
                 self.gap(f"service {name} refers to undefined volume {key}", entries.at(i))
@@ -263,14 +278,18 @@ class ProjectBuilder:
         if svc.get("networks") is not None:
             raise fail(f"service {name} declares mutually exclusive network_mode and networks", origin)
         if mode.startswith("service:") and mode[len("service:") :] not in self.services:
-            self.gap(f"service {name}: network_mode refers to undefined service {mode[len('service:'):]}", origin)
+            self.gap(
+                f"service {name}: network_mode refers to undefined service {mode[len('service:') :]}", origin
+            )
         return mode
 
     def validate(self, name: str, svc: Map) -> None:
         """Compose's own checks of a service that the model does not otherwise need."""
         for key, value in svc.items():
             if value is None and key not in NULLABLE_KEYS and not key.startswith("x-"):
-                raise fail(f"service {name}: {key} must not be empty (compose refuses a null {key})", svc.at(key))
+                raise fail(
+                    f"service {name}: {key} must not be empty (compose refuses a null {key})", svc.at(key)
+                )
         if "image" not in svc and "build" not in svc:
             self.gap(f"service {name} has neither an image nor a build context", self.services.at(name))
         depends = svc.get("depends_on")
@@ -333,7 +352,9 @@ class ProjectBuilder:
             endpoints=endpoints,
             ports=tuple(self.ports(name, svc)),
             publish_all_ports=None,
-            privileged=bool(to_bool(svc.get("privileged"), f"service {name} privileged", svc.at("privileged"))),
+            privileged=bool(
+                to_bool(svc.get("privileged"), f"service {name} privileged", svc.at("privileged"))
+            ),
             privileged_origin=svc.at("privileged") if "privileged" in svc else None,
             cap_add=tuple(caps["cap_add"]),
             cap_add_origins=tuple(caps["cap_add"].values()),
@@ -347,7 +368,11 @@ class ProjectBuilder:
         )
 
     def snapshot(
-        self, active: list[str], notes: tuple[str, ...] = (), warnings: tuple[str, ...] = (), gaps: tuple[str, ...] = ()
+        self,
+        active: list[str],
+        notes: tuple[str, ...] = (),
+        warnings: tuple[str, ...] = (),
+        gaps: tuple[str, ...] = (),
     ) -> Snapshot:
         containers = [self.container(name, self.services[name]) for name in active]
         networks = [self.build_network(key) for key in self.used_networks]

@@ -39,9 +39,23 @@ OVERRIDE_NAMES = (
 COMPOSE_LIKE = re.compile(r"(docker-)?compose([._-][^/]*)?\.ya?ml\Z")
 SKIPPED_DIRS = frozenset(
     {
-        ".git", ".hg", ".svn", "node_modules", ".venv", "venv", "vendor", "__pycache__", ".tox",
-        ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".terraform", "site-packages",
-        ".idea", ".cache",
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        ".venv",
+        "venv",
+        "vendor",
+        "__pycache__",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".terraform",
+        "site-packages",
+        ".idea",
+        ".cache",
     }
 )
 MAX_ENTRIES = 500_000
@@ -83,7 +97,13 @@ def _references(tree: Map) -> list[str]:
             out.append(item)
         elif isinstance(item, Map):
             raw = item.get("path")
-            out += [raw] if isinstance(raw, str) else [p for p in raw if isinstance(p, str)] if isinstance(raw, Seq) else []
+            out += (
+                [raw]
+                if isinstance(raw, str)
+                else [p for p in raw if isinstance(p, str)]
+                if isinstance(raw, Seq)
+                else []
+            )
     services = tree.get("services")
     for svc in services.values() if isinstance(services, Map) else []:
         ext = svc.get("extends") if isinstance(svc, Map) else None
@@ -115,8 +135,9 @@ def _base_for(variant: str, names: set[str], main: str | None) -> str | None:
     return main
 
 
-def directory_projects(directory: Path, names: set[str],
-                       parsed: Parsed | None = None) -> tuple[list[Found], list[tuple[Path, str]]]:
+def directory_projects(
+    directory: Path, names: set[str], parsed: Parsed | None = None
+) -> tuple[list[Found], list[tuple[Path, str]]]:
     """The projects of one directory and the files audited only as part of another."""
     compose_names = sorted(n for n in names if COMPOSE_LIKE.match(n))  # unreadable ones: the reader says why
     if not compose_names:
@@ -175,7 +196,9 @@ def discover(root: Path, parsed: Parsed | None = None) -> Discovery:
         depth = len(here.relative_to(root).parts)
         seen += len(dirs) + len(files)
         if seen > MAX_ENTRIES:
-            raise InputError(f"too many files below this directory (over {MAX_ENTRIES}); scan a narrower path", str(root))
+            raise InputError(
+                f"too many files below this directory (over {MAX_ENTRIES}); scan a narrower path", str(root)
+            )
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and depth < MAX_DEPTH)
         projects, left = directory_projects(here, set(files), parsed)
         found += projects

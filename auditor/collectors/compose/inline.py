@@ -45,7 +45,7 @@ def comment_ignores(text: str, uri: str) -> list[Suppression]:
         if not body.startswith("ignore="):
             raise InputError(f"unknown auditor comment ({_USAGE})", uri, number)
         try:
-            rules, reason = parse_ignore(body[len("ignore="):])
+            rules, reason = parse_ignore(body[len("ignore=") :])
         except ValueError as exc:
             raise InputError(f"inline ignore: {exc}", uri, number) from None
         target = number if line[: found.start()].strip() else _next_content_line(lines, index)
@@ -75,13 +75,17 @@ def extension_ignores(owner: Map, service: str | None) -> list[Suppression]:
     for i, entry in enumerate(entries):
         origin = entries.at(i)
         if not isinstance(entry, Map) or set(entry) != {"rule", "reason"}:
-            raise InputError(f"{EXTENSION}.ignore entries need exactly rule and reason", origin.uri, origin.line)
+            raise InputError(
+                f"{EXTENSION}.ignore entries need exactly rule and reason", origin.uri, origin.line
+            )
         rule, reason = entry.get("rule"), entry.get("reason")
         try:
             rules = parse_ids(",".join(str(r) for r in rule) if isinstance(rule, Seq) else str(rule))
         except ValueError as exc:
             raise InputError(f"{EXTENSION}: {exc}", origin.uri, origin.line) from None
         if not isinstance(reason, str) or not reason.strip():
-            raise InputError(f"{EXTENSION}: an inline ignore needs a non-empty reason", origin.uri, origin.line)
+            raise InputError(
+                f"{EXTENSION}: an inline ignore needs a non-empty reason", origin.uri, origin.line
+            )
         out.append(Suppression(rules, reason.strip(), _where(origin), service=service))
     return out

@@ -103,7 +103,9 @@ def parse_short(raw: str, origin: Origin | None = None, entry: int | None = None
         except ValueError:
             raise PortSpecError(f"invalid host port {host!r} in {raw!r}") from None
         if (end - start) != (host_end - host_start) and end != start:
-            raise PortSpecError(f"invalid ranges: container {container} and host {host} differ in length in {raw!r}")
+            raise PortSpecError(
+                f"invalid ranges: container {container} and host {host} differ in length in {raw!r}"
+            )
     proto = proto.lower()
     if proto not in PROTOCOLS:
         raise PortSpecError(f"invalid protocol {proto!r} in port {raw!r} (tcp, udp or sctp)")

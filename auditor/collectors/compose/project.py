@@ -23,7 +23,17 @@ from .tree import Map, Parsed, Seq, load_file, parse_text, read_text
 
 _NAME_CHARS = re.compile(r"[a-z0-9_-]")
 STDIN_PATH = Path("-")  # `auditor scan -`: a compose file read from standard input
-TOP_LEVEL_KEYS = ("services", "networks", "volumes", "secrets", "configs", "include", "name", "version", "models")
+TOP_LEVEL_KEYS = (
+    "services",
+    "networks",
+    "volumes",
+    "secrets",
+    "configs",
+    "include",
+    "name",
+    "version",
+    "models",
+)
 MAX_EXTENDS_DEPTH = 32
 
 
@@ -68,8 +78,14 @@ class Environment:
     """Variables for interpolation: ``--set`` values over the process environment over the
     project's env files (``.env`` beside the main file, or the ``--env-file`` ones)."""
 
-    def __init__(self, project_dir: Path, env_files: Sequence[str], uris: Uris, environ: Mapping[str, str],
-                 variables: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        project_dir: Path,
+        env_files: Sequence[str],
+        uris: Uris,
+        environ: Mapping[str, str],
+        variables: Mapping[str, str] | None = None,
+    ):
         self.environ = {**environ, **(variables or {})}
         self.values: dict[str, str] = {}
         files = [Path(f) for f in env_files] if env_files else [project_dir / ".env"]
@@ -87,8 +103,15 @@ class Environment:
 class Loader:
     """Loads and interpolates each file once (a file may be extended by many services)."""
 
-    def __init__(self, env: Environment, uris: Uris, stdin: str | None = None, read: list[Path] | None = None,
-                 unresolved: Unresolved | None = None, parsed: Parsed | None = None):
+    def __init__(
+        self,
+        env: Environment,
+        uris: Uris,
+        stdin: str | None = None,
+        read: list[Path] | None = None,
+        unresolved: Unresolved | None = None,
+        parsed: Parsed | None = None,
+    ):
         self.env = env
         self.uris = uris
         self.stdin = stdin
@@ -211,7 +234,9 @@ def _include_entries(tree: Map, path: Path) -> list[tuple[list[Path], list[str],
             raw = item.get("path")
             paths = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, Seq) else []
             env = item.get("env_file")
-            env_files = [env] if isinstance(env, str) else [str(e) for e in env] if isinstance(env, Seq) else []
+            env_files = (
+                [env] if isinstance(env, str) else [str(e) for e in env] if isinstance(env, Seq) else []
+            )
         else:
             paths = []
         if not paths or not all(isinstance(p, str) and p for p in paths):
@@ -241,7 +266,11 @@ def load_tree(loader: Loader, files: Sequence[Path], depth: int = 0) -> Map:
     merged: Map | None = None
     for path in files:
         tree = loader.load(path)
-        services = mapping(tree.get("services", Map(tree.origin)), "services", tree.at("services") if "services" in tree else tree.origin)
+        services = mapping(
+            tree.get("services", Map(tree.origin)),
+            "services",
+            tree.at("services") if "services" in tree else tree.origin,
+        )
         resolved = Map(services.origin)
         for name in services:
             resolved.put(name, resolve_extends(loader, path, name), services.at(name))
@@ -258,9 +287,13 @@ def load_tree(loader: Loader, files: Sequence[Path], depth: int = 0) -> Map:
             if missing:
                 raise fail(f"included file {missing[0].name} not found", origin)
             sub_env = Environment(include_files[0].parent, env_files, loader.uris, loader.env.environ)
-            included = load_tree(Loader(sub_env, loader.uris, read=loader.read, unresolved=loader.unresolved,
-                                          parsed=loader.parsed),
-                                 include_files, depth + 1)
+            included = load_tree(
+                Loader(
+                    sub_env, loader.uris, read=loader.read, unresolved=loader.unresolved, parsed=loader.parsed
+                ),
+                include_files,
+                depth + 1,
+            )
             _add_included(own, included, origin)
         merged = own if merged is None else merge_maps(merged, own)
     assert merged is not None
@@ -367,4 +400,3 @@ def _inline_ignores(loader: Loader, tree: Map, active: Sequence[str]) -> list[Su
         if isinstance(svc, Map):
             out.extend(extension_ignores(svc, name))
     return out
-

@@ -30,7 +30,9 @@ def _split_short(raw: str) -> list[str]:
     current = ""
     i = 0
     while i < len(raw):
-        if raw[i] == ":" and not (len(current) == 1 and current.isalpha() and raw[i + 1 : i + 2] in ("\\", "/")):
+        if raw[i] == ":" and not (
+            len(current) == 1 and current.isalpha() and raw[i + 1 : i + 2] in ("\\", "/")
+        ):
             parts.append(current)
             current = ""
         else:
@@ -68,5 +70,11 @@ def parse_volume(entry: Any, origin: Origin | None, volume_name: Callable[[str],
         if kind_value == "volume" and source:
             source = volume_name(source)
         read_only = entry.get("read_only", False)
-        return Mount(source=source, target=target_value, type=kind_value, read_only=read_only is True or read_only in ("true", "yes"), origin=origin)
+        return Mount(
+            source=source,
+            target=target_value,
+            type=kind_value,
+            read_only=read_only is True or read_only in ("true", "yes"),
+            origin=origin,
+        )
     raise VolumeSpecError(f"invalid volume entry {entry!r}")

@@ -105,7 +105,10 @@ def test_env_file_errors_carry_the_line() -> None:
     ("entry", "shown"),
     [
         ('"${DB_PASSWORD}:80"', "invalid ports entry '${DB_PASSWORD}:80'"),
-        ("{target: 80, published: '${DB_PASSWORD}'}", "invalid ports entry {'target': 80, 'published': '${DB_PASSWORD}'}"),
+        (
+            "{target: 80, published: '${DB_PASSWORD}'}",
+            "invalid ports entry {'target': 80, 'published': '${DB_PASSWORD}'}",
+        ),
     ],
 )
 def test_errors_quote_templates_not_values_from_env(tmp_path, entry, shown):
@@ -113,12 +116,15 @@ def test_errors_quote_templates_not_values_from_env(tmp_path, entry, shown):
     from auditor.collectors.compose import ProjectSpec, load_project
 
     (tmp_path / ".env").write_text("DB_PASSWORD=hunter2\n")
-    (tmp_path / "compose.yaml").write_text(f"services:\n  web:\n    image: nginx\n    ports:\n      - {entry}\n")
+    (tmp_path / "compose.yaml").write_text(
+        f"services:\n  web:\n    image: nginx\n    ports:\n      - {entry}\n"
+    )
     with pytest.raises(InputError) as info:
         load_project(ProjectSpec((tmp_path / "compose.yaml",), tmp_path), environ={})
     assert "hunter2" not in str(info.value)
-    assert str(info.value) == (f"compose.yaml:5: service web: {shown} (after interpolation; the variables' "
-                               "values are not shown)")
+    assert str(info.value) == (
+        f"compose.yaml:5: service web: {shown} (after interpolation; the variables' values are not shown)"
+    )
 
 
 def test_interpolated_values_are_plain_strings_to_everything_else():

@@ -10,8 +10,12 @@ from auditor.collectors.compose.ports import PortSpecError, parse_expose, parse_
 from auditor.model.records import PortBinding
 
 
-def b(container: int, host: int | None = None, ip: str = "", proto: str = "tcp", end: int | None = None) -> PortBinding:
-    return PortBinding(container_port=container, protocol=proto, host_ip=ip, host_port=host, host_port_end=end)
+def b(
+    container: int, host: int | None = None, ip: str = "", proto: str = "tcp", end: int | None = None
+) -> PortBinding:
+    return PortBinding(
+        container_port=container, protocol=proto, host_ip=ip, host_port=host, host_port_end=end
+    )
 
 
 SHORT = {
@@ -50,8 +54,14 @@ def test_bare_number_is_an_ephemeral_port() -> None:
 
 LONG = [
     ({"target": 80, "published": 8080}, [b(80, 8080)]),
-    ({"target": 80, "published": "8080", "host_ip": "127.0.0.1", "protocol": "udp", "mode": "host"}, [b(80, 8080, "127.0.0.1", "udp")]),
-    ({"target": "82", "published": "8084-8090", "app_protocol": "http", "name": "web"}, [b(82, 8084, end=8090)]),
+    (
+        {"target": 80, "published": "8080", "host_ip": "127.0.0.1", "protocol": "udp", "mode": "host"},
+        [b(80, 8080, "127.0.0.1", "udp")],
+    ),
+    (
+        {"target": "82", "published": "8084-8090", "app_protocol": "http", "name": "web"},
+        [b(82, 8084, end=8090)],
+    ),
     ({"target": 83}, [b(83)]),
     ({"target": 84, "published": ""}, [b(84)]),
     ({"target": 85, "host_ip": "::1", "published": 8091}, [b(85, 8091, "::1")]),

@@ -97,7 +97,10 @@ def test_project_name_rules(tmp_path: Path) -> None:
     project.mkdir()
     assert load(project, "services: {}\n").target.name == "myproject_dir"
     assert load(project, "name: Web-Shop\nservices: {}\n").target.name == "web-shop"
-    assert load(project, "name: x\nservices: {}\n", environ={"COMPOSE_PROJECT_NAME": "fromenv"}).target.name == "fromenv"
+    assert (
+        load(project, "name: x\nservices: {}\n", environ={"COMPOSE_PROJECT_NAME": "fromenv"}).target.name
+        == "fromenv"
+    )
     (project / ".env").write_text("COMPOSE_PROJECT_NAME=dotenv\n")
     assert load(project, "services: {}\n").target.name == "dotenv"
 
@@ -128,7 +131,12 @@ def test_container_name_caps_privileged_and_network_modes(tmp_path: Path) -> Non
     )
     svc = by_service(snap)
     a = svc["a"]
-    assert (a.name, a.privileged, a.cap_add, a.cap_drop) == ("alpha", True, ("NET_ADMIN", "SYS_TIME"), ("ALL",))
+    assert (a.name, a.privileged, a.cap_add, a.cap_drop) == (
+        "alpha",
+        True,
+        ("NET_ADMIN", "SYS_TIME"),
+        ("ALL",),
+    )
     assert svc["b"].network_mode == "bridge"
     assert svc["b"].endpoints == (Endpoint("bridge", origin=at("compose.yaml", 10)),)
     assert svc["c"].joined_namespace == "a" and svc["c"].endpoints == ()
@@ -222,7 +230,10 @@ def test_extends_points_at_the_base_file_for_inherited_items(tmp_path: Path) -> 
     )
     web = snap.containers[0]
     assert web.origin == at("compose.yaml", 2)
-    assert [(p.host_port, p.origin) for p in web.ports] == [(9000, at("base.yml", 5)), (1, at("compose.yaml", 4))]
+    assert [(p.host_port, p.origin) for p in web.ports] == [
+        (9000, at("base.yml", 5)),
+        (1, at("compose.yaml", 4)),
+    ]
 
 
 def test_merge_files_option_merges_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -232,7 +243,10 @@ def test_merge_files_option_merges_in_order(tmp_path: Path, monkeypatch: pytest.
     [item] = collect_compose([], ComposeOptions(merge_files=("a.yml", "b.yml")))
     s = item.snapshot.containers[0]
     assert s.image == "y"
-    assert [(p.host_port, p.origin.uri, p.origin.line) for p in s.ports] == [(80, "a.yml", 4), (81, "b.yml", 4)]
+    assert [(p.host_port, p.origin.uri, p.origin.line) for p in s.ports] == [
+        (80, "a.yml", 4),
+        (81, "b.yml", 4),
+    ]
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -242,9 +256,17 @@ def test_merge_files_option_merges_in_order(tmp_path: Path, monkeypatch: pytest.
     ("text", "line", "message"),
     [
         ("services:\n  s:\n    image: x\n   ports: [\n", 4, "YAML syntax error"),
-        ("services:\n  s:\n    image: x\n    ports:\n      - '80:80'\n      - '1:2:3:4'\n", 6, "invalid IP address"),
+        (
+            "services:\n  s:\n    image: x\n    ports:\n      - '80:80'\n      - '1:2:3:4'\n",
+            6,
+            "invalid IP address",
+        ),
         ("services:\n  s:\n    image: x\n    ports: 80\n", 4, "service s ports must be a list"),
-        ("services:\n  s:\n    image: x\n    privileged: maybe\n", 4, "service s privileged must be a boolean"),
+        (
+            "services:\n  s:\n    image: x\n    privileged: maybe\n",
+            4,
+            "service s privileged must be a boolean",
+        ),
         ("services:\n  s:\n    extends: t\n  t:\n    extends: s\n", 3, "circular reference in extends"),
         ("services:\n  s:\n    image: x\n    image: y\n", 4, "mapping key 'image' already defined at line 3"),
         ("- just\n- a list\n", 1, "must be a mapping at the top level"),
@@ -252,7 +274,9 @@ def test_merge_files_option_merges_in_order(tmp_path: Path, monkeypatch: pytest.
         ("services:\n  s:\n    image: x\n    labels:\n", 4, "service s: labels must not be empty"),
     ],
 )
-def test_invalid_input_is_one_error_with_file_and_line(tmp_path: Path, text: str, line: int, message: str) -> None:
+def test_invalid_input_is_one_error_with_file_and_line(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
     err = error_of(tmp_path, text)
     assert (err.path, err.line) == ("compose.yaml", line)
     assert message in str(err)
@@ -386,23 +410,40 @@ def test_empty_directory_is_an_input_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
-        ("wrong.json", '{"foo": 1, "bar": [1, 2, 3]}',
-         "wrong.json:1: unknown top-level key 'foo': expected a compose file (services, networks, volumes, secrets, "
-         "configs, include, name, version, models), `docker inspect` output or an auditor snapshot"),
-        ("empty.json", "{}", "empty.json:1: empty compose file (expected services, or `docker inspect` output)"),
-        ("compose.yaml", "services: {a: {image: x}}\nserivces: {}\n",
-         "compose.yaml:2: unknown top-level key 'serivces': expected a compose file (services, networks, volumes, "
-         "secrets, configs, include, name, version, models), `docker inspect` output or an auditor snapshot"),
+        (
+            "wrong.json",
+            '{"foo": 1, "bar": [1, 2, 3]}',
+            "wrong.json:1: unknown top-level key 'foo': expected a compose file (services, networks, volumes, secrets, "
+            "configs, include, name, version, models), `docker inspect` output or an auditor snapshot",
+        ),
+        (
+            "empty.json",
+            "{}",
+            "empty.json:1: empty compose file (expected services, or `docker inspect` output)",
+        ),
+        (
+            "compose.yaml",
+            "services: {a: {image: x}}\nserivces: {}\n",
+            "compose.yaml:2: unknown top-level key 'serivces': expected a compose file (services, networks, volumes, "
+            "secrets, configs, include, name, version, models), `docker inspect` output or an auditor snapshot",
+        ),
     ],
 )
-def test_unrecognised_input_is_an_input_error_saying_what_was_expected(tmp_path: Path, name: str, text: str, message: str) -> None:
+def test_unrecognised_input_is_an_input_error_saying_what_was_expected(
+    tmp_path: Path, name: str, text: str, message: str
+) -> None:
     """A gate pointed at the wrong file must not pass (exit 2), as compose refuses it too."""
     import subprocess
     import sys
 
     (tmp_path / name).write_text(text)
-    proc = subprocess.run([sys.executable, "-m", "auditor", "scan", name, "-q"], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "auditor", "scan", name, "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert (proc.returncode, proc.stderr.strip()) == (2, f"auditor: error: {message}")
 
 

@@ -25,7 +25,13 @@ def scan(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def located(report: dict) -> set[tuple[str, str, str | None, str, int | None]]:
     return {
-        (f["rule_id"], f["resource"]["name"], f["resource"]["project"], f["location"]["uri"], f["location"]["line"])
+        (
+            f["rule_id"],
+            f["resource"]["name"],
+            f["resource"]["project"],
+            f["location"]["uri"],
+            f["location"]["line"],
+        )
         for f in report["findings"]
         if f["rule_id"] in CHECKED_RULES
     }
@@ -59,7 +65,9 @@ def test_directory_scan_points_at_file_and_line() -> None:
 
 
 def test_profile_narrows_the_audit() -> None:
-    proc = scan("repo/shop/compose.yaml", "--profile", "nothing", "-f", "json", "--fail-on", "none", cwd=FIXTURES)
+    proc = scan(
+        "repo/shop/compose.yaml", "--profile", "nothing", "-f", "json", "--fail-on", "none", cwd=FIXTURES
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["targets"][0]["address"] == "repo/shop/compose.yaml"
@@ -106,17 +114,24 @@ def test_hostile_input_never_shows_a_traceback(tmp_path: Path) -> None:
     assert lines[2].startswith("auditor: error: tabs/compose.yaml:2: YAML syntax error")
     assert lines[3] == "auditor: error: types/compose.yaml:4: service s ports must be a list"
     # a missing required variable: audited with "" and marked incomplete, as a fragment is
-    assert lines[4] == "auditor: incomplete: missing/compose.yaml:3: required variable IMAGE is missing a value: IMAGE is required"
+    assert (
+        lines[4]
+        == "auditor: incomplete: missing/compose.yaml:3: required variable IMAGE is missing a value: IMAGE is required"
+    )
 
 
 def test_two_services_claiming_one_host_port_point_at_both_lines(tmp_path: Path) -> None:
     (tmp_path / "compose.yaml").write_text(
         'services:\n  a:\n    image: x\n    ports: ["127.0.0.1:${PORT}:80"]\n  b:\n    image: y\n    ports:\n'
-        '      - target: 81\n        published: 8080\n        host_ip: 127.0.0.1\n'
+        "      - target: 81\n        published: 8080\n        host_ip: 127.0.0.1\n"
     )
     (tmp_path / "ci.env").write_text("PORT=8080\n")
     proc = scan(".", "--env-file", "ci.env", "-f", "json", "--fail-on", "none", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
-    clashes = {(f["resource"]["name"], f["location"]["uri"], f["location"]["line"]) for f in report["findings"] if f["rule_id"] == "PORT007"}
+    clashes = {
+        (f["resource"]["name"], f["location"]["uri"], f["location"]["line"])
+        for f in report["findings"]
+        if f["rule_id"] == "PORT007"
+    }
     assert clashes == {("a", "compose.yaml", 4), ("b", "compose.yaml", 8)}
