@@ -15,7 +15,7 @@ from auditor.model.bench import BenchResult, Measurements, MetricRatios, ModeRes
 
 from .bench_format import gbit, number, ratio
 from .formats import BENCH, OutputFormat
-from .html import csp_hash, environment
+from .html import environment, style_only_csp
 
 BPS = "{:.2f} Gbit/s"
 
@@ -85,15 +85,7 @@ def render_string(result: BenchResult) -> str:
     env = environment()
     charts = env.get_template("_bench_charts.html.j2").module
     css = PAGE_CSS + str(charts.styles())  # type: ignore[attr-defined]  # a macro the template defines
-    csp = "; ".join(
-        [
-            "default-src 'none'",
-            f"style-src {csp_hash(css)}",
-            "img-src 'none'",
-            "base-uri 'none'",
-            "form-action 'none'",
-        ]
-    )
+    csp = style_only_csp(css)
     return env.get_template("bench.html.j2").render(context(result), css=Markup(css), csp=csp)  # noqa: S704 - our own static CSS
 
 

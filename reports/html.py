@@ -57,6 +57,20 @@ def csp_hash(text: str) -> str:
     return f"'sha256-{base64.b64encode(digest).decode()}'"
 
 
+def style_only_csp(css: str) -> str:
+    """The CSP of a page with one inline stylesheet and nothing else: no script, no image, no
+    request (the diff and benchmark pages)."""
+    return "; ".join(
+        (
+            "default-src 'none'",
+            f"style-src {csp_hash(css)}",
+            "img-src 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+        )
+    )
+
+
 def _location(f: Finding) -> str:
     loc = f.location
     if loc is None:
@@ -201,15 +215,7 @@ def render_diff(diff: FindingDiff, stream: IO[str]) -> None:
     """A scan-to-scan diff page with the report's stylesheet under the same hashed CSP."""
     env = environment()
     css = env.get_template("_report.css.j2").render()
-    csp = "; ".join(
-        (
-            "default-src 'none'",
-            f"style-src {csp_hash(css)}",
-            "img-src 'none'",
-            "base-uri 'none'",
-            "form-action 'none'",
-        )
-    )
+    csp = style_only_csp(css)
     from markupsafe import Markup
 
     stream.write(env.get_template("diff.html.j2").render(diff=diff, css=Markup(css), csp=csp))  # noqa: S704 - our own static CSS
