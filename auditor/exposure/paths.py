@@ -212,7 +212,9 @@ class PathModel:
     the containers behind the same rules share them.
     """
 
-    # Tests switch these off to compare with every transport / attempt computed from scratch.
+    # Tests switch these off to compare with every walk / transport / attempt computed from
+    # scratch (tests/exposure/test_memo_equivalence.py).
+    memoize_hooks = True
     memoize_transports = True
     memoize_attempts = True
 
@@ -473,6 +475,7 @@ class PathModel:
                 if chain is not None:
                     closure(stage.table, chain, matches, raw)  # type: ignore[arg-type]
             plan = _Plan(stages, LazyMemo(Projector(matches, raw)))
+            plan.memo.enabled = self.memoize_hooks
             self._plans[key] = plan
         return plan
 
