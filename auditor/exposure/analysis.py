@@ -12,14 +12,23 @@ attempt is, unknown if none is but one is unknown, blocked otherwise.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import cast
 
 from auditor.exposure.attempts import AttemptMemo, bind
 from auditor.exposure.facts import FirewallFacts, HostNetwork
 from auditor.exposure.hostnet import Interface, ProxyListener
-from auditor.exposure.matrix import Attempt, Cell, ExposureMatrix, PortTarget, Verdict, Zone, ZoneKind
+from auditor.exposure.matrix import (
+    Attempt,
+    Cell,
+    ExposureMatrix,
+    PortTarget,
+    Verdict,
+    Zone,
+    ZoneKind,
+    render_trace,
+)
 from auditor.exposure.packet import first_packet, ip_int, ip_text
 from auditor.exposure.paths import BLOCKED, REACHABLE, Goal, PathModel, SocketTemplate
 from auditor.exposure.walk import Branch, Flow
@@ -258,6 +267,20 @@ class _Planner:
         self._goals: dict[tuple, Goal] = {}
         self._memos: dict[tuple, AttemptMemo] = {}
         self._published: dict[tuple[str, int, str], list[str]] = {}
+        self._ints: dict[str, tuple[int, int]] = {}  # address text -> (family, integer)
+        self._texts: dict[tuple[int, int], str] = {}
+
+    def _int(self, text: str) -> tuple[int, int]:
+        found = self._ints.get(text)
+        if found is None:
+            found = self._ints[text] = ip_int(text)
+        return found
+
+    def _text(self, family: int, value: int) -> str:
+        found = self._texts.get((family, value))
+        if found is None:
+            found = self._texts[(family, value)] = ip_text(family, value)
+        return found
 
     def _iface_address(self, name: str | None, family: int) -> str | None:
         iface = self.hostnet.interface(name) if name else None
@@ -290,11 +313,11 @@ class _Planner:
         """(source, answer) of one attempt. Attempts are remembered per zone by what they
         read of their target (``attempts``), so most targets reuse another's answer."""
         model = self.model
-        fam, dst_value = ip_int(dst)
+        fam, dst_value = self._int(dst)
         host = zone.kind is ZoneKind.HOST
         if host:
             src_value = model.source_for(fam, dst_value)
-            src_text = ip_text(fam, 0 if src_value is None else src_value)
+            src_text = self._text(fam, 0 if src_value is None else src_value)
         else:
             source = self._source(zone, family)
             if source is None:
@@ -346,41 +369,20 @@ class _Planner:
     ) -> tuple[list[Attempt], str]:
         """The attempts a client in ``zone`` can make to ``target`` (``goal``: the target's,
         when the caller has it), and a note when there is none."""
-        port, proto = target.port, target.protocol
-        plans: list[tuple[str, int, str, int, Goal, bool]] = []
-        zone_bridge = self.bridges.get(zone.network or "")
         if mode == "none":
             return [], "network mode none: the container has no network"
-        if mode == "host":
-            for fam in (4, 6):
-                dst = self._natural_host_address(zone, fam, zone_bridge)
-                if dst:
-                    plans.append(("host", fam, dst, port, Goal(proto, port, on_host=True), False))
-        else:
-            goal = goal or self.goal(proto, port, endpoints)
-            if goal.addresses:
-                for b in bindings:
-                    for fam in _binding_families(b):
-                        for dst in self._destinations(zone, fam, b, zone_bridge):
-                            plans.append(("published", fam, dst, b.host_port or 0, goal, False))
-            for ep in endpoints:
-                for fam, addr in ((4, ep.v4), (6, ep.v6)):
-                    if not addr or ep.bridge is None or zone.kind is ZoneKind.INTERNET:
-                        continue
-                    bridged = (
-                        zone.kind is ZoneKind.NETWORK
-                        and zone_bridge is not None
-                        and zone_bridge.bridge == ep.bridge
-                    )
-                    plans.append(("direct", fam, addr, port, goal, bridged))
         out = []
         seen = set()
-        for via, fam, dst, dport, goal, bridged in plans:
+        planned = False
+        for via, fam, dst, dport, wanted, bridged in self._plans(
+            zone, target, mode, endpoints, bindings, goal
+        ):
+            planned = True
             key = (via, fam, dst, dport)
             if key in seen:
                 continue
             seen.add(key)
-            run = self._run(zone, via, fam, dst, dport, goal, bridged)
+            run = self._run(zone, via, fam, dst, dport, wanted, bridged)
             if run is None:
                 continue
             src, core = run
@@ -388,13 +390,50 @@ class _Planner:
             attempt = Attempt(via, fam, src, destination, *core)
             out.append(attempt)
             if attempt.verdict is Verdict.REACHABLE and not every:
-                break  # the cell is reachable: later attempts cannot change that
+                break  # the cell is reachable: later attempts cannot change that (nor are they planned)
         note = (
             ""
-            if plans
+            if planned
             else "no path: the port is not published towards this zone and the zone cannot address the container"
         )
         return out, note
+
+    def _plans(
+        self,
+        zone: Zone,
+        target: PortTarget,
+        mode: str,
+        endpoints: tuple[_Endpoint, ...],
+        bindings: list[PortBinding],
+        goal: Goal | None,
+    ) -> Iterator[tuple[str, int, str, int, Goal, bool]]:
+        """(via, family, destination, port, goal, bridged) of each attempt, in the order they
+        are tried: published host ports first, then the container's own addresses."""
+        port, proto = target.port, target.protocol
+        zone_bridge = self.bridges.get(zone.network or "")
+        if mode == "host":
+            for fam in (4, 6):
+                dst = self._natural_host_address(zone, fam, zone_bridge)
+                if dst:
+                    yield "host", fam, dst, port, Goal(proto, port, on_host=True), False
+            return
+        goal = goal or self.goal(proto, port, endpoints)
+        if goal.addresses:
+            for b in bindings:
+                for fam in _binding_families(b):
+                    for dst in self._destinations(zone, fam, b, zone_bridge):
+                        yield "published", fam, dst, b.host_port or 0, goal, False
+        if zone.kind is ZoneKind.INTERNET:
+            return
+        for ep in endpoints:
+            if ep.bridge is None:
+                continue
+            bridged = (
+                zone.kind is ZoneKind.NETWORK and zone_bridge is not None and zone_bridge.bridge == ep.bridge
+            )
+            for fam, addr in ((4, ep.v4), (6, ep.v6)):
+                if addr:
+                    yield "direct", fam, addr, port, goal, bridged
 
     def _natural_host_address(self, zone: Zone, family: int, zone_bridge: _Bridge | None) -> str | None:
         if zone.kind is ZoneKind.HOST:
@@ -444,16 +483,18 @@ class _Planner:
         return []
 
 
-_Core = tuple[Verdict, tuple, tuple[str, ...], tuple[str, ...], tuple]
+_Core = tuple[Verdict, tuple, tuple[str, ...], tuple[str, ...], tuple, str]
 _VERDICTS = {REACHABLE: Verdict.REACHABLE, BLOCKED: Verdict.BLOCKED}  # a branch's end -> the answer
 
 
 def _core(branches: list[Branch]) -> _Core:
     """An attempt's answer from the ways its packets went: (verdict, steps, reasons,
-    undecided, alternatives), as ``Attempt`` takes them after its address fields."""
+    undecided, alternatives, rendered trace), as ``Attempt`` takes them after its address
+    fields."""
     if len(branches) == 1 and not branches[0].flow.undecided and branches[0].verdict in (REACHABLE, BLOCKED):
         b = branches[0]  # the common case: one way through, nothing assumed
-        return _VERDICTS[b.verdict], b.flow.steps, b.flow.reasons, (), ()
+        steps = b.flow.steps
+        return _VERDICTS[b.verdict], steps, b.flow.reasons, (), (), render_trace(steps)
     verdicts = {b.verdict for b in branches}
     undecided = tuple(sorted(frozenset().union(*(b.flow.undecided for b in branches)))) if branches else ()
     reasons = tuple(dict.fromkeys(r for b in branches for r in b.flow.reasons))
@@ -472,7 +513,8 @@ def _core(branches: list[Branch]) -> _Core:
         if verdict is Verdict.UNKNOWN
         else ()
     )
-    return verdict, primary.flow.steps if primary else (), reasons, undecided, alternatives
+    steps = primary.flow.steps if primary else ()
+    return verdict, steps, reasons, undecided, alternatives, render_trace(steps)
 
 
 def _cell_verdict(attempts: Sequence[Attempt]) -> Verdict:

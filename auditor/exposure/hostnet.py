@@ -15,6 +15,7 @@ from typing import Any
 
 from auditor.exposure.packet import prefix_mask
 from auditor.model.errors import InputError
+from auditor.model.jsontext import loads
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class Listener:
 
 def _json(text: str, what: str) -> Any:
     try:
-        return json.loads(text)
+        return loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{what} is not JSON: {exc}") from exc
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from auditor.exposure.walk import Step
 
@@ -92,10 +92,10 @@ def render_trace(steps: tuple[Step, ...]) -> str:
     return " -> ".join(parts).replace("reply: -> ", "reply: ")
 
 
-@dataclass(frozen=True)
-class Attempt:
+class Attempt(NamedTuple):
     """One way to try the port from the zone: ``via`` published (host address:host port),
-    direct (the container's own address) or host (a host-network container's port)."""
+    direct (the container's own address) or host (a host-network container's port).
+    (A named tuple, as ``Cell``: a matrix holds one per cell, and these are made fastest.)"""
 
     via: str
     family: int
@@ -106,14 +106,16 @@ class Attempt:
     reasons: tuple[str, ...] = ()
     undecided: tuple[str, ...] = ()
     alternatives: tuple[tuple[Verdict, tuple[Step, ...]], ...] = ()
+    # ``render_trace(steps)`` when the analysis already made it (attempts that share their
+    # answer share the text)
+    rendered: str | None = None
 
     @property
     def trace(self) -> str:
-        return render_trace(self.steps)
+        return self.rendered if self.rendered is not None else render_trace(self.steps)
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):
     """The answer for one (zone, container port): reachable if any attempt is, unknown if
     none is but one is unknown, blocked otherwise (also when no attempt is possible)."""
 
@@ -128,6 +130,9 @@ class Cell:
 
     @property
     def decisive(self) -> Attempt | None:
+        attempts = self.attempts
+        if len(attempts) == 1:
+            return attempts[0]
         for wanted in (Verdict.REACHABLE, Verdict.UNKNOWN, Verdict.BLOCKED):
             for a in self.attempts:
                 if a.verdict is wanted:

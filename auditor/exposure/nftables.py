@@ -38,6 +38,7 @@ from auditor.exposure.matches import (
 )
 from auditor.exposure.packet import prefix_mask
 from auditor.exposure.rules import Chain, Rule, Table, Target
+from auditor.model.jsontext import loads
 
 HOOKS = ("prerouting", "input", "forward", "output", "postrouting")
 FAMILIES = {"ip": (4,), "ip6": (6,), "inet": (4, 6)}
@@ -346,7 +347,7 @@ def parse_nft_json(text: str, iptables_nft: bool = True) -> NftRuleset:
     """Parse ``nft -j list ruleset``. ``iptables_nft``: whether iptables uses the nf_tables
     back end (then ``ip filter``, ``ip nat``... belong to iptables and are read from
     ``iptables-save``); with the legacy back end every nft table is foreign."""
-    doc = json.loads(text)
+    doc = loads(text)
     items = doc.get("nftables", []) if isinstance(doc, dict) else []
     tables: list[tuple[str, str]] = []
     chains: dict[tuple[str, str], list[dict]] = {}

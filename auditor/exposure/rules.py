@@ -138,24 +138,32 @@ class Chain:
 
     def candidates(self, pkt: Packet) -> tuple[Rule, ...] | list[Rule]:
         """The rules that may match ``pkt``, in order (all of them for a short chain)."""
-        if self._buckets is None or self._always is None:
+        buckets, always = self._buckets, self._always
+        if buckets is None or always is None:
             return self.rules
-        keys = (("dst", pkt.family, pkt.dst), ("dport", pkt.dport), ("oif", pkt.oif), ("iif", pkt.iif))
-        cached = self._picked.get(keys)
-        if cached is not None:
-            return cached
-        get = self._buckets.get
-        picked = list(self._always)
-        for key in keys:
-            found = get(key)
-            if found:
-                picked.extend(found)
-        picked.sort()
-        rules = self.rules
-        result = tuple(rules[i] for i in picked)
-        if len(self._picked) < 100_000:
-            self._picked[keys] = result
-        return result
+        found = [
+            b
+            for b in (
+                buckets.get(("dst", pkt.family, pkt.dst)),
+                buckets.get(("dport", pkt.dport)),
+                buckets.get(("oif", pkt.oif)),
+                buckets.get(("iif", pkt.iif)),
+            )
+            if b
+        ]
+        if not found:
+            key: tuple = always
+        elif len(found) == 1 and not always:
+            key = found[0]
+        else:
+            key = tuple(sorted(always + tuple(i for b in found for i in b)))
+        cached = self._picked.get(key)  # by the positions picked: few distinct lists per chain
+        if cached is None:
+            rules = self.rules
+            cached = tuple(rules[i] for i in key)
+            if len(self._picked) < 100_000:
+                self._picked[key] = cached
+        return cached
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from auditor.exposure.analysis import analyze_exposure
 from auditor.exposure.facts import FirewallFacts, HostNetwork, firewall_facts, host_network
-from auditor.exposure.matrix import Cell, ExposureMatrix, PortTarget
+from auditor.exposure.matrix import Cell, ExposureMatrix, PortTarget, Verdict
 from auditor.model.exposure import (
     FIREWALL_DUMPS,
     NETWORK_DUMPS,
@@ -31,30 +31,34 @@ def facts_from_dumps(dumps: HostDumps) -> tuple[FirewallFacts, HostNetwork]:
     return firewall, network
 
 
+_REACH = {v: Reach(v.value) for v in Verdict}
+
+
 def _published(cell: Cell) -> Reach | None:
     """The verdict over the attempts through published host ports (all of them were tried
     unless one was reachable: the first reachable attempt ends a cell)."""
-    verdicts = {a.verdict.value for a in cell.attempts if a.via == "published"}
-    if not verdicts:
-        return None
-    for wanted in (Reach.REACHABLE, Reach.UNKNOWN):
-        if wanted.value in verdicts:
-            return wanted
-    return Reach.BLOCKED
+    found = None
+    for a in cell.attempts:
+        if a.via != "published":
+            continue
+        if a.verdict is Verdict.REACHABLE:
+            return Reach.REACHABLE
+        if found is None or a.verdict is Verdict.UNKNOWN:
+            found = a.verdict
+    return None if found is None else _REACH[found]
 
 
 def _zone_reach(cell: Cell, kind: str) -> ZoneReach:
     attempt = cell.decisive
-    reasons = attempt.reasons if attempt is not None else ()
     return ZoneReach(
         zone=cell.zone,
         kind=kind,
         relation=cell.relation,
-        verdict=Reach(cell.verdict.value),
+        verdict=_REACH[cell.verdict],
         via=attempt.via if attempt is not None else None,
         destination=attempt.destination if attempt is not None else None,
-        trace=cell.trace,
-        reasons=tuple(reasons),
+        trace=attempt.trace if attempt is not None else cell.note,
+        reasons=tuple(attempt.reasons) if attempt is not None else (),
         note=cell.note,
         published=_published(cell),
     )

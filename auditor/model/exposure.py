@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from enum import Enum
 from functools import cached_property
+from typing import NamedTuple
 
 EXPOSURE_KEY_VERSION = "1.0"  # the ``"exposure"`` key of the JSON result
 
@@ -95,10 +96,10 @@ class ExposureZone:
     description: str
 
 
-@dataclass(frozen=True)
-class ZoneReach:
+class ZoneReach(NamedTuple):
     """The answer for one (zone, container port): the verdict, how (``via`` published /
-    direct / host, to ``destination``) and the trace of the rules that decided it."""
+    direct / host, to ``destination``) and the trace of the rules that decided it (a named
+    tuple: one per cell of the matrix)."""
 
     zone: str
     kind: str

@@ -2,12 +2,12 @@
 
 Live mode (the default; needs root, as the engine lab does): starts one lab engine in its own
 network namespace (``tests/support/lab``), creates N running containers on N/20 bridge
-networks there (each publishes one port and exposes one more), reads the host's dumps inside
-that namespace with the exposure readers, then alternates a live scan of the engine (the scan
-pipeline, in process, wall time) with the analysis of the same facts (parsing the dumps and
-``analyze_exposure`` over every container port from every zone, CPU time of this process and
-wall time). Prints medians and analysis / scan. The lab removes everything it made, also on
-Ctrl-C.
+networks there (each publishes one port and exposes one more), then scans it again and again,
+interleaved: the scan pipeline in this process with its exposure stage and without it, and
+whole ``auditor scan -f json`` processes with and without it (the stage replaced by the
+identity; the dumps are read either way). Prints the medians, what the stage adds to each,
+and the stage's own time inside the scan (parsing the dumps, analysing every container port
+from every zone, the view the rules read). The lab removes everything it made, also on Ctrl-C.
 
 ``--synthetic``: no engine; builds in memory what a Docker 20.10 host with N containers looks
 like (the iptables-save, ip -j addr/route, sysctl and docker-proxy dumps Docker would leave)
@@ -20,11 +20,11 @@ Usage: ``.venv/bin/python benchmarks/perf/bench_exposure.py [--synthetic] [--rep
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from auditor.audit.run import run_rules
 from auditor.collectors.endpoints import EngineSpec
 from auditor.collectors.request import ScanRequest
 from auditor.exposure.analysis import analyze_exposure
-from auditor.exposure.facts import facts_from_json, firewall_facts, host_network
+from auditor.exposure.facts import firewall_facts, host_network
 from auditor.model.records import DaemonFacts, Snapshot, SourceKind, Target
 
 REPEATS = 5
@@ -79,10 +79,15 @@ def synthetic(sizes: list[int], repeats: int) -> None:
         print(f"{n:>5} {cells:>6} {p:>9.1f} {a:>12.1f} {r:>9.1f} {(p + a) / r:>15.2f}")
 
 
-READ_DUMPS = (
-    "import json, sys\n"
-    "from auditor.exposure.facts import facts_to_json, read_firewall, read_host_network\n"
-    "json.dump(facts_to_json(read_firewall(), read_host_network()), sys.stdout)\n"
+# A whole `auditor scan` process with the exposure stage switched off (everything else as the
+# user's command: the same collection, dumps read, rules, output).
+WITHOUT_EXPOSURE = (
+    "import sys\n"
+    "import auditor.audit.pipeline as pipeline\n"
+    "pipeline.with_exposure = lambda snapshot: snapshot\n"
+    "from auditor.cli import main\n"
+    "sys.argv[0] = 'auditor'\n"
+    "main()\n"
 )
 
 
@@ -117,55 +122,80 @@ def _fill(lab, n: int) -> None:
         list(pool.map(one, range(n)))
 
 
+def _timed(stage: Callable[[Snapshot], Snapshot], into: list[float]) -> Callable[[Snapshot], Snapshot]:
+    def timed(snapshot: Snapshot) -> Snapshot:
+        start = time.perf_counter()
+        try:
+            return stage(snapshot)
+        finally:
+            into.append(time.perf_counter() - start)
+
+    return timed
+
+
 def live(sizes: list[int], repeats: int) -> None:
-    """A live scan of a lab engine holding N containers beside the analysis of its facts."""
+    """Live scans of a lab engine holding N containers, with and without the exposure stage,
+    interleaved: in this process (the scan pipeline) and as whole ``auditor scan`` processes."""
     sys.path.insert(0, str(TESTS))
-    from support.exposure_lab import model_records
     from support.lab import EngineConfig, Lab
 
+    import auditor.audit.pipeline as pipeline
+    from auditor.cli import tune_gc
+
+    tune_gc()  # as the command does
     rules = discover_rules(include_plugins=False)
-    rows: list[tuple[int, int, int, float, float, float, float, float]] = []
+    real_stage = pipeline.with_exposure
+    rows = []
     for n in sizes:
         with Lab([EngineConfig("bench")]) as lab:
             _fill(lab, n)
-            dumps = lab.run("bench", [sys.executable, "-c", READ_DUMPS], timeout=120).stdout
-            containers, networks = model_records(lab, "bench")
             url = lab.engines["bench"].url
             request = ScanRequest(engines=(EngineSpec(url=url),))
-            command = [sys.executable, "-m", "auditor", "scan", "--engine", url, "-f", "none"]
-            command += ["--fail-on", "none"]
-            scans, scan_cpu, cli, cpu, wall = [], [], [], [], []
-            cells, seen = 0, 0
-            for _ in range(repeats):  # interleaved so machine noise hits all three alike
-                start, start_cpu = time.perf_counter(), time.process_time()
-                result = scan(request, rules, None)
-                scans.append(time.perf_counter() - start)
-                scan_cpu.append(time.process_time() - start_cpu)
-                seen = sum(len(s.containers) for s in result.snapshots)
-                start = time.perf_counter()
-                subprocess.run(command, check=False, stdout=subprocess.DEVNULL)
-                cli.append(time.perf_counter() - start)
-                start, start_cpu = time.perf_counter(), time.process_time()
-                firewall, network = facts_from_json(json.loads(dumps))
-                assert firewall is not None and network is not None
-                matrix = analyze_exposure(containers, networks, firewall, network)
-                cpu.append(time.process_time() - start_cpu)
-                wall.append(time.perf_counter() - start)
-                cells = len(matrix.cells)
-            s, s_cpu, c, a, a_cpu = (median_ms(x) for x in (scans, scan_cpu, cli, wall, cpu))
-            rows.append((n, seen, cells, s, s_cpu, c, a, a_cpu))
+            args = ["scan", "--engine", url, "-f", "json", "--fail-on", "none"]
+            with_cli = [sys.executable, "-m", "auditor", *args]
+            without_cli = [sys.executable, "-c", WITHOUT_EXPOSURE, *args]
+            stage: list[float] = []
+            timed_stage = _timed(real_stage, stage)
+            samples: dict[str, list[float]] = {k: [] for k in ("with", "without", "cli_with", "cli_without")}
+            cells = seen = 0
+            for _ in range(repeats):  # interleaved so machine noise hits all four alike
+                for key, staged in (("with", timed_stage), ("without", lambda snapshot: snapshot)):
+                    pipeline.with_exposure = staged
+                    try:
+                        start = time.perf_counter()
+                        result = scan(request, rules, None)
+                        samples[key].append(time.perf_counter() - start)
+                    finally:
+                        pipeline.with_exposure = real_stage
+                    if key == "with":
+                        seen = sum(len(s.containers) for s in result.snapshots)
+                        exposure = result.snapshots[0].exposure
+                        if exposure is None:
+                            raise SystemExit(
+                                f"the scan did not analyse the exposure: {result.snapshots[0].notes}"
+                            )
+                        cells = sum(len(p.cells) for p in exposure.ports)
+                for key, command in (("cli_with", with_cli), ("cli_without", without_cli)):
+                    start = time.perf_counter()
+                    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+                    samples[key].append(time.perf_counter() - start)
+            rows.append((n, seen, cells, {k: median_ms(v) for k, v in samples.items()}, median_ms(stage)))
     print(
-        f"{'N':>5} {'scanned':>8} {'cells':>6} {'scan ms':>8} {'(cpu)':>6} {'CLI ms':>7} "
-        f"{'analysis ms':>12} {'(cpu)':>6} {'/scan':>6} {'cpu/cpu':>8} {'/CLI':>6}"
+        f"{'N':>5} {'scanned':>8} {'cells':>6} {'stage ms':>9} {'scan ms':>8} {'w/o ms':>7} {'adds':>6} "
+        f"{'CLI ms':>7} {'w/o ms':>7} {'adds':>6}"
     )
-    for n, seen, cells, s, s_cpu, c, a, a_cpu in rows:
+    for n, seen, cells, m, st in rows:
+        adds = 100 * (m["with"] - m["without"]) / m["without"]
+        adds_cli = 100 * (m["cli_with"] - m["cli_without"]) / m["cli_without"]
         print(
-            f"{n:>5} {seen:>8} {cells:>6} {s:>8.0f} {s_cpu:>6.0f} {c:>7.0f} {a:>12.1f} {a_cpu:>6.1f} "
-            f"{100 * a / s:>5.1f}% {100 * a_cpu / s_cpu:>7.1f}% {100 * a / c:>5.1f}%"
+            f"{n:>5} {seen:>8} {cells:>6} {st:>9.1f} {m['with']:>8.0f} {m['without']:>7.0f} {adds:>5.1f}% "
+            f"{m['cli_with']:>7.0f} {m['cli_without']:>7.0f} {adds_cli:>5.1f}%"
         )
     print(
-        "(median of each over interleaved runs: scan = the scan pipeline in this process, wall and CPU;"
-        " CLI = a whole `auditor scan -f none` process; analysis = parsing the dumps and analyze_exposure)"
+        "(medians over interleaved runs, wall time. stage = the exposure stage inside the scan: parsing"
+        " the dumps, analysing every container port from every zone, the view the rules read."
+        " scan = the scan pipeline in this process with the stage, w/o = without it;"
+        " CLI = a whole `auditor scan -f json` process with and without the stage)"
     )
 
 
