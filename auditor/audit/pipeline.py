@@ -6,6 +6,7 @@ Each target is collected on its own; a target that fails becomes a failed ``Targ
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -58,6 +59,8 @@ def with_exposure(snapshot: Snapshot) -> Snapshot:
     it out, with a note: the rules then reason from the daemon's settings as without dumps."""
     if snapshot.host_dumps is None or snapshot.exposure is not None:
         return snapshot
+    collecting = gc.isenabled()
+    gc.disable()  # the analysis' objects all live until it ends: collecting midway finds nothing
     try:
         computed = exposure_of(snapshot)
     except InputError as exc:
@@ -65,6 +68,9 @@ def with_exposure(snapshot: Snapshot) -> Snapshot:
     except Exception as exc:  # noqa: BLE001 - a fault in the analysis must not end the scan
         note = f"exposure not analysed: internal error {type(exc).__name__}: {exc}"
         return replace(snapshot, notes=(*snapshot.notes, note))
+    finally:
+        if collecting:
+            gc.enable()
     return snapshot if computed is None else replace(snapshot, exposure=computed[1])
 
 

@@ -3,11 +3,13 @@
 Live mode (the default; needs root, as the engine lab does): starts one lab engine in its own
 network namespace (``tests/support/lab``), creates N running containers on N/20 bridge
 networks there (each publishes one port and exposes one more), then scans it again and again,
-interleaved: the scan pipeline in this process with its exposure stage and without it, and
-whole ``auditor scan -f json`` processes with and without it (the stage replaced by the
-identity; the dumps are read either way). Prints the medians, what the stage adds to each,
-and the stage's own time inside the scan (parsing the dumps, analysing every container port
-from every zone, the view the rules read). The lab removes everything it made, also on Ctrl-C.
+interleaved, in three variants: with all of the exposure; without its stage (replaced by the
+identity; the dumps are still read); without the stage and without reading the exposure's
+dumps. Each variant runs as the scan pipeline in this process and as a whole
+``auditor scan -f json`` process. Prints the medians, what the stage (and the stage with its
+dumps) adds, and the stage's own time inside the scan (parsing the dumps, analysing every
+container port from every zone, the view the rules read). The lab removes everything it made,
+also on Ctrl-C.
 
 ``--synthetic``: no engine; builds in memory what a Docker 20.10 host with N containers looks
 like (the iptables-save, ip -j addr/route, sysctl and docker-proxy dumps Docker would leave)
@@ -24,8 +26,9 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from auditor.audit.discovery import discover_rules
@@ -79,16 +82,25 @@ def synthetic(sizes: list[int], repeats: int) -> None:
         print(f"{n:>5} {cells:>6} {p:>9.1f} {a:>12.1f} {r:>9.1f} {(p + a) / r:>15.2f}")
 
 
-# A whole `auditor scan` process with the exposure stage switched off (everything else as the
-# user's command: the same collection, dumps read, rules, output).
-WITHOUT_EXPOSURE = (
+# Whole `auditor scan` processes as the user's command, with parts of the exposure switched
+# off: "stage" replaces the exposure stage by the identity (the dumps are still read, and
+# saved); "dumps" also skips reading the exposure's own dumps in the daemon's namespace (the
+# firewall facts other rules use are still read).
+SWITCHES = {
+    "stage": "pipeline.with_exposure = lambda snapshot: snapshot\n",
+    "dumps": "pipeline.with_exposure = lambda snapshot: snapshot\n"
+    "daemon_facts.namespace_dumps = lambda *args: None\n",
+}
+CLI_WITHOUT = (
     "import sys\n"
     "import auditor.audit.pipeline as pipeline\n"
-    "pipeline.with_exposure = lambda snapshot: snapshot\n"
+    "import auditor.collectors.daemon_facts as daemon_facts\n"
+    "{switch}"
     "from auditor.cli import main\n"
     "sys.argv[0] = 'auditor'\n"
     "main()\n"
 )
+VARIANTS = ("with", "no stage", "no dumps")
 
 
 def _fill(lab, n: int) -> None:
@@ -133,9 +145,26 @@ def _timed(stage: Callable[[Snapshot], Snapshot], into: list[float]) -> Callable
     return timed
 
 
+@contextmanager
+def _variant(name: str, timed_stage: Callable[[Snapshot], Snapshot]) -> Iterator[None]:
+    """The scan pipeline of this process as in ``SWITCHES`` (``with``: the stage timed)."""
+    import auditor.audit.pipeline as pipeline
+    import auditor.collectors.daemon_facts as daemon_facts
+
+    real_stage, real_dumps = pipeline.with_exposure, daemon_facts.namespace_dumps
+    pipeline.with_exposure = timed_stage if name == "with" else (lambda snapshot: snapshot)
+    if name == "no dumps":
+        daemon_facts.namespace_dumps = lambda *args: None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        pipeline.with_exposure, daemon_facts.namespace_dumps = real_stage, real_dumps
+
+
 def live(sizes: list[int], repeats: int) -> None:
-    """Live scans of a lab engine holding N containers, with and without the exposure stage,
-    interleaved: in this process (the scan pipeline) and as whole ``auditor scan`` processes."""
+    """Live scans of a lab engine holding N containers with all of the exposure, without its
+    stage, and without its dumps either, interleaved: in this process (the scan pipeline) and
+    as whole ``auditor scan`` processes."""
     sys.path.insert(0, str(TESTS))
     from support.lab import EngineConfig, Lab
 
@@ -144,7 +173,6 @@ def live(sizes: list[int], repeats: int) -> None:
 
     tune_gc()  # as the command does
     rules = discover_rules(include_plugins=False)
-    real_stage = pipeline.with_exposure
     rows = []
     for n in sizes:
         with Lab([EngineConfig("bench")]) as lab:
@@ -152,50 +180,50 @@ def live(sizes: list[int], repeats: int) -> None:
             url = lab.engines["bench"].url
             request = ScanRequest(engines=(EngineSpec(url=url),))
             args = ["scan", "--engine", url, "-f", "json", "--fail-on", "none"]
-            with_cli = [sys.executable, "-m", "auditor", *args]
-            without_cli = [sys.executable, "-c", WITHOUT_EXPOSURE, *args]
+            commands = {
+                "with": [sys.executable, "-m", "auditor", *args],
+                "no stage": [sys.executable, "-c", CLI_WITHOUT.format(switch=SWITCHES["stage"]), *args],
+                "no dumps": [sys.executable, "-c", CLI_WITHOUT.format(switch=SWITCHES["dumps"]), *args],
+            }
             stage: list[float] = []
-            timed_stage = _timed(real_stage, stage)
-            samples: dict[str, list[float]] = {k: [] for k in ("with", "without", "cli_with", "cli_without")}
+            timed_stage = _timed(pipeline.with_exposure, stage)
+            inproc: dict[str, list[float]] = {k: [] for k in VARIANTS}
+            whole: dict[str, list[float]] = {k: [] for k in VARIANTS}
             cells = seen = 0
-            for _ in range(repeats):  # interleaved so machine noise hits all four alike
-                for key, staged in (("with", timed_stage), ("without", lambda snapshot: snapshot)):
-                    pipeline.with_exposure = staged
-                    try:
+            for _ in range(repeats):  # interleaved so machine noise hits every variant alike
+                for name in VARIANTS:
+                    with _variant(name, timed_stage):
                         start = time.perf_counter()
                         result = scan(request, rules, None)
-                        samples[key].append(time.perf_counter() - start)
-                    finally:
-                        pipeline.with_exposure = real_stage
-                    if key == "with":
+                        inproc[name].append(time.perf_counter() - start)
+                    exposure = result.snapshots[0].exposure
+                    if (exposure is None) != (name != "with"):
+                        raise SystemExit(f"{name}: exposure {'missing' if exposure is None else 'present'}")
+                    if exposure is not None:
                         seen = sum(len(s.containers) for s in result.snapshots)
-                        exposure = result.snapshots[0].exposure
-                        if exposure is None:
-                            raise SystemExit(
-                                f"the scan did not analyse the exposure: {result.snapshots[0].notes}"
-                            )
                         cells = sum(len(p.cells) for p in exposure.ports)
-                for key, command in (("cli_with", with_cli), ("cli_without", without_cli)):
+                for name in VARIANTS:
                     start = time.perf_counter()
-                    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-                    samples[key].append(time.perf_counter() - start)
-            rows.append((n, seen, cells, {k: median_ms(v) for k, v in samples.items()}, median_ms(stage)))
+                    subprocess.run(commands[name], check=True, stdout=subprocess.DEVNULL)
+                    whole[name].append(time.perf_counter() - start)
+            rows.append(
+                (n, seen, cells, median_ms(stage), {k: median_ms(v) for k, v in inproc.items()},
+                 {k: median_ms(v) for k, v in whole.items()})
+            )  # fmt: skip
+    print(f"{'N':>5} {'scanned':>8} {'cells':>6} {'stage ms':>9}   {'run':<10} {'with':>6} {'no stage':>9} "
+          f"{'adds':>6} {'no dumps':>9} {'adds':>6}")  # fmt: skip
+    for n, seen, cells, st, inp, wh in rows:
+        for label, m in (("in process", inp), ("process", wh)):
+            stage_adds = 100 * (m["with"] - m["no stage"]) / m["no stage"]
+            all_adds = 100 * (m["with"] - m["no dumps"]) / m["no dumps"]
+            print(f"{n:>5} {seen:>8} {cells:>6} {st:>9.1f}   {label:<10} {m['with']:>6.0f} {m['no stage']:>9.0f} "
+                  f"{stage_adds:>5.1f}% {m['no dumps']:>9.0f} {all_adds:>5.1f}%")  # fmt: skip
     print(
-        f"{'N':>5} {'scanned':>8} {'cells':>6} {'stage ms':>9} {'scan ms':>8} {'w/o ms':>7} {'adds':>6} "
-        f"{'CLI ms':>7} {'w/o ms':>7} {'adds':>6}"
-    )
-    for n, seen, cells, m, st in rows:
-        adds = 100 * (m["with"] - m["without"]) / m["without"]
-        adds_cli = 100 * (m["cli_with"] - m["cli_without"]) / m["cli_without"]
-        print(
-            f"{n:>5} {seen:>8} {cells:>6} {st:>9.1f} {m['with']:>8.0f} {m['without']:>7.0f} {adds:>5.1f}% "
-            f"{m['cli_with']:>7.0f} {m['cli_without']:>7.0f} {adds_cli:>5.1f}%"
-        )
-    print(
-        "(medians over interleaved runs, wall time. stage = the exposure stage inside the scan: parsing"
-        " the dumps, analysing every container port from every zone, the view the rules read."
-        " scan = the scan pipeline in this process with the stage, w/o = without it;"
-        " CLI = a whole `auditor scan -f json` process with and without the stage)"
+        "(medians over interleaved runs, wall ms. stage = the exposure stage inside the scan: parsing the"
+        " dumps, analysing every container port from every zone, the view the rules read. with = a scan"
+        " with all of it; no stage = the same scan without the stage (dumps still read);"
+        " no dumps = without the stage and without reading the exposure's dumps."
+        " in process = the scan pipeline in this process; process = a whole `auditor scan -f json`)"
     )
 
 
