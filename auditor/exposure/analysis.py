@@ -518,6 +518,8 @@ def _core(branches: list[Branch]) -> _Core:
 
 
 def _cell_verdict(attempts: Sequence[Attempt]) -> Verdict:
+    if len(attempts) == 1:
+        return attempts[0].verdict
     verdicts = {a.verdict for a in attempts}
     if Verdict.REACHABLE in verdicts:
         return Verdict.REACHABLE
