@@ -198,12 +198,14 @@ def firewall_facts(
     where = "" if daemon.shares_scanner_netns else f" in netns {daemon.netns_name or f'of pid {daemon.pid}'}"
     facts: dict[str, Any] = {}
     sources = []
-    iptables = run(inside(["iptables-save"]))
+    with ThreadPoolExecutor(max_workers=1) as pool:  # both wait on the kernel: at the same time
+        nft_future = pool.submit(run, inside(["nft", "list", "ruleset"]))
+        iptables = run(inside(["iptables-save"]))
+        nft_text = nft_future.result()
     ipt = parse_iptables_save(iptables) if iptables is not None else None
     if ipt is not None:
         facts["docker_user_filters"] = ipt["docker_user_filters"]
         sources.append(f"iptables-save{where}")
-    nft_text = run(inside(["nft", "list", "ruleset"]))
     nft = parse_nft_ruleset(nft_text) if nft_text is not None else None
     if nft is not None:
         sources.append(f"nft list ruleset{where}")

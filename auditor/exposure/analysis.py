@@ -12,7 +12,7 @@ attempt is, unknown if none is but one is unknown, blocked otherwise.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import cast
 
@@ -330,16 +330,18 @@ class _Planner:
             memo.enabled = model.memoize_attempts
         found = memo.get(fam, dst_value, dport, goal) if memo.enabled else None
         if found is None and not memo.enabled:
-            return src_text, _core(self._branches(zone, fam, dst_value, dport, goal, bridged, False))
+            return src_text, _core(
+                self._branches(zone, fam, dst_value, dport, goal, bridged, False), model.render
+            )
         if found is None:
             with model.observing() as seen:
                 branches = self._branches(zone, fam, dst_value, dport, goal, bridged, True)
             templated = any(isinstance(b, SocketTemplate) for b in branches)
-            found = (True, branches) if templated else (False, _core(branches))
+            found = (True, branches) if templated else (False, _core(branches, model.render))
             memo.put(bind(seen.seen, fam, dst_value, dport), fam, dst_value, dport, goal, found)
         templated, value = found
         if templated:
-            return src_text, _core(model.instantiate(cast(list, value), goal, dst_value, dport))
+            return src_text, _core(model.instantiate(cast(list, value), goal, dst_value, dport), model.render)
         return src_text, cast(_Core, value)
 
     def _branches(
@@ -487,14 +489,14 @@ _Core = tuple[Verdict, tuple, tuple[str, ...], tuple[str, ...], tuple, str]
 _VERDICTS = {REACHABLE: Verdict.REACHABLE, BLOCKED: Verdict.BLOCKED}  # a branch's end -> the answer
 
 
-def _core(branches: list[Branch]) -> _Core:
+def _core(branches: list[Branch], render: Callable[[tuple], str] = render_trace) -> _Core:
     """An attempt's answer from the ways its packets went: (verdict, steps, reasons,
     undecided, alternatives, rendered trace), as ``Attempt`` takes them after its address
     fields."""
     if len(branches) == 1 and not branches[0].flow.undecided and branches[0].verdict in (REACHABLE, BLOCKED):
         b = branches[0]  # the common case: one way through, nothing assumed
         steps = b.flow.steps
-        return _VERDICTS[b.verdict], steps, b.flow.reasons, (), (), render_trace(steps)
+        return _VERDICTS[b.verdict], steps, b.flow.reasons, (), (), render(steps)
     verdicts = {b.verdict for b in branches}
     undecided = tuple(sorted(frozenset().union(*(b.flow.undecided for b in branches)))) if branches else ()
     reasons = tuple(dict.fromkeys(r for b in branches for r in b.flow.reasons))
@@ -514,7 +516,7 @@ def _core(branches: list[Branch]) -> _Core:
         else ()
     )
     steps = primary.flow.steps if primary else ()
-    return verdict, steps, reasons, undecided, alternatives, render_trace(steps)
+    return verdict, steps, reasons, undecided, alternatives, render(steps)
 
 
 def _cell_verdict(attempts: Sequence[Attempt]) -> Verdict:

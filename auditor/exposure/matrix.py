@@ -67,11 +67,25 @@ def render_trace(steps: tuple[Step, ...]) -> str:
     """``nat PREROUTING rule 1 -> DOCKER rule 2 DNAT 198.18.16.2:80 -> route forward via
     docker0 -> filter FORWARD rule 1 -> DOCKER-USER rule 2 DROP``: the table is named when
     it changes; ``(undecided)`` marks a rule whose match the model could not decide."""
+    return join_trace(trace_parts(steps))
+
+
+def join_trace(parts: list[str]) -> str:
+    return " -> ".join(parts).replace("reply: -> ", "reply: ")
+
+
+RESET_TABLES = ("route", "socket", "reply")  # steps after which the next table is named again
+
+
+def trace_parts(steps: tuple[Step, ...]) -> list[str]:
+    """The pieces ``render_trace`` joins, one per step. The pieces of ``a + b`` are those of
+    ``a`` then those of ``b`` when ``b`` starts with a routing, socket or reply step and ``a``
+    does not end with a jump (whose piece looks at the step after it)."""
     parts: list[str] = []
     table = None
     hook = None
     for i, s in enumerate(steps):
-        if s.table in ("route", "socket", "reply"):
+        if s.table in RESET_TABLES:
             parts.append("reply:" if s.table == "reply" else s.action)
             table = hook = None
             continue
@@ -89,7 +103,15 @@ def render_trace(steps: tuple[Step, ...]) -> str:
         else:
             text = f"{prefix}{s.chain} {s.action}"
         parts.append(text + (" (undecided)" if s.undecided else ""))
-    return " -> ".join(parts).replace("reply: -> ", "reply: ")
+    return parts
+
+
+def parts_concatenate(head: tuple[Step, ...], tail: tuple[Step, ...]) -> bool:
+    """Whether ``trace_parts(head + tail)`` is ``trace_parts(head) + trace_parts(tail)``."""
+    if not tail or tail[0].table not in RESET_TABLES:
+        return False
+    last = head[-1] if head else None
+    return last is None or last.table in RESET_TABLES or not (last.rule and last.action.startswith("-> "))
 
 
 class Attempt(NamedTuple):

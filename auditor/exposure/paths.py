@@ -22,6 +22,7 @@ from auditor.exposure.attempts import AttemptTag, Getter, Observation
 from auditor.exposure.facts import FirewallFacts, HostNetwork
 from auditor.exposure.hostnet import ProxyListener, Route
 from auditor.exposure.matches import CtState
+from auditor.exposure.matrix import join_trace, parts_concatenate, render_trace, trace_parts
 from auditor.exposure.packet import Context, Packet, first_packet, ip_int, ip_text, reply_to
 from auditor.exposure.rules import Ruleset, Table
 from auditor.exposure.transport import (
@@ -273,6 +274,10 @@ class PathModel:
         self._proxy_legs: dict[tuple[ProxyListener, str, Goal], tuple[list[Branch] | None, tuple]] = {}
         self._proxy_steps: dict[tuple[ProxyListener, bool], Step] = {}
         self._simple_suffixes: dict[tuple[ProxyListener, str, Goal], list[Branch]] = {}
+        # Traces of remembered answers joined to a target's docker-proxy leg, made from the
+        # pieces of both (each rendered once); by id, with the steps kept so the id stays theirs
+        self._trace_parts: dict[int, tuple[tuple[Step, ...], list[str]]] = {}
+        self._joined_traces: dict[int, tuple[tuple[Step, ...], str]] = {}
         self._listener_indexes: dict[tuple[str, int, int, int], int | None] = {}
         self._route_cache: dict[tuple[int, int], Route | None] = {}
         self._proxies_by_port: dict[tuple[str, int], list[ProxyListener]] = {}
@@ -886,9 +891,24 @@ class PathModel:
         if len(suffix) != 1 or suffix[0].flow.undecided:
             return None
         only = suffix[0].flow
-        return Branch(
-            suffix[0].verdict, Flow(only.pkt, flow.steps + only.steps, flow.undecided, only.reasons)
-        )
+        steps = flow.steps + only.steps
+        if parts_concatenate(flow.steps, only.steps):
+            text = join_trace(self._parts(flow.steps) + self._parts(only.steps))
+            self._joined_traces[id(steps)] = (steps, text)
+        return Branch(suffix[0].verdict, Flow(only.pkt, steps, flow.undecided, only.reasons))
+
+    def _parts(self, steps: tuple[Step, ...]) -> list[str]:
+        found = self._trace_parts.get(id(steps))
+        if found is None or found[0] is not steps:
+            found = self._trace_parts[id(steps)] = (steps, trace_parts(steps))
+        return found[1]
+
+    def render(self, steps: tuple[Step, ...]) -> str:
+        """``render_trace(steps)``, from its pieces when ``_simple_outcome`` joined them."""
+        found = self._joined_traces.pop(id(steps), None)
+        if found is not None and found[0] is steps:
+            return found[1]
+        return render_trace(steps)
 
     def _proxy_outcomes(
         self, proxy: ProxyListener, flow: Flow, goal: Goal, pkt: Packet, leg1s: list[Branch] | None

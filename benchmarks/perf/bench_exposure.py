@@ -6,7 +6,8 @@ networks there (each publishes one port and exposes one more), then scans it aga
 interleaved, in three variants: with all of the exposure; without its stage (replaced by the
 identity; the dumps are still read); without the stage and without reading the exposure's
 dumps. Each variant runs as the scan pipeline in this process and as a whole
-``auditor scan -f json`` process. Prints the medians, what the stage (and the stage with its
+``auditor scan -f json`` process (bytecode cached as in an installed package, after one
+untimed warm-up run of each). Prints the medians, what the stage (and the stage with its
 dumps) adds, and the stage's own time inside the scan (parsing the dumps, analysing every
 container port from every zone, the view the rules read). The lab removes everything it made,
 also on Ctrl-C.
@@ -22,9 +23,11 @@ Usage: ``.venv/bin/python benchmarks/perf/bench_exposure.py [--synthetic] [--rep
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -152,7 +155,7 @@ def _variant(name: str, timed_stage: Callable[[Snapshot], Snapshot]) -> Iterator
     import auditor.collectors.daemon_facts as daemon_facts
 
     real_stage, real_dumps = pipeline.with_exposure, daemon_facts.namespace_dumps
-    pipeline.with_exposure = timed_stage if name == "with" else (lambda snapshot: snapshot)
+    pipeline.with_exposure = timed_stage if name == "with" else (lambda snapshot: snapshot)  # type: ignore[assignment]
     if name == "no dumps":
         daemon_facts.namespace_dumps = lambda *args: None  # type: ignore[assignment]
     try:
@@ -175,7 +178,10 @@ def live(sizes: list[int], repeats: int) -> None:
     rules = discover_rules(include_plugins=False)
     rows = []
     for n in sizes:
-        with Lab([EngineConfig("bench")]) as lab:
+        with (
+            Lab([EngineConfig("bench")]) as lab,
+            tempfile.TemporaryDirectory(prefix="auditor-pycache-") as pycache,
+        ):
             _fill(lab, n)
             url = lab.engines["bench"].url
             request = ScanRequest(engines=(EngineSpec(url=url),))
@@ -185,6 +191,13 @@ def live(sizes: list[int], repeats: int) -> None:
                 "no stage": [sys.executable, "-c", CLI_WITHOUT.format(switch=SWITCHES["stage"]), *args],
                 "no dumps": [sys.executable, "-c", CLI_WITHOUT.format(switch=SWITCHES["dumps"]), *args],
             }
+            # Whole processes load bytecode as an installed package does: compiled once into a
+            # cache of the benchmark's own (this environment may set PYTHONDONTWRITEBYTECODE,
+            # which would recompile every module the scan imports on every run).
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+            env["PYTHONPYCACHEPREFIX"] = pycache
+            for command in commands.values():  # warm-up: fills the cache, not timed
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
             stage: list[float] = []
             timed_stage = _timed(pipeline.with_exposure, stage)
             inproc: dict[str, list[float]] = {k: [] for k in VARIANTS}
@@ -204,7 +217,7 @@ def live(sizes: list[int], repeats: int) -> None:
                         cells = sum(len(p.cells) for p in exposure.ports)
                 for name in VARIANTS:
                     start = time.perf_counter()
-                    subprocess.run(commands[name], check=True, stdout=subprocess.DEVNULL)
+                    subprocess.run(commands[name], check=True, stdout=subprocess.DEVNULL, env=env)
                     whole[name].append(time.perf_counter() - start)
             rows.append(
                 (n, seen, cells, median_ms(stage), {k: median_ms(v) for k, v in inproc.items()},

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.exposure_fixtures import load_scenario
 from support.exposure_synthetic import synthetic_host
+from support.iptables_strategies import iptables_match
 
 from auditor.exposure.analysis import analyze_exposure
 from auditor.exposure.facts import firewall_facts, host_network
@@ -46,25 +47,9 @@ def memos_off() -> Iterator[None]:
             setattr(PathModel, name, value)
 
 
-def _neg(draw) -> str:
-    return "! " if draw(st.booleans()) else ""
-
-
-@st.composite
-def match(draw) -> str:
-    kind = draw(st.sampled_from(["iif", "oif", "src", "dst", "dport", "multiport", "ctstate", "ctorig"]))
-    if kind in ("iif", "oif"):
-        return f"{_neg(draw)}-{kind[0]} {draw(st.sampled_from(IFACES))}"
-    if kind in ("src", "dst"):
-        return f"{_neg(draw)}-{kind[0]} {draw(st.sampled_from(NETS))}"
-    if kind == "dport":
-        return f"-p tcp -m tcp {_neg(draw)}--dport {draw(st.sampled_from(PORTS))}"
-    if kind == "multiport":
-        ports = ",".join(draw(st.lists(st.sampled_from(PORTS), min_size=1, max_size=3)))
-        return f"-p tcp -m multiport {_neg(draw)}--dports {ports}"
-    if kind == "ctstate":
-        return f"-m conntrack {_neg(draw)}--ctstate {draw(st.sampled_from(['NEW', 'RELATED,ESTABLISHED', 'DNAT']))}"
-    return f"-p tcp -m conntrack {_neg(draw)}--ctorigdstport {draw(st.sampled_from(PORTS))}"
+def match():
+    kinds = ("iif", "oif", "src", "dst", "dport", "multiport", "ctstate", "ctorig")
+    return iptables_match(IFACES, NETS, PORTS, kinds)
 
 
 @st.composite

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.exposure_fixtures import load_scenario
+from support.iptables_strategies import iptables_match
 
 from auditor.exposure.facts import firewall_facts
 from auditor.exposure.matrix import Verdict
@@ -34,58 +35,8 @@ NETS = ["198.18.0.0/24", "198.18.16.0/24", "198.18.32.2/32", "203.0.113.0/24", "
 PORTS = ["80", "5432", "8080", "15432", "6379", "1000:9000", "8081"]
 
 
-def _neg(draw) -> str:
-    return "! " if draw(st.booleans()) else ""
-
-
-@st.composite
-def understood_match(draw) -> str:
-    kind = draw(
-        st.sampled_from(
-            [
-                "iif",
-                "oif",
-                "src",
-                "dst",
-                "proto",
-                "dport",
-                "multiport",
-                "ctstate",
-                "ctorig",
-                "ctorigdst",
-                "addrtype",
-                "iprange",
-                "comment",
-            ]
-        )
-    )
-    if kind == "iif":
-        return f"{_neg(draw)}-i {draw(st.sampled_from(IFACES))}"
-    if kind == "oif":
-        return f"{_neg(draw)}-o {draw(st.sampled_from(IFACES))}"
-    if kind == "src":
-        return f"{_neg(draw)}-s {draw(st.sampled_from(NETS))}"
-    if kind == "dst":
-        return f"{_neg(draw)}-d {draw(st.sampled_from(NETS))}"
-    if kind == "proto":
-        return f"{_neg(draw)}-p {draw(st.sampled_from(['tcp', 'udp']))}"
-    if kind == "dport":
-        return f"-p tcp -m tcp {_neg(draw)}--dport {draw(st.sampled_from(PORTS))}"
-    if kind == "multiport":
-        ports = ",".join(draw(st.lists(st.sampled_from(PORTS), min_size=1, max_size=3)))
-        return f"-p tcp -m multiport {_neg(draw)}--dports {ports}"
-    if kind == "ctstate":
-        states = draw(st.sampled_from(["NEW", "RELATED,ESTABLISHED", "INVALID", "DNAT", "NEW,DNAT"]))
-        return f"-m conntrack {_neg(draw)}--ctstate {states}"
-    if kind == "ctorig":
-        return f"-p tcp -m conntrack {_neg(draw)}--ctorigdstport {draw(st.sampled_from(PORTS))}"
-    if kind == "ctorigdst":
-        return f"-m conntrack {_neg(draw)}--ctorigdst {draw(st.sampled_from(NETS))}"
-    if kind == "addrtype":
-        return f"-m addrtype {_neg(draw)}--dst-type {draw(st.sampled_from(['LOCAL', 'UNICAST', 'LOCAL,BROADCAST']))}"
-    if kind == "iprange":
-        return f"-m iprange {_neg(draw)}--src-range 198.18.0.1-198.18.0.254"
-    return '-m comment --comment "generated rule"'
+def understood_match():
+    return iptables_match(IFACES, NETS, PORTS)
 
 
 UNKNOWN_MATCHES = [
