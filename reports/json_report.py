@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import IO, Any
 
 from auditor.model.bench import to_json as bench_json
-from auditor.model.exposure import EXPOSURE_KEY_VERSION
+from auditor.model.exposure import EXPOSURE_KEY_VERSION, ZoneReach
 from auditor.model.findings import Finding, ScanResult, TargetResult
 from auditor.model.history import FindingDiff
 from auditor.model.jsontext import dumps
@@ -155,6 +155,15 @@ def topology_json(topology: Topology) -> dict[str, Any]:
     }
 
 
+def _cell_json(c: ZoneReach) -> dict[str, Any]:
+    out = {"zone": c.zone, "relation": c.relation, "verdict": c.verdict.value, "via": c.via,
+           "destination": c.destination, "trace": c.trace, "reasons": list(c.reasons),
+           "published": c.published.value if c.published is not None else None}  # fmt: skip
+    if c.note:
+        out["note"] = c.note
+    return out
+
+
 def exposure_json(snapshots: list[Snapshot]) -> dict[str, Any]:
     """The ``"exposure"`` key (its own ``schema_version``): per analysed target, the source
     zones and, for every container port, each zone's verdict with the rule trace."""
@@ -172,13 +181,7 @@ def exposure_json(snapshots: list[Snapshot]) -> dict[str, Any]:
                     "container": p.container, "port": p.port, "protocol": p.protocol,
                     "network_mode": p.network_mode, "bindings": list(p.bindings),
                     "outside": p.outside.value if p.outside is not None else None,
-                    "cells": [
-                        {"zone": c.zone, "relation": c.relation, "verdict": c.verdict.value, "via": c.via,
-                         "destination": c.destination, "trace": c.trace, "reasons": list(c.reasons),
-                         "published": c.published.value if c.published is not None else None,
-                         **({"note": c.note} if c.note else {})}
-                        for c in p.cells
-                    ],
+                    "cells": [_cell_json(c) for c in p.cells],
                 }
                 for p in exp.ports
             ],
