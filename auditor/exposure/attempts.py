@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from auditor.exposure.signatures import SignatureTables
+
 Observation = tuple[Any, ...]
 AttemptTag = tuple[Any, ...]
 Getter = Callable[[int, int, int, Any], Any]  # (family, destination, port, goal) -> value
@@ -51,7 +53,7 @@ def bind(observations: Iterable[Observation], family: int, dst: int, dport: int)
     return frozenset(out)
 
 
-class AttemptMemo:
+class AttemptMemo(SignatureTables):
     """Results of the attempts of one zone (one family, protocol, way in), by tags.
 
     Within a zone there are few signatures (ways an attempt can go) when targets share
@@ -64,42 +66,21 @@ class AttemptMemo:
 
     MAX_SIGNATURES = 8
     TRIAL = 12
+    EVICT = True
 
     def __init__(self, getter: Callable[[AttemptTag], Getter]) -> None:
+        super().__init__()
         self._getter = getter
-        self._tables: list[tuple[frozenset[AttemptTag], Callable[[int, int, int, Any], Any], dict]] = []
-        self.enabled = True
-        self._misses = 0  # in a row
-
-    def get(self, family: int, dst: int, dport: int, goal: Any) -> Any:
-        tables = self._tables
-        for i, (_sig, key, table) in enumerate(tables):
-            found = table.get(key(family, dst, dport, goal))
-            if found is not None:
-                if i:
-                    tables[i - 1], tables[i] = tables[i], tables[i - 1]
-                self._misses = 0
-                return found
-        self._misses += 1
-        if self._misses >= self.TRIAL:
-            self.enabled = False
-            self._tables = []
-        return None
 
     def put(
         self, tags: frozenset[AttemptTag], family: int, dst: int, dport: int, goal: Any, value: Any
     ) -> None:
-        if not self.enabled:
-            return
-        for sig, known, table in self._tables:
-            if sig == tags:
-                table[known(family, dst, dport, goal)] = value
-                return
+        self.store(tags, self._key_function, value, family, dst, dport, goal)
+
+    def _key_function(self, tags: frozenset[AttemptTag]) -> Callable[[int, int, int, Any], tuple]:
         getters = [self._getter(tag) for tag in sorted(tags, key=repr)]
 
         def key(family: int, dst: int, dport: int, goal: Any) -> tuple:
             return tuple([g(family, dst, dport, goal) for g in getters])
 
-        if len(self._tables) >= self.MAX_SIGNATURES:
-            self._tables.pop()  # the least recently useful one
-        self._tables.append((tags, key, {key(family, dst, dport, goal): value}))
+        return key

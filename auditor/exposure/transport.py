@@ -29,6 +29,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from auditor.exposure.packet import Packet
+from auditor.exposure.signatures import SignatureTables
 from auditor.exposure.walk import Edit, Flow, apply_edits
 
 # The addresses and ports of a packet, keyed only by what a transport read of them (so
@@ -153,13 +154,11 @@ def replay(start: Flow, stored: tuple[_Stored, ...]) -> list[Item]:
     return out
 
 
-class _Bucket:
-    __slots__ = ("tables", "misses", "enabled")
+class _Bucket(SignatureTables):
+    """The signatures of one base key (see ``TransportMemo``)."""
 
-    def __init__(self) -> None:
-        self.tables: list[tuple[frozenset[Tag], Callable[[Packet], Any], dict]] = []
-        self.misses = 0
-        self.enabled = True
+    MAX_SIGNATURES = 32
+    TRIAL = 12
 
 
 class TransportMemo:
@@ -168,11 +167,8 @@ class TransportMemo:
     Within one base key there are few tag signatures (the ways a transport can go), each
     with its own key function; a lookup tries them, the one that answered moving forward.
     A base key whose transports never repeat (each container's own DNAT) stops being
-    remembered after ``TRIAL`` misses in a row, so those are computed directly.
+    remembered after ``_Bucket.TRIAL`` misses in a row, so those are computed directly.
     """
-
-    MAX_SIGNATURES = 32
-    TRIAL = 12
 
     def __init__(self, tagged: frozenset[str], getter: Callable[[Tag], Callable[[Packet], Any]]) -> None:
         self.tagged = tagged
@@ -186,34 +182,11 @@ class TransportMemo:
         bucket = self._buckets.get(base)
         if bucket is None:
             bucket = self._buckets[base] = _Bucket()
-        if not bucket.enabled:
-            return None, bucket
-        tables = bucket.tables
-        for i, (_sig, key, table) in enumerate(tables):
-            found = table.get(key(pkt))
-            if found is not None:
-                if i:
-                    tables[i - 1], tables[i] = tables[i], tables[i - 1]
-                bucket.misses = 0
-                return found, bucket
-        bucket.misses += 1
-        if bucket.misses >= self.TRIAL:
-            bucket.enabled = False
-            bucket.tables = []
-        return None, bucket
+        return bucket.get(pkt), bucket
 
     def put(self, pkt: Packet, bucket: _Bucket, tags: set[Tag], items: tuple[_Stored, ...]) -> None:
-        if not bucket.enabled:
-            return
         signature = frozenset(tags)
-        value = (items, tuple(signature))
-        for sig, key, table in bucket.tables:
-            if sig == signature:
-                table[key(pkt)] = value
-                return
-        if len(bucket.tables) < self.MAX_SIGNATURES:
-            key = self._key_function(signature)
-            bucket.tables.append((signature, key, {key(pkt): value}))
+        bucket.store(signature, self._key_function, (items, tuple(signature)), pkt)
 
     def _key_function(self, signature: frozenset[Tag]) -> Callable[[Packet], Any]:
         getters = [self._getter(tag) for tag in sorted(signature, key=_tag_order)]

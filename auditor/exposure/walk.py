@@ -53,6 +53,7 @@ from auditor.exposure.matches import (
 )
 from auditor.exposure.packet import Context, Packet, with_dnat
 from auditor.exposure.rules import Chain, Rule, Table
+from auditor.exposure.signatures import SignatureTables
 
 MAX_DEPTH = 64
 ACCEPT, DROP, UNKNOWN = "ACCEPT", "DROP", "UNKNOWN"
@@ -349,7 +350,7 @@ def prefix_reads(chain: Chain) -> tuple[frozenset[str], ...]:
     return tuple(out)
 
 
-class LazyMemo:
+class LazyMemo(SignatureTables):
     """Results keyed by the classes of only the fields a computation read.
 
     A walk that read fields F (through the rules up to where it stopped) takes the same
@@ -365,40 +366,11 @@ class LazyMemo:
     TRIAL = 32
 
     def __init__(self, projector: Projector) -> None:
+        super().__init__()
         self.projector = projector
-        # (signature, key function, results by key), most useful first
-        self.tables: list[tuple[tuple[str, ...], Callable[[Packet, Context], Any], dict[Any, Any]]] = []
-        self.enabled = True
-        self._misses = 0
-
-    def get(self, pkt: Packet, ctx: Context) -> Any:
-        if not self.enabled:
-            return None
-        tables = self.tables
-        for i, (_sig, key, table) in enumerate(tables):
-            found = table.get(key(pkt, ctx))
-            if found is not None:
-                if i:  # move the signature that answered one place forward
-                    tables[i - 1], tables[i] = tables[i], tables[i - 1]
-                self._misses = 0
-                return found
-        self._misses += 1
-        if self._misses >= self.TRIAL:
-            self.enabled = False
-            self.tables = []
-        return None
 
     def put(self, reads: set[str] | frozenset[str], pkt: Packet, ctx: Context, value: Any) -> None:
-        if not self.enabled:
-            return
-        signature = tuple(sorted(reads | {"family"}))
-        for sig, key, table in self.tables:
-            if sig == signature:
-                table[key(pkt, ctx)] = value
-                return
-        if len(self.tables) < self.MAX_SIGNATURES:
-            key = self.projector.key_function(signature)
-            self.tables.append((signature, key, {key(pkt, ctx): value}))
+        self.store(tuple(sorted(reads | {"family"})), self.projector.key_function, value, pkt, ctx)
 
 
 def closure(
