@@ -15,7 +15,6 @@ Read-only throughout.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from auditor.exposure.facts import Runner, run_command
 from auditor.model import inputs
 from auditor.model.errors import InputError
 from auditor.model.exposure import HostDumps
+from auditor.model.jsontext import loads
 
 NOT_READ = "daemon and firewall settings not read"
 
@@ -99,7 +99,7 @@ SYSCTL_KEYS = (
 def _interface_names(ip_addr: str | None) -> list[str]:
     """Interface names of ``ip -j addr`` that sysctl can name (no dots, no slashes)."""
     try:
-        doc = json.loads(ip_addr or "[]")
+        doc = loads(ip_addr or "[]")
     except ValueError:
         return []
     names = [e.get("ifname") for e in doc if isinstance(e, dict)] if isinstance(doc, list) else []
