@@ -87,7 +87,8 @@ class DaemonProcess:
 class DaemonLookup:
     endpoint: str
     daemon: DaemonProcess | None
-    holders: tuple[tuple[int, str], ...]  # (pid, comm) of each process holding the listener
+    holders: tuple[tuple[int, str], ...]  # (pid, comm) of the dockerd processes holding the listener, or
+    # of every process holding it when no dockerd does
     reason: str | None  # why ``daemon`` is None
 
 
@@ -268,16 +269,30 @@ def _socket_holders(proc: Path, pids: list[int], inodes: set[int]) -> dict[int, 
     return holders
 
 
+def _daemons_first(proc: Path, pids: list[int]) -> list[list[int]]:
+    """The processes to search for a listener's holders, in two rounds: the dockerd processes,
+    then every process. Only the second round reads every descriptor on the host (~11,000
+    with 200 containers), and it is needed only when no dockerd holds the listener (a proxy,
+    or nothing); it took ~0.5 s of a live scan, stalled by the threads inspecting containers."""
+    root = str(proc)
+    return [[pid for pid in pids if _comm_at(root, pid) == "dockerd"], pids]
+
+
 def _comm(proc: Path, pid: int) -> str:
     return _comm_at(str(proc), pid)
 
 
 def _comm_at(root: str, pid: int) -> str:
     try:
-        with open(f"{root}/{pid}/comm", "rb") as f:
-            return f.read(64).decode(errors="replace").strip() or "?"
+        fd = os.open(f"{root}/{pid}/comm", os.O_RDONLY)
     except OSError:
         return "?"
+    try:
+        return os.read(fd, 64).decode(errors="replace").strip() or "?"
+    except OSError:
+        return "?"
+    finally:
+        os.close(fd)
 
 
 def _same_path(a: str, b: str) -> bool:
@@ -387,22 +402,24 @@ def _unix_candidates(proc: Path, pids: list[int], path: str) -> tuple[dict[int, 
     listeners: list[UnixListener] = []
     for reader in _namespaces(proc, pids).values():
         listeners += parse_proc_net_unix(_read(proc / str(reader) / "net" / "unix") or "")
-    holders = _socket_holders(proc, pids, {entry.inode for entry in listeners})
     target = Path(path)
-    matching: dict[int, list[int]] = {}
-    for entry in listeners:
-        for pid in holders.get(entry.inode, []):
-            seen = proc / str(pid) / "root" / entry.path.lstrip("/")
-            if _same_file(seen, target) or _same_path(entry.path, path):
-                matching[entry.inode] = holders[entry.inode]
-                break
-    if not matching:
-        unowned = [e for e in listeners if e.inode not in holders]
-        ours = proc / "self" / "root"  # the path as the scanner sees it, with no holder to ask
-        if any(_same_file(ours / e.path.lstrip("/"), target) or _same_path(e.path, path) for e in unowned):
-            return {}, f"cannot tell which process serves {path}: {UNREADABLE}"
-        return {}, f"no process listens on {path}"
-    return matching, None
+    wanted = {entry.inode for entry in listeners}
+    for searched in _daemons_first(proc, pids):
+        holders = _socket_holders(proc, searched, wanted)
+        matching: dict[int, list[int]] = {}
+        for entry in listeners:
+            for pid in holders.get(entry.inode, []):
+                seen = proc / str(pid) / "root" / entry.path.lstrip("/")
+                if _same_file(seen, target) or _same_path(entry.path, path):
+                    matching[entry.inode] = holders[entry.inode]
+                    break
+        if matching:
+            return matching, None
+    unowned = [e for e in listeners if e.inode not in holders]  # holders of the round over all
+    ours = proc / "self" / "root"  # the path as the scanner sees it, with no holder to ask
+    if any(_same_file(ours / e.path.lstrip("/"), target) or _same_path(e.path, path) for e in unowned):
+        return {}, f"cannot tell which process serves {path}: {UNREADABLE}"
+    return {}, f"no process listens on {path}"
 
 
 def _tcp_candidates(
@@ -429,7 +446,11 @@ def _tcp_candidates(
         matching = {i: ns for i, ns in matching.items() if ns == ours}  # a local address stays local
     if len(set(matching.values())) > 1:
         return {}, f"{host}:{port} is local to {len(set(matching.values()))} network namespaces"
-    holders = _socket_holders(proc, pids, set(matching))
+    holders: dict[int, list[int]] = {}
+    for searched in _daemons_first(proc, pids) if matching else ():
+        holders = _socket_holders(proc, searched, set(matching))
+        if holders:
+            break
     if not holders and matching:
         return {}, f"cannot tell which process listens on {host}:{port}: {UNREADABLE}"
     if not holders:

@@ -251,7 +251,7 @@ def test_socket_activation_picks_dockerd_not_systemd(tmp_path):
     fake.process(900, "dockerd", ["/usr/bin/dockerd", "-H", "fd://"], ns, sockets=[7000])
     fake.unix(ns, 7000, "/run/docker.sock")
     found = fake.write().lookup(str(fake.root / "run/docker.sock"))
-    assert found.holders == ((1, "systemd"), (900, "dockerd"))
+    assert found.holders == ((900, "dockerd"),)  # a dockerd holds it: the other holders are not searched
     assert found.daemon.pid == 900
 
 
@@ -260,6 +260,24 @@ def test_socket_proxy_is_named_and_settings_stay_unknown(tmp_path):
     found = fake.lookup(str(fake.root / "run/ro.sock"))
     assert (found.daemon, found.holders) == (None, ((400, "socat"),))
     assert found.reason == "served by socat (pid 400), not by dockerd (a proxy?)"
+
+
+def test_tcp_proxy_beside_a_daemon_is_named(tmp_path):
+    """A dockerd holds its own listeners, but not the scanned port: every process is searched
+    and the proxy that holds it is named."""
+    fake = FakeProc(tmp_path)
+    ns = fake.namespace()
+    fake.scanner(100, ns)
+    fake.process(200, "dockerd", ["dockerd"], ns, sockets=[5000, 5001])
+    fake.process(400, "haproxy", ["haproxy"], ns, sockets=[9000])
+    fake.unix(ns, 5000, "/run/docker.sock")
+    fake.tcp(ns, 5001, "0100007F", 2375)  # 127.0.0.1:2375, the daemon's
+    fake.tcp(ns, 9000, "0100007F", 2376)  # 127.0.0.1:2376, the proxy's
+    fake.write()
+    found = fake.lookup("tcp://127.0.0.1:2376")
+    assert (found.daemon, found.holders) == (None, ((400, "haproxy"),))
+    assert found.reason == "served by haproxy (pid 400), not by dockerd (a proxy?)"
+    assert fake.lookup("tcp://127.0.0.1:2375").daemon.pid == 200
 
 
 def test_wildcard_listener_in_the_namespace_that_owns_the_address(tmp_path):
