@@ -11,18 +11,22 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from auditor import __version__
 from auditor.audit.run import run_rules
 from auditor.collectors.base import Collected
 from auditor.collectors.request import ScanRequest
 from auditor.collectors.sources import HostProgress, collect
-from auditor.exposure.view import exposure_of
+from auditor.exposure.view import exposure_inputs, exposure_of
 from auditor.model.errors import AuditorError, InputError
 from auditor.model.findings import Finding, RuleError, ScanResult, TargetResult, sort_findings
 from auditor.model.records import Snapshot
 from auditor.model.rule import Rule
 from auditor.model.severity import Severity
+
+if TYPE_CHECKING:  # a compose scan never loads the engine's child (nor its threads)
+    from auditor.collectors.ahead import HostChild
 
 PARTIAL_VIEW = "partial view: "  # a target read only in part (a compose fragment): why
 
@@ -53,15 +57,20 @@ def target_result(item: Collected) -> TargetResult:
     )
 
 
-def with_exposure(snapshot: Snapshot) -> Snapshot:
+def with_exposure(snapshot: Snapshot, ahead: HostChild | None = None) -> Snapshot:
     """The snapshot with its exposure computed (once per target, before any rule runs) when
     its host dumps were read; a dump that cannot be parsed (or a fault in the analysis) leaves
-    it out, with a note: the rules then reason from the daemon's settings as without dumps."""
+    it out, with a note: the rules then reason from the daemon's settings as without dumps.
+    ``ahead``: the collector's child, whose exposure is taken when it was computed from the
+    same inputs as this snapshot's (``HostChild.exposure``)."""
     if snapshot.host_dumps is None or snapshot.exposure is not None:
         return snapshot
     collecting = gc.isenabled()
     gc.disable()  # the analysis' objects all live until it ends: collecting midway finds nothing
     try:
+        found = ahead.exposure(exposure_inputs(snapshot)) if ahead is not None else None
+        if found is not None:
+            return replace(snapshot, exposure=found)
         computed = exposure_of(snapshot)
     except InputError as exc:
         return replace(snapshot, notes=(*snapshot.notes, f"exposure not analysed: {exc}"))
@@ -74,6 +83,10 @@ def with_exposure(snapshot: Snapshot) -> Snapshot:
     return snapshot if computed is None else replace(snapshot, exposure=computed[1])
 
 
+def _ahead(item: Collected) -> HostChild | None:
+    return item.raw.ahead if item.raw is not None else None  # a HostChild, live engines only
+
+
 def evaluate(
     collected: Sequence[Collected],
     rules: Sequence[Rule],
@@ -82,7 +95,15 @@ def evaluate(
     started: float,
 ) -> ScanResult:
     """Run the rules over every collected snapshot and assemble the result."""
-    collected = [replace(i, snapshot=with_exposure(i.snapshot)) if i.snapshot else i for i in collected]
+    try:
+        collected = [
+            replace(i, snapshot=with_exposure(i.snapshot, _ahead(i))) if i.snapshot else i for i in collected
+        ]
+    finally:
+        for item in collected:
+            child = _ahead(item)
+            if child is not None:
+                child.close()
     findings: list[Finding] = []
     errors: list[RuleError] = []
     for item in collected:
@@ -119,4 +140,5 @@ def scan(
 ) -> ScanResult:
     started_at = datetime.now(UTC)
     started = time.monotonic()
-    return evaluate(collect(request, host_progress=host_progress), rules, fail_on, started_at, started)
+    collected = collect(request, host_progress=host_progress, exposure_ahead=True)
+    return evaluate(collected, rules, fail_on, started_at, started)

@@ -155,7 +155,7 @@ def namespace_dumps(
         "ipset_save": ["ipset", "save"],
         "ip_route": ["ip", "-j", "route"],
         "ip6_route": ["ip", "-6", "-j", "route"],
-        "ss_listen": ["ss", "-Hltnup"],
+        "ss_listen": ["ss", "-Hltnu"],
     }
     with ThreadPoolExecutor(max_workers=DUMP_WORKERS) as pool:
         futures = {name: pool.submit(run, inside(argv)) for name, argv in commands.items()}
@@ -233,14 +233,15 @@ def firewall_facts(
 
 def read_host_facts(
     address: str,
-    server_version: str | None = None,
+    server_version: str | None | Callable[[], str | None] = None,
     proc: Path = Path("/proc"),
     netns_dir: Path = Path("/var/run/netns"),
     run: Runner = run_command,
 ) -> HostReading:
     """The facts of the dockerd behind ``address`` (``unix://``, a path or ``tcp://``) whose API
-    reported ``server_version``. Nothing of the daemon's is executed: whoever serves a socket
-    chooses that binary."""
+    reported ``server_version`` (or a function giving it: asked for only after the firewall
+    was read, so the reading can start before the API answers). Nothing of the daemon's is
+    executed: whoever serves a socket chooses that binary."""
     try:
         lookup = find_daemon(address, proc, netns_dir)
     except ValueError:
@@ -249,7 +250,8 @@ def read_host_facts(
         )
     if lookup.daemon is None:
         return HostReading({}, (f"{NOT_READ}: {lookup.reason}",))
-    settings, notes = daemon_settings(lookup.daemon, server_version)
     firewall, more, dumps = firewall_facts(lookup.daemon, proc, run)
+    version = server_version() if callable(server_version) else server_version
+    settings, notes = daemon_settings(lookup.daemon, version)
     sources = (*settings.pop("sources"), *firewall.pop("sources", ()))
     return HostReading({**settings, **firewall, "sources": sources}, tuple(notes + more), dumps)

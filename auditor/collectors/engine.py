@@ -12,13 +12,14 @@ import os
 import re
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import docker
 import docker.errors
 import requests.exceptions
 
+from auditor.collectors.ahead import HostChild, server_version
 from auditor.collectors.daemon_facts import HostReading
 from auditor.collectors.endpoints import EngineSpec
 from auditor.collectors.raw import RawState, as_object, sanitize_container, sanitize_network, sanitize_service
@@ -124,10 +125,12 @@ def fetch_raw(
     spec: EngineSpec,
     on_progress: Callable[[int, int], None] | None = None,
     host_facts: Callable[[str, str | None], HostReading] | None = None,
+    child: HostChild | None = None,
 ) -> RawState:
     """Read everything the audit needs from one engine, as sanitized raw documents;
     ``host_facts(address, server_version)`` reads what the API does not show
-    (``daemon_facts.read_host_facts``)."""
+    (``daemon_facts.read_host_facts``), in ``child`` when there is one (it gets the engine's
+    lists and may analyse the exposure from them: ``RawState.ahead``)."""
     client = connect(spec)
     progress = _Progress()
     ids: list[str] = []
@@ -137,21 +140,34 @@ def fetch_raw(
     net_docs: list[dict] = []
     services: list[dict] = []
     # The host's facts (files, firewall dumps: subprocesses) need only the address and the
-    # version: read them while the engine answers the inspects (0.3-0.9 s of waiting here).
+    # version: read them while the engine answers the inspects (0.3-0.9 s of waiting here),
+    # in the child process, or in a thread without one.
     facts_pool = ThreadPoolExecutor(max_workers=1)
     facts: Future[HostReading] | None = None
+    if not (spec.read_host_config and host_facts is not None) and child is not None:
+        child.close()
+        child = None
+    finished = False
 
     def reading() -> HostReading:
+        if child is not None:
+            child.send_listing(version, info)  # (when the lists were not sent: the version only)
+            found = child.reading()
+            if found is not None:
+                return found
+            assert host_facts is not None
+            return host_facts(spec.address, server_version(version, info))  # the child failed: here
         return facts.result() if facts is not None else HostReading({})
 
     try:
         version = client.version()
         info = client.info()
-        if spec.read_host_config and host_facts is not None:
-            server = str(version.get("Version") or (info or {}).get("ServerVersion") or "") or None
-            facts = facts_pool.submit(host_facts, spec.address, server)
+        if child is None and spec.read_host_config and host_facts is not None:
+            facts = facts_pool.submit(host_facts, spec.address, server_version(version, info))
         listed = client.containers(all=True)
         networks = client.networks()
+        if child is not None:
+            child.send_listing(version, info, listed, networks)
         ids = [c["Id"] for c in listed if isinstance(c, dict) and "Id" in c]
         with ThreadPoolExecutor(max_workers=INSPECT_WORKERS) as pool:
             futures = [pool.submit(_inspect_container, client, cid, progress) for cid in ids]
@@ -172,6 +188,7 @@ def fetch_raw(
                 if d is not None
             ]
         services = _swarm_services(client, info, networks, progress)
+        finished = True
     except TargetUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - a fault mid-scan must not become a traceback
@@ -183,7 +200,18 @@ def fetch_raw(
     finally:
         client.close()
         facts_pool.shutdown(wait=True)
-    raw = _raw_state(spec, version, info, containers, net_docs, services, progress, reading())
+        if child is not None and not finished:  # a fault, or Ctrl-C: the child goes too
+            child.close()
+    try:
+        raw = _raw_state(spec, version, info, containers, net_docs, services, progress, reading())
+    except BaseException:
+        if child is not None:
+            child.close()
+        raise
+    if child is not None:
+        raw = replace(raw, ahead=child) if child.analyses and not progress.refused else raw
+        if raw.ahead is None:
+            child.close()
     if progress.refused:  # the rest of the engine was read: report it, marked incomplete
         count = f" ({len(progress.refused)} of {len(ids)} containers could not be inspected)"
         message = describe_failure(spec.address, progress.refused[0]) + count

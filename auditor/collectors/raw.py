@@ -9,7 +9,7 @@ leave the engine.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from auditor.collectors.inspect import (
@@ -166,6 +166,9 @@ class RawState:
     source_uri: str | None = None
     services: tuple[dict, ...] = ()  # swarm services (managers only)
     dumps: HostDumps | None = None  # the daemon's namespace for the exposure analysis
+    # the exposure computed from the container list while the inspects ran (``HostChild``,
+    # live engines only; never saved, never compared)
+    ahead: Any = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict:
         out = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.collectors.base import Collected, Progress
 from auditor.collectors.endpoints import EngineSpec
@@ -20,6 +21,9 @@ from auditor.model import inputs
 from auditor.model.errors import AuditorError, InputError, TargetUnavailable
 from auditor.model.records import SourceKind, Target
 
+if TYPE_CHECKING:  # a compose scan never loads the engine's child (nor its threads)
+    from auditor.collectors.ahead import HostChild
+
 HostProgress = Callable[[EngineSpec, str, int, int], None]  # (engine, state, done, total)
 
 
@@ -28,6 +32,7 @@ class EngineSource:
     """One live engine; a fault mid-scan keeps what was read, marked incomplete."""
 
     spec: EngineSpec
+    child: HostChild | None = None  # reads the host's facts (and the exposure) beside the inspects
 
     def collect(self, progress: Progress | None = None) -> Sequence[Collected]:
         from auditor.collectors.daemon_facts import read_host_facts
@@ -37,7 +42,8 @@ class EngineSource:
         alias = spec.name  # a fleet hosts file may name its engines
         placeholder = Target(SourceKind.ENGINE, alias or spec.address, spec.address)
         try:
-            raw = _renamed(fetch_raw(spec, on_progress=progress, host_facts=read_host_facts), alias)
+            raw = fetch_raw(spec, on_progress=progress, host_facts=read_host_facts, child=self.child)
+            raw = _renamed(raw, alias)
             return [Collected(raw.target, normalize_raw(raw), raw=raw)]
         except TargetUnavailable as exc:
             partial = exc.partial if isinstance(exc.partial, RawState) else None
@@ -161,8 +167,11 @@ def collect_paths(paths: Sequence[str], options: ComposeOptions) -> list[Collect
     return [item for source in path_sources(paths, options) for item in source.collect()]
 
 
-def collect(request: ScanRequest, host_progress: HostProgress | None = None) -> list[Collected]:
-    """Every target of the request: paths first (in order), then engines (concurrently)."""
+def collect(
+    request: ScanRequest, host_progress: HostProgress | None = None, exposure_ahead: bool = False
+) -> list[Collected]:
+    """Every target of the request: paths first (in order), then engines (concurrently);
+    ``exposure_ahead``: the caller analyses the exposure of every engine (``fetch_raw``)."""
     collected: list[Collected] = []
     if request.paths or request.compose.merge_files:
         collected.extend(collect_paths(request.paths, request.compose))
@@ -172,16 +181,47 @@ def collect(request: ScanRequest, host_progress: HostProgress | None = None) -> 
 
         from auditor.collectors.sdk import import_sdk
 
-        import_sdk(spec.address for spec in engines)  # before the threads: the SDK's SSH part only if used
-        with ThreadPoolExecutor(max_workers=min(8, len(engines))) as pool:
-            for items in pool.map(lambda s: _collect_engine(s, host_progress), engines):
-                collected.extend(items)
+        children = _host_children(engines, exposure_ahead)
+        try:
+            # before the threads: the SDK's SSH part only if used
+            import_sdk(spec.address for spec in engines)
+            with ThreadPoolExecutor(max_workers=min(ENGINE_WORKERS, len(engines))) as pool:
+                pairs = zip(engines, children, strict=True)
+                for items in pool.map(lambda pair: _collect_engine(pair[0], pair[1], host_progress), pairs):
+                    collected.extend(items)
+        except BaseException:
+            for child in children:
+                if child is not None:
+                    child.close()
+            raise
     return collected
 
 
-def _collect_engine(spec: EngineSpec, host_progress: HostProgress | None) -> Sequence[Collected]:
+ENGINE_WORKERS = 8
+
+
+def _host_children(engines: Sequence[EngineSpec], exposure_ahead: bool) -> list[HostChild | None]:
+    """One child per engine whose host facts are read, forked before anything else of the scan
+    (``collectors.ahead``): up to as many as are collected at once, the others read theirs
+    in a thread."""
+    from auditor.collectors.ahead import HostChild
+    from auditor.collectors.daemon_facts import read_host_facts
+
+    children: list[HostChild | None] = []
+    for spec in engines:
+        if not spec.read_host_config or sum(c is not None for c in children) >= ENGINE_WORKERS:
+            children.append(None)
+            continue
+        target = Target(SourceKind.ENGINE, spec.name or spec.address, spec.address)
+        children.append(HostChild.start(read_host_facts, spec.address, target, exposure_ahead))
+    return children
+
+
+def _collect_engine(
+    spec: EngineSpec, child: HostChild | None, host_progress: HostProgress | None
+) -> Sequence[Collected]:
     """Collect one engine, telling ``host_progress`` (fleet display) how far it got."""
-    source = EngineSource(spec)
+    source = EngineSource(spec, child)
     if host_progress is None:
         return source.collect()
     items = source.collect(lambda done, total: host_progress(spec, "inspecting", done, total))

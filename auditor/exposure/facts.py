@@ -367,13 +367,13 @@ def read_docker_proxies(proc: Path = Path("/proc")) -> str | None:
 
 def read_host_network(run: Runner = run_command, proc: Path = Path("/proc")) -> HostNetwork:
     """``ip -j addr``, ``ip -j route``, ``ip -6 -j route``, the sysctls, ``docker-proxy``
-    processes and ``ss -Hltnup``, all read-only."""
+    processes and ``ss -Hltnu``, all read-only."""
     return host_network(
         ip_addr=run(["ip", "-j", "addr"]),
         ip_route=run(["ip", "-j", "route"]),
         ip6_route=run(["ip", "-6", "-j", "route"]),
         sysctl=read_sysctls(proc / "sys"),
         docker_proxy=read_docker_proxies(proc),
-        ss_listen=run(["ss", "-Hltnup"]),
+        ss_listen=run(["ss", "-Hltnu"]),
         source="live",
     )

@@ -1,5 +1,6 @@
 """Pure parsers of the host's network state: ``ip -j addr``, ``ip -j route`` (and ``-6``),
-sysctl lines, ``docker-proxy`` command lines and ``ss -Hltnup``.
+sysctl lines, ``docker-proxy`` command lines and ``ss -Hltnu`` (``-Hltnup`` output too, with
+each socket's process).
 
 Each takes the text a command prints, so a saved dump is read exactly like the live host.
 Malformed input raises ``InputError`` (exit code 2 for a file given by the user).

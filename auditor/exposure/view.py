@@ -8,6 +8,8 @@ full matrix and the ``Exposure`` view the rules and reporters read (model record
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from auditor.exposure.analysis import analyze_exposure
 from auditor.exposure.facts import FirewallFacts, HostNetwork, firewall_facts, host_network
 from auditor.exposure.matrix import Cell, ExposureMatrix, PortTarget, Verdict
@@ -21,7 +23,7 @@ from auditor.model.exposure import (
     Reach,
     ZoneReach,
 )
-from auditor.model.records import Snapshot
+from auditor.model.records import Container, DaemonFacts, Endpoint, Network, PortBinding, Snapshot
 
 
 def facts_from_dumps(dumps: HostDumps) -> tuple[FirewallFacts, HostNetwork]:
@@ -87,10 +89,57 @@ def exposure_view(matrix: ExposureMatrix) -> Exposure:
     )
 
 
+@dataclass(frozen=True)
+class ExposureInputs:
+    """Everything of a snapshot the analysis reads, and nothing else: the containers, networks
+    and daemon facts stripped to the fields ``analyze_exposure`` uses, and the host dumps.
+    ``exposure_of`` analyses only these, so two snapshots with equal inputs have the same
+    exposure (how a result computed ahead of time is checked before it is used)."""
+
+    containers: tuple[Container, ...]
+    networks: tuple[Network, ...]
+    daemon: DaemonFacts
+    dumps: HostDumps | None
+
+
+def _binding(b: PortBinding) -> PortBinding:
+    return PortBinding(b.container_port, b.protocol, b.host_ip, b.host_port, b.host_port_end, b.published)
+
+
+def _container(c: Container) -> Container:
+    running = c.state in (None, "running")  # the analysis skips the others: only their addresses count
+    return Container(
+        name=c.name,
+        id=c.id,
+        state=c.state,
+        network_mode=c.network_mode,
+        endpoints=tuple(
+            Endpoint(e.network, ipv4_address=e.ipv4_address, ipv6_address=e.ipv6_address) for e in c.endpoints
+        ),  # fmt: skip
+        ports=tuple(sorted((_binding(b) for b in c.ports), key=_binding_order)) if running else (),
+    )
+
+
+def _binding_order(b: PortBinding) -> tuple:
+    """One order for a container's bindings whatever the order its source listed them in
+    (inspect and container list differ): by port, then host address and port."""
+    return (b.container_port, b.protocol, b.published, b.host_ip, b.host_port or 0, b.host_port_end or 0)
+
+
+def exposure_inputs(snapshot: Snapshot) -> ExposureInputs:
+    return ExposureInputs(
+        tuple(_container(c) for c in snapshot.containers),
+        tuple(Network(n.name, id=n.id, driver=n.driver, options=n.options) for n in snapshot.networks),
+        DaemonFacts(userland_proxy=snapshot.daemon.userland_proxy),
+        snapshot.host_dumps,
+    )
+
+
 def exposure_of(snapshot: Snapshot) -> tuple[ExposureMatrix, Exposure] | None:
     """The exposure of one snapshot's containers, or ``None`` when its dumps were not read."""
     if snapshot.host_dumps is None:
         return None
+    inputs = exposure_inputs(snapshot)
     firewall, network = facts_from_dumps(snapshot.host_dumps)
-    matrix = analyze_exposure(snapshot.containers, snapshot.networks, firewall, network, snapshot.daemon)
+    matrix = analyze_exposure(inputs.containers, inputs.networks, firewall, network, inputs.daemon)
     return matrix, exposure_view(matrix)

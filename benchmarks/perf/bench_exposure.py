@@ -89,15 +89,23 @@ def synthetic(sizes: list[int], repeats: int) -> None:
 # off: "stage" replaces the exposure stage by the identity (the dumps are still read, and
 # saved); "dumps" also skips reading the exposure's own dumps in the daemon's namespace (the
 # firewall facts other rules use are still read).
+# Without the stage, nothing of the exposure is analysed: not in the scan, nor ahead of it in
+# the collector's child process (``auditor.collectors.ahead``), which then reads the host's
+# facts only.
+NO_STAGE = (
+    "pipeline.with_exposure = lambda snapshot, ahead=None: snapshot\n"
+    "pipeline.collect = lambda request, host_progress=None, exposure_ahead=False: "
+    "sources.collect(request, host_progress)\n"
+)
 SWITCHES = {
-    "stage": "pipeline.with_exposure = lambda snapshot: snapshot\n",
-    "dumps": "pipeline.with_exposure = lambda snapshot: snapshot\n"
-    "daemon_facts.namespace_dumps = lambda *args: None\n",
+    "stage": NO_STAGE,
+    "dumps": NO_STAGE + "daemon_facts.namespace_dumps = lambda *args: None\n",
 }
 CLI_WITHOUT = (
     "import sys\n"
     "import auditor.audit.pipeline as pipeline\n"
     "import auditor.collectors.daemon_facts as daemon_facts\n"
+    "import auditor.collectors.sources as sources\n"
     "{switch}"
     "from auditor.cli import main\n"
     "sys.argv[0] = 'auditor'\n"
@@ -137,11 +145,11 @@ def _fill(lab, n: int) -> None:
         list(pool.map(one, range(n)))
 
 
-def _timed(stage: Callable[[Snapshot], Snapshot], into: list[float]) -> Callable[[Snapshot], Snapshot]:
-    def timed(snapshot: Snapshot) -> Snapshot:
+def _timed(stage: Callable[..., Snapshot], into: list[float]) -> Callable[..., Snapshot]:
+    def timed(snapshot: Snapshot, ahead: object = None) -> Snapshot:
         start = time.perf_counter()
         try:
-            return stage(snapshot)
+            return stage(snapshot, ahead)
         finally:
             into.append(time.perf_counter() - start)
 
@@ -153,15 +161,30 @@ def _variant(name: str, timed_stage: Callable[[Snapshot], Snapshot]) -> Iterator
     """The scan pipeline of this process as in ``SWITCHES`` (``with``: the stage timed)."""
     import auditor.audit.pipeline as pipeline
     import auditor.collectors.daemon_facts as daemon_facts
+    import auditor.collectors.sources as sources
 
-    real_stage, real_dumps = pipeline.with_exposure, daemon_facts.namespace_dumps
-    pipeline.with_exposure = timed_stage if name == "with" else (lambda snapshot: snapshot)  # type: ignore[assignment]
+    real_stage, real_dumps, real_collect = (
+        pipeline.with_exposure,
+        daemon_facts.namespace_dumps,
+        pipeline.collect,
+    )
+    if name == "with":
+        pipeline.with_exposure = timed_stage  # type: ignore[assignment]
+    else:
+        pipeline.with_exposure = lambda snapshot, ahead=None: snapshot
+        pipeline.collect = lambda request, host_progress=None, exposure_ahead=False: sources.collect(
+            request, host_progress
+        )
     if name == "no dumps":
         daemon_facts.namespace_dumps = lambda *args: None  # type: ignore[assignment]
     try:
         yield
     finally:
-        pipeline.with_exposure, daemon_facts.namespace_dumps = real_stage, real_dumps
+        pipeline.with_exposure, daemon_facts.namespace_dumps, pipeline.collect = (
+            real_stage,
+            real_dumps,
+            real_collect,
+        )
 
 
 def live(sizes: list[int], repeats: int) -> None:

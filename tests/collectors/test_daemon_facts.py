@@ -87,7 +87,7 @@ def dump_calls(pid: int | None, interfaces: tuple[str, ...] = ()) -> list[tuple[
             (pid, ["ipset", "save"]),
             (pid, ["ip", "-j", "route"]),
             (pid, ["ip", "-6", "-j", "route"]),
-            (pid, ["ss", "-Hltnup"]),
+            (pid, ["ss", "-Hltnu"]),
         ]
     )
 

@@ -181,7 +181,7 @@ def test_live_readers_use_only_the_commands_they_name(tmp_path):
         ["ip", "-j", "addr"],
         ["ip", "-j", "route"],
         ["ip", "-6", "-j", "route"],
-        ["ss", "-Hltnup"],
+        ["ss", "-Hltnu"],
     ]
     assert network.sysctls == (
         ("net.ipv4.ip_forward", "1"),

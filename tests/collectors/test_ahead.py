@@ -1,0 +1,217 @@
+"""The collector's child process: the host's facts and the exposure computed ahead of the
+inspects, taken only when computed from the same inputs, and a child that never outlives its
+scan nor runs the parent's signal handlers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import replace
+
+from support.scan_fixtures import raw_of
+
+from auditor.audit.pipeline import with_exposure
+from auditor.collectors.ahead import HostChild, list_entry_document
+from auditor.collectors.daemon_facts import HostReading
+from auditor.collectors.inspect import normalize_container
+from auditor.collectors.raw import normalize_raw
+from auditor.exposure.view import exposure_inputs, exposure_of
+from auditor.model.records import SourceKind, Target
+
+TARGET = Target(SourceKind.ENGINE, "e", "unix:///run/docker.sock")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _gone(child: HostChild, within: float = 5.0) -> bool:
+    pid = child._pid  # noqa: SLF001 - the test watches the process itself
+    deadline = time.monotonic() + within
+    while pid is not None and _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return pid is None or not _alive(pid)
+
+
+def _reading() -> HostReading:
+    raw = raw_of("default")
+    return HostReading(dict(raw.host), ("a note",), raw.dumps)
+
+
+def test_a_list_entry_gives_the_exposure_inputs_of_the_inspect():
+    """Docker's container list (GET /containers/json) beside the same container's inspect:
+    every field the analysis reads is equal (the rest is not the analysis' business)."""
+    networks = {
+        "appnet": {"NetworkID": "n1", "EndpointID": "e1", "IPAddress": "172.20.0.5", "IPPrefixLen": 16,
+                   "GlobalIPv6Address": "fd00::5", "Gateway": "172.20.0.1", "Aliases": None},
+    }  # fmt: skip
+    entry = {
+        "Id": "c0ffee",
+        "Names": ["/web"],
+        "Image": "nginx",
+        "State": "running",
+        "Status": "Up 2 minutes",
+        "Ports": [
+            {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"},
+            {"IP": "::", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"},
+            {"PrivatePort": 9100, "Type": "tcp"},
+            {"IP": "127.0.0.1", "PrivatePort": 53, "PublicPort": 5353, "Type": "udp"},
+        ],
+        "HostConfig": {"NetworkMode": "appnet"},
+        "NetworkSettings": {"Networks": networks},
+    }
+    inspect = {
+        "Id": "c0ffee",
+        "Name": "/web",
+        "State": {"Status": "running", "Running": True},
+        "Config": {"Image": "nginx", "ExposedPorts": {"80/tcp": {}, "9100/tcp": {}, "53/udp": {}},
+                   "Labels": {"a": "b"}},
+        "HostConfig": {"NetworkMode": "appnet", "PortBindings": {"80/tcp": [{"HostIp": "", "HostPort": "8080"}],
+                       "53/udp": [{"HostIp": "127.0.0.1", "HostPort": "5353"}]}, "Privileged": False},
+        "NetworkSettings": {
+            "Networks": {"appnet": {**networks["appnet"], "Aliases": ["web", "c0ffee"]}},
+            "Ports": {
+                "80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}, {"HostIp": "::", "HostPort": "8080"}],
+                "9100/tcp": None,
+                "53/udp": [{"HostIp": "127.0.0.1", "HostPort": "5353"}],
+            },
+        },
+        "Mounts": [{"Type": "bind", "Source": "/srv", "Destination": "/srv", "RW": True}],
+    }  # fmt: skip
+    listed = normalize_container(list_entry_document(entry), TARGET)
+    inspected = normalize_container(inspect, TARGET)
+    assert listed != inspected  # the list lacks most of the inspect
+    snap = normalize_raw(raw_of("default"))
+    left = exposure_inputs(replace(snap, containers=(listed,)))
+    right = exposure_inputs(replace(snap, containers=(inspected,)))
+    assert left == right
+    assert [b.display() for b in left.containers[0].ports] == [
+        "127.0.0.1:5353->53/udp",
+        "0.0.0.0:8080->80/tcp",
+        "[::]:8080->80/tcp",
+        "9100/tcp (exposed only)",
+    ]
+
+
+def test_hostile_list_entries_give_documents_not_faults():
+    for entry in (None, [], {"Ports": [None, 3, {"PrivatePort": "x"}]}, {"Names": "x", "NetworkSettings": 1}):
+        doc = list_entry_document(entry)
+        assert set(doc) == {"Id", "Name", "State", "Config", "HostConfig", "NetworkSettings"}
+
+
+def _list_entry(doc: dict) -> dict:
+    """What Docker's container list says of a container its inspect ``doc`` describes."""
+    settings = doc.get("NetworkSettings") or {}
+    ports = []
+    for key, bound in (settings.get("Ports") or {}).items():
+        port, proto = key.split("/")
+        for b in bound or [None]:
+            entry = {"PrivatePort": int(port), "Type": proto}
+            if b:
+                entry |= {"IP": b["HostIp"], "PublicPort": int(b["HostPort"])}
+            ports.append(entry)
+    return {
+        "Id": doc["Id"],
+        "Names": [doc["Name"]],
+        "State": doc["State"]["Status"],
+        "Ports": ports[::-1],  # in another order than the inspect's
+        "HostConfig": {"NetworkMode": doc["HostConfig"]["NetworkMode"]},
+        "NetworkSettings": {"Networks": settings.get("Networks") or {}},
+    }
+
+
+def _start(read=None, analyse=True):
+    child = HostChild.start(read or (lambda address, version: _reading()), "unix:///x", TARGET, analyse)
+    assert child is not None
+    return child
+
+
+def test_the_child_sends_the_reading_and_the_exposure_of_the_same_inputs():
+    raw = raw_of("default")
+    assert all(d["State"]["Status"] == "running" for d in raw.containers)
+    snapshot = normalize_raw(raw)
+    child = _start()
+    child.send_listing(raw.version, raw.info, [_list_entry(d) for d in raw.containers], list(raw.networks))
+    try:
+        assert child.reading() == _reading()
+        found = child.exposure(exposure_inputs(replace(snapshot, host_dumps=_reading().dumps)))
+        expected = exposure_of(replace(snapshot, host_dumps=_reading().dumps))
+        assert expected is not None and found == expected[1]
+    finally:
+        child.close()
+    assert _gone(child)
+
+
+def test_an_exposure_of_other_inputs_is_not_taken_and_the_child_is_stopped():
+    raw = raw_of("default")
+    snapshot = replace(normalize_raw(raw), host_dumps=_reading().dumps)
+    child = _start()
+    child.send_listing(
+        raw.version, raw.info, [_list_entry(d) for d in raw.containers[1:]], list(raw.networks)
+    )
+    assert child.exposure(exposure_inputs(snapshot)) is None  # a container fewer: not taken
+    assert _gone(child)
+    computed = with_exposure(snapshot, child)
+    assert computed.exposure == with_exposure(snapshot).exposure  # computed here instead
+
+
+def test_a_failing_child_gives_no_reading():
+    def broken(address, version):
+        raise RuntimeError("boom")
+
+    child = _start(broken)
+    assert child.reading() is None
+    assert child.exposure(exposure_inputs(normalize_raw(raw_of("default")))) is None
+    assert _gone(child)
+
+
+def test_the_version_comes_with_the_listing_and_a_missing_listing_ends_the_child():
+    def read(address: str, version) -> HostReading:
+        return HostReading({"version_read": version()})
+
+    child = _start(read)
+    assert child.reading() == HostReading({"version_read": None})  # no listing: sent empty, read on
+    assert _gone(child)
+    child = _start(read, analyse=False)
+    child.send_listing({"Version": "20.10.24"}, {}, [], [])
+    assert child.reading() == HostReading({"version_read": "20.10.24"})
+    assert _gone(child)  # not asked to analyse: done after the reading
+
+
+def test_close_stops_a_child_still_reading():
+    child = _start(lambda address, version: time.sleep(60) or _reading())
+    child.close()
+    assert _gone(child, within=1.0)
+    assert child.reading() is None
+
+
+def test_the_child_never_runs_the_parents_signal_handlers(tmp_path):
+    """Ctrl-C reaches the child too: it dies at once, without the parent's handlers (which
+    may remove what the parent made)."""
+    marker = tmp_path / "handler-ran"
+    previous = signal.signal(signal.SIGINT, lambda *args: marker.write_text(str(os.getpid())))
+    try:
+        child = _start(lambda address, version: time.sleep(60) or _reading())
+        pid = child._pid  # noqa: SLF001
+        assert pid is not None
+        time.sleep(0.2)
+        os.kill(pid, signal.SIGINT)
+        assert child.reading() is None
+        assert _gone(child, within=2.0)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert not marker.exists()
+
+
+def test_a_snapshot_without_dumps_takes_nothing_from_the_child():
+    raw = raw_of("default")
+    child = _start()
+    child.send_listing(raw.version, raw.info, [_list_entry(d) for d in raw.containers], list(raw.networks))
+    assert with_exposure(normalize_raw(replace(raw, dumps=None)), child).exposure is None
+    child.close()
+    assert _gone(child)

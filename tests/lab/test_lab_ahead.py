@@ -1,0 +1,91 @@
+"""The exposure computed ahead from a real engine's container list, beside the one computed
+from its inspects: taken when the list shows everything the analysis reads, and the scan's
+answer the same either way (``auditor.collectors.ahead``)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from support.lab import EngineConfig, Lab
+
+from auditor.audit.discovery import discover_rules
+from auditor.audit.pipeline import scan
+from auditor.collectors.ahead import HostChild
+from auditor.collectors.daemon_facts import read_host_facts
+from auditor.collectors.endpoints import EngineSpec
+from auditor.collectors.engine import fetch_raw
+from auditor.collectors.raw import normalize_raw
+from auditor.collectors.request import ScanRequest
+from auditor.exposure.view import exposure_inputs, exposure_of
+from auditor.model.records import SourceKind, Target
+
+pytestmark = [pytest.mark.lab, pytest.mark.engine]
+
+LABELS = {"io.auditor.test": "1"}
+
+
+@pytest.fixture(scope="module")
+def ahead_lab(lab_ready, test_image):
+    with Lab([EngineConfig("ahead")], image_source=lab_ready) as lab:
+        api = lab.engines["ahead"].client.api
+        api.create_network("aheadnet", driver="bridge", labels=LABELS)
+        yield lab
+
+
+def _run(lab: Lab, name: str, **host: object) -> str:
+    api = lab.engines["ahead"].client.api
+    ports = host.pop("ports", None)
+    created = api.create_container(
+        lab.image, ["sleep", "3600"], name=f"{name}-{uuid.uuid4().hex[:6]}", ports=ports,
+        host_config=api.create_host_config(**host), labels=LABELS,
+    )  # fmt: skip
+    api.start(created["Id"])
+    return created["Id"]
+
+
+def _ahead_and_here(lab: Lab):
+    """The child's exposure (``None``: not taken) and the one computed from the inspects."""
+    url = lab.engines["ahead"].url
+    child = HostChild.start(read_host_facts, url, Target(SourceKind.ENGINE, "ahead", url), True)
+    assert child is not None
+    raw = fetch_raw(EngineSpec(url=url), host_facts=read_host_facts, child=child)
+    assert raw.ahead is child
+    try:
+        snapshot = normalize_raw(raw)
+        assert snapshot.host_dumps is not None  # the child read the daemon's namespace
+        here = exposure_of(snapshot)
+        assert here is not None
+        return child.exposure(exposure_inputs(snapshot)), here[1]
+    finally:
+        child.close()
+
+
+def test_bridge_containers_are_analysed_ahead_from_the_list(ahead_lab):
+    web = _run(ahead_lab, "web", ports=[80, 9100], port_bindings={80: 28080}, network_mode="aheadnet")
+    _run(ahead_lab, "dns", ports=[(53, "udp")], port_bindings={"53/udp": ("127.0.0.1", 25353)})
+    _run(ahead_lab, "side", network_mode=f"container:{web}")
+    _run(ahead_lab, "v6", ports=[443], port_bindings={443: [("0.0.0.0", 28443), ("::", 28443)]})
+    taken, here = _ahead_and_here(ahead_lab)
+    assert taken is not None, "the list shows every field the analysis reads here"
+    assert taken == here
+    assert {p.container.split("-")[0] for p in here.ports} == {
+        "web",
+        "dns",
+        "v6",
+    }  # side has no port of its own
+
+
+def test_what_the_list_does_not_show_is_computed_from_the_inspects(ahead_lab):
+    api = ahead_lab.engines["ahead"].client.api
+    stopped = api.create_container(ahead_lab.image, ["sleep", "3600"], name=f"stopped-{uuid.uuid4().hex[:6]}",
+                                   ports=[5432], host_config=api.create_host_config(port_bindings={5432: 25432}),
+                                   labels=LABELS)  # fmt: skip
+    assert stopped["Id"]
+    _run(ahead_lab, "hostnet", ports=[9200], network_mode="host")
+    taken, here = _ahead_and_here(ahead_lab)
+    assert taken is None or taken == here
+    url = ahead_lab.engines["ahead"].url
+    result = scan(ScanRequest(engines=(EngineSpec(url=url),)), discover_rules(include_plugins=False), None)
+    [snapshot] = result.snapshots
+    assert snapshot.exposure == here  # the scan's answer, whichever way it came
