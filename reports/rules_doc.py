@@ -66,7 +66,7 @@ def markdown(rules: Sequence[RuleMeta]) -> str:
         "",
         "Daemon facts come from the Engine API (`/version`, `/info`, the default bridge's options)",
         "and, when the engine is local, read-only from the running `dockerd`'s command line and",
-        "`--version`, `/etc/docker/daemon.json`, `iptables-save`, `nft list ruleset`, UFW's",
+        "`--version`, `/etc/docker/daemon.json`, `iptables-save`, `nft -j list ruleset`, UFW's",
         "`ufw.conf` and the process list (firewalld). Defaults are assumed only when both the",
         "command line and the config file could be read.",
         "",

@@ -29,7 +29,14 @@ from dataclasses import replace
 from typing import Any
 
 from auditor.collectors.daemon_facts import HostReading
-from auditor.collectors.raw import RawState, normalize_raw, sanitize_container, sanitize_network
+from auditor.collectors.raw import (
+    RawState,
+    Records,
+    normalized_records,
+    sanitize_container,
+    sanitize_network,
+    snapshot_of,
+)
 from auditor.exposure.view import ExposureInputs, exposure_inputs, exposure_of
 from auditor.model.exposure import Exposure
 from auditor.model.records import Snapshot, Target
@@ -196,25 +203,24 @@ def server_version(version: Any, info: Any) -> str | None:
     return str(version.get("Version") or info.get("ServerVersion") or "") or None
 
 
-def listed_snapshot(target: Target, listing: tuple, reading: HostReading) -> Snapshot:
-    """The snapshot of an engine as its lists show it: the containers of the container list as
-    ``list_entry_document`` reads them, sorted and sanitized as the inspected ones are."""
+def listed_raw(target: Target, listing: tuple) -> RawState:
+    """An engine as its lists show it: the containers of the container list as
+    ``list_entry_document`` reads them, sorted and sanitized as the inspected ones are (no
+    host facts: ``listed_snapshot`` adds them)."""
     version, info, entries, networks = listing
     docs = sorted(
         (sanitize_container(list_entry_document(e)) for e in entries), key=lambda d: str(d.get("Name"))
     )
     nets = sorted((n for n in networks if isinstance(n, dict)), key=lambda d: str(d.get("Name")))
-    raw = RawState(
-        target=target,
-        version=version,
-        info=info,
-        containers=tuple(docs),
-        networks=tuple(sanitize_network(n) for n in nets),
-        host=dict(reading.facts),
-        notes=reading.notes,
-        dumps=reading.dumps,
+    return RawState(target, version, info, tuple(docs), tuple(sanitize_network(n) for n in nets), {})
+
+
+def listed_snapshot(raw: RawState, records: Records, reading: HostReading) -> Snapshot:
+    """The snapshot of ``listed_raw`` (whose ``normalized_records`` are ``records``) with the
+    host's facts and dumps of ``reading``."""
+    return snapshot_of(
+        replace(raw, host=dict(reading.facts), notes=reading.notes, dumps=reading.dumps), records
     )
-    return normalize_raw(raw)
 
 
 def _receive(fd: int) -> Any:
@@ -242,13 +248,23 @@ def _child(fd: int, fd_listing: int, read: Reader, address: str, target: Target 
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         gc.disable()  # a short life: every object lives until it ends
         box: list[Any] = []
-        receiving = threading.Thread(target=lambda: box.append(_receive(fd_listing)), daemon=True)
-        receiving.start()  # drained at once, so the parent never waits on a full pipe
+
+        def receive() -> None:  # drained at once, so the parent never waits on a full pipe
+            found = _receive(fd_listing)
+            box.append(found if isinstance(found, tuple) and len(found) == 4 else None)
+            if target is not None and box[0] is not None and box[0][2] is not None and box[0][3] is not None:
+                try:
+                    raw = listed_raw(target, box[0])  # normalized while the facts are read
+                    box.append((raw, normalized_records(raw)))
+                except Exception:  # noqa: BLE001, S110 - nothing to analyse: the stage does it
+                    pass
+
+        receiving = threading.Thread(target=receive, daemon=True)
+        receiving.start()
 
         def listing() -> tuple | None:
             receiving.join()
-            found = box[0] if box else None
-            return found if isinstance(found, tuple) and len(found) == 4 else None
+            return box[0] if box else None
 
         def version() -> str | None:
             found = listing()
@@ -256,10 +272,11 @@ def _child(fd: int, fd_listing: int, read: Reader, address: str, target: Target 
 
         reading = read(address, version)
         _send(fd, "reading", reading)
-        found = listing()
-        if target is None or reading.dumps is None or found is None or found[2] is None or found[3] is None:
+        listing()
+        if reading.dumps is None or len(box) < 2:
             return  # nothing to analyse: no dumps, or the engine's lists were not read
-        snapshot = listed_snapshot(target, found, reading)
+        listed, records = box[1]
+        snapshot = listed_snapshot(listed, records, reading)
         _send(fd, "inputs", replace(exposure_inputs(snapshot), dumps=None))
         computed = exposure_of(snapshot)
         _send(fd, "exposure", computed[1] if computed is not None else None)

@@ -133,7 +133,7 @@ def docker_proxies(daemon: DaemonProcess, proc: Path) -> str | None:
     return "".join(line + "\n" for line in lines)
 
 
-DUMP_WORKERS = 4  # the commands wait on the kernel, not on this process: run a few at once
+DUMP_WORKERS = 8  # the commands wait on the kernel, not on this process: all at once
 
 
 def namespace_dumps(
@@ -159,22 +159,23 @@ def namespace_dumps(
     }
     with ThreadPoolExecutor(max_workers=DUMP_WORKERS) as pool:
         futures = {name: pool.submit(run, inside(argv)) for name, argv in commands.items()}
+        proxies = pool.submit(docker_proxies, daemon, proc)
+        names = _interface_names(futures["ip_addr"].result())  # the sysctls name the interfaces
+        route_localnet = [f"net.ipv4.conf.{n}.route_localnet" for n in ("all", *names)]
+        sysctls = pool.submit(run, inside(["sysctl", "-e", *SYSCTL_KEYS, *route_localnet]))
         ipt = iptables()
         legacy4 = (pool.submit(run, inside(["iptables-legacy-save"]))
                    if ipt and "iptables-legacy tables present" in ipt else None)  # fmt: skip
+        ip6 = futures["ip6tables_save"].result()
+        legacy6 = (pool.submit(run, inside(["ip6tables-legacy-save"]))
+                   if ip6 and "legacy tables present" in ip6 else None)  # fmt: skip
         texts = {name: f.result() for name, f in futures.items()}
-        ip6 = texts["ip6tables_save"]
-        legacy6 = run(inside(["ip6tables-legacy-save"])) if ip6 and "legacy tables present" in ip6 else None
-        route_localnet = [
-            f"net.ipv4.conf.{n}.route_localnet" for n in ("all", *_interface_names(texts["ip_addr"]))
-        ]
-        sysctls = run(inside(["sysctl", "-e", *SYSCTL_KEYS, *route_localnet]))
         return HostDumps(
             iptables_save=ipt,
             iptables_legacy_save=legacy4.result() if legacy4 is not None else None,
-            ip6tables_legacy_save=legacy6,
-            sysctl=sysctl_text(sysctls, (proc / "sys/net/bridge").exists()),
-            docker_proxy=docker_proxies(daemon, proc),
+            ip6tables_legacy_save=legacy6.result() if legacy6 is not None else None,
+            sysctl=sysctl_text(sysctls.result(), (proc / "sys/net/bridge").exists()),
+            docker_proxy=proxies.result(),
             source=f"dockerd (pid {daemon.pid}){where or ' in the scanner netns'}",
             **texts,
         )
@@ -201,30 +202,29 @@ def firewall_facts(
     facts: dict[str, Any] = {}
     sources = []
     # Every command waits on the kernel, not on this process: all of them run at the same time
-    # (the exposure's dumps beside these two took another ~0.2 s after them).
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        nft_future = pool.submit(run, inside(["nft", "list", "ruleset"]))
+    # (the exposure's dumps after iptables-save took another ~0.2 s).
+    with ThreadPoolExecutor(max_workers=2) as pool:
         ipt_future = pool.submit(run, inside(["iptables-save"]))
         dumps_future = pool.submit(namespace_dumps, daemon, proc, run, ipt_future.result, where)
+        in_init_netns = daemon.netns_inode == netns_of(1, proc)  # read while the commands run
+        conf = _read(proc / str(daemon.pid) / "root/etc/ufw/ufw.conf") if in_init_netns else None
+        running = any(ns == daemon.netns_inode for _pid, ns in processes_named("firewalld", proc))
         iptables = ipt_future.result()
-        nft_text = nft_future.result()
         dumps = dumps_future.result()
+    nft_text = dumps.nft_json if dumps is not None else None  # the ruleset is read once, as JSON
     ipt = parse_iptables_save(iptables) if iptables is not None else None
     if ipt is not None:
         facts["docker_user_filters"] = ipt["docker_user_filters"]
         sources.append(f"iptables-save{where}")
     nft = parse_nft_ruleset(nft_text) if nft_text is not None else None
     if nft is not None:
-        sources.append(f"nft list ruleset{where}")
-    in_init_netns = daemon.netns_inode == netns_of(1, proc)
-    conf = _read(proc / str(daemon.pid) / "root/etc/ufw/ufw.conf") if in_init_netns else None
+        sources.append(f"nft -j list ruleset{where}")
     enabled = parse_ufw_conf(conf) if conf is not None else None
     if enabled is not None:
         facts["ufw_active"] = enabled or bool(ipt and ipt["ufw_chains"])
         sources.append("/etc/ufw/ufw.conf")
     elif ipt is not None:
         facts["ufw_active"] = ipt["ufw_chains"]
-    running = any(ns == daemon.netns_inode for _pid, ns in processes_named("firewalld", proc))
     facts["firewalld_active"] = running or bool(nft and nft["firewalld_table"])
     facts["sources"] = tuple(sources)
     notes = [] if ipt is not None else [f"iptables-save{where} failed: DOCKER-USER rules are not checked"]

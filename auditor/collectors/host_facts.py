@@ -1,7 +1,7 @@
 """Parsers of the daemon and firewall facts that the Engine API does not expose.
 
 A dockerd command line, its daemon.json, the engine's version, ``iptables-save``,
-``nft list ruleset`` and UFW's config each become facts keyed like ``DaemonFacts``; defaults
+``nft -j list ruleset`` and UFW's config each become facts keyed like ``DaemonFacts``; defaults
 are applied only when the full configuration (command line and config file) is known. All
 pure functions, so saved dumps can be tested; ``daemon_facts`` reads them from the daemon
 behind a scanned address.
@@ -13,6 +13,8 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from auditor.model.jsontext import loads
 
 DEFAULT_CONFIG = "/etc/docker/daemon.json"
 
@@ -144,9 +146,19 @@ def parse_iptables_save(text: str) -> dict[str, Any]:
 
 
 def parse_nft_ruleset(text: str) -> dict[str, Any]:
-    """Facts from ``nft list ruleset``: firewalld's own table, DOCKER-USER rules in nft."""
-    firewalld = bool(re.search(r"^table inet firewalld\b", text, re.MULTILINE))
-    return {"firewalld_table": firewalld}
+    """Facts from ``nft -j list ruleset`` (or the text of ``nft list ruleset``): whether
+    firewalld's own table (``inet firewalld``) is there."""
+    if text.lstrip().startswith("{"):
+        try:
+            doc = loads(text)
+        except ValueError:
+            return {"firewalld_table": None}
+        items = doc.get("nftables") if isinstance(doc, dict) else None
+        tables = [i.get("table") for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+        firewalld = any(isinstance(t, dict) and (t.get("family"), t.get("name")) == ("inet", "firewalld")
+                        for t in tables)  # fmt: skip
+        return {"firewalld_table": firewalld}
+    return {"firewalld_table": bool(re.search(r"^table inet firewalld\b", text, re.MULTILINE))}
 
 
 def parse_ufw_conf(text: str) -> bool | None:

@@ -23,7 +23,7 @@ from auditor.model.errors import InputError
 from auditor.model.exposure import HostDumps, host_dumps_from_json
 from auditor.model.inputs import MAX_PORT_BINDINGS
 from auditor.model.jsontext import dumps as json_text
-from auditor.model.records import DaemonFacts, Snapshot, SourceKind, Target
+from auditor.model.records import Container, DaemonFacts, Network, Snapshot, SourceKind, Target
 from auditor.model.redact import redact_labels
 
 SNAPSHOT_FORMAT = "auditor-snapshot"
@@ -286,6 +286,15 @@ def not_checked(facts: DaemonFacts) -> tuple[str, ...]:
 
 def normalize_raw(raw: RawState) -> Snapshot:
     """One ``Snapshot`` from raw documents, whether they came live or from a file."""
+    return snapshot_of(raw, normalized_records(raw))
+
+
+Records = tuple[tuple[Network, ...], tuple[Container, ...], tuple[str, ...]]  # and the problems met
+
+
+def normalized_records(raw: RawState) -> Records:
+    """The networks and containers of ``normalize_raw``: they depend only on the documents,
+    not on the host's facts or dumps (so they can be normalized before those are read)."""
     uri = raw.source_uri
     problems: list[str] = []
     for key, docs in (("networks", raw.networks), ("containers", raw.containers), ("services", raw.services)):
@@ -309,6 +318,12 @@ def normalize_raw(raw: RawState) -> Snapshot:
     network_names = {n.id: n.name for n in networks if n.id}
     ids = sorted(network_names)
     containers += tuple(normalize_swarm_service(d, raw.target, network_names, uri, ids) for d in raw.services)
+    return networks, containers, tuple(problems)
+
+
+def snapshot_of(raw: RawState, records: Records) -> Snapshot:
+    """The snapshot of ``raw`` whose ``normalized_records`` are ``records``."""
+    networks, containers, problems = records
     facts = merge_host_facts(daemon_facts_from_api(raw.version, raw.info, networks), raw.host)
     return Snapshot(
         target=raw.target,
@@ -317,7 +332,7 @@ def normalize_raw(raw: RawState) -> Snapshot:
         networks=tuple(sorted(networks, key=lambda n: n.name)),
         notes=raw.notes,
         not_checked=not_checked(facts),
-        incomplete=tuple(problems),
+        incomplete=problems,
         host_dumps=raw.dumps,
     )
 

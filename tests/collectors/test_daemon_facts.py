@@ -120,15 +120,14 @@ def test_the_machine_daemon_is_read_with_its_own_config_and_firewall(machine_and
                 "dockerd command line (pid 200)",
                 "/etc/docker/daemon.json",
                 "iptables-save",
-                "nft list ruleset",
+                "nft -j list ruleset",
                 "/etc/ufw/ufw.conf",
             ),
         }  # fmt: skip
     )
-    # nothing else runs; the commands that answer nothing leave their dumps unknown
-    # the two firewall dumps are read at the same time, before the others
-    assert sorted(run.calls[:2]) == [(None, ["iptables-save"]), (None, ["nft", "list", "ruleset"])]
-    assert sorted(run.calls[2:]) == dump_calls(None)
+    # nothing else runs (the ruleset is read once, as JSON, and all at the same time); the
+    # commands that answer nothing leave their dumps unknown
+    assert sorted(run.calls) == sorted([(None, ["iptables-save"]), *dump_calls(None)])
     assert reading.dumps == HostDumps(
         iptables_save=IPTABLES_UFW_FILTERED, nft_json=NFT, docker_proxy="",
         source="dockerd (pid 200) in the scanner netns",
@@ -154,13 +153,12 @@ def test_a_second_daemon_is_read_in_its_own_namespace_not_with_the_first_ones_se
                 "dockerd command line (pid 300)",
                 "/lab/e1/daemon.json",
                 "iptables-save in netns audlab-1234-ab12-e1",
-                "nft list ruleset in netns audlab-1234-ab12-e1",
+                "nft -j list ruleset in netns audlab-1234-ab12-e1",
             ),
         }  # fmt: skip
     )
     # the two firewall dumps are read at the same time, before the others
-    assert sorted(run.calls[:2]) == [(300, ["iptables-save"]), (300, ["nft", "list", "ruleset"])]
-    assert sorted(run.calls[2:]) == dump_calls(300)
+    assert sorted(run.calls) == sorted([(300, ["iptables-save"]), *dump_calls(300)])
     assert reading.dumps == HostDumps(
         iptables_save=IPTABLES_DOCKER_ONLY, nft_json=NFT, docker_proxy="",
         source="dockerd (pid 300) in netns audlab-1234-ab12-e1",
@@ -187,7 +185,9 @@ def test_the_dumps_hold_the_daemon_namespace_s_proxies_sysctls_and_addresses(mac
     assert dumps is not None
     assert dumps.docker_proxy == "/usr/bin/docker-proxy -proto tcp -host-port 8080\n"  # its namespace only
     assert (dumps.ip_addr, dumps.ip_route, dumps.ss_listen) == (addr, addr, None)  # `ip` answers both here
-    assert sorted(run.calls[2:]) == dump_calls(300, ("lo", "docker0"))  # sysctl cannot name eth0.100
+    assert sorted(c for c in run.calls if c[1] != ["iptables-save"]) == dump_calls(
+        300, ("lo", "docker0")
+    )  # sysctl cannot name eth0.100
     assert dumps.sysctl == (  # the fake /proc has no net/bridge: br_netfilter is not loaded
         "net.ipv4.ip_forward = 1\n"
         "# net.bridge.bridge-nf-call-iptables: br_netfilter not loaded\nnet.bridge.bridge-nf-call-iptables = 0\n"
@@ -257,7 +257,7 @@ def test_unreadable_config_namespace_and_dump_stay_unknown(machine_and_lab):
     reading = read_host_facts(lab_socket(fake), VERSION, fake.proc, fake.netns_dir, run)
     assert reading.facts == {  # no defaults without the config, no DOCKER-USER or UFW without the dump
         "firewalld_active": False,
-        "sources": ("dockerd command line (pid 300)", "nft list ruleset in netns audlab-1234-ab12-e1"),
+        "sources": ("dockerd command line (pid 300)", "nft -j list ruleset in netns audlab-1234-ab12-e1"),
     }
     assert reading.notes == (
         "/lab/e1/daemon.json of dockerd (pid 300) is not valid JSON: its settings are not checked",

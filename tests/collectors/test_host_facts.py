@@ -111,6 +111,13 @@ def test_firewall_dumps():
     assert parse_iptables_save(IPTABLES_UFW_FILTERED) == {"docker_user_filters": True, "ufw_chains": True}
     assert parse_nft_ruleset(NFT_FIREWALLD) == {"firewalld_table": True}
     assert parse_nft_ruleset("table ip nat {\n}\n") == {"firewalld_table": False}
+    tables = (
+        '{"nftables": [{"metainfo": {"json_schema_version": 1}}, {"table": {"family": "%s", "name": "%s"}}]}'
+    )
+    assert parse_nft_ruleset(tables % ("inet", "firewalld")) == {"firewalld_table": True}
+    assert parse_nft_ruleset(tables % ("ip", "firewalld")) == {"firewalld_table": False}
+    assert parse_nft_ruleset('{"nftables": [3, {"table": null}]}') == {"firewalld_table": False}
+    assert parse_nft_ruleset("{not json") == {"firewalld_table": None}
     assert parse_ufw_conf("# comment\nENABLED=yes\nLOGLEVEL=low\n") is True
     assert parse_ufw_conf('ENABLED="no"\n') is False
     assert parse_ufw_conf("") is None

@@ -60,7 +60,7 @@ def expected_host(lab, name: str) -> dict:
         f"dockerd command line (pid {engine.pid})",
         str(engine.config_file),
         f"iptables-save in netns {engine.netns}",
-        f"nft list ruleset in netns {engine.netns}",
+        f"nft -j list ruleset in netns {engine.netns}",
     ]
     return {**DEFAULTS_20_10, **own, "sources": sources}
 
