@@ -43,6 +43,10 @@ from auditor.model.records import Snapshot, Target
 
 _HEADER = 8  # bytes of each message's length
 _MESSAGES = ("reading", "inputs", "exposure")
+# Seconds the parent waits for a child that never answers (each of its commands times out after
+# 10; 200 containers take it well under one to analyse) before doing the work itself.
+READING_WAIT = 60.0
+EXPOSURE_WAIT = 120.0
 Reader = Callable[[str, Callable[[], "str | None"]], HostReading]  # read_host_facts(address, version)
 
 
@@ -170,21 +174,24 @@ class HostChild:
         """The host's facts (``None``: the child failed before it had them). A listing not
         sent yet is sent empty first: the child waits for the version in it."""
         self.send_listing({}, {})
-        self._arrived["reading"].wait()
+        if not self._arrived["reading"].wait(READING_WAIT):
+            self.close()  # a child stuck (not merely slow: its commands time out sooner)
         value = self._values.get("reading")
         return value if isinstance(value, HostReading) else None
 
     def exposure(self, inputs: ExposureInputs) -> Exposure | None:
         """The exposure computed ahead, if it was computed from exactly ``inputs``; the child
         is stopped as soon as it is known not to be (or to have failed)."""
-        self._arrived["inputs"].wait()
+        if not self._arrived["inputs"].wait(EXPOSURE_WAIT):
+            self.close()
         reading = self._values.get("reading")
         dumps = reading.dumps if isinstance(reading, HostReading) else None
         # the child's inputs come without the dumps, which are those of the reading it sent
         if self._values.get("inputs") != replace(inputs, dumps=None) or inputs.dumps != dumps:
             self.close()
             return None
-        self._arrived["exposure"].wait()
+        if not self._arrived["exposure"].wait(EXPOSURE_WAIT):
+            self.close()
         value = self._values.get("exposure")
         return value if isinstance(value, Exposure) else None
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 from support.scan_fixtures import raw_of
 
 from auditor.audit.pipeline import with_exposure
+from auditor.collectors import ahead
 from auditor.collectors.ahead import HostChild, list_entry_document
 from auditor.collectors.daemon_facts import HostReading
 from auditor.collectors.inspect import normalize_container
@@ -181,6 +182,15 @@ def test_the_version_comes_with_the_listing_and_a_missing_listing_ends_the_child
     child.send_listing({"Version": "20.10.24"}, {}, [], [])
     assert child.reading() == HostReading({"version_read": "20.10.24"})
     assert _gone(child)  # not asked to analyse: done after the reading
+
+
+def test_a_child_that_never_answers_is_stopped_and_not_waited_for(monkeypatch):
+    monkeypatch.setattr(ahead, "READING_WAIT", 0.3)
+    child = _start(lambda address, version: time.sleep(60) or _reading())
+    started = time.monotonic()
+    assert child.reading() is None  # the facts are then read in the scan's own process
+    assert time.monotonic() - started < 5
+    assert _gone(child, within=1.0)
 
 
 def test_close_stops_a_child_still_reading():
