@@ -257,20 +257,25 @@ def _child(fd: int, fd_listing: int, read: Reader, address: str, target: Target 
         box: list[Any] = []
 
         def receive() -> None:  # drained at once, so the parent never waits on a full pipe
-            found = _receive(fd_listing)
-            box.append(found if isinstance(found, tuple) and len(found) == 4 else None)
-            if target is not None and box[0] is not None and box[0][2] is not None and box[0][3] is not None:
-                try:
+            try:  # (a fault here must not print a thread's traceback on the user's terminal)
+                found = _receive(fd_listing)
+                box.append(found if isinstance(found, tuple) and len(found) == 4 else None)
+                if (
+                    target is not None
+                    and box[0] is not None
+                    and box[0][2] is not None
+                    and box[0][3] is not None
+                ):
                     raw = listed_raw(target, box[0])  # normalized while the facts are read
                     box.append((raw, normalized_records(raw)))
-                except Exception:  # noqa: BLE001, S110 - nothing to analyse: the stage does it
-                    pass
+            except Exception:  # noqa: BLE001, S110 - nothing to analyse: the stage does it
+                pass
 
         receiving = threading.Thread(target=receive, daemon=True)
         receiving.start()
 
         def listing() -> tuple | None:
-            receiving.join()
+            receiving.join(READING_WAIT)  # a parent that never sends: give up, as it does
             return box[0] if box else None
 
         def version() -> str | None:

@@ -131,7 +131,12 @@ def fetch_raw(
     ``host_facts(address, server_version)`` reads what the API does not show
     (``daemon_facts.read_host_facts``), in ``child`` when there is one (it gets the engine's
     lists and may analyse the exposure from them: ``RawState.ahead``)."""
-    client = connect(spec)
+    try:
+        client = connect(spec)
+    except BaseException:
+        if child is not None:
+            child.close()
+        raise
     progress = _Progress()
     ids: list[str] = []
     version: dict = {}

@@ -189,11 +189,11 @@ def collect(
                 pairs = zip(engines, children, strict=True)
                 for items in pool.map(lambda pair: _collect_engine(pair[0], pair[1], host_progress), pairs):
                     collected.extend(items)
-        except BaseException:
+        finally:  # a child no snapshot took (its engine failed, or Ctrl-C) goes now
+            taken = {id(i.raw.ahead) for i in collected if i.raw is not None and i.raw.ahead is not None}
             for child in children:
-                if child is not None:
+                if child is not None and id(child) not in taken:
                     child.close()
-            raise
     return collected
 
 

@@ -15,8 +15,11 @@ from auditor.audit.pipeline import with_exposure
 from auditor.collectors import ahead
 from auditor.collectors.ahead import HostChild, list_entry_document
 from auditor.collectors.daemon_facts import HostReading
+from auditor.collectors.endpoints import EngineSpec
 from auditor.collectors.inspect import normalize_container
 from auditor.collectors.raw import normalize_raw
+from auditor.collectors.request import ScanRequest
+from auditor.collectors.sources import collect
 from auditor.exposure.view import exposure_inputs, exposure_of
 from auditor.model.records import SourceKind, Target
 
@@ -225,3 +228,20 @@ def test_a_snapshot_without_dumps_takes_nothing_from_the_child():
     assert with_exposure(normalize_raw(replace(raw, dumps=None)), child).exposure is None
     child.close()
     assert _gone(child)
+
+
+def test_an_engine_that_cannot_be_reached_leaves_no_child(monkeypatch, tmp_path):
+    """The child is forked before the engine is reached: when the engine fails, it goes too."""
+    started: list[HostChild] = []
+    real = HostChild.start
+
+    def recording(*args, **kwargs):
+        child = real(*args, **kwargs)
+        started.append(child)
+        return child
+
+    monkeypatch.setattr(HostChild, "start", recording)
+    request = ScanRequest(engines=(EngineSpec(url=f"unix://{tmp_path}/none.sock"),))
+    [item] = collect(request, exposure_ahead=True)
+    assert item.snapshot is None and item.error is not None
+    assert started and all(child is not None and _gone(child, within=2.0) for child in started)
