@@ -110,8 +110,7 @@ class HostChild:
                 os.close(fd)
             return None
         if pid == 0:  # the child: never returns
-            os.close(fd_read)
-            os.close(fd_send)
+            _keep_only(fd_write, fd_listing)
             _child(fd_write, fd_listing, read, address, target if analyse else None)
         os.close(fd_write)
         os.close(fd_listing)
@@ -228,6 +227,24 @@ def listed_snapshot(raw: RawState, records: Records, reading: HostReading) -> Sn
     return snapshot_of(
         replace(raw, host=dict(reading.facts), notes=reading.notes, dumps=reading.dumps), records
     )
+
+
+def _keep_only(*kept: int) -> None:
+    """Close every descriptor the child inherited but its standard streams and ``kept``: it
+    must not hold the parent's sockets, files or pipes open (a browser driver waits for EOF on
+    its pipe, an output file for its last writer)."""
+    start = 3
+    for fd in sorted(kept):
+        os.closerange(start, fd)
+        start = fd + 1
+    os.closerange(start, _max_fd())
+
+
+def _max_fd() -> int:
+    try:
+        return max(int(name) for name in os.listdir("/proc/self/fd")) + 1
+    except (OSError, ValueError):
+        return os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536
 
 
 def _receive(fd: int) -> Any:

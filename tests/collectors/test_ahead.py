@@ -245,3 +245,27 @@ def test_an_engine_that_cannot_be_reached_leaves_no_child(monkeypatch, tmp_path)
     [item] = collect(request, exposure_ahead=True)
     assert item.snapshot is None and item.error is not None
     assert started and all(child is not None and _gone(child, within=2.0) for child in started)
+
+
+def test_the_child_holds_none_of_the_parents_descriptors():
+    """A pipe the parent holds sees EOF when the parent closes its end, although the child
+    still runs: the child closed what it inherited (a browser driver waiting for EOF on its
+    pipe hung the test session otherwise)."""
+    read_end, write_end = os.pipe()
+    child = _start(lambda address, version: time.sleep(30) or _reading())
+    try:
+        os.close(write_end)
+        os.set_blocking(read_end, False)
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                assert os.read(read_end, 1) == b""  # EOF: nobody else holds the write end
+                break
+            except BlockingIOError:
+                assert time.monotonic() < deadline, "the child holds the parent's pipe open"
+                time.sleep(0.05)
+        assert child._pid is not None and _alive(child._pid)  # noqa: SLF001 - still running
+    finally:
+        os.close(read_end)
+        child.close()
+    assert _gone(child)
