@@ -4,13 +4,13 @@ Live mode (the default; needs root, as the engine lab does): starts one lab engi
 network namespace (``tests/support/lab``), creates N running containers on N/20 bridge
 networks there (each publishes one port and exposes one more), then scans it again and again,
 interleaved, in three variants: with all of the exposure; without its stage (replaced by the
-identity; the dumps are still read); without the stage and without reading the exposure's
-dumps. Each variant runs as the scan pipeline in this process and as a whole
-``auditor scan -f json`` process (bytecode cached as in an installed package, after one
-untimed warm-up run of each). Prints the medians, what the stage (and the stage with its
-dumps) adds, and the stage's own time inside the scan (parsing the dumps, analysing every
-container port from every zone, the view the rules read). The lab removes everything it made,
-also on Ctrl-C.
+identity, and the collector's child not asked to analyse ahead; the dumps are still read);
+without the stage and without reading the exposure's dumps. Each variant runs as the scan
+pipeline in this process and as a whole ``auditor scan -f json`` process (bytecode cached as
+in an installed package, after one untimed warm-up run of each). Prints the medians, what the
+stage (and the stage with its dumps) adds, and the stage's own time inside the scan (waiting
+for the child's answer, or computing it: parsing the dumps, analysing every container port
+from every zone, the view the rules read). The lab removes everything it made, also on Ctrl-C.
 
 ``--synthetic``: no engine; builds in memory what a Docker 20.10 host with N containers looks
 like (the iptables-save, ip -j addr/route, sysctl and docker-proxy dumps Docker would leave)
