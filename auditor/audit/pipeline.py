@@ -18,7 +18,7 @@ from auditor.audit.run import run_rules
 from auditor.collectors.base import Collected
 from auditor.collectors.request import ScanRequest
 from auditor.collectors.sources import HostProgress, collect
-from auditor.exposure.view import exposure_inputs, exposure_of
+from auditor.exposure.view import exposure_from, exposure_inputs
 from auditor.model.errors import AuditorError, InputError
 from auditor.model.findings import Finding, RuleError, ScanResult, TargetResult, sort_findings
 from auditor.model.records import Snapshot
@@ -68,10 +68,11 @@ def with_exposure(snapshot: Snapshot, ahead: HostChild | None = None) -> Snapsho
     collecting = gc.isenabled()
     gc.disable()  # the analysis' objects all live until it ends: collecting midway finds nothing
     try:
-        found = ahead.exposure(exposure_inputs(snapshot)) if ahead is not None else None
+        inputs = exposure_inputs(snapshot)
+        found = ahead.exposure(inputs) if ahead is not None else None
         if found is not None:
             return replace(snapshot, exposure=found)
-        computed = exposure_of(snapshot)
+        computed = exposure_from(inputs)
     except InputError as exc:
         return replace(snapshot, notes=(*snapshot.notes, f"exposure not analysed: {exc}"))
     except Exception as exc:  # noqa: BLE001 - a fault in the analysis must not end the scan

@@ -37,7 +37,7 @@ from auditor.collectors.raw import (
     sanitize_network,
     snapshot_of,
 )
-from auditor.exposure.view import ExposureInputs, exposure_inputs, exposure_of
+from auditor.exposure.view import ExposureInputs, exposure_from, exposure_inputs
 from auditor.model.exposure import Exposure
 from auditor.model.records import Snapshot, Target
 
@@ -306,8 +306,9 @@ def _child(fd: int, fd_listing: int, read: Reader, address: str, target: Target 
             return  # nothing to analyse: no dumps, or the engine's lists were not read
         listed, records = box[1]
         snapshot = listed_snapshot(listed, records, reading)
-        _send(fd, "inputs", replace(exposure_inputs(snapshot), dumps=None))
-        computed = exposure_of(snapshot)
+        inputs = exposure_inputs(snapshot)
+        _send(fd, "inputs", replace(inputs, dumps=None))
+        computed = exposure_from(inputs)
         _send(fd, "exposure", computed[1] if computed is not None else None)
     except BaseException:  # noqa: BLE001 - the parent does the work itself
         code = 1

@@ -93,7 +93,7 @@ def exposure_view(matrix: ExposureMatrix) -> Exposure:
 class ExposureInputs:
     """Everything of a snapshot the analysis reads, and nothing else: the containers, networks
     and daemon facts stripped to the fields ``analyze_exposure`` uses, and the host dumps.
-    ``exposure_of`` analyses only these, so two snapshots with equal inputs have the same
+    ``exposure_from`` analyses only these, so two snapshots with equal inputs have the same
     exposure (how a result computed ahead of time is checked before it is used)."""
 
     containers: tuple[Container, ...]
@@ -137,9 +137,14 @@ def exposure_inputs(snapshot: Snapshot) -> ExposureInputs:
 
 def exposure_of(snapshot: Snapshot) -> tuple[ExposureMatrix, Exposure] | None:
     """The exposure of one snapshot's containers, or ``None`` when its dumps were not read."""
-    if snapshot.host_dumps is None:
+    return exposure_from(exposure_inputs(snapshot))
+
+
+def exposure_from(inputs: ExposureInputs) -> tuple[ExposureMatrix, Exposure] | None:
+    """The exposure of ``exposure_inputs``, or ``None`` without dumps: the analysis sees these
+    inputs and nothing else of the snapshot."""
+    if inputs.dumps is None:
         return None
-    inputs = exposure_inputs(snapshot)
-    firewall, network = facts_from_dumps(snapshot.host_dumps)
+    firewall, network = facts_from_dumps(inputs.dumps)
     matrix = analyze_exposure(inputs.containers, inputs.networks, firewall, network, inputs.daemon)
     return matrix, exposure_view(matrix)
