@@ -32,9 +32,9 @@ from auditor.collectors.daemon_facts import HostReading
 from auditor.collectors.raw import (
     RawState,
     Records,
+    engine_state,
     normalized_records,
     sanitize_container,
-    sanitize_network,
     snapshot_of,
 )
 from auditor.exposure.view import ExposureInputs, exposure_from, exposure_inputs
@@ -212,13 +212,10 @@ def server_version(version: Any, info: Any) -> str | None:
 def listed_raw(target: Target, listing: tuple) -> RawState:
     """An engine as its lists show it: the containers of the container list as
     ``list_entry_document`` reads them, sorted and sanitized as the inspected ones are (no
-    host facts: ``listed_snapshot`` adds them)."""
+    host facts: ``listed_snapshot`` adds them), built as the inspected engine's is."""
     version, info, entries, networks = listing
-    docs = sorted(
-        (sanitize_container(list_entry_document(e)) for e in entries), key=lambda d: str(d.get("Name"))
-    )
-    nets = sorted((n for n in networks if isinstance(n, dict)), key=lambda d: str(d.get("Name")))
-    return RawState(target, version, info, tuple(docs), tuple(sanitize_network(n) for n in nets), {})
+    docs = [sanitize_container(list_entry_document(e)) for e in entries]
+    return engine_state(target, version, info, docs, [n for n in networks if isinstance(n, dict)])
 
 
 def listed_snapshot(raw: RawState, records: Records, reading: HostReading) -> Snapshot:

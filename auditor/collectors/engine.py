@@ -22,7 +22,7 @@ import requests.exceptions
 from auditor.collectors.ahead import HostChild, server_version
 from auditor.collectors.daemon_facts import HostReading
 from auditor.collectors.endpoints import EngineSpec
-from auditor.collectors.raw import RawState, as_object, sanitize_container, sanitize_network, sanitize_service
+from auditor.collectors.raw import RawState, as_object, engine_state, sanitize_container
 from auditor.model.errors import TargetUnavailable
 from auditor.model.records import SourceKind, Target
 
@@ -227,17 +227,10 @@ def fetch_raw(
 def _raw_state(
     spec, version, info, containers, net_docs, services, progress, reading: HostReading
 ) -> RawState:
-    name = str(info.get("Name") or spec.address)
-    return RawState(
-        target=Target(SourceKind.ENGINE, name, spec.address),
-        version=version,
-        info=info,
-        containers=tuple(sorted(containers, key=lambda d: str(d.get("Name")))),
-        networks=tuple(sanitize_network(d) for d in sorted(net_docs, key=lambda d: str(d.get("Name")))),
-        host=dict(reading.facts),
-        notes=(*sorted(progress.notes), *reading.notes),
-        services=tuple(sanitize_service(d) for d in sorted(services, key=lambda d: str(d.get("ID")))),
-        dumps=reading.dumps,
+    target = Target(SourceKind.ENGINE, str(info.get("Name") or spec.address), spec.address)
+    notes = (*sorted(progress.notes), *reading.notes)
+    return engine_state(
+        target, version, info, containers, net_docs, services, reading.facts, notes, reading.dumps
     )
 
 

@@ -8,7 +8,7 @@ leave the engine.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -282,6 +282,34 @@ UNKNOWN_FACT_LABELS = {
 
 def not_checked(facts: DaemonFacts) -> tuple[str, ...]:
     return tuple(label for key, label in UNKNOWN_FACT_LABELS.items() if getattr(facts, key) is None)
+
+
+def engine_state(
+    target: Target,
+    version: Mapping[str, Any],
+    info: Mapping[str, Any],
+    containers: Sequence[dict],
+    networks: Sequence[dict],
+    services: Sequence[dict] = (),
+    host: Mapping[str, Any] | None = None,
+    notes: tuple[str, ...] = (),
+    dumps: HostDumps | None = None,
+) -> RawState:
+    """An engine's documents as one ``RawState``, in the order every reader of them gets:
+    containers (already sanitized) and networks by name, services by id. The engine collector
+    and the exposure computed from the engine's lists (``collectors.ahead``) both build theirs
+    here, so the two snapshots can be compared."""
+    return RawState(
+        target=target,
+        version=version,
+        info=info,
+        containers=tuple(sorted(containers, key=lambda d: str(d.get("Name")))),
+        networks=tuple(sanitize_network(d) for d in sorted(networks, key=lambda d: str(d.get("Name")))),
+        host=dict(host or {}),
+        notes=notes,
+        services=tuple(sanitize_service(d) for d in sorted(services, key=lambda d: str(d.get("ID")))),
+        dumps=dumps,
+    )
 
 
 def normalize_raw(raw: RawState) -> Snapshot:
