@@ -26,7 +26,7 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, BinaryIO
 
 from auditor.collectors.daemon_facts import HostReading
 from auditor.collectors.raw import (
@@ -137,16 +137,8 @@ class HostChild:
     def _read(self, fd: int) -> None:
         try:
             with os.fdopen(fd, "rb") as pipe:
-                while True:
-                    head = pipe.read(_HEADER)
-                    if len(head) < _HEADER:
-                        break
-                    size = int.from_bytes(head, "big")
-                    body = pipe.read(size)
-                    if len(body) < size:
-                        break
-                    # our own forked image wrote it, on a pipe no one else holds
-                    name, value = pickle.loads(body)  # noqa: S301
+                while (message := _read_message(pipe)) is not None:
+                    name, value = message
                     if name in self._arrived:
                         self._values[name] = value
                         self._arrived[name].set()
@@ -244,15 +236,22 @@ def _max_fd() -> int:
         return os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536
 
 
-def _receive(fd: int) -> Any:
-    """The value of one message on ``fd`` (``None`` when the pipe closes first)."""
-    with os.fdopen(fd, "rb") as pipe:
-        head = pipe.read(_HEADER)
-        size = int.from_bytes(head, "big") if len(head) == _HEADER else -1
-        body = pipe.read(size) if size >= 0 else b""
-    if size < 0 or len(body) < size:
+def _read_message(pipe: BinaryIO) -> tuple[str, Any] | None:
+    """The next ``(name, value)`` of ``_send`` on ``pipe`` (``None`` when it closes first).
+    Only the parent and its forked child hold the two ends: nobody else writes them."""
+    head = pipe.read(_HEADER)
+    if len(head) < _HEADER:
         return None
-    return pickle.loads(body)[1]  # noqa: S301 - the parent that forked this process wrote it
+    size = int.from_bytes(head, "big")
+    body = pipe.read(size)
+    return pickle.loads(body) if len(body) == size else None  # noqa: S301
+
+
+def _receive(fd: int) -> Any:
+    """The value of the one message on ``fd`` (``None`` when the pipe closes first)."""
+    with os.fdopen(fd, "rb") as pipe:
+        message = _read_message(pipe)
+    return message[1] if message is not None else None
 
 
 def _send(fd: int, name: str, value: Any) -> None:
