@@ -208,12 +208,14 @@ def _host_children(engines: Sequence[EngineSpec], exposure_ahead: bool) -> list[
     from auditor.collectors.daemon_facts import read_host_facts
 
     children: list[HostChild | None] = []
+    forked = 0
     for spec in engines:
-        if not spec.read_host_config or sum(c is not None for c in children) >= ENGINE_WORKERS:
-            children.append(None)
-            continue
-        target = Target(SourceKind.ENGINE, spec.name or spec.address, spec.address)
-        children.append(HostChild.start(read_host_facts, spec.address, target, exposure_ahead))
+        child = None
+        if spec.read_host_config and forked < ENGINE_WORKERS:
+            target = Target(SourceKind.ENGINE, spec.name or spec.address, spec.address)
+            child = HostChild.start(read_host_facts, spec.address, target, exposure_ahead)
+            forked += child is not None
+        children.append(child)
     return children
 
 
