@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.collectors.daemon_process import DaemonProcess, find_daemon, netns_of, processes_named
+from auditor.collectors.daemon_process import (
+    DaemonProcess,
+    find_daemon,
+    netns_of,
+    process_names,
+    processes_named,
+)
 from auditor.collectors.host_facts import (
     parse_daemon_json,
     parse_dockerd_args,
@@ -119,10 +125,11 @@ def sysctl_text(output: str | None, bridge_module: bool) -> str | None:
     return "".join(line + "\n" for line in lines)
 
 
-def docker_proxies(daemon: DaemonProcess, proc: Path) -> str | None:
-    """Command lines of the ``docker-proxy`` processes in the daemon's network namespace."""
+def docker_proxies(daemon: DaemonProcess, proc: Path, names: Mapping[int, str] | None = None) -> str | None:
+    """Command lines of the ``docker-proxy`` processes in the daemon's network namespace
+    (``names``: the ``process_names`` already read)."""
     lines = []
-    for pid, netns in processes_named("docker-proxy", proc):
+    for pid, netns in processes_named("docker-proxy", proc, names):
         if netns != daemon.netns_inode:
             continue
         try:
@@ -137,7 +144,12 @@ DUMP_WORKERS = 8  # the commands wait on the kernel, not on this process: all at
 
 
 def namespace_dumps(
-    daemon: DaemonProcess, proc: Path, run: Runner, iptables: Callable[[], str | None], where: str
+    daemon: DaemonProcess,
+    proc: Path,
+    run: Runner,
+    iptables: Callable[[], str | None],
+    where: str,
+    names: Mapping[int, str] | None = None,
 ) -> HostDumps:
     """What the exposure analysis reads of the daemon's network namespace, read-only: the
     other firewall dumps, addresses, routes, the sysctls (``/proc/sys/net`` shows the reader's
@@ -159,9 +171,9 @@ def namespace_dumps(
     }
     with ThreadPoolExecutor(max_workers=DUMP_WORKERS) as pool:
         futures = {name: pool.submit(run, inside(argv)) for name, argv in commands.items()}
-        proxies = pool.submit(docker_proxies, daemon, proc)
-        names = _interface_names(futures["ip_addr"].result())  # the sysctls name the interfaces
-        route_localnet = [f"net.ipv4.conf.{n}.route_localnet" for n in ("all", *names)]
+        proxies = pool.submit(docker_proxies, daemon, proc, names)
+        interfaces = _interface_names(futures["ip_addr"].result())  # the sysctls name them
+        route_localnet = [f"net.ipv4.conf.{n}.route_localnet" for n in ("all", *interfaces)]
         sysctls = pool.submit(run, inside(["sysctl", "-e", *SYSCTL_KEYS, *route_localnet]))
         ipt = iptables()
         legacy4 = (pool.submit(run, inside(["iptables-legacy-save"]))
@@ -182,10 +194,12 @@ def namespace_dumps(
 
 
 def firewall_facts(
-    daemon: DaemonProcess, proc: Path, run: Runner
+    daemon: DaemonProcess, proc: Path, run: Runner, names: Mapping[int, str] | None = None
 ) -> tuple[dict[str, Any], list[str], HostDumps | None]:
     """UFW/firewalld status and DOCKER-USER filtering in the daemon's network namespace, and
-    the dumps of that namespace the exposure analysis reads."""
+    the dumps of that namespace the exposure analysis reads (``names``: the
+    ``process_names`` already read, else read here)."""
+    names = process_names(proc) if names is None else names
     if daemon.shares_scanner_netns is None or daemon.netns_inode is None:
         return (
             {},
@@ -205,10 +219,10 @@ def firewall_facts(
     # (the exposure's dumps after iptables-save took another ~0.2 s).
     with ThreadPoolExecutor(max_workers=2) as pool:
         ipt_future = pool.submit(run, inside(["iptables-save"]))
-        dumps_future = pool.submit(namespace_dumps, daemon, proc, run, ipt_future.result, where)
+        dumps_future = pool.submit(namespace_dumps, daemon, proc, run, ipt_future.result, where, names)
         in_init_netns = daemon.netns_inode == netns_of(1, proc)  # read while the commands run
         conf = _read(proc / str(daemon.pid) / "root/etc/ufw/ufw.conf") if in_init_netns else None
-        running = any(ns == daemon.netns_inode for _pid, ns in processes_named("firewalld", proc))
+        running = any(ns == daemon.netns_inode for _pid, ns in processes_named("firewalld", proc, names))
         iptables = ipt_future.result()
         dumps = dumps_future.result()
     nft_text = dumps.nft_json if dumps is not None else None  # the ruleset is read once, as JSON
@@ -242,15 +256,16 @@ def read_host_facts(
     reported ``server_version`` (or a function giving it: asked for only after the firewall
     was read, so the reading can start before the API answers). Nothing of the daemon's is
     executed: whoever serves a socket chooses that binary."""
+    names = process_names(proc)  # one pass over the processes for every search below
     try:
-        lookup = find_daemon(address, proc, netns_dir)
+        lookup = find_daemon(address, proc, netns_dir, names)
     except ValueError:
         return HostReading(
             {}, (f"{NOT_READ}: only a unix:// or tcp:// engine on this machine is read, not {address}",)
         )
     if lookup.daemon is None:
         return HostReading({}, (f"{NOT_READ}: {lookup.reason}",))
-    firewall, more, dumps = firewall_facts(lookup.daemon, proc, run)
+    firewall, more, dumps = firewall_facts(lookup.daemon, proc, run, names)
     version = server_version() if callable(server_version) else server_version
     settings, notes = daemon_settings(lookup.daemon, version)
     sources = (*settings.pop("sources"), *firewall.pop("sources", ()))

@@ -269,13 +269,14 @@ def _socket_holders(proc: Path, pids: list[int], inodes: set[int]) -> dict[int, 
     return holders
 
 
-def _daemons_first(proc: Path, pids: list[int]) -> list[list[int]]:
+def _daemons_first(names: Mapping[int, str]) -> list[list[int]]:
     """The processes to search for a listener's holders, in two rounds: the dockerd processes,
     then every process. Only the second round reads every descriptor on the host (~11,000
     with 200 containers), and it is needed only when no dockerd holds the listener (a proxy,
-    or nothing); it took ~0.5 s of a live scan, stalled by the threads inspecting containers."""
-    root = str(proc)
-    return [[pid for pid in pids if _comm_at(root, pid) == "dockerd"], pids]
+    or nothing); it took ~0.5 s of a live scan, stalled by the threads inspecting containers.
+    (No round is empty: without a dockerd there is only the second.)"""
+    daemons = [pid for pid, name in names.items() if name == "dockerd"]
+    return [daemons, list(names)] if daemons else [list(names)]
 
 
 def _comm(proc: Path, pid: int) -> str:
@@ -378,10 +379,21 @@ def netns_of(pid: int | str, proc: Path = Path("/proc")) -> int | None:
     return _netns(proc, pid)
 
 
-def processes_named(comm: str, proc: Path = Path("/proc")) -> tuple[tuple[int, int | None], ...]:
-    """(pid, network namespace) of every process whose ``comm`` is ``comm``."""
+def process_names(proc: Path = Path("/proc")) -> dict[int, str]:
+    """``comm`` of every process (pid -> name, ``?`` when unreadable), in pid order. One
+    reading of the host's facts reads it once for all its searches (the daemon, docker-proxy,
+    firewalld): with 200 containers each pass over ~900 processes cost ~25 ms."""
     root = str(proc)
-    return tuple((pid, _netns(proc, pid)) for pid in _pids(proc) if _comm_at(root, pid) == comm)
+    return {pid: _comm_at(root, pid) for pid in _pids(proc)}
+
+
+def processes_named(
+    comm: str, proc: Path = Path("/proc"), names: Mapping[int, str] | None = None
+) -> tuple[tuple[int, int | None], ...]:
+    """(pid, network namespace) of every process whose ``comm`` is ``comm`` (``names``: the
+    ``process_names`` already read)."""
+    names = process_names(proc) if names is None else names
+    return tuple((pid, _netns(proc, pid)) for pid, name in names.items() if name == comm)
 
 
 def _namespaces(proc: Path, pids: list[int]) -> dict[int, int]:
@@ -398,13 +410,20 @@ def _namespaces(proc: Path, pids: list[int]) -> dict[int, int]:
     return readers
 
 
-def _unix_candidates(proc: Path, pids: list[int], path: str) -> tuple[dict[int, list[int]], str | None]:
-    listeners: list[UnixListener] = []
-    for reader in _namespaces(proc, pids).values():
-        listeners += parse_proc_net_unix(_read(proc / str(reader) / "net" / "unix") or "")
+def _unix_candidates(
+    proc: Path, names: Mapping[int, str], path: str
+) -> tuple[dict[int, list[int]], str | None]:
+    """The listeners at ``path`` and their holders. Each round of ``_daemons_first`` reads the
+    listeners of its own processes' network namespaces: a daemon's socket is listed in its
+    namespace, so the first round reads a few files, not one per container (~200 here)."""
     target = Path(path)
-    wanted = {entry.inode for entry in listeners}
-    for searched in _daemons_first(proc, pids):
+    listeners: list[UnixListener] = []
+    holders: dict[int, list[int]] = {}
+    for searched in _daemons_first(names):
+        listeners = []
+        for reader in _namespaces(proc, searched).values():
+            listeners += parse_proc_net_unix(_read(proc / str(reader) / "net" / "unix") or "")
+        wanted = {entry.inode for entry in listeners}
         holders = _socket_holders(proc, searched, wanted)
         matching: dict[int, list[int]] = {}
         for entry in listeners:
@@ -423,9 +442,9 @@ def _unix_candidates(proc: Path, pids: list[int], path: str) -> tuple[dict[int, 
 
 
 def _tcp_candidates(
-    proc: Path, pids: list[int], host: str, port: int
+    proc: Path, names: Mapping[int, str], host: str, port: int
 ) -> tuple[dict[int, list[int]], str | None]:
-    readers = _namespaces(proc, pids)
+    readers = _namespaces(proc, list(names))
     ours = _netns(proc, "self")
     loopback = ipaddress.ip_address(host).is_loopback
     matching: dict[int, int] = {}  # listener inode -> netns inode
@@ -447,7 +466,7 @@ def _tcp_candidates(
     if len(set(matching.values())) > 1:
         return {}, f"{host}:{port} is local to {len(set(matching.values()))} network namespaces"
     holders: dict[int, list[int]] = {}
-    for searched in _daemons_first(proc, pids) if matching else ():
+    for searched in _daemons_first(names) if matching else ():
         holders = _socket_holders(proc, searched, set(matching))
         if holders:
             break
@@ -459,13 +478,17 @@ def _tcp_candidates(
 
 
 def find_daemon(
-    address: str, proc: Path = Path("/proc"), netns_dir: Path = Path("/var/run/netns")
+    address: str,
+    proc: Path = Path("/proc"),
+    netns_dir: Path = Path("/var/run/netns"),
+    names: Mapping[int, str] | None = None,
 ) -> DaemonLookup:
-    """The dockerd that serves ``address`` (``unix://``, a path or ``tcp://host:port``)."""
+    """The dockerd that serves ``address`` (``unix://``, a path or ``tcp://host:port``);
+    ``names``: the ``process_names`` already read."""
     endpoint = parse_endpoint(address)
-    pids = _pids(proc)
+    names = process_names(proc) if names is None else names
     if endpoint.kind == "unix":
-        inodes, reason = _unix_candidates(proc, pids, str(endpoint.path))
+        inodes, reason = _unix_candidates(proc, names, str(endpoint.path))
     else:
         host = str(endpoint.host)
         try:
@@ -475,9 +498,9 @@ def find_daemon(
                 host = str(socket.getaddrinfo(host, endpoint.port, type=socket.SOCK_STREAM)[0][4][0])
             except OSError as exc:
                 return DaemonLookup(address, None, (), f"cannot resolve {endpoint.host}: {exc}")
-        inodes, reason = _tcp_candidates(proc, pids, host, int(endpoint.port or 0))
+        inodes, reason = _tcp_candidates(proc, names, host, int(endpoint.port or 0))
     holder_pids = sorted({pid for group in inodes.values() for pid in group})
-    holders = tuple((pid, _comm(proc, pid)) for pid in holder_pids)
+    holders = tuple((pid, names.get(pid) or _comm(proc, pid)) for pid in holder_pids)
     if reason:
         return DaemonLookup(address, None, holders, reason)
     daemons = [pid for pid, comm in holders if comm == "dockerd"]

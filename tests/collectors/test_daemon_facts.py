@@ -300,3 +300,16 @@ def test_a_listener_named_by_the_api_and_by_the_config_is_one_endpoint():
     )
     host = {"tcp_api_without_tls": True, "tcp_api_endpoints": ("tcp://198.18.0.11:2375",)}
     assert merge_host_facts(api, host).tcp_api_endpoints == ("http://[::1]:2375", "tcp://198.18.0.11:2375")
+
+
+def test_each_process_name_is_read_once_for_every_search(machine_and_lab, monkeypatch):
+    """The daemon, docker-proxy and firewalld searches share one pass over the processes
+    (each pass cost ~25 ms with 200 containers): no name is read twice."""
+    import auditor.collectors.daemon_process as module
+
+    fake = machine_and_lab
+    read, names = module._comm_at, []
+    monkeypatch.setattr(module, "_comm_at", lambda root, pid: names.append(pid) or read(root, pid))
+    read_host_facts(lab_socket(fake), VERSION, fake.proc, fake.netns_dir, both_runner())
+    processes = sorted(int(p.name) for p in fake.proc.iterdir() if p.name.isdigit())
+    assert names == processes

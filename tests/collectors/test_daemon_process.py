@@ -353,3 +353,50 @@ def test_a_listener_whose_holder_cannot_be_seen_is_not_guessed(tmp_path):
         "cannot tell which process listens on 127.0.0.1:2375: no visible process holds it "
         "(other processes' file descriptors need root to read)"
     )
+
+
+def _reads_of_net_unix(monkeypatch) -> list[str]:
+    import auditor.collectors.daemon_process as module
+
+    read, seen = module._read, []
+
+    def recording(path: Path) -> str | None:
+        if path.name == "unix":
+            seen.append(path.parent.parent.name)  # the reader's pid
+        return read(path)
+
+    monkeypatch.setattr(module, "_read", recording)
+    return seen
+
+
+def test_the_daemons_namespaces_are_read_before_every_containers(tmp_path, monkeypatch):
+    """A dockerd holding the socket is found from its own namespace's listeners: the
+    namespaces of the other processes (one per container) are not read at all."""
+    fake = FakeProc(tmp_path)
+    host = fake.namespace()
+    fake.scanner(100, host)
+    fake.process(200, "dockerd", ["dockerd"], host, sockets=[5000])
+    for i in range(5):
+        fake.process(300 + i, "sleep", ["sleep", "inf"], fake.namespace())  # a container each
+    fake.unix(host, 5000, "/run/docker.sock")
+    fake.write()
+    seen = _reads_of_net_unix(monkeypatch)
+    assert fake.lookup(str(fake.root / "run/docker.sock")).daemon.pid == 200
+    assert seen == ["200"]
+
+
+def test_a_listener_outside_the_daemons_namespace_is_still_found(tmp_path, monkeypatch):
+    """Socket activation from another namespace: systemd created the listener in its own
+    namespace and the dockerd that inherited it runs in a second one. The daemons' round finds
+    nothing; the round over every process finds the dockerd."""
+    fake = FakeProc(tmp_path)
+    host, other = fake.namespace(), fake.namespace()
+    fake.scanner(100, host)
+    fake.process(1, "systemd", ["/sbin/init"], host, sockets=[7000])
+    fake.process(900, "dockerd", ["/usr/bin/dockerd", "-H", "fd://"], other, sockets=[7000])
+    fake.unix(host, 7000, "/run/docker.sock")
+    fake.write()
+    seen = _reads_of_net_unix(monkeypatch)
+    found = fake.lookup(str(fake.root / "run/docker.sock"))
+    assert (found.daemon.pid, found.holders) == (900, ((1, "systemd"), (900, "dockerd")))
+    assert seen == ["900", "1", "900"]  # the daemon's namespace, then the first process of each
