@@ -556,6 +556,29 @@ def analyze_exposure(
     verdict cannot change any more. ``every_attempt`` follows them all (for comparisons with
     real packets, which try each way). ``sources`` replaces the representative source
     addresses of zones, ``{zone id: (IPv4, IPv6)}``: the answers for a real client there."""
+    zones, notes, rows = analysis_rows(
+        containers, networks, firewall, network, daemon, every_attempt, sources
+    )
+    targets: list[PortTarget] = []
+    cells: list[Cell] = []
+    for target, target_cells in rows:
+        targets.append(target)
+        cells.extend(target_cells)
+    return ExposureMatrix(zones, tuple(targets), tuple(cells), notes)
+
+
+def analysis_rows(
+    containers: Sequence[Container],
+    networks: Sequence[Network],
+    firewall: FirewallFacts,
+    network: HostNetwork,
+    daemon: DaemonFacts | None = None,
+    every_attempt: bool = False,
+    sources: Mapping[str, tuple[str | None, str | None]] | None = None,
+) -> tuple[tuple[Zone, ...], tuple[str, ...], Iterator[tuple[PortTarget, tuple[Cell, ...]]]]:
+    """``analyze_exposure`` row by row: the zones, the notes, and an iterator of each target
+    with its cells (one per zone), computed as it is read (so a caller can pass rows on
+    before the last is done)."""
     notes: list[str] = list(firewall.problems)
     if firewall.nft is None and not firewall.problems:
         notes.append("nft -j list ruleset was not read: nftables tables outside iptables were not checked")
@@ -581,14 +604,21 @@ def analyze_exposure(
         zones = tuple(_with_source(z, *sources[z.id]) if z.id in sources else z for z in zones)
     if network.interfaces is None:
         notes.append("ip -j addr was not read: no zones but the host and answers are unknown")
+    skipped = [c.name for c in containers if c.state not in (None, "running")]
+    if skipped:
+        notes.append(f"not running, not analysed: {', '.join(sorted(skipped))}")
     planner = _Planner(model, network, bridges)
+    return zones, tuple(notes), _rows(planner, containers, zones, every_attempt)
+
+
+def _rows(
+    planner: _Planner, containers: Sequence[Container], zones: tuple[Zone, ...], every_attempt: bool
+) -> Iterator[tuple[PortTarget, tuple[Cell, ...]]]:
     by_name = {c.name: c for c in containers}
-    targets: list[PortTarget] = []
-    cells: list[Cell] = []
     for container in sorted(containers, key=lambda c: c.name):
         if container.state not in (None, "running"):
             continue
-        mode, endpoints = _endpoints(container, by_name, bridges)
+        mode, endpoints = _endpoints(container, by_name, planner.bridges)
         for (port, proto), bindings in sorted(_ports(container).items()):
             if proto not in ("tcp", "udp"):
                 continue
@@ -601,8 +631,8 @@ def analyze_exposure(
                 tuple(b.display() for b in bindings),
                 tuple(f"{e.network}={a}" for e in endpoints for a in (e.v4, e.v6) if a),
             )
-            targets.append(target)
             goal = planner.goal(proto, port, endpoints)
+            cells = []
             for zone in zones:
                 attempts, note = planner.attempts(
                     zone, target, mode, endpoints, bindings, every_attempt, goal
@@ -619,7 +649,4 @@ def analyze_exposure(
                         note,
                     )
                 )
-    skipped = [c.name for c in containers if c.state not in (None, "running")]
-    if skipped:
-        notes.append(f"not running, not analysed: {', '.join(sorted(skipped))}")
-    return ExposureMatrix(zones, tuple(targets), tuple(cells), tuple(notes))
+            yield target, tuple(cells)

@@ -8,11 +8,12 @@ full matrix and the ``Exposure`` view the rules and reporters read (model record
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from auditor.exposure.analysis import analyze_exposure
+from auditor.exposure.analysis import analysis_rows, analyze_exposure
 from auditor.exposure.facts import FirewallFacts, HostNetwork, firewall_facts, host_network
-from auditor.exposure.matrix import Cell, ExposureMatrix, PortTarget, Verdict
+from auditor.exposure.matrix import Cell, ExposureMatrix, PortTarget, Verdict, Zone
 from auditor.model.exposure import (
     FIREWALL_DUMPS,
     NETWORK_DUMPS,
@@ -68,24 +69,34 @@ def _zone_reach(cell: Cell, kind: str) -> ZoneReach:
 
 def exposure_view(matrix: ExposureMatrix) -> Exposure:
     """The matrix as model records (linear in the number of cells)."""
-    kinds = {z.id: z.kind.value for z in matrix.zones}
-    by_port: dict[tuple[str, int, str], list[ZoneReach]] = {}
+    kinds = zone_kinds(matrix.zones)
+    by_port: dict[tuple[str, int, str], list[Cell]] = {}
     for cell in matrix.cells:
-        by_port.setdefault((cell.container, cell.port, cell.protocol), []).append(
-            _zone_reach(cell, kinds[cell.zone])
-        )
-
-    def port(t: PortTarget) -> PortReach:
-        return PortReach(
-            t.container, t.port, t.protocol, t.network_mode, t.bindings, tuple(by_port.get(t.key, ()))
-        )
-
+        by_port.setdefault((cell.container, cell.port, cell.protocol), []).append(cell)
     return Exposure(
-        zones=tuple(
-            ExposureZone(z.id, z.kind.value, z.interface, z.network, z.description) for z in matrix.zones
-        ),
-        ports=tuple(port(t) for t in matrix.targets),
+        zones=exposure_zones(matrix.zones),
+        ports=tuple(port_reach(t, by_port.get(t.key, ()), kinds) for t in matrix.targets),
         notes=matrix.notes,
+    )
+
+
+def zone_kinds(zones: Sequence[Zone]) -> dict[str, str]:
+    return {z.id: z.kind.value for z in zones}
+
+
+def exposure_zones(zones: Sequence[Zone]) -> tuple[ExposureZone, ...]:
+    return tuple(ExposureZone(z.id, z.kind.value, z.interface, z.network, z.description) for z in zones)
+
+
+def port_reach(target: PortTarget, cells: Sequence[Cell], kinds: Mapping[str, str]) -> PortReach:
+    """One target's row of the view: its cells (``kinds``: ``zone_kinds`` of the matrix)."""
+    return PortReach(
+        target.container,
+        target.port,
+        target.protocol,
+        target.network_mode,
+        target.bindings,
+        tuple(_zone_reach(c, kinds[c.zone]) for c in cells),
     )
 
 
@@ -148,3 +159,17 @@ def exposure_from(inputs: ExposureInputs) -> tuple[ExposureMatrix, Exposure] | N
     firewall, network = facts_from_dumps(inputs.dumps)
     matrix = analyze_exposure(inputs.containers, inputs.networks, firewall, network, inputs.daemon)
     return matrix, exposure_view(matrix)
+
+
+def exposure_stream(
+    inputs: ExposureInputs,
+) -> tuple[tuple[ExposureZone, ...], tuple[str, ...], Iterator[PortReach]] | None:
+    """``exposure_from``'s view as it is computed: its zones, its notes and its ports one by
+    one, for a caller that passes them on before the last is done (``Exposure(zones, ports,
+    notes)`` of all of them equals ``exposure_from(inputs)[1]``)."""
+    if inputs.dumps is None:
+        return None
+    firewall, network = facts_from_dumps(inputs.dumps)
+    zones, notes, rows = analysis_rows(inputs.containers, inputs.networks, firewall, network, inputs.daemon)
+    kinds = zone_kinds(zones)
+    return exposure_zones(zones), notes, (port_reach(t, cells, kinds) for t, cells in rows)

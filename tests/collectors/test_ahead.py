@@ -151,6 +151,47 @@ def test_the_child_sends_the_reading_and_the_exposure_of_the_same_inputs():
     assert _gone(child)
 
 
+def test_the_exposure_comes_row_by_row_and_is_whole_only_at_its_end(monkeypatch):
+    """One row per message: the parent gathers every row before the last message and the
+    exposure it assembles is the one computed here, rows in order."""
+    raw = raw_of("default")
+    snapshot = replace(normalize_raw(raw), host_dumps=_reading().dumps)
+    expected = exposure_of(snapshot)
+    assert expected is not None and len(expected[1].ports) > 2
+    monkeypatch.setattr(ahead, "PORTS_PER_MESSAGE", 1)  # the forked child sees it
+    child = _start()
+    child.send_listing(raw.version, raw.info, [_list_entry(d) for d in raw.containers], list(raw.networks))
+    try:
+        assert child.exposure(exposure_inputs(snapshot)) == expected[1]
+        assert len(child._ports) == len(expected[1].ports)  # noqa: SLF001 - each row came alone
+    finally:
+        child.close()
+
+
+def test_a_child_that_fails_between_rows_gives_no_exposure(monkeypatch):
+    """Rows already sent are never taken as a whole exposure: the stage computes its own."""
+    real = ahead.exposure_stream
+
+    def failing(inputs):
+        zones, notes, rows = real(inputs)
+
+        def some():
+            yield next(rows)
+            raise RuntimeError("boom")
+
+        return zones, notes, some()
+
+    monkeypatch.setattr(ahead, "exposure_stream", failing)
+    monkeypatch.setattr(ahead, "PORTS_PER_MESSAGE", 1)
+    raw = raw_of("default")
+    snapshot = replace(normalize_raw(raw), host_dumps=_reading().dumps)
+    child = _start()
+    child.send_listing(raw.version, raw.info, [_list_entry(d) for d in raw.containers], list(raw.networks))
+    assert child.exposure(exposure_inputs(snapshot)) is None
+    assert _gone(child)
+    assert with_exposure(snapshot, child).exposure == with_exposure(snapshot).exposure
+
+
 def test_an_exposure_of_other_inputs_is_not_taken_and_the_child_is_stopped():
     raw = raw_of("default")
     snapshot = replace(normalize_raw(raw), host_dumps=_reading().dumps)
