@@ -25,6 +25,7 @@ from auditor.collectors.daemon_process import (
     DaemonProcess,
     find_daemon,
     netns_of,
+    process_cmdline,
     process_names,
     processes_named,
 )
@@ -132,10 +133,10 @@ def docker_proxies(daemon: DaemonProcess, proc: Path, names: Mapping[int, str] |
     for pid, netns in processes_named("docker-proxy", proc, names):
         if netns != daemon.netns_inode:
             continue
-        try:
-            argv = (proc / str(pid) / "cmdline").read_bytes().split(b"\0")
-        except OSError:
+        raw = process_cmdline(pid, proc)
+        if raw is None:
             continue
+        argv = raw.split(b"\0")
         lines.append(" ".join(a.decode(errors="replace") for a in argv if a))
     return "".join(line + "\n" for line in lines)
 
