@@ -44,7 +44,9 @@ from auditor.model.records import Snapshot, Target
 _HEADER = 8  # bytes of each message's length
 _MESSAGES = ("reading", "inputs", "exposure")  # and "ports": the exposure's rows ahead of it
 # Rows of the exposure per message: the child sends them as they are analysed, so pickling
-# them (~12 ms at 200 containers) and reading them here is done before the last is ready.
+# them (~12 ms at 200 containers) is done before the last is ready. Each message holds its
+# rows pickled once more, and this process unpickles them only with the last message: the
+# reader thread must not take the interpreter from the inspect threads while they run.
 PORTS_PER_MESSAGE = 32
 # Seconds the parent waits for a child that never answers (each of its commands times out after
 # 10; 200 containers take it well under one to analyse) before doing the work itself.
@@ -93,7 +95,7 @@ class HostChild:
         self._lock = threading.Lock()
         self._values: dict[str, Any] = {}
         self._arrived = {name: threading.Event() for name in _MESSAGES}
-        self._ports: list[PortReach] = []
+        self._ports: list[bytes] = []  # the rows' messages, unpickled with the last one
         self._reader = threading.Thread(target=self._read, args=(fd,), name="auditor-host-child", daemon=True)
         self._reader.start()
 
@@ -144,11 +146,12 @@ class HostChild:
                 while (message := _read_message(pipe)) is not None:
                     name, value = message
                     if name == "ports":
-                        self._ports.extend(value)
+                        self._ports.append(value)
                         continue
                     if name == "exposure" and value is not None:
                         zones, notes, last = value
-                        value = Exposure(zones, (*self._ports, *last), notes)
+                        rows = [row for chunk in self._ports for row in pickle.loads(chunk)]  # noqa: S301
+                        value = Exposure(zones, (*rows, *last), notes)
                     if name in self._arrived:
                         self._values[name] = value
                         self._arrived[name].set()
@@ -323,7 +326,7 @@ def _child(fd: int, fd_listing: int, read: Reader, address: str, target: Target 
         for row in rows:
             batch.append(row)
             if len(batch) == PORTS_PER_MESSAGE:
-                _send(fd, "ports", tuple(batch))
+                _send(fd, "ports", pickle.dumps(tuple(batch), protocol=pickle.HIGHEST_PROTOCOL))
                 batch = []
         _send(fd, "exposure", (zones, notes, tuple(batch)))
     except BaseException:  # noqa: BLE001 - the parent does the work itself
