@@ -25,6 +25,7 @@ from auditor.collectors.daemon_process import (
     DaemonProcess,
     find_daemon,
     netns_of,
+    parse_endpoint,
     process_cmdline,
     process_names,
     processes_named,
@@ -200,7 +201,6 @@ def firewall_facts(
     """UFW/firewalld status and DOCKER-USER filtering in the daemon's network namespace, and
     the dumps of that namespace the exposure analysis reads (``names``: the
     ``process_names`` already read, else read here)."""
-    names = process_names(proc) if names is None else names
     if daemon.shares_scanner_netns is None or daemon.netns_inode is None:
         return (
             {},
@@ -209,6 +209,7 @@ def firewall_facts(
             ],
             None,
         )
+    names = process_names(proc) if names is None else names
 
     def inside(argv: Sequence[str]) -> list[str]:
         return list(argv) if daemon.shares_scanner_netns else daemon.nsenter_argv(argv)
@@ -257,13 +258,14 @@ def read_host_facts(
     reported ``server_version`` (or a function giving it: asked for only after the firewall
     was read, so the reading can start before the API answers). Nothing of the daemon's is
     executed: whoever serves a socket chooses that binary."""
-    names = process_names(proc)  # one pass over the processes for every search below
     try:
-        lookup = find_daemon(address, proc, netns_dir, names)
+        parse_endpoint(address)  # before the processes are read: an ssh:// engine is not read here
     except ValueError:
         return HostReading(
             {}, (f"{NOT_READ}: only a unix:// or tcp:// engine on this machine is read, not {address}",)
         )
+    names = process_names(proc)  # one pass over the processes for every search below
+    lookup = find_daemon(address, proc, netns_dir, names)
     if lookup.daemon is None:
         return HostReading({}, (f"{NOT_READ}: {lookup.reason}",))
     firewall, more, dumps = firewall_facts(lookup.daemon, proc, run, names)

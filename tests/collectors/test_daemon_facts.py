@@ -313,3 +313,17 @@ def test_each_process_name_is_read_once_for_every_search(machine_and_lab, monkey
     read_host_facts(lab_socket(fake), VERSION, fake.proc, fake.netns_dir, both_runner())
     processes = sorted(int(p.name) for p in fake.proc.iterdir() if p.name.isdigit())
     assert names == processes
+
+
+def test_an_engine_not_on_this_machine_reads_no_process(machine_and_lab, monkeypatch):
+    """An ``ssh://`` engine is not read here: it is told so before any process is read."""
+    import auditor.collectors.daemon_process as module
+
+    fake = machine_and_lab
+    read, names = module._comm_at, []
+    monkeypatch.setattr(module, "_comm_at", lambda root, pid: names.append(pid) or read(root, pid))
+    reading = read_host_facts("ssh://user@host", VERSION, fake.proc, fake.netns_dir, both_runner())
+    assert reading.notes[0].endswith(
+        "only a unix:// or tcp:// engine on this machine is read, not ssh://user@host"
+    )
+    assert names == []
