@@ -39,7 +39,7 @@ from auditor.collectors.host_facts import (
     parse_ufw_conf,
     resolve_daemon_settings,
 )
-from auditor.exposure.facts import Runner, run_command
+from auditor.exposure.runner import Runner, run_command
 from auditor.model import inputs
 from auditor.model.errors import InputError
 from auditor.model.exposure import HostDumps

@@ -6,55 +6,47 @@ records; ``analyze_exposure`` follows a connection attempt from every source zon
 container port through the netfilter hooks and answers reachable / blocked / unknown with
 the trace of the rules that decided it. Imports nothing from auditor but the model (and
 its error type). See docs/exposure.md.
+
+The names below are loaded on first use: a module that needs one piece of the package
+(the command runner, say) does not import the analysis with it.
 """
 
-from auditor.exposure.analysis import analyze_exposure, bridge_name
-from auditor.exposure.facts import (
-    FirewallFacts,
-    HostNetwork,
-    facts_from_json,
-    facts_to_json,
-    firewall_facts,
-    host_network,
-    load_dumps,
-    read_firewall,
-    read_host_network,
-    write_dumps,
-)
-from auditor.exposure.matrix import (
-    EXPOSURE_SCHEMA_VERSION,
-    Attempt,
-    Cell,
-    ExposureMatrix,
-    PortTarget,
-    Verdict,
-    Zone,
-    ZoneKind,
-    matrix_to_json,
-    render_trace,
-)
+from __future__ import annotations
 
-__all__ = [
-    "EXPOSURE_SCHEMA_VERSION",
-    "Attempt",
-    "Cell",
-    "ExposureMatrix",
-    "FirewallFacts",
-    "HostNetwork",
-    "PortTarget",
-    "Verdict",
-    "Zone",
-    "ZoneKind",
-    "analyze_exposure",
-    "bridge_name",
-    "facts_from_json",
-    "facts_to_json",
-    "firewall_facts",
-    "host_network",
-    "load_dumps",
-    "matrix_to_json",
-    "read_firewall",
-    "read_host_network",
-    "render_trace",
-    "write_dumps",
-]
+import importlib
+from typing import Any
+
+# name -> the module that defines it
+_EXPORTS = {
+    "analyze_exposure": "analysis",
+    "bridge_name": "analysis",
+    "FirewallFacts": "facts",
+    "HostNetwork": "facts",
+    "facts_from_json": "facts",
+    "facts_to_json": "facts",
+    "firewall_facts": "facts",
+    "host_network": "facts",
+    "load_dumps": "facts",
+    "read_firewall": "facts",
+    "read_host_network": "facts",
+    "write_dumps": "facts",
+    "EXPOSURE_SCHEMA_VERSION": "matrix",
+    "Attempt": "matrix",
+    "Cell": "matrix",
+    "ExposureMatrix": "matrix",
+    "PortTarget": "matrix",
+    "Verdict": "matrix",
+    "Zone": "matrix",
+    "ZoneKind": "matrix",
+    "matrix_to_json": "matrix",
+    "render_trace": "matrix",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

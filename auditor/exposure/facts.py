@@ -13,8 +13,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,9 +33,9 @@ from auditor.exposure.iptables import parse_iptables_save
 from auditor.exposure.nftables import NftRuleset, parse_nft_json
 from auditor.exposure.packet import prefix_mask
 from auditor.exposure.rules import Ruleset
+from auditor.exposure.runner import Runner, run_command
 from auditor.model.errors import InputError
 
-Runner = Callable[[Sequence[str]], str | None]
 FACTS_VERSION = 1
 
 # File names of a dump directory (``load_dumps``/``write_dumps``) -> record field.
@@ -297,19 +296,6 @@ def write_dumps(directory: Path, firewall: FirewallFacts, network: HostNetwork) 
 
 
 # -- live, read-only readers --------------------------------------------------------------
-def run_command(cmd: Sequence[str]) -> str | None:
-    """Run a read-only command; ``None`` when it is missing, denied or fails. Its error
-    output is never read, so it gets no pipe (a reading's nine commands at once took 93 ms
-    with two pipes each, 84 ms with one)."""
-    try:
-        proc = subprocess.run(
-            list(cmd), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return proc.stdout if proc.returncode == 0 else None
-
-
 def read_firewall(run: Runner = run_command) -> FirewallFacts:
     """``iptables-save``, ``ip6tables-save``, ``nft -j list ruleset`` and ``ipset save``;
     the legacy dumps too when the nft back end warns that legacy tables are present."""
