@@ -7,6 +7,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.audit.pipeline import scan
 from auditor.collectors.request import ScanRequest
@@ -16,6 +17,9 @@ from auditor.model.findings import ScanResult
 from auditor.model.rule import Rule
 from auditor.model.severity import Severity
 from auditor.policy.apply import Policy, apply_policy
+
+if TYPE_CHECKING:
+    from auditor.collectors.ahead import HostChild
 
 
 @dataclass(frozen=True)
@@ -29,10 +33,15 @@ class AuditPlan:
 
 
 def audit(
-    request: ScanRequest, plan: AuditPlan, progress: HostProgress | None = None, root: Path | None = None
+    request: ScanRequest,
+    plan: AuditPlan,
+    progress: HostProgress | None = None,
+    root: Path | None = None,
+    children: Sequence[HostChild | None] | None = None,
 ) -> ScanResult:
-    """The scan's result with rule metadata, paths, policy and benchmark filled in."""
-    result = scan(request, plan.rules, plan.threshold, host_progress=progress)
+    """The scan's result with rule metadata, paths, policy and benchmark filled in
+    (``children``: the engines' host children, forked ahead: ``pipeline.scan``)."""
+    result = scan(request, plan.rules, plan.threshold, host_progress=progress, children=children)
     here = root or repository_root(request.paths)
     result = replace(
         result, rules=tuple(r.meta for r in plan.rules), root=str(here), scan_dirs=_scan_dirs(request.paths)

@@ -138,8 +138,11 @@ def scan(
     rules: Sequence[Rule],
     fail_on: Severity | None,
     host_progress: HostProgress | None = None,
+    children: Sequence[HostChild | None] | None = None,
 ) -> ScanResult:
+    """``children``: the engines' host children, forked ahead for this request
+    (``collectors.sources.forked_ahead``, with ``exposure_ahead``)."""
     started_at = datetime.now(UTC)
     started = time.monotonic()
-    collected = collect(request, host_progress=host_progress, exposure_ahead=True)
+    collected = collect(request, host_progress=host_progress, exposure_ahead=True, children=children)
     return evaluate(collected, rules, fail_on, started_at, started)

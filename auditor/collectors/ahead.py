@@ -2,11 +2,14 @@
 
 A live scan is CPU-bound in this process (at 200 containers the engine spends ~0.2 s of a
 1.2 s scan), and Python runs one thread at a time: the host's facts read in a thread beside
-the inspect threads stalled both. ``HostChild.start`` forks a child as the scan begins,
-before the engine's SDK is even imported: it reads the host's facts on the other core (the
-engine's version, which only the daemon's defaults need, comes later with the listing) and
-sends them; then it analyses the exposure of the host as the engine's container and network
-lists show it (``listed_snapshot``), while this process is still inspecting.
+the inspect threads stalled both. ``HostChild.start`` forks a child as the scan begins: the
+scan command forks it (``sources.forked_ahead``) before it imports the pipeline, the
+analysis, the rules and the engine's SDK, so the child's reading of the host runs on the
+other core beside those imports. The child imports the analysis itself, parses the dumps as
+soon as they are read (while the engine's version, which only the daemon's defaults need, is
+still on its way with the listing) and sends the facts; then it analyses the exposure of the
+host as the engine's container and network lists show it (``listed_snapshot``), while this
+process is still inspecting.
 
 That exposure is only a guess until the inspects are in: ``HostChild.exposure(inputs)`` gives
 it only when the inputs it was computed from (``exposure_inputs``: every field the analysis
@@ -26,7 +29,7 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from auditor.collectors.daemon_facts import HostReading
 from auditor.collectors.raw import (
@@ -37,9 +40,11 @@ from auditor.collectors.raw import (
     sanitize_container,
     snapshot_of,
 )
-from auditor.exposure.view import ExposureInputs, exposure_inputs, exposure_stream
-from auditor.model.exposure import Exposure, PortReach
+from auditor.model.exposure import Exposure, HostDumps, PortReach
 from auditor.model.records import Snapshot, Target
+
+if TYPE_CHECKING:  # the analysis is imported by the child alone, after the fork (``_child``)
+    from auditor.exposure.view import ExposureInputs
 
 _HEADER = 8  # bytes of each message's length
 _MESSAGES = ("reading", "inputs", "exposure")  # and "ports": the exposure's rows ahead of it
@@ -52,7 +57,9 @@ PORTS_PER_MESSAGE = 32
 # 10; 200 containers take it well under one to analyse) before doing the work itself.
 READING_WAIT = 60.0
 EXPOSURE_WAIT = 120.0
-Reader = Callable[[str, Callable[[], "str | None"]], HostReading]  # read_host_facts(address, version)
+# read_host_facts(address, version, on_dumps=...): ``on_dumps`` gets the dumps as soon as they
+# are read, before the version is asked for (the child parses them while it waits for that)
+Reader = Callable[..., HostReading]
 
 
 def list_entry_document(entry: Any) -> dict:
@@ -308,16 +315,31 @@ def _child(fd: int, fd_listing: int, read: Reader, address: str, target: Target 
             found = listing()
             return server_version(found[0], found[1]) if found else None
 
-        reading = read(address, version)
+        parsed: list[Any] = []  # the dumps' facts, parsed while the listing is still on its way
+
+        def on_dumps(dumps: HostDumps) -> None:
+            if target is None:
+                return
+            from auditor.exposure.view import facts_from_dumps
+
+            try:
+                parsed.append((dumps, facts_from_dumps(dumps)))
+            except Exception:  # noqa: BLE001, S110 - malformed: the stage parses them and says so
+                pass
+
+        reading = read(address, version, on_dumps=on_dumps)
         _send(fd, "reading", reading)
         listing()
         if reading.dumps is None or len(box) < 2:
             return  # nothing to analyse: no dumps, or the engine's lists were not read
+        from auditor.exposure.view import exposure_inputs, exposure_stream
+
         listed, records = box[1]
         snapshot = listed_snapshot(listed, records, reading)
         inputs = exposure_inputs(snapshot)
         _send(fd, "inputs", replace(inputs, dumps=None))
-        streamed = exposure_stream(inputs)
+        facts = parsed[0][1] if parsed and parsed[0][0] is reading.dumps else None  # else parsed now
+        streamed = exposure_stream(inputs, facts)
         if streamed is None:
             _send(fd, "exposure", None)
             return

@@ -253,10 +253,12 @@ def read_host_facts(
     proc: Path = Path("/proc"),
     netns_dir: Path = Path("/var/run/netns"),
     run: Runner = run_command,
+    on_dumps: Callable[[HostDumps], None] | None = None,
 ) -> HostReading:
     """The facts of the dockerd behind ``address`` (``unix://``, a path or ``tcp://``) whose API
     reported ``server_version`` (or a function giving it: asked for only after the firewall
-    was read, so the reading can start before the API answers). Nothing of the daemon's is
+    was read, so the reading can start before the API answers). ``on_dumps`` gets the dumps
+    as soon as they are read, before the version is asked for. Nothing of the daemon's is
     executed: whoever serves a socket chooses that binary."""
     try:
         parse_endpoint(address)  # before the processes are read: an ssh:// engine is not read here
@@ -269,6 +271,8 @@ def read_host_facts(
     if lookup.daemon is None:
         return HostReading({}, (f"{NOT_READ}: {lookup.reason}",))
     firewall, more, dumps = firewall_facts(lookup.daemon, proc, run, names)
+    if on_dumps is not None and dumps is not None:
+        on_dumps(dumps)
     version = server_version() if callable(server_version) else server_version
     settings, notes = daemon_settings(lookup.daemon, version)
     sources = (*settings.pop("sources"), *firewall.pop("sources", ()))

@@ -7,7 +7,8 @@ else, directories included, is compose. Engines are read concurrently.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -168,20 +169,26 @@ def collect_paths(paths: Sequence[str], options: ComposeOptions) -> list[Collect
 
 
 def collect(
-    request: ScanRequest, host_progress: HostProgress | None = None, exposure_ahead: bool = False
+    request: ScanRequest,
+    host_progress: HostProgress | None = None,
+    exposure_ahead: bool = False,
+    children: Sequence[HostChild | None] | None = None,
 ) -> list[Collected]:
     """Every target of the request: paths first (in order), then engines (concurrently);
-    ``exposure_ahead``: the caller analyses the exposure of every engine (``fetch_raw``)."""
+    ``exposure_ahead``: the caller analyses the exposure of every engine (``fetch_raw``);
+    ``children``: those ``forked_ahead`` started for this request (else they are forked here)."""
     collected: list[Collected] = []
+    engines = request_engines(request)
+    if children is not None and len(children) != len(engines):
+        raise ValueError(f"{len(children)} host children for {len(engines)} engines")
     if request.paths or request.compose.merge_files:
         collected.extend(collect_paths(request.paths, request.compose))
-    engines = request.engines or ((EngineSpec(),) if request.default_engine else ())
     if engines:
         from concurrent.futures import ThreadPoolExecutor  # with logging behind it: only for engines
 
         from auditor.collectors.sdk import import_sdk
 
-        children = _host_children(engines, exposure_ahead)
+        children = list(children) if children is not None else _host_children(engines, exposure_ahead)
         try:
             # before the threads: the SDK's SSH part only if used
             import_sdk(spec.address for spec in engines)
@@ -198,6 +205,27 @@ def collect(
 
 
 ENGINE_WORKERS = 8
+
+
+def request_engines(request: ScanRequest) -> tuple[EngineSpec, ...]:
+    """The engines a request reads: those it names, else the local one when it names no path."""
+    return request.engines or ((EngineSpec(),) if request.default_engine else ())
+
+
+@contextmanager
+def forked_ahead(request: ScanRequest, exposure_ahead: bool) -> Iterator[list[HostChild | None]]:
+    """The host children of the request's engines (``_host_children``), forked as the block
+    starts: a command forks them before importing the rest of the scan, so their reading
+    runs beside those imports. Pass them to ``collect``; whichever still runs when the block
+    ends is stopped (an error before the collection, Ctrl-C)."""
+    engines = request_engines(request)
+    children = _host_children(engines, exposure_ahead) if engines else []
+    try:
+        yield children
+    finally:
+        for child in children:
+            if child is not None:
+                child.close()
 
 
 def _host_children(engines: Sequence[EngineSpec], exposure_ahead: bool) -> list[HostChild | None]:

@@ -8,11 +8,10 @@ from pathlib import Path
 import click
 
 from auditor.app.progress import fleet_progress
-from auditor.app.scan import AuditPlan, audit
 from auditor.audit.discovery import DiscoveryError, discover_rules
-from auditor.audit.pipeline import PARTIAL_VIEW
 from auditor.collectors.fleet import fleet_specs
 from auditor.collectors.request import ComposeOptions, ScanRequest
+from auditor.collectors.sources import forked_ahead
 from auditor.commands.common import (
     FormatChoice,
     engine_options,
@@ -51,6 +50,8 @@ def parse_variables(items: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 def report_target_problems(result, quiet: bool = False) -> None:
     """One stderr line per failed target, per warning (compose's unset variables; not with
     ``-q``) and per gap that left a target incomplete (a compose fragment), each saying where."""
+    from auditor.audit.pipeline import PARTIAL_VIEW  # imported with the scan (after the fork)
+
     snapshots = {snap.target: snap for snap in result.snapshots}
     for t in result.targets:
         snap = snapshots.get(t.target)
@@ -209,21 +210,6 @@ def scan_command(
     Exit codes: 0 clean, 1 gate failed, 2 usage/input error, 3 scan incomplete.
     """
     with user_errors():
-        try:
-            all_rules = discover_rules()
-        except DiscoveryError as exc:
-            fail(str(exc), exit_codes.INPUT_ERROR)
-        gates = resolve_gates(
-            click.get_current_context(), all_rules, fail_on=fail_on, fmt=fmt, outputs=outputs, **gate_args
-        )
-        formats = registry()
-        stdout_render = stdout_renderer(formats, gates.fmt, SCAN)
-        planned = formats.plan(stdout_outputs(gates.outputs, gates.fmt), SCAN)
-        to_stdout = writes_stdout(planned)
-        display = parse_severity(shown_from, "--severity") if shown_from else None
-        plan = AuditPlan(
-            gates.rules, gates.threshold, gates.policy, _load_bench(bench_file) if bench_file else None
-        )
         request = ScanRequest(
             paths=tuple(paths),
             engines=fleet_specs(
@@ -239,21 +225,47 @@ def scan_command(
                 all_profiles=all_profiles,
             ),
         )
-        with fleet_progress(() if quiet else request.engines) as progress:
-            result = audit(request, plan, progress, Path(repo_root).resolve() if repo_root else None)
-        if not quiet:
-            warn_expired(result)
-        shown = result.shown_from(display)
-        write_outputs(formats, planned, SCAN, shown)
-        if not to_stdout:
-            stdout_render(shown, sys.stdout)
-        report_target_problems(result, quiet)
-        if len(request.engines) > 1 and not quiet:
-            for line in host_status_lines(result):
-                click.echo(visible(f"auditor: {line}"), err=True)
-        code = exit_codes.for_result(result)
-        if store is not None or gates.config.store:
-            from auditor.commands.history import record_scan  # the history store only when asked
+        # The engines' host children first: their reading of the host runs beside the imports
+        # of the pipeline, the exposure analysis and the rules below.
+        with forked_ahead(request, exposure_ahead=True) as children:
+            from auditor.app.scan import AuditPlan, audit
 
-            code = record_scan(store or "default", result, code, configured=gates.config.store)
-        sys.exit(code)
+            try:
+                all_rules = discover_rules()
+            except DiscoveryError as exc:
+                fail(str(exc), exit_codes.INPUT_ERROR)
+            gates = resolve_gates(
+                click.get_current_context(), all_rules, fail_on=fail_on, fmt=fmt, outputs=outputs, **gate_args
+            )
+            formats = registry()
+            stdout_render = stdout_renderer(formats, gates.fmt, SCAN)
+            planned = formats.plan(stdout_outputs(gates.outputs, gates.fmt), SCAN)
+            to_stdout = writes_stdout(planned)
+            display = parse_severity(shown_from, "--severity") if shown_from else None
+            plan = AuditPlan(
+                gates.rules, gates.threshold, gates.policy, _load_bench(bench_file) if bench_file else None
+            )
+            with fleet_progress(() if quiet else request.engines) as progress:
+                result = audit(
+                    request,
+                    plan,
+                    progress,
+                    Path(repo_root).resolve() if repo_root else None,
+                    children=children,
+                )
+            if not quiet:
+                warn_expired(result)
+            shown = result.shown_from(display)
+            write_outputs(formats, planned, SCAN, shown)
+            if not to_stdout:
+                stdout_render(shown, sys.stdout)
+            report_target_problems(result, quiet)
+            if len(request.engines) > 1 and not quiet:
+                for line in host_status_lines(result):
+                    click.echo(visible(f"auditor: {line}"), err=True)
+            code = exit_codes.for_result(result)
+            if store is not None or gates.config.store:
+                from auditor.commands.history import record_scan  # the history store only when asked
+
+                code = record_scan(store or "default", result, code, configured=gates.config.store)
+            sys.exit(code)

@@ -162,14 +162,15 @@ def exposure_from(inputs: ExposureInputs) -> tuple[ExposureMatrix, Exposure] | N
 
 
 def exposure_stream(
-    inputs: ExposureInputs,
+    inputs: ExposureInputs, facts: tuple[FirewallFacts, HostNetwork] | None = None
 ) -> tuple[tuple[ExposureZone, ...], tuple[str, ...], Iterator[PortReach]] | None:
     """``exposure_from``'s view as it is computed: its zones, its notes and its ports one by
     one, for a caller that passes them on before the last is done (``Exposure(zones, ports,
-    notes)`` of all of them equals ``exposure_from(inputs)[1]``)."""
+    notes)`` of all of them equals ``exposure_from(inputs)[1]``). ``facts``: the inputs'
+    dumps as ``facts_from_dumps`` parsed them already."""
     if inputs.dumps is None:
         return None
-    firewall, network = facts_from_dumps(inputs.dumps)
+    firewall, network = facts if facts is not None else facts_from_dumps(inputs.dumps)
     zones, notes, rows = analysis_rows(inputs.containers, inputs.networks, firewall, network, inputs.daemon)
     kinds = zone_kinds(zones)
     return exposure_zones(zones), notes, (port_reach(t, cells, kinds) for t, cells in rows)

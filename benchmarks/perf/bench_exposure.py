@@ -92,10 +92,12 @@ def synthetic(sizes: list[int], repeats: int) -> None:
 # Without the stage, nothing of the exposure is analysed: not in the scan, nor ahead of it in
 # the collector's child process (``auditor.collectors.ahead``), which then reads the host's
 # facts only.
-NO_STAGE = (
+NO_STAGE = (  # the command forks its children before the pipeline: neither analyses ahead
     "pipeline.with_exposure = lambda snapshot, ahead=None: snapshot\n"
-    "pipeline.collect = lambda request, host_progress=None, exposure_ahead=False: "
-    "sources.collect(request, host_progress)\n"
+    "pipeline.collect = lambda request, host_progress=None, exposure_ahead=False, children=None: "
+    "sources.collect(request, host_progress, False, children)\n"
+    "forked_ahead = sources.forked_ahead\n"
+    "sources.forked_ahead = lambda request, exposure_ahead: forked_ahead(request, False)\n"
 )
 SWITCHES = {
     "stage": NO_STAGE,
@@ -172,8 +174,8 @@ def _variant(name: str, timed_stage: Callable[[Snapshot], Snapshot]) -> Iterator
         pipeline.with_exposure = timed_stage  # type: ignore[assignment]
     else:
         pipeline.with_exposure = lambda snapshot, ahead=None: snapshot
-        pipeline.collect = lambda request, host_progress=None, exposure_ahead=False: sources.collect(
-            request, host_progress
+        pipeline.collect = lambda request, host_progress=None, exposure_ahead=False, children=None: (
+            sources.collect(request, host_progress, False, children)
         )
     if name == "no dumps":
         daemon_facts.namespace_dumps = lambda *args: None  # type: ignore[assignment]

@@ -9,17 +9,19 @@ import signal
 import time
 from dataclasses import replace
 
+import pytest
 from support.scan_fixtures import raw_of
 
 from auditor.audit.pipeline import with_exposure
-from auditor.collectors import ahead
+from auditor.collectors import ahead, daemon_facts
 from auditor.collectors.ahead import HostChild, list_entry_document
 from auditor.collectors.daemon_facts import HostReading
 from auditor.collectors.endpoints import EngineSpec
 from auditor.collectors.inspect import normalize_container
 from auditor.collectors.raw import normalize_raw
 from auditor.collectors.request import ScanRequest
-from auditor.collectors.sources import collect
+from auditor.collectors.sources import collect, forked_ahead
+from auditor.exposure import view
 from auditor.exposure.view import exposure_inputs, exposure_of
 from auditor.model.records import SourceKind, Target
 
@@ -130,7 +132,7 @@ def _list_entry(doc: dict) -> dict:
 
 
 def _start(read=None, analyse=True):
-    child = HostChild.start(read or (lambda address, version: _reading()), "unix:///x", TARGET, analyse)
+    child = HostChild.start(read or (lambda address, version, **_: _reading()), "unix:///x", TARGET, analyse)
     assert child is not None
     return child
 
@@ -168,12 +170,41 @@ def test_the_exposure_comes_row_by_row_and_is_whole_only_at_its_end(monkeypatch)
         child.close()
 
 
+def test_the_child_analyses_the_dumps_it_parsed_while_the_listing_was_on_its_way(monkeypatch):
+    """A reader that hands the dumps on (``on_dumps``) has them parsed at once: the analysis
+    then starts from those facts instead of parsing them again."""
+    raw = raw_of("default")
+    snapshot = replace(normalize_raw(raw), host_dumps=_reading().dumps)
+    expected = exposure_of(snapshot)
+    assert expected is not None
+    real = view.exposure_stream
+
+    def parsed_only(inputs, facts=None):
+        if facts is None:
+            raise AssertionError("the dumps were parsed again")
+        return real(inputs, facts)
+
+    def read(address, version, on_dumps):
+        reading = _reading()
+        on_dumps(reading.dumps)
+        version()
+        return reading
+
+    monkeypatch.setattr(view, "exposure_stream", parsed_only)  # the forked child sees it
+    child = _start(read)
+    child.send_listing(raw.version, raw.info, [_list_entry(d) for d in raw.containers], list(raw.networks))
+    try:
+        assert child.exposure(exposure_inputs(snapshot)) == expected[1]
+    finally:
+        child.close()
+
+
 def test_a_child_that_fails_between_rows_gives_no_exposure(monkeypatch):
     """Rows already sent are never taken as a whole exposure: the stage computes its own."""
-    real = ahead.exposure_stream
+    real = view.exposure_stream
 
-    def failing(inputs):
-        zones, notes, rows = real(inputs)
+    def failing(inputs, facts=None):
+        zones, notes, rows = real(inputs, facts)
 
         def some():
             yield next(rows)
@@ -181,7 +212,7 @@ def test_a_child_that_fails_between_rows_gives_no_exposure(monkeypatch):
 
         return zones, notes, some()
 
-    monkeypatch.setattr(ahead, "exposure_stream", failing)
+    monkeypatch.setattr(view, "exposure_stream", failing)  # the child imports it after the fork
     monkeypatch.setattr(ahead, "PORTS_PER_MESSAGE", 1)
     raw = raw_of("default")
     snapshot = replace(normalize_raw(raw), host_dumps=_reading().dumps)
@@ -206,7 +237,7 @@ def test_an_exposure_of_other_inputs_is_not_taken_and_the_child_is_stopped():
 
 
 def test_a_failing_child_gives_no_reading():
-    def broken(address, version):
+    def broken(address, version, **_):
         raise RuntimeError("boom")
 
     child = _start(broken)
@@ -216,7 +247,7 @@ def test_a_failing_child_gives_no_reading():
 
 
 def test_the_version_comes_with_the_listing_and_a_missing_listing_ends_the_child():
-    def read(address: str, version) -> HostReading:
+    def read(address: str, version, **_) -> HostReading:
         return HostReading({"version_read": version()})
 
     child = _start(read)
@@ -230,7 +261,7 @@ def test_the_version_comes_with_the_listing_and_a_missing_listing_ends_the_child
 
 def test_a_child_that_never_answers_is_stopped_and_not_waited_for(monkeypatch):
     monkeypatch.setattr(ahead, "READING_WAIT", 0.3)
-    child = _start(lambda address, version: time.sleep(60) or _reading())
+    child = _start(lambda address, version, **_: time.sleep(60) or _reading())
     started = time.monotonic()
     assert child.reading() is None  # the facts are then read in the scan's own process
     assert time.monotonic() - started < 5
@@ -238,7 +269,7 @@ def test_a_child_that_never_answers_is_stopped_and_not_waited_for(monkeypatch):
 
 
 def test_close_stops_a_child_still_reading():
-    child = _start(lambda address, version: time.sleep(60) or _reading())
+    child = _start(lambda address, version, **_: time.sleep(60) or _reading())
     child.close()
     assert _gone(child, within=1.0)
     assert child.reading() is None
@@ -250,7 +281,7 @@ def test_the_child_never_runs_the_parents_signal_handlers(tmp_path):
     marker = tmp_path / "handler-ran"
     previous = signal.signal(signal.SIGINT, lambda *args: marker.write_text(str(os.getpid())))
     try:
-        child = _start(lambda address, version: time.sleep(60) or _reading())
+        child = _start(lambda address, version, **_: time.sleep(60) or _reading())
         pid = child._pid  # noqa: SLF001
         assert pid is not None
         time.sleep(0.2)
@@ -288,12 +319,41 @@ def test_an_engine_that_cannot_be_reached_leaves_no_child(monkeypatch, tmp_path)
     assert started and all(child is not None and _gone(child, within=2.0) for child in started)
 
 
+def test_children_forked_ahead_are_the_ones_collected_and_none_outlives_the_block(monkeypatch, tmp_path):
+    """The scan command forks its engines' children before it imports the pipeline
+    (``forked_ahead``): ``collect`` takes those instead of forking again, and leaving the
+    block stops any still running."""
+    started: list[HostChild] = []
+    real = HostChild.start
+
+    def recording(*args, **kwargs):
+        child = real(*args, **kwargs)
+        started.append(child)
+        return child
+
+    monkeypatch.setattr(HostChild, "start", recording)
+    request = ScanRequest(engines=(EngineSpec(url=f"unix://{tmp_path}/none.sock"),))
+    with forked_ahead(request, exposure_ahead=True) as children:
+        assert children == started and len(started) == 1
+        with pytest.raises(ValueError, match="1 host children for 2 engines"):
+            collect(replace(request, engines=request.engines * 2), children=children)
+        [item] = collect(request, exposure_ahead=True, children=children)
+        assert item.error is not None and len(started) == 1  # no second fork
+    assert _gone(started[0], within=2.0)
+    monkeypatch.setattr(daemon_facts, "read_host_facts", lambda address, version, **_: time.sleep(60))
+    with forked_ahead(request, exposure_ahead=False) as children:
+        assert len(started) == 2 and not started[1].analyses
+    assert _gone(started[1], within=2.0)  # never collected, still reading: stopped as the block ends
+    with forked_ahead(ScanRequest(paths=("compose.yaml",)), exposure_ahead=True) as children:
+        assert children == [] and len(started) == 2  # no engine: no child
+
+
 def test_the_child_holds_none_of_the_parents_descriptors():
     """A pipe the parent holds sees EOF when the parent closes its end, although the child
     still runs: the child closed what it inherited (a browser driver waiting for EOF on its
     pipe hung the test session otherwise)."""
     read_end, write_end = os.pipe()
-    child = _start(lambda address, version: time.sleep(30) or _reading())
+    child = _start(lambda address, version, **_: time.sleep(30) or _reading())
     try:
         os.close(write_end)
         os.set_blocking(read_end, False)

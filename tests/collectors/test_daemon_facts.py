@@ -195,6 +195,22 @@ def test_the_dumps_hold_the_daemon_namespace_s_proxies_sysctls_and_addresses(mac
     )
 
 
+def test_the_dumps_are_handed_on_before_the_version_is_asked_for(machine_and_lab):
+    """A caller waiting for the engine's version can parse the dumps meanwhile."""
+    fake = machine_and_lab
+    events: list[object] = []
+
+    def version() -> str:
+        events.append("version")
+        return VERSION
+
+    reading = read_host_facts(
+        lab_socket(fake), version, fake.proc, fake.netns_dir, both_runner(), on_dumps=events.append
+    )
+    assert reading.dumps is not None
+    assert events == [reading.dumps, "version"]  # the very dumps of the reading, first
+
+
 def test_sysctl_text_keeps_a_missing_key_unknown_when_br_netfilter_is_loaded():
     assert sysctl_text("net.ipv4.ip_forward = 0\n", bridge_module=True) == "net.ipv4.ip_forward = 0\n"
     assert sysctl_text(None, bridge_module=False) is None

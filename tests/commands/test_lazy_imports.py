@@ -69,3 +69,46 @@ def test_a_live_scan_of_a_socket_engine_imports_the_sdk_without_paramiko(tmp_pat
     modules = loaded("scan", "-q", "-f", "none", "--engine", f"unix://{engine}", cwd=tmp_path)
     assert "docker" in modules  # the probe saw the engine collector run
     assert sorted(m for m in modules if m.split(".")[0] == "paramiko") == []
+
+
+FORK_PROBE = """
+import json, os, sys
+real_fork = os.fork
+
+def fork():
+    pid = real_fork()
+    if pid:
+        print('FORKED ' + json.dumps(sorted(sys.modules)), file=sys.stderr)
+    return pid
+
+os.fork = fork
+sys.argv = ['auditor', *sys.argv[1:]]
+from auditor.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+"""
+
+
+def test_a_live_scan_forks_its_host_child_before_it_imports_the_pipeline(tmp_path):
+    """The child reads the host beside the imports of the pipeline, the analysis and the
+    rules: it is forked before any of them is loaded (they are ~0.1 s of a scan's start)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "AUDITOR_STORE")}
+    engine = tmp_path / "absent.sock"
+    proc = subprocess.run(
+        [sys.executable, "-c", FORK_PROBE, "scan", "-q", "-f", "none", "--engine", f"unix://{engine}"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    forks = [line for line in proc.stderr.splitlines() if line.startswith("FORKED ")]
+    assert len(forks) == 1, proc.stderr  # one engine: one child, forked once
+    at_fork = set(json.loads(forks[0].removeprefix("FORKED ")))
+    assert "auditor.collectors.ahead" in at_fork
+    early = (
+        "auditor.audit.pipeline",
+        "auditor.exposure.analysis",
+        "auditor.exposure.view",
+        "auditor.rules",
+        "docker",
+    )
+    assert sorted(m for m in early if m in at_fork) == []
