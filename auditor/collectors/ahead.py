@@ -5,11 +5,13 @@ A live scan is CPU-bound in this process (at 200 containers the engine spends ~0
 the inspect threads stalled both. ``HostChild.start`` forks a child as the scan begins: the
 scan command forks it (``sources.forked_ahead``) before it imports the pipeline, the
 analysis, the rules and the engine's SDK, so the child's reading of the host runs on the
-other core beside those imports. The child imports the analysis itself, parses the dumps as
-soon as they are read (while the engine's version, which only the daemon's defaults need, is
-still on its way with the listing) and sends the facts; then it analyses the exposure of the
-host as the engine's container and network lists show it (``listed_snapshot``), while this
-process is still inspecting.
+other core beside those imports. The child imports the analysis itself and parses the dumps
+as soon as they are read. On a unix socket it asks the engine for its version and its
+container and network lists itself (``engine_lists``: three GETs, not the SDK, whose import
+alone takes longer than the child's reading); otherwise, or when the engine refuses, it takes
+those this process sends once it has listed them (``send_listing``). It sends the facts
+(their daemon defaults need the version), then analyses the exposure of the host as those
+lists show it (``listed_snapshot``), mostly before this process's inspects begin.
 
 That exposure is only a guess until the inspects are in: ``HostChild.exposure(inputs)`` gives
 it only when the inputs it was computed from (``exposure_inputs``: every field the analysis
@@ -23,9 +25,11 @@ the scan (``close``); it exits on SIGINT without running this process's handlers
 from __future__ import annotations
 
 import gc
+import http.client
 import os
 import pickle
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -41,6 +45,7 @@ from auditor.collectors.raw import (
     snapshot_of,
 )
 from auditor.model.exposure import Exposure, HostDumps, PortReach
+from auditor.model.jsontext import loads
 from auditor.model.records import Snapshot, Target
 
 if TYPE_CHECKING:  # the analysis is imported by the child alone, after the fork (``_child``)
@@ -57,6 +62,10 @@ PORTS_PER_MESSAGE = 32
 # 10; 200 containers take it well under one to analyse) before doing the work itself.
 READING_WAIT = 60.0
 EXPOSURE_WAIT = 120.0
+# The child's own GETs of the engine's lists: seconds per request, and the largest answer
+# it reads (the scan's own listing, through the SDK, is used otherwise).
+LIST_TIMEOUT = 10.0
+LIST_LIMIT = 64 * 1024 * 1024
 # read_host_facts(address, version, on_dumps=...): ``on_dumps`` gets the dumps as soon as they
 # are read, before the version is asked for (the child parses them while it waits for that)
 Reader = Callable[..., HostReading]
@@ -221,6 +230,90 @@ def server_version(version: Any, info: Any) -> str | None:
     return str(version.get("Version") or info.get("ServerVersion") or "") or None
 
 
+class _UnixConnection(http.client.HTTPConnection):
+    """HTTP over the engine's unix socket."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(self._path)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def engine_lists(address: str, timeout: float = LIST_TIMEOUT) -> tuple | None:
+    """``(version, {}, containers, networks)`` as the engine behind a ``unix://`` address
+    lists them (``GET /version``, ``/containers/json?all=1``, ``/networks``; the API version
+    the daemon speaks, as the scan's negotiated client gets), or ``None`` for another kind of
+    address, an engine that refuses one of them (a socket proxy) or any fault. Read-only."""
+    if address.startswith("unix://"):
+        path = address[len("unix://") :]
+    elif address.startswith("/"):
+        path = address
+    else:
+        return None
+    connection = _UnixConnection(path, timeout)
+    try:
+        version = _get_json(connection, "/version")
+        containers = _get_json(connection, "/containers/json?limit=-1&all=1&size=0&trunc_cmd=0")
+        networks = _get_json(connection, "/networks")
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    finally:
+        connection.close()
+    if not (isinstance(version, dict) and isinstance(containers, list) and isinstance(networks, list)):
+        return None
+    return version, {}, containers, networks
+
+
+def _get_json(connection: http.client.HTTPConnection, path: str) -> Any:
+    connection.request("GET", path, headers={"Accept": "application/json"})
+    response = connection.getresponse()
+    body = response.read(LIST_LIMIT + 1)
+    if response.status != 200 or len(body) > LIST_LIMIT:
+        raise ValueError(f"GET {path}: {response.status}")
+    return loads(body)
+
+
+class _Listings:
+    """The engine's lists as the child gets them: from its own requests (``engine_lists``)
+    and from the parent's message, whichever is usable first. Each source offers once."""
+
+    def __init__(self, sources: int) -> None:
+        self._ready = threading.Condition()
+        self._left = sources
+        self._found: list[tuple[tuple, Any]] = []  # (listing, its normalized records or None)
+
+    def offer(self, listing: Any, normalized: Any = None) -> None:
+        with self._ready:
+            self._left -= 1
+            if isinstance(listing, tuple) and len(listing) == 4:
+                self._found.append((listing, normalized))
+            self._ready.notify_all()
+
+    def first(self, wanted: Callable[[tuple, Any], bool]) -> tuple[tuple, Any] | None:
+        """The first ``(listing, records)`` offered that is ``wanted``, waiting until one is
+        or every source has offered (at most ``READING_WAIT``)."""
+        with self._ready:
+            self._ready.wait_for(
+                lambda: self._left <= 0 or any(wanted(*f) for f in self._found), READING_WAIT
+            )
+            return next((f for f in self._found if wanted(*f)), None)
+
+
+def _has_lists(listing: Any) -> bool:
+    return (
+        isinstance(listing, tuple) and len(listing) == 4 and listing[2] is not None and listing[3] is not None
+    )
+
+
 def listed_raw(target: Target, listing: tuple) -> RawState:
     """An engine as its lists show it: the containers of the container list as
     ``list_entry_document`` reads them, sorted and sanitized as the inspected ones are (no
@@ -287,33 +380,42 @@ def _child(fd: int, fd_listing: int, read: Reader, address: str, target: Target 
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # never the parent's handlers
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         gc.disable()  # a short life: every object lives until it ends
-        box: list[Any] = []
+        own = target is not None and (address.startswith("unix://") or address.startswith("/"))
+        listings = _Listings(2 if own else 1)
+
+        def offer(found: Any) -> None:  # normalized in the offering thread, beside the reading
+            normalized = None
+            try:
+                if target is not None and _has_lists(found):
+                    raw = listed_raw(target, found)
+                    normalized = (raw, normalized_records(raw))
+            except Exception:  # noqa: BLE001, S110 - not analysable: offered without its records
+                pass
+            listings.offer(found, normalized)
 
         def receive() -> None:  # drained at once, so the parent never waits on a full pipe
-            try:  # (a fault here must not print a thread's traceback on the user's terminal)
+            found = None  # (a fault here must not print a thread's traceback on the terminal)
+            try:
                 found = _receive(fd_listing)
-                box.append(found if isinstance(found, tuple) and len(found) == 4 else None)
-                if (
-                    target is not None
-                    and box[0] is not None
-                    and box[0][2] is not None
-                    and box[0][3] is not None
-                ):
-                    raw = listed_raw(target, box[0])  # normalized while the facts are read
-                    box.append((raw, normalized_records(raw)))
-            except Exception:  # noqa: BLE001, S110 - nothing to analyse: the stage does it
+            except Exception:  # noqa: BLE001, S110 - nothing from the parent
                 pass
+            finally:
+                offer(found)
 
-        receiving = threading.Thread(target=receive, daemon=True)
-        receiving.start()
+        def ask() -> None:  # the engine's lists without waiting for the parent's SDK
+            found = None
+            try:
+                found = engine_lists(address)
+            finally:
+                offer(found)
 
-        def listing() -> tuple | None:
-            receiving.join(READING_WAIT)  # a parent that never sends: give up, as it does
-            return box[0] if box else None
+        threading.Thread(target=receive, daemon=True).start()
+        if own:
+            threading.Thread(target=ask, daemon=True).start()
 
         def version() -> str | None:
-            found = listing()
-            return server_version(found[0], found[1]) if found else None
+            found = listings.first(lambda listing, _: server_version(listing[0], listing[1]) is not None)
+            return server_version(found[0][0], found[0][1]) if found else None
 
         parsed: list[Any] = []  # the dumps' facts, parsed while the listing is still on its way
 
@@ -329,12 +431,12 @@ def _child(fd: int, fd_listing: int, read: Reader, address: str, target: Target 
 
         reading = read(address, version, on_dumps=on_dumps)
         _send(fd, "reading", reading)
-        listing()
-        if reading.dumps is None or len(box) < 2:
+        found = listings.first(lambda _, records: records is not None) if target is not None else None
+        if reading.dumps is None or found is None:
             return  # nothing to analyse: no dumps, or the engine's lists were not read
         from auditor.exposure.view import exposure_inputs, exposure_stream
 
-        listed, records = box[1]
+        listed, records = found[1]
         snapshot = listed_snapshot(listed, records, reading)
         inputs = exposure_inputs(snapshot)
         _send(fd, "inputs", replace(inputs, dumps=None))

@@ -4,17 +4,24 @@ scan nor runs the parent's signal handlers."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socketserver
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
 import pytest
 from support.scan_fixtures import raw_of
 
 from auditor.audit.pipeline import with_exposure
 from auditor.collectors import ahead, daemon_facts
-from auditor.collectors.ahead import HostChild, list_entry_document
+from auditor.collectors.ahead import HostChild, engine_lists, list_entry_document
 from auditor.collectors.daemon_facts import HostReading
 from auditor.collectors.endpoints import EngineSpec
 from auditor.collectors.inspect import normalize_container
@@ -135,6 +142,87 @@ def _start(read=None, analyse=True):
     child = HostChild.start(read or (lambda address, version, **_: _reading()), "unix:///x", TARGET, analyse)
     assert child is not None
     return child
+
+
+@contextmanager
+def _fake_engine(path: Path, routes: dict[str, object]) -> Iterator[list[str]]:
+    """An engine API on a unix socket answering GET for ``routes`` (by path, without the
+    query), 404 for anything else; yields the paths asked for."""
+    asked: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            asked.append(self.path)
+            found = routes.get(self.path.partition("?")[0])
+            body = json.dumps(found if found is not None else {"message": "page not found"}).encode()
+            self.send_response(200 if found is not None else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = socketserver.ThreadingUnixStreamServer(str(path), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _engine_routes() -> dict[str, object]:
+    raw = raw_of("default")
+    return {
+        "/version": {"Version": "20.10.24", "ApiVersion": "1.41"},
+        "/containers/json": [_list_entry(d) for d in raw.containers],
+        "/networks": list(raw.networks),
+    }
+
+
+def test_the_engine_s_lists_are_asked_over_its_socket_read_only(tmp_path, monkeypatch):
+    routes = _engine_routes()
+    with _fake_engine(tmp_path / "engine.sock", routes) as asked:
+        found = engine_lists(f"unix://{tmp_path}/engine.sock")
+        assert found == (routes["/version"], {}, routes["/containers/json"], routes["/networks"])
+        assert asked == ["/version", "/containers/json?limit=-1&all=1&size=0&trunc_cmd=0", "/networks"]
+        monkeypatch.setattr(ahead, "LIST_LIMIT", 100)  # an answer larger than the limit is not read
+        assert engine_lists(str(tmp_path / "engine.sock")) is None
+    refusing = {k: v for k, v in routes.items() if k != "/networks"}  # a socket proxy, say
+    with _fake_engine(tmp_path / "proxy.sock", refusing):
+        assert engine_lists(f"unix://{tmp_path}/proxy.sock") is None
+    assert engine_lists(f"unix://{tmp_path}/absent.sock") is None
+    assert engine_lists("tcp://127.0.0.1:2375") is None  # only a unix socket is asked directly
+    assert engine_lists("ssh://user@host") is None
+
+
+def test_the_child_analyses_the_engine_s_own_lists_without_waiting_for_the_scan_s():
+    """On a unix socket the child asks the engine for its lists itself, so its analysis does
+    not wait for this process to import the SDK and list them."""
+    raw = raw_of("default")
+    snapshot = replace(normalize_raw(raw), host_dumps=_reading().dumps)
+    expected = exposure_of(snapshot)
+    assert expected is not None
+
+    def read(address, version, **_):  # the version as the child got it, in the reading's notes
+        return HostReading(_reading().facts, (f"version {version()}",), _reading().dumps)
+
+    sock = Path(f"/tmp/auditor-test-{os.getpid()}.sock")  # a short path: sun_path holds 108 bytes
+    with _fake_engine(sock, _engine_routes()):
+        try:
+            child = HostChild.start(read, f"unix://{sock}", TARGET, True)
+            assert child is not None
+            try:  # the scan's listing is never sent
+                assert child.exposure(exposure_inputs(snapshot)) == expected[1]
+                assert child._values["reading"].notes == ("version 20.10.24",)  # noqa: SLF001
+            finally:
+                child.close()
+        finally:
+            sock.unlink(missing_ok=True)
 
 
 def test_the_child_sends_the_reading_and_the_exposure_of_the_same_inputs():

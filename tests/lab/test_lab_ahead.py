@@ -11,7 +11,7 @@ from support.lab import EngineConfig, Lab
 
 from auditor.audit.discovery import discover_rules
 from auditor.audit.pipeline import scan
-from auditor.collectors.ahead import HostChild
+from auditor.collectors.ahead import HostChild, engine_lists
 from auditor.collectors.daemon_facts import read_host_facts
 from auditor.collectors.endpoints import EngineSpec
 from auditor.collectors.engine import fetch_raw
@@ -89,3 +89,19 @@ def test_what_the_list_does_not_show_is_computed_from_the_inspects(ahead_lab):
     result = scan(ScanRequest(engines=(EngineSpec(url=url),)), discover_rules(include_plugins=False), None)
     [snapshot] = result.snapshots
     assert snapshot.exposure == here  # the scan's answer, whichever way it came
+
+
+def test_the_child_s_own_lists_are_those_the_sdk_gets(ahead_lab):
+    """The child asks a unix-socket engine for its lists itself (``engine_lists``): the same
+    documents the scan's negotiated SDK client lists."""
+    _run(ahead_lab, "listed", ports=[80], port_bindings={80: 28081}, network_mode="aheadnet")
+    engine = ahead_lab.engines["ahead"]
+    found = engine_lists(engine.url)
+    assert found is not None
+    version, info, containers, networks = found
+    api = engine.client.api
+    assert version == api.version() and info == {}
+    assert sorted(containers, key=lambda c: c["Id"]) == sorted(
+        api.containers(all=True), key=lambda c: c["Id"]
+    )
+    assert sorted(networks, key=lambda n: n["Id"]) == sorted(api.networks(), key=lambda n: n["Id"])
