@@ -406,6 +406,8 @@ def _child(fd: int, fd_listing: int, read: Reader, address: str, target: Target 
             found = None
             try:
                 found = engine_lists(address)
+            except Exception:  # noqa: BLE001, S110 - whatever the engine sent: the parent's lists then
+                pass
             finally:
                 offer(found)
 
