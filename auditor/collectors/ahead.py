@@ -5,8 +5,9 @@ A live scan is CPU-bound in this process (at 200 containers the engine spends ~0
 the inspect threads stalled both. ``HostChild.start`` forks a child as the scan begins: the
 scan command forks it (``sources.forked_ahead``) before it imports the pipeline, the
 analysis, the rules and the engine's SDK, so the child's reading of the host runs on the
-other core beside those imports. The child imports the analysis itself and parses the dumps
-as soon as they are read. On a unix socket it asks the engine for its version and its
+other core beside those imports. The analysis itself is imported before the fork (this process
+needs it too, to check the child's answer), so the child only parses the dumps, as soon as they
+are read. On a unix socket it asks the engine for its version and its
 container and network lists itself (``engine_lists``: three GETs, not the SDK, whose import
 alone takes longer than the child's reading); otherwise, or when the engine refuses, it takes
 those this process sends once it has listed them (``send_listing``). It sends the facts
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import gc
 import http.client
+import importlib
 import os
 import pickle
 import signal
@@ -48,7 +50,7 @@ from auditor.model.exposure import Exposure, HostDumps, PortReach
 from auditor.model.jsontext import loads
 from auditor.model.records import Snapshot, Target
 
-if TYPE_CHECKING:  # the analysis is imported by the child alone, after the fork (``_child``)
+if TYPE_CHECKING:  # imported by ``HostChild.start`` when the child analyses
     from auditor.exposure.view import ExposureInputs
 
 _HEADER = 8  # bytes of each message's length
@@ -123,6 +125,8 @@ class HostChild:
         (``send_listing``), as ``listed_snapshot`` reads it for ``target``."""
         if not hasattr(os, "fork"):
             return None
+        if analyse:  # the child analyses with it, this process checks its answer with it later:
+            importlib.import_module("auditor.exposure.view")  # imported once, before the fork
         fd_read, fd_write = os.pipe()
         fd_listing, fd_send = os.pipe()
         try:
