@@ -120,9 +120,10 @@ class HostChild:
     @classmethod
     def start(cls, read: Reader, address: str, target: Target, analyse: bool) -> HostChild | None:
         """Fork the child (``None`` where it cannot be forked). It reads ``read(address,
-        server_version)`` at once (the version, asked for last, comes with the listing), sends
-        it, and, when ``analyse``, the exposure of the listing this process sends it
-        (``send_listing``), as ``listed_snapshot`` reads it for ``target``."""
+        server_version, on_dumps=...)`` at once (the version, asked for last, comes with the
+        engine's lists), sends it, and, when ``analyse``, the exposure of those lists (its own
+        ``engine_lists`` on a unix socket, else those this process sends: ``send_listing``),
+        as ``listed_snapshot`` reads them for ``target``."""
         if not hasattr(os, "fork"):
             return None
         if analyse:  # the child analyses with it, this process checks its answer with it later:
@@ -302,6 +303,11 @@ class _Listings:
                 self._found.append((listing, normalized))
             self._ready.notify_all()
 
+    def analysable(self) -> bool:
+        """Whether a listing with its normalized records was offered already."""
+        with self._ready:
+            return any(records is not None for _, records in self._found)
+
     def first(self, wanted: Callable[[tuple, Any], bool]) -> tuple[tuple, Any] | None:
         """The first ``(listing, records)`` offered that is ``wanted``, waiting until one is
         or every source has offered (at most ``READING_WAIT``)."""
@@ -389,8 +395,8 @@ def _child(fd: int, fd_listing: int, read: Reader, address: str, target: Target 
 
         def offer(found: Any) -> None:  # normalized in the offering thread, beside the reading
             normalized = None
-            try:
-                if target is not None and _has_lists(found):
+            try:  # (not again when the other source's lists are already normalized)
+                if target is not None and _has_lists(found) and not listings.analysable():
                     raw = listed_raw(target, found)
                     normalized = (raw, normalized_records(raw))
             except Exception:  # noqa: BLE001, S110 - not analysable: offered without its records
