@@ -390,8 +390,8 @@ def test_a_snapshot_without_dumps_takes_nothing_from_the_child():
     assert _gone(child)
 
 
-def test_an_engine_that_cannot_be_reached_leaves_no_child(monkeypatch, tmp_path):
-    """The child is forked before the engine is reached: when the engine fails, it goes too."""
+def _recording_starts(monkeypatch) -> list[HostChild]:
+    """Every child ``HostChild.start`` forks from now on, in order."""
     started: list[HostChild] = []
     real = HostChild.start
 
@@ -401,6 +401,12 @@ def test_an_engine_that_cannot_be_reached_leaves_no_child(monkeypatch, tmp_path)
         return child
 
     monkeypatch.setattr(HostChild, "start", recording)
+    return started
+
+
+def test_an_engine_that_cannot_be_reached_leaves_no_child(monkeypatch, tmp_path):
+    """The child is forked before the engine is reached: when the engine fails, it goes too."""
+    started = _recording_starts(monkeypatch)
     request = ScanRequest(engines=(EngineSpec(url=f"unix://{tmp_path}/none.sock"),))
     [item] = collect(request, exposure_ahead=True)
     assert item.snapshot is None and item.error is not None
@@ -411,15 +417,7 @@ def test_children_forked_ahead_are_the_ones_collected_and_none_outlives_the_bloc
     """The scan command forks its engines' children before it imports the pipeline
     (``forked_ahead``): ``collect`` takes those instead of forking again, and leaving the
     block stops any still running."""
-    started: list[HostChild] = []
-    real = HostChild.start
-
-    def recording(*args, **kwargs):
-        child = real(*args, **kwargs)
-        started.append(child)
-        return child
-
-    monkeypatch.setattr(HostChild, "start", recording)
+    started = _recording_starts(monkeypatch)
     request = ScanRequest(engines=(EngineSpec(url=f"unix://{tmp_path}/none.sock"),))
     with forked_ahead(request, exposure_ahead=True) as children:
         assert children == started and len(started) == 1
