@@ -11,7 +11,7 @@ from support.lab import EngineConfig, Lab
 
 from auditor.audit.discovery import discover_rules
 from auditor.audit.pipeline import scan
-from auditor.collectors.ahead import HostChild, engine_lists
+from auditor.collectors.ahead import HostChild, engine_lists, listed_raw
 from auditor.collectors.daemon_facts import read_host_facts
 from auditor.collectors.endpoints import EngineSpec
 from auditor.collectors.engine import fetch_raw
@@ -92,16 +92,25 @@ def test_what_the_list_does_not_show_is_computed_from_the_inspects(ahead_lab):
 
 
 def test_the_child_s_own_lists_are_those_the_sdk_gets(ahead_lab):
-    """The child asks a unix-socket engine for its lists itself (``engine_lists``): the same
-    documents the scan's negotiated SDK client lists."""
-    _run(ahead_lab, "listed", ports=[80], port_bindings={80: 28081}, network_mode="aheadnet")
+    """The child asks a unix-socket engine for its lists itself (``engine_lists``): they give
+    the analysis the same inputs as the lists the scan's negotiated SDK client gets (the
+    documents differ only in what changes between two calls: a status's age, the order of a
+    container's ports)."""
+    _run(ahead_lab, "listed", ports=[80, 9100], port_bindings={80: [("0.0.0.0", 28081), ("::", 28081)]},
+         network_mode="aheadnet")  # fmt: skip
     engine = ahead_lab.engines["ahead"]
     found = engine_lists(engine.url)
     assert found is not None
     version, info, containers, networks = found
     api = engine.client.api
     assert version == api.version() and info == {}
-    assert sorted(containers, key=lambda c: c["Id"]) == sorted(
-        api.containers(all=True), key=lambda c: c["Id"]
+    assert {c["Id"] for c in containers} == {c["Id"] for c in api.containers(all=True)}
+    target = Target(SourceKind.ENGINE, "ahead", engine.url)
+    own = exposure_inputs(normalize_raw(listed_raw(target, found)))
+    sdk = exposure_inputs(
+        normalize_raw(
+            listed_raw(target, (api.version(), api.info(), api.containers(all=True), api.networks()))
+        )
     )
-    assert sorted(networks, key=lambda n: n["Id"]) == sorted(api.networks(), key=lambda n: n["Id"])
+    assert own == sdk
+    assert any(p.host_port == 28081 for c in own.containers for p in c.ports)  # the lists were read
