@@ -38,6 +38,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from auditor.collectors.daemon_facts import HostReading
+from auditor.collectors.daemon_process import parse_endpoint
 from auditor.collectors.raw import (
     RawState,
     Records,
@@ -258,11 +259,8 @@ def engine_lists(address: str, timeout: float = LIST_TIMEOUT) -> tuple | None:
     lists them (``GET /version``, ``/containers/json?all=1``, ``/networks``; the API version
     the daemon speaks, as the scan's negotiated client gets), or ``None`` for another kind of
     address, an engine that refuses one of them (a socket proxy) or any fault. Read-only."""
-    if address.startswith("unix://"):
-        path = address[len("unix://") :]
-    elif address.startswith("/"):
-        path = address
-    else:
+    path = _unix_socket(address)
+    if path is None:
         return None
     connection = _UnixConnection(path, timeout)
     try:
@@ -276,6 +274,15 @@ def engine_lists(address: str, timeout: float = LIST_TIMEOUT) -> tuple | None:
     if not (isinstance(version, dict) and isinstance(containers, list) and isinstance(networks, list)):
         return None
     return version, {}, containers, networks
+
+
+def _unix_socket(address: str) -> str | None:
+    """The socket path of a ``unix://`` address or a bare path (``parse_endpoint``)."""
+    try:
+        endpoint = parse_endpoint(address)
+    except ValueError:
+        return None
+    return endpoint.path if endpoint.kind == "unix" else None
 
 
 def _get_json(connection: http.client.HTTPConnection, path: str) -> Any:
@@ -390,7 +397,7 @@ def _child(fd: int, fd_listing: int, read: Reader, address: str, target: Target 
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # never the parent's handlers
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         gc.disable()  # a short life: every object lives until it ends
-        own = target is not None and (address.startswith("unix://") or address.startswith("/"))
+        own = target is not None and _unix_socket(address) is not None
         listings = _Listings(2 if own else 1)
 
         def offer(found: Any) -> None:  # normalized in the offering thread, beside the reading
