@@ -18,7 +18,7 @@ from auditor.audit.run import run_rules
 from auditor.collectors.base import Collected
 from auditor.collectors.request import ScanRequest
 from auditor.collectors.sources import HostProgress, collect
-from auditor.exposure.view import exposure_from, exposure_inputs
+from auditor.exposure.inputs import exposure_inputs
 from auditor.model.errors import AuditorError, InputError
 from auditor.model.findings import Finding, RuleError, ScanResult, TargetResult, sort_findings
 from auditor.model.records import Snapshot
@@ -72,6 +72,8 @@ def with_exposure(snapshot: Snapshot, ahead: HostChild | None = None) -> Snapsho
         found = ahead.exposure(inputs) if ahead is not None else None
         if found is not None:
             return replace(snapshot, exposure=found)
+        from auditor.exposure.view import exposure_from  # loaded only when this process analyses
+
         computed = exposure_from(inputs)
     except InputError as exc:
         return replace(snapshot, notes=(*snapshot.notes, f"exposure not analysed: {exc}"))

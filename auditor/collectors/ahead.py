@@ -5,9 +5,11 @@ A live scan is CPU-bound in this process (at 200 containers the engine spends ~0
 the inspect threads stalled both. ``HostChild.start`` forks a child as the scan begins: the
 scan command forks it (``sources.forked_ahead``) before it imports the pipeline, the
 analysis, the rules and the engine's SDK, so the child's reading of the host runs on the
-other core beside those imports. The analysis itself is imported before the fork (this process
-needs it too, to check the child's answer), so the child only parses the dumps, as soon as they
-are read. On a unix socket it asks the engine for its version and its
+other core beside those imports. The child loads the analysis in a thread beside its reading
+(which mostly waits on the commands), and parses the dumps as soon as they are read; this
+process never loads it when it takes the child's answer (checked against
+``exposure.inputs.exposure_inputs``, which needs only the model). On a unix socket it asks the
+engine for its version and its
 container and network lists itself (``engine_lists``: three GETs, not the SDK, whose import
 alone takes longer than the child's reading); otherwise, or when the engine refuses, it takes
 those this process sends once it has listed them (``send_listing``). It sends the facts
@@ -51,8 +53,8 @@ from auditor.model.exposure import Exposure, HostDumps, PortReach
 from auditor.model.jsontext import loads
 from auditor.model.records import Snapshot, Target
 
-if TYPE_CHECKING:  # imported by ``HostChild.start`` when the child analyses
-    from auditor.exposure.view import ExposureInputs
+if TYPE_CHECKING:
+    from auditor.exposure.inputs import ExposureInputs
 
 _HEADER = 8  # bytes of each message's length
 _MESSAGES = ("reading", "inputs", "exposure")  # and "ports": the exposure's rows ahead of it
@@ -127,8 +129,6 @@ class HostChild:
         as ``listed_snapshot`` reads them for ``target``."""
         if not hasattr(os, "fork"):
             return None
-        if analyse:  # the child analyses with it, this process checks its answer with it later:
-            importlib.import_module("auditor.exposure.view")  # imported once, before the fork
         fd_read, fd_write = os.pipe()
         fd_listing, fd_send = os.pipe()
         try:
@@ -391,6 +391,13 @@ def _send(fd: int, name: str, value: Any) -> None:
         data = data[os.write(fd, data) :]
 
 
+def _load_analysis() -> None:
+    try:
+        importlib.import_module("auditor.exposure.view")
+    except Exception:  # noqa: BLE001, S110 - imported again where it is used, and the fault said there
+        pass
+
+
 def _child(fd: int, fd_listing: int, read: Reader, address: str, target: Target | None) -> None:
     code = 0
     try:
@@ -431,6 +438,8 @@ def _child(fd: int, fd_listing: int, read: Reader, address: str, target: Target 
         threading.Thread(target=receive, daemon=True).start()
         if own:
             threading.Thread(target=ask, daemon=True).start()
+        if target is not None:  # the analysis loads beside the reading, which mostly waits
+            threading.Thread(target=_load_analysis, daemon=True).start()
 
         def version() -> str | None:
             found = listings.first(lambda listing, _: server_version(listing[0], listing[1]) is not None)

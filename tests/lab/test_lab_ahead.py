@@ -4,6 +4,10 @@ answer the same either way (``auditor.collectors.ahead``)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -74,6 +78,46 @@ def test_bridge_containers_are_analysed_ahead_from_the_list(ahead_lab):
         "dns",
         "v6",
     }  # side has no port of its own
+
+
+SCAN_PROBE = """
+import json, sys
+import auditor.collectors.ahead as ahead
+taken = []
+exposure = ahead.HostChild.exposure
+
+def recorded(self, inputs):
+    found = exposure(self, inputs)
+    taken.append(found is not None)
+    return found
+
+ahead.HostChild.exposure = recorded
+sys.argv = ['auditor', *sys.argv[1:]]
+from auditor.cli import main
+try:
+    main()
+finally:
+    print('PROBE ' + json.dumps({'taken': taken, 'modules': sorted(sys.modules)}), file=sys.stderr)
+"""
+
+
+def test_a_scan_that_takes_the_child_s_answer_never_loads_the_analysis(ahead_lab):
+    """Run right after the test above, while the engine holds only what the list shows in
+    full: the scan takes the child's exposure, and checks it without importing the analysis
+    (only the child, which computes it, loads it)."""
+    url = ahead_lab.engines["ahead"].url
+    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "AUDITOR_STORE")}
+    proc = subprocess.run(
+        [sys.executable, "-c", SCAN_PROBE, "scan", "--engine", url, "-f", "json", "--fail-on", "none"],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    [line] = [x for x in proc.stderr.splitlines() if x.startswith("PROBE ")]
+    probe = json.loads(line.removeprefix("PROBE "))
+    assert probe["taken"] == [True]
+    assert "auditor.exposure.analysis" not in probe["modules"]
+    [exposure] = json.loads(proc.stdout)["exposure"]["targets"]
+    assert exposure["ports"]  # the answer is in the report all the same
 
 
 def test_what_the_list_does_not_show_is_computed_from_the_inspects(ahead_lab):
