@@ -71,7 +71,8 @@ EXPOSURE_WAIT = 120.0
 # it reads (the scan's own listing, through the SDK, is used otherwise).
 LIST_TIMEOUT = 10.0
 LIST_LIMIT = 64 * 1024 * 1024
-# read_host_facts(address, version, on_dumps=...): ``on_dumps`` gets the dumps as soon as they
+# read_host_facts(address, version, on_dumps=..., on_found=...): ``on_found()`` is called once
+# the daemon is found, before its namespace is read; ``on_dumps`` gets the dumps as soon as they
 # are read, before the version is asked for (the child parses them while it waits for that)
 Reader = Callable[..., HostReading]
 
@@ -436,12 +437,22 @@ def _child(fd: int, fd_listing: int, read: Reader, address: str, target: Target 
                 offer(found)
 
         threading.Thread(target=receive, daemon=True).start()
-        if own:
-            threading.Thread(target=ask, daemon=True).start()
-        if target is not None:  # the analysis loads beside the reading, which mostly waits
-            threading.Thread(target=_load_analysis, daemon=True).start()
+        begun = threading.Event()
+
+        def begin() -> None:
+            """The listing and the analysis' import, in threads, once the reading has found the
+            daemon: its scans of every process need the interpreter (the threads beside them
+            made them ~2x slower), its commands then mostly wait."""
+            if begun.is_set():
+                return
+            begun.set()
+            if own:
+                threading.Thread(target=ask, daemon=True).start()
+            if target is not None:
+                threading.Thread(target=_load_analysis, daemon=True).start()
 
         def version() -> str | None:
+            begin()  # (a reader that asks for it without saying it found the daemon)
             found = listings.first(lambda listing, _: server_version(listing[0], listing[1]) is not None)
             return server_version(found[0][0], found[0][1]) if found else None
 
@@ -457,7 +468,8 @@ def _child(fd: int, fd_listing: int, read: Reader, address: str, target: Target 
             except Exception:  # noqa: BLE001, S110 - malformed: the stage parses them and says so
                 pass
 
-        reading = read(address, version, on_dumps=on_dumps)
+        reading = read(address, version, on_dumps=on_dumps, on_found=begin)
+        begin()  # a reader that found no daemon: the lists all the same
         _send(fd, "reading", reading)
         found = listings.first(lambda _, records: records is not None) if target is not None else None
         if reading.dumps is None or found is None:

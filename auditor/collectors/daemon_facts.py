@@ -254,11 +254,13 @@ def read_host_facts(
     netns_dir: Path = Path("/var/run/netns"),
     run: Runner = run_command,
     on_dumps: Callable[[HostDumps], None] | None = None,
+    on_found: Callable[[], None] | None = None,
 ) -> HostReading:
     """The facts of the dockerd behind ``address`` (``unix://``, a path or ``tcp://``) whose API
     reported ``server_version`` (or a function giving it: asked for only after the firewall
-    was read, so the reading can start before the API answers). ``on_dumps`` gets the dumps
-    as soon as they are read, before the version is asked for. Nothing of the daemon's is
+    was read, so the reading can start before the API answers). ``on_found()`` is called
+    once the daemon is found, before its namespace is read (whose commands mostly wait);
+    ``on_dumps`` gets the dumps as soon as they are read, before the version is asked for. Nothing of the daemon's is
     executed: whoever serves a socket chooses that binary."""
     try:
         parse_endpoint(address)  # before the processes are read: an ssh:// engine is not read here
@@ -270,6 +272,8 @@ def read_host_facts(
     lookup = find_daemon(address, proc, netns_dir, names)
     if lookup.daemon is None:
         return HostReading({}, (f"{NOT_READ}: {lookup.reason}",))
+    if on_found is not None:
+        on_found()
     firewall, more, dumps = firewall_facts(lookup.daemon, proc, run, names)
     if on_dumps is not None and dumps is not None:
         on_dumps(dumps)

@@ -272,7 +272,7 @@ def test_the_child_analyses_the_dumps_it_parsed_while_the_listing_was_on_its_way
             raise AssertionError("the dumps were parsed again")
         return real(inputs, facts)
 
-    def read(address, version, on_dumps):
+    def read(address, version, on_dumps, **_):
         reading = _reading()
         on_dumps(reading.dumps)
         version()
