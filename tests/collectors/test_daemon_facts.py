@@ -211,6 +211,27 @@ def test_the_dumps_are_handed_on_before_the_version_is_asked_for(machine_and_lab
     assert events == [reading.dumps, "version"]  # the very dumps of the reading, first
 
 
+def test_on_found_is_called_once_the_daemon_is_found_before_any_command(machine_and_lab):
+    """A caller can start its own work there, while the namespace's commands wait."""
+    fake = machine_and_lab
+    run = both_runner()
+    found: list[int] = []
+    reading = read_host_facts(
+        lab_socket(fake),
+        VERSION,
+        fake.proc,
+        fake.netns_dir,
+        run,
+        on_found=lambda: found.append(len(run.calls)),
+    )
+    assert reading.dumps is not None and run.calls  # the namespace was read after it
+    assert found == [0]  # once, before the first command
+    missing = []
+    gone = read_host_facts(f"unix://{fake.root}/none.sock", VERSION, fake.proc, fake.netns_dir, run,
+                           on_found=lambda: missing.append(1))  # fmt: skip
+    assert gone.dumps is None and missing == []  # no daemon: not called
+
+
 def test_sysctl_text_keeps_a_missing_key_unknown_when_br_netfilter_is_loaded():
     assert sysctl_text("net.ipv4.ip_forward = 0\n", bridge_module=True) == "net.ipv4.ip_forward = 0\n"
     assert sysctl_text(None, bridge_module=False) is None
