@@ -5,11 +5,12 @@ A live scan is CPU-bound in this process (at 200 containers the engine spends ~0
 the inspect threads stalled both. ``HostChild.start`` forks a child as the scan begins: the
 scan command forks it (``sources.forked_ahead``) before it imports the pipeline, the
 analysis, the rules and the engine's SDK, so the child's reading of the host runs on the
-other core beside those imports. The child loads the analysis in a thread beside its reading
-(which mostly waits on the commands), and parses the dumps as soon as they are read; this
-process never loads it when it takes the child's answer (checked against
-``exposure.inputs.exposure_inputs``, which needs only the model). On a unix socket it asks the
-engine for its version and its
+other core beside those imports. The analysis is imported just before the fork: loaded by
+the child, beside its reading, it took longer in both processes than once here, where nothing
+else runs yet (the scan itself checks the child's answer with ``exposure.inputs``, which needs
+only the model, so a scan without a child never loads the analysis it does not run). The
+child parses the dumps as soon as they are read. On a unix socket it asks the engine for its
+version and its
 container and network lists itself (``engine_lists``: three GETs, not the SDK, whose import
 alone takes longer than the child's reading); otherwise, or when the engine refuses, it takes
 those this process sends once it has listed them (``send_listing``). It sends the facts
@@ -130,6 +131,8 @@ class HostChild:
         as ``listed_snapshot`` reads them for ``target``."""
         if not hasattr(os, "fork"):
             return None
+        if analyse:  # loaded once, before the fork: uncontended here, and the child has it at once
+            importlib.import_module("auditor.exposure.view")
         fd_read, fd_write = os.pipe()
         fd_listing, fd_send = os.pipe()
         try:
@@ -392,13 +395,6 @@ def _send(fd: int, name: str, value: Any) -> None:
         data = data[os.write(fd, data) :]
 
 
-def _load_analysis() -> None:
-    try:
-        importlib.import_module("auditor.exposure.view")
-    except Exception:  # noqa: BLE001, S110 - imported again where it is used, and the fault said there
-        pass
-
-
 def _child(fd: int, fd_listing: int, read: Reader, address: str, target: Target | None) -> None:
     code = 0
     try:
@@ -440,16 +436,14 @@ def _child(fd: int, fd_listing: int, read: Reader, address: str, target: Target 
         begun = threading.Event()
 
         def begin() -> None:
-            """The listing and the analysis' import, in threads, once the reading has found the
-            daemon: its scans of every process need the interpreter (the threads beside them
-            made them ~2x slower), its commands then mostly wait."""
+            """The listing, in a thread, once the reading has found the daemon: its scans of
+            every process need the interpreter (a thread beside them made them ~2x slower),
+            its commands then mostly wait."""
             if begun.is_set():
                 return
             begun.set()
             if own:
                 threading.Thread(target=ask, daemon=True).start()
-            if target is not None:
-                threading.Thread(target=_load_analysis, daemon=True).start()
 
         def version() -> str | None:
             begin()  # (a reader that asks for it without saying it found the daemon)
