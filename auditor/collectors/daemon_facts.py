@@ -260,8 +260,8 @@ def read_host_facts(
     reported ``server_version`` (or a function giving it: asked for only after the firewall
     was read, so the reading can start before the API answers). ``on_found()`` is called
     once the daemon is found, before its namespace is read (whose commands mostly wait);
-    ``on_dumps`` gets the dumps as soon as they are read, before the version is asked for. Nothing of the daemon's is
-    executed: whoever serves a socket chooses that binary."""
+    ``on_dumps`` gets the dumps as soon as they are read, before the version is asked for.
+    Nothing of the daemon's is executed: whoever serves a socket chooses that binary."""
     try:
         parse_endpoint(address)  # before the processes are read: an ssh:// engine is not read here
     except ValueError:
