@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
 from typing import cast
+
+import msgspec
 
 from auditor.exposure.attempts import AttemptMemo, bind
 from auditor.exposure.facts import FirewallFacts, HostNetwork
@@ -40,8 +41,7 @@ INTERNET_V6 = ("2001:db8:ffff::1", "2001:db8::fffe")
 BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"
 
 
-@dataclass(frozen=True)
-class _Bridge:
+class _Bridge(msgspec.Struct, frozen=True):
     network: str
     bridge: str
     v4: tuple[str, int] | None  # gateway address, prefix length
@@ -50,8 +50,7 @@ class _Bridge:
     source_v6: str | None
 
 
-@dataclass(frozen=True)
-class _Endpoint:
+class _Endpoint(msgspec.Struct, frozen=True):
     network: str
     bridge: str | None
     v4: str | None
@@ -188,7 +187,9 @@ def build_zones(
 
 def _with_source(zone: Zone, v4: str | None, v6: str | None) -> Zone:
     given = ", ".join(a for a in (v4, v6) if a) or "none"
-    return replace(zone, source_v4=v4, source_v6=v6, description=f"{zone.description}; source given: {given}")
+    return msgspec.structs.replace(
+        zone, source_v4=v4, source_v6=v6, description=f"{zone.description}; source given: {given}"
+    )
 
 
 def _endpoints(

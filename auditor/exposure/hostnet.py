@@ -11,16 +11,16 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from auditor.exposure.packet import prefix_mask
 from auditor.model.errors import InputError
 from auditor.model.jsontext import loads
 
 
-@dataclass(frozen=True)
-class Address:
+class Address(msgspec.Struct, frozen=True):
     """One address of an interface, as ``ip addr`` shows it."""
 
     family: int
@@ -38,8 +38,7 @@ class Address:
         return ipaddress.ip_network(f"{self.address}/{self.prefixlen}", strict=False)
 
 
-@dataclass(frozen=True)
-class Interface:
+class Interface(msgspec.Struct, frozen=True):
     name: str
     index: int
     up: bool
@@ -54,8 +53,7 @@ class Interface:
         return None
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(msgspec.Struct, frozen=True):
     """One route of the main table; ``prefixlen`` 0 for the default route."""
 
     family: int
@@ -82,8 +80,7 @@ class Route:
         return str(net)
 
 
-@dataclass(frozen=True)
-class ProxyListener:
+class ProxyListener(msgspec.Struct, frozen=True):
     """A running ``docker-proxy``: it listens on host_ip:host_port and forwards to the
     container."""
 
@@ -94,8 +91,7 @@ class ProxyListener:
     container_port: int
 
 
-@dataclass(frozen=True)
-class Listener:
+class Listener(msgspec.Struct, frozen=True):
     """A listening socket from ``ss``; ``process`` is the first process name it lists."""
 
     proto: str

@@ -4,9 +4,10 @@ pure function that turns them into JSON (``EXPOSURE_SCHEMA_VERSION``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple
+
+import msgspec
 
 from auditor.exposure.walk import Step
 
@@ -27,8 +28,7 @@ class ZoneKind(str, Enum):
     NETWORK = "network"  # a container on a Docker bridge network
 
 
-@dataclass(frozen=True)
-class Zone:
+class Zone(msgspec.Struct, frozen=True):
     """Where a connection attempt starts, with the representative packet the model sends.
 
     ``direct_routing``: the zone's hosts are assumed able to send packets for container
@@ -46,8 +46,7 @@ class Zone:
     description: str
 
 
-@dataclass(frozen=True)
-class PortTarget:
+class PortTarget(msgspec.Struct, frozen=True):
     """One container port: published or not (``bindings`` lists what Docker publishes)."""
 
     container: str
@@ -167,8 +166,7 @@ class Cell(NamedTuple):
         return attempt.trace if attempt is not None else self.note
 
 
-@dataclass(frozen=True)
-class ExposureMatrix:
+class ExposureMatrix(msgspec.Struct, frozen=True):
     """All cells of one host; ``notes`` say what limited the analysis."""
 
     zones: tuple[Zone, ...]

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from auditor.exposure.iptables import BUILTIN_CHAINS
 from auditor.exposure.matches import (
@@ -44,8 +45,7 @@ HOOKS = ("prerouting", "input", "forward", "output", "postrouting")
 FAMILIES = {"ip": (4,), "ip6": (6,), "inet": (4, 6)}
 
 
-@dataclass(frozen=True)
-class BaseChain:
+class BaseChain(msgspec.Struct, frozen=True):
     """A chain attached to a hook: where and when netfilter runs it."""
 
     family: str
@@ -57,8 +57,7 @@ class BaseChain:
     policy: str  # ACCEPT | DROP
 
 
-@dataclass(frozen=True)
-class ForeignTable:
+class ForeignTable(msgspec.Struct, frozen=True):
     """A table that is not one of iptables' own, translated for the evaluator."""
 
     family: str
@@ -75,8 +74,7 @@ class ForeignTable:
         return tuple(r for c in self.table.chains for rule in c.rules for r in rule.unknown)
 
 
-@dataclass(frozen=True)
-class NftRuleset:
+class NftRuleset(msgspec.Struct, frozen=True):
     """What ``nft -j list ruleset`` adds to the iptables dumps.
 
     ``compat`` lists the (family, table) pairs left to ``iptables-save``; ``foreign`` the

@@ -14,9 +14,10 @@ ESTABLISHED on the way back, no nat).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
 from operator import itemgetter
 from typing import Any, NamedTuple, cast
+
+import msgspec
 
 from auditor.exposure.attempts import AttemptTag, Getter, Observation
 from auditor.exposure.facts import FirewallFacts, HostNetwork
@@ -70,8 +71,7 @@ HOOK_TABLES = {
 FILTERING_TABLES = frozenset({"filter", "security"})
 
 
-@dataclass(frozen=True)
-class Stage:
+class Stage(msgspec.Struct, frozen=True):
     """One table's chain on one hook; ``opaque`` names why it cannot be evaluated."""
 
     priority: int
@@ -84,8 +84,7 @@ class Stage:
     transparent: bool = False  # source NAT only: cannot block, so it is not walked
 
 
-@dataclass(frozen=True)
-class Goal:
+class Goal(msgspec.Struct, frozen=True):
     """Where the connection must arrive: one of a container's addresses (family, address,
     bridge) on ``port``, or the host itself (a host-network container)."""
 
@@ -152,7 +151,7 @@ def _stages_for(family: int, hook: str, firewall: FirewallFacts, snat_state: boo
             )
     stages.sort(key=lambda s: s.priority)  # stable: iptables' tables first on equal priority
     if hook in ("POSTROUTING", "INPUT") and not snat_state:
-        stages = [replace(s, transparent=_source_nat_only(s)) if s.nat else s for s in stages]
+        stages = [msgspec.structs.replace(s, transparent=_source_nat_only(s)) if s.nat else s for s in stages]
     return tuple(stages)
 
 
@@ -1162,7 +1161,9 @@ def _joined(forward: Flow, reply_ends: list[Branch]) -> list[Branch]:
 
 
 def _relabel(flow: Flow, old: str, new: str) -> Flow:
-    return flow._replace(steps=tuple(replace(s, table=new) if s.table == old else s for s in flow.steps))
+    return flow._replace(
+        steps=tuple(msgspec.structs.replace(s, table=new) if s.table == old else s for s in flow.steps)
+    )
 
 
 def _drop_policy_accept(flow: Flow, table: str, chain: str) -> Flow:

@@ -25,9 +25,10 @@ results (verdict, packet edits, steps) that are then applied to each flow.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, NamedTuple
+
+import msgspec
 
 from auditor.exposure.matches import (
     Addr,
@@ -60,8 +61,7 @@ ACCEPT, DROP, UNKNOWN = "ACCEPT", "DROP", "UNKNOWN"
 FIELD_INDEX = {name: i for i, name in enumerate(Packet._fields)}
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(msgspec.Struct, frozen=True):
     """One thing that happened to the packet: a rule that applied, a chain's policy, a
     routing decision or a listening proxy (``table`` is ``route`` / ``socket`` for those)."""
 
@@ -406,8 +406,7 @@ def _unknown(flow: Flow, reason: str) -> Branch:
     return Branch(UNKNOWN, flow.because(reason))
 
 
-@dataclass(frozen=True, slots=True)
-class _Relative:
+class _Relative(msgspec.Struct, frozen=True):
     verdict: str
     edits: tuple[Edit, ...]
     steps: tuple[Step, ...]
