@@ -310,7 +310,7 @@ class _Listings:
     def offer(self, listing: Any, normalized: Any = None) -> None:
         with self._ready:
             self._left -= 1
-            if isinstance(listing, tuple) and len(listing) == 4:
+            if _is_listing(listing):
                 self._found.append((listing, normalized))
             self._ready.notify_all()
 
@@ -329,10 +329,13 @@ class _Listings:
             return next((f for f in self._found if wanted(*f)), None)
 
 
+def _is_listing(listing: Any) -> bool:
+    """``(version, info, containers, networks)``, as ``send_listing`` and ``engine_lists`` give it."""
+    return isinstance(listing, tuple) and len(listing) == 4
+
+
 def _has_lists(listing: Any) -> bool:
-    return (
-        isinstance(listing, tuple) and len(listing) == 4 and listing[2] is not None and listing[3] is not None
-    )
+    return _is_listing(listing) and listing[2] is not None and listing[3] is not None
 
 
 def listed_raw(target: Target, listing: tuple) -> RawState:
@@ -463,11 +466,13 @@ def _child(fd: int, fd_listing: int, read: Reader, address: str, target: Target 
                 pass
 
         reading = read(address, version, on_dumps=on_dumps, on_found=begin)
-        begin()  # a reader that found no daemon: the lists all the same
         _send(fd, "reading", reading)
-        found = listings.first(lambda _, records: records is not None) if target is not None else None
-        if reading.dumps is None or found is None:
-            return  # nothing to analyse: no dumps, or the engine's lists were not read
+        if reading.dumps is None or target is None:
+            return  # nothing to analyse: the lists are not waited for (nor asked for)
+        begin()  # (a reader that read the dumps without saying it found the daemon)
+        found = listings.first(lambda _, records: records is not None)
+        if found is None:
+            return  # the engine's lists were not read
         from auditor.exposure.view import exposure_inputs, exposure_stream
 
         listed, records = found[1]
