@@ -17,7 +17,7 @@ from typing import cast
 
 import msgspec
 
-from auditor.exposure.attempts import AttemptMemo, bind
+from auditor.exposure.attempts import AttemptKeys, AttemptMemo, bind
 from auditor.exposure.facts import FirewallFacts, HostNetwork
 from auditor.exposure.hostnet import Interface, ProxyListener
 from auditor.exposure.matrix import (
@@ -267,6 +267,7 @@ class _Planner:
         }
         self._goals: dict[tuple, Goal] = {}
         self._memos: dict[tuple, AttemptMemo] = {}
+        self._keys = AttemptKeys(model.attempt_getter)
         self._published: dict[tuple[str, int, str], list[str]] = {}
         self._ints: dict[str, tuple[int, int]] = {}  # address text -> (family, integer)
         self._texts: dict[tuple[int, int], str] = {}
@@ -327,7 +328,7 @@ class _Planner:
         key = (zone.id, via, fam, goal.proto, bridged)
         memo = self._memos.get(key)
         if memo is None:
-            memo = self._memos[key] = AttemptMemo(model.attempt_getter)
+            memo = self._memos[key] = AttemptMemo(self._keys)
             memo.enabled = model.memoize_attempts
         found = memo.get(fam, dst_value, dport, goal) if memo.enabled else None
         if found is None and not memo.enabled:

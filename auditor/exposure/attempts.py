@@ -61,26 +61,49 @@ class AttemptMemo(SignatureTables):
     there a memo only costs. So a memo that has not answered ``TRIAL`` attempts in a row
     gives up (``enabled`` turns false) and the zone's attempts are computed directly;
     lookups try at most ``MAX_SIGNATURES``, the most useful first. Results never depend
-    on any of this.
+    on any of this. ``key_function(tags)`` gives a signature's key of (family, destination,
+    port, goal); the memos of every zone share it (``AttemptKeys``).
     """
 
     MAX_SIGNATURES = 8
     TRIAL = 12
     EVICT = True
 
-    def __init__(self, getter: Callable[[AttemptTag], Getter]) -> None:
+    def __init__(self, key_function: Callable[[frozenset[AttemptTag]], Callable[..., tuple]]) -> None:
         super().__init__()
-        self._getter = getter
+        self._key_function = key_function
 
     def put(
         self, tags: frozenset[AttemptTag], family: int, dst: int, dport: int, goal: Any, value: Any
     ) -> None:
         self.store(tags, self._key_function, value, family, dst, dport, goal)
 
-    def _key_function(self, tags: frozenset[AttemptTag]) -> Callable[[int, int, int, Any], tuple]:
+
+class AttemptKeys:
+    """The key function of each signature, shared by the memos of every zone: a target's
+    key under a signature is the same from every zone (the tags read the target and the
+    host, never the zone), so it is computed once per target and signature and then looked
+    up (a target is tried from every zone in turn)."""
+
+    def __init__(self, getter: Callable[[AttemptTag], Getter]) -> None:
+        self._getter = getter
+        self._functions: dict[frozenset[AttemptTag], Callable[[int, int, int, Any], tuple]] = {}
+
+    def __call__(self, tags: frozenset[AttemptTag]) -> Callable[[int, int, int, Any], tuple]:
+        found = self._functions.get(tags)
+        if found is None:
+            found = self._functions[tags] = self._make(tags)
+        return found
+
+    def _make(self, tags: frozenset[AttemptTag]) -> Callable[[int, int, int, Any], tuple]:
         getters = [self._getter(tag) for tag in sorted(tags, key=repr)]
+        keys: dict[tuple[int, int, int, Any], tuple] = {}
 
         def key(family: int, dst: int, dport: int, goal: Any) -> tuple:
-            return tuple([g(family, dst, dport, goal) for g in getters])
+            args = (family, dst, dport, goal)
+            found = keys.get(args)
+            if found is None:
+                found = keys[args] = tuple([g(family, dst, dport, goal) for g in getters])
+            return found
 
         return key
