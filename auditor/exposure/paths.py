@@ -212,9 +212,10 @@ class PathModel:
     the containers behind the same rules share them.
     """
 
-    # Tests switch these off to compare with every walk / transport / attempt computed from
-    # scratch (tests/exposure/test_memo_equivalence.py).
+    # Tests switch these off to compare with every hook walk, chain walk, transport and
+    # attempt computed from scratch (tests/exposure/test_memo_equivalence.py).
     memoize_hooks = True
+    memoize_chains = True
     memoize_transports = True
     memoize_attempts = True
 
@@ -259,7 +260,7 @@ class PathModel:
             ]
             for f in (4, 6)
         }
-        self.walker = Walker(self.ctx)
+        self.walker = Walker(self.ctx, self.memoize_chains)
         self._forwarding = {
             4: network.sysctl_flag("net.ipv4.ip_forward"),
             6: network.sysctl_flag("net.ipv6.conf.all.forwarding"),

@@ -350,6 +350,49 @@ def prefix_reads(chain: Chain) -> tuple[frozenset[str], ...]:
     return tuple(out)
 
 
+MAX_DST_GROUPS = 32
+
+
+class DstGroups(NamedTuple):
+    """Which rules of a chain read the destination address, and those rules grouped by their
+    other matches (``rest``) with the position of each group's first rule. A walk whose
+    matched rules do not read the destination, and in which every such group before where it
+    stopped fails on its other matches, took the same way for any destination address: the
+    destination need not be part of its memo key (Docker's DOCKER chain holds one rule per
+    container address; a frame between two containers of one bridge, or a port that is not
+    published, fails each of them on ``! -i``, ``-o`` or ``--dport`` alike)."""
+
+    reads_dst: tuple[bool, ...]  # per rule position
+    groups: tuple[tuple[int, tuple[Match, ...]], ...]  # (first position, other matches), by position
+
+
+def dst_groups(chain: Chain) -> DstGroups | None:
+    """``DstGroups`` of a chain, or ``None`` when no rule reads the destination or the rules
+    fall into more than ``MAX_DST_GROUPS`` groups (checking them would cost more than the
+    memo saves) or one of them has no other match (it can only fail on the destination)."""
+    reads_dst = []
+    groups: dict[tuple[Match, ...], int] = {}
+    for i, rule in enumerate(chain.rules):
+        fields = [match_fields(m) for m in rule.matches]
+        dst = any("dst" in f for f in fields)
+        reads_dst.append(dst)
+        if not dst:
+            continue
+        rest = tuple(m for m, f in zip(rule.matches, fields, strict=True) if "dst" not in f)
+        if not rest:
+            return None
+        groups.setdefault(rest, i)
+        if len(groups) > MAX_DST_GROUPS:
+            return None
+    if not groups:
+        return None
+    return DstGroups(tuple(reads_dst), tuple(sorted((i, rest) for rest, i in groups.items())))
+
+
+def _fails(matches: tuple[Match, ...], pkt: Packet, ctx: Context) -> bool:
+    return any(m.test(pkt, ctx) is False for m in matches)
+
+
 class LazyMemo(SignatureTables):
     """Results keyed by the classes of only the fields a computation read.
 
@@ -419,10 +462,12 @@ class Walker:
     projection onto what that chain (and the chains it reaches) can observe, so DOCKER-USER
     or DOCKER-ISOLATION-STAGE-1 is walked once per kind of packet, not once per packet."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, memoize: bool = True) -> None:
         self.ctx = ctx
+        self.memoize = memoize  # off: every jump walks its chain (tests compare the two)
         self._memos: dict[tuple, LazyMemo] = {}
         self._prefixes: dict[int, tuple[frozenset[str], ...]] = {}
+        self._dst_groups: dict[int, tuple[DstGroups | None]] = {}
         self._projectors: dict[tuple[int, str], Projector] = {}
         self.walks = 0  # chain walks actually computed (the rest came from the memo)
         self._steps: dict[tuple[int, int, bool], Step] = {}  # (table, rule) -> its trace step, made once
@@ -479,6 +524,32 @@ class Walker:
             self._prefixes[id(chain)] = found
         return found
 
+    def groups(self, chain: Chain) -> DstGroups | None:
+        found = self._dst_groups.get(id(chain))
+        if found is None:
+            found = self._dst_groups[id(chain)] = (dst_groups(chain),)
+        return found[0]
+
+    def _reads(
+        self, chain: Chain, prefix: tuple[frozenset[str], ...], last: int, dst_free: bool, pkt: Packet
+    ) -> frozenset[str]:
+        """The fields a walk of ``chain`` that stopped at rule index ``last`` depended on:
+        those of every rule up to it, but the destination when ``dst_free`` (no rule that
+        matched read it) and every rule up to it that reads it fails on its other matches."""
+        fields = prefix[last]
+        if not dst_free or "dst" not in fields:
+            return fields
+        groups = self.groups(chain)
+        if groups is None:
+            return fields
+        ctx = self.ctx
+        for first, rest in groups.groups:
+            if first > last:
+                break
+            if not _fails(rest, pkt, ctx):
+                return fields
+        return fields - {"dst"}
+
     def walk_chain(
         self,
         table: Table,
@@ -501,6 +572,8 @@ class Walker:
         terminals: list[Branch] = []
         returns: list[Flow] = []
         pkt = flow.pkt
+        groups = self.groups(chain) if start == 0 else None
+        dst_free = groups is not None  # no rule that matched read the destination (so far)
         for rule in chain.candidates(pkt):
             if rule.number <= start or rule.target.kind == "CONTINUE":
                 continue
@@ -515,6 +588,8 @@ class Walker:
             if hit is False:
                 continue
             undecided = hit is None
+            if dst_free and (undecided or groups.reads_dst[rule.number - 1]):  # type: ignore[union-attr]
+                dst_free = False
             taken = flow.then(self.step(table, chain, rule, undecided), rule.ref if undecided else None)
             terms, conts, rets = self._apply(table, rule, taken, depth, redirect_to, reads)
             terminals.extend(terms)
@@ -522,7 +597,7 @@ class Walker:
             if undecided:
                 flow = flow.assuming(frozenset({rule.ref}))
             elif not conts:
-                reads |= prefix[rule.number - 1]
+                reads |= self._reads(chain, prefix, rule.number - 1, dst_free, pkt)
                 return terminals, returns
             same = [c for c in conts if c.pkt == pkt]
             for c in conts:
@@ -534,7 +609,7 @@ class Walker:
                     returns.extend(sub_rets)
             if not undecided:
                 if not same:
-                    reads |= prefix[rule.number - 1]
+                    reads |= self._reads(chain, prefix, rule.number - 1, dst_free, pkt)
                     return terminals, returns
                 flow = same[0]  # came back from a jump: go on with its steps
                 for c in same[1:]:
@@ -543,7 +618,7 @@ class Walker:
                 for c in same:  # the matched branch came back: the same packet goes on
                     flow = flow.assuming(c.undecided)
         if prefix:
-            reads |= prefix[-1]
+            reads |= self._reads(chain, prefix, len(prefix) - 1, dst_free, pkt)
         returns.append(flow)
         return terminals, returns
 
@@ -555,6 +630,7 @@ class Walker:
         memo = self._memos.get(key)
         if memo is None:
             memo = self._memos[key] = LazyMemo(self.projector(table, sub))
+            memo.enabled = self.memoize
         relative = memo.get(flow.pkt, self.ctx)
         if relative is None:
             sub_reads: set[str] = set()

@@ -1,6 +1,6 @@
 """The memos of the exposure analysis never change an answer.
 
-The path model remembers hook walks by the classes of what they read, transports by their
+The path model remembers hook and chain walks by the classes of what they read, transports by their
 first packet's class and whole attempts by what they read of their target. Each is only a
 shortcut: the matrix with every memo switched off (each walk, transport and attempt computed
 from scratch) must be the same, cell by cell, trace by trace. Checked on a synthetic host
@@ -21,8 +21,11 @@ from support.iptables_strategies import iptables_match
 
 from auditor.exposure.analysis import analyze_exposure
 from auditor.exposure.facts import firewall_facts, host_network
-from auditor.exposure.matrix import matrix_to_json
+from auditor.exposure.iptables import parse_iptables_save
+from auditor.exposure.matrix import matrix_to_json, render_trace
+from auditor.exposure.packet import Context, Packet, first_packet, ip_int
 from auditor.exposure.paths import PathModel
+from auditor.exposure.walk import Flow, Walker
 
 CONTAINERS, PER_NETWORK = 24, 6
 HOST = synthetic_host(CONTAINERS, PER_NETWORK)
@@ -31,7 +34,7 @@ ADDRESSES = [c.endpoints[0].ipv4_address for c in HOST[0]]
 IFACES = ["eth0", "eth+", "br-+", "lo", *BRIDGES[:2]]
 NETS = [f"{ADDRESSES[0]}/32", f"{ADDRESSES[7]}/32", "198.18.64.0/24", "198.18.65.0/25", "198.18.0.0/16"]
 PORTS = ["80", "9100", "20001", "20008", "20000:20005", "1:1024"]
-SWITCHES = ("memoize_hooks", "memoize_transports", "memoize_attempts")
+SWITCHES = ("memoize_hooks", "memoize_chains", "memoize_transports", "memoize_attempts")
 BASE = load_scenario("default")
 
 
@@ -129,3 +132,94 @@ def test_the_memos_answer_most_of_the_synthetic_host():
             PathModel._run_stages = original  # type: ignore[method-assign]
         counts.append(calls)
     assert counts[0] * 3 < counts[1], counts
+
+
+# -- chain walks that need not key on the destination -----------------------------------
+WALK_ADDRESSES = [f"198.18.16.{n}" for n in range(2, 12)]
+WALK_IFACES = ["eth0", "br0", "br1", "br+"]
+
+
+def _docker_chain(rules: list[str], policy: str = "DROP") -> object:
+    text = (
+        f"*filter\n:INPUT ACCEPT [0:0]\n:FORWARD {policy} [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER - [0:0]\n"
+        "-A FORWARD -o br0 -j DOCKER\n-A FORWARD -i br0 -o br0 -j ACCEPT\n"
+        + "".join(r + "\n" for r in rules)
+        + "COMMIT\n"
+    )
+    return parse_iptables_save(text).table("filter")
+
+
+def _packet(dst: str, dport: int, iif: str, oif: str) -> Packet:
+    return first_packet(4, "tcp", ip_int("198.18.0.254")[1], 40000, ip_int(dst)[1], dport, iif)._replace(
+        oif=oif
+    )
+
+
+def _answers(walker: Walker, table, pkt: Packet) -> list[tuple]:
+    return [
+        (b.verdict, render_trace(b.flow.steps), sorted(b.flow.undecided))
+        for b in walker.walk_table(table, "FORWARD", Flow(pkt), always_policy=True)
+    ]
+
+
+def test_a_chain_of_per_container_rules_is_walked_once_for_packets_none_of_them_takes():
+    """Docker's DOCKER chain holds one rule per container address: a frame between two
+    containers of one bridge fails every one of them on ``! -i``, and so does a port that is
+    not published; those walks are remembered without the destination. A packet a rule takes
+    is still walked for its own address (its trace names its rule)."""
+    rules = [
+        f"-A DOCKER -d {a}/32 ! -i br0 -o br0 -p tcp -m tcp --dport 80 -j ACCEPT" for a in WALK_ADDRESSES
+    ]
+    table = _docker_chain(rules)
+    walker = Walker(Context())
+    bridged = [_answers(walker, table, _packet(a, 80, "br0", "br0")) for a in WALK_ADDRESSES]
+    assert (
+        bridged
+        == [[("ACCEPT", "filter FORWARD rule 1 -> DOCKER (no match) -> FORWARD rule 2 ACCEPT", [])]] * 10
+    )
+    assert walker.walks == len(WALK_ADDRESSES) + 1  # FORWARD each time, DOCKER once
+    unpublished = [_answers(walker, table, _packet(a, 9100, "eth0", "br0")) for a in WALK_ADDRESSES]
+    assert (
+        unpublished
+        == [[("DROP", "filter FORWARD rule 1 -> DOCKER (no match) -> FORWARD policy DROP", [])]] * 10
+    )
+    assert walker.walks == 2 * len(WALK_ADDRESSES) + 2
+    published = [_answers(walker, table, _packet(a, 80, "eth0", "br0")) for a in WALK_ADDRESSES]
+    assert published == [
+        [("ACCEPT", f"filter FORWARD rule 1 -> DOCKER rule {i} ACCEPT", [])] for i in range(1, 11)
+    ]
+    assert walker.walks == 4 * len(WALK_ADDRESSES) + 2
+
+
+@st.composite
+def _dst_rule(draw) -> str:
+    own = f"{draw(st.sampled_from(['', '! ']))}-d {draw(st.sampled_from(WALK_ADDRESSES))}/32"
+    kinds = ("iif", "oif", "dport", "multiport", "ctstate", "proto", "src", "dst")
+    others = draw(
+        st.lists(iptables_match(WALK_IFACES, ["198.18.0.0/24", "198.18.16.4/32"], PORTS, kinds), max_size=2)
+    )
+    target = draw(st.sampled_from(["ACCEPT", "DROP", "RETURN"]))
+    return " ".join(["-A DOCKER", own, *others, "-j", target])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(_dst_rule(), min_size=1, max_size=12),
+    st.lists(
+        st.sampled_from(
+            [f"-A DOCKER {m} -j DROP" for m in ("-i eth0", "-p udp", "-p tcp -m tcp --dport 9100")]
+        ),
+        max_size=2,
+    ),
+    st.sampled_from(["DROP", "ACCEPT"]),
+)
+def test_remembered_chain_walks_answer_as_fresh_walks(rules, plain, policy):
+    """Every packet's walk through a chain of destination rules, from a walker that
+    remembers chain walks (also without the destination), equals a walk from scratch."""
+    table = _docker_chain([*rules[:6], *plain, *rules[6:]], policy)
+    walker = Walker(Context())
+    for dport in (80, 9100, 20001):
+        for iif, oif in (("br0", "br0"), ("eth0", "br0"), ("br1", "br0"), ("eth0", "br1")):
+            for dst in WALK_ADDRESSES[:5]:
+                pkt = _packet(dst, dport, iif, oif)
+                assert _answers(walker, table, pkt) == _answers(Walker(Context(), memoize=False), table, pkt)
