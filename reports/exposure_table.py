@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import IO
 
 from auditor.model.exposure import OUTSIDE_KINDS, Reach
-from auditor.model.jsontext import dumps
+from auditor.model.jsontext import write as write_json
 from auditor.model.records import Snapshot
 from auditor.model.text import visible
 
@@ -74,4 +74,4 @@ def render_table(snapshots: Sequence[Snapshot], stream: IO[str], traces: bool = 
 
 def render_json(snapshots: Sequence[Snapshot], stream: IO[str]) -> None:
     """The same document as the scan result's ``"exposure"`` key."""
-    stream.write(dumps(exposure_json([s for s in snapshots if s.exposure is not None])) + "\n")
+    write_json(exposure_json([s for s in snapshots if s.exposure is not None]), stream)

@@ -8,7 +8,7 @@ from auditor.model.bench import to_json as bench_json
 from auditor.model.exposure import EXPOSURE_KEY_VERSION, ZoneReach
 from auditor.model.findings import Finding, ScanResult, TargetResult
 from auditor.model.history import FindingDiff
-from auditor.model.jsontext import dumps
+from auditor.model.jsontext import write as write_json
 from auditor.model.records import Snapshot
 from auditor.model.topology import Topology, topology_of
 
@@ -108,7 +108,7 @@ def result_json(result: ScanResult) -> dict[str, Any]:
 
 
 def render(result: ScanResult, stream: IO[str]) -> None:
-    stream.write(dumps(result_json(result)) + "\n")
+    write_json(result_json(result), stream)
 
 
 def topology_json(topology: Topology) -> dict[str, Any]:
@@ -191,7 +191,7 @@ def exposure_json(snapshots: list[Snapshot]) -> dict[str, Any]:
 
 
 def render_diff(diff: FindingDiff, stream: IO[str]) -> None:
-    stream.write(dumps(diff.to_json()) + "\n")
+    write_json(diff.to_json(), stream)
 
 
 FORMAT = OutputFormat("json", (".json",), ((SCAN, render), (DIFF, render_diff)))  # bench: bench_json.py

@@ -8,9 +8,10 @@ rulesets, ``ip -j`` output) in C with the standard library's results.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
@@ -25,13 +26,40 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
-def dumps(document: Any, sort_keys: bool = False) -> str:
-    """``document`` as indented JSON text (no trailing newline)."""
+def _encoded(document: Any, sort_keys: bool) -> tuple[bytes, bool]:
+    """orjson's bytes of ``document`` and whether they are already the safe spelling."""
     option = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | (orjson.OPT_SORT_KEYS if sort_keys else 0)
     data = orjson.dumps(document, option=option)
-    if data.isascii() and b"\x7f" not in data:  # the usual case, in C: a regex search took longer than orjson
+    return data, data.isascii() and b"\x7f" not in data  # in C: a regex search took longer than orjson
+
+
+def dumps(document: Any, sort_keys: bool = False) -> str:
+    """``document`` as indented JSON text (no trailing newline)."""
+    data, safe = _encoded(document, sort_keys)
+    if safe:  # the usual case
         return data.decode("ascii")
     return _NON_ASCII.sub(_escape, data.decode())
+
+
+def write(document: Any, stream: IO[str], sort_keys: bool = False) -> None:
+    """``dumps(document)`` and a newline written to ``stream``: the bytes as orjson made them
+    to the stream's binary buffer when it has one in an ASCII-compatible encoding (a scan's
+    result is megabytes: decoding, copying and encoding them again took longer than the rest
+    of the writing), else the text."""
+    data, safe = _encoded(document, sort_keys)
+    buffer = getattr(stream, "buffer", None)
+    if safe and buffer is not None and _ascii_compatible(getattr(stream, "encoding", None)):
+        stream.flush()  # what the text layer holds goes first
+        buffer.write(data + b"\n")
+        return
+    stream.write((data.decode("ascii") if safe else _NON_ASCII.sub(_escape, data.decode())) + "\n")
+
+
+def _ascii_compatible(encoding: str | None) -> bool:
+    try:
+        return encoding is not None and codecs.lookup(encoding).name in ("utf-8", "ascii", "iso8859-1")
+    except LookupError:
+        return False
 
 
 def loads(text: str | bytes) -> Any:
