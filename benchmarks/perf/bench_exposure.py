@@ -10,7 +10,10 @@ pipeline in this process and as a whole ``auditor scan -f json`` process (byteco
 in an installed package, after one untimed warm-up run of each). Prints the medians, what the
 stage (and the stage with its dumps) adds, and the stage's own time inside the scan (waiting
 for the child's answer, or computing it: parsing the dumps, analysing every container port
-from every zone, the view the rules read). The lab removes everything it made, also on Ctrl-C.
+from every zone, the view the rules read), and what the stage adds to a whole process paired
+by round (the median of each round's with / no stage, with its bootstrap interval: the two
+ran seconds apart, so a phase of a noisy machine hits both). The lab removes everything it
+made, also on Ctrl-C.
 
 ``--synthetic``: no engine; builds in memory what a Docker 20.10 host with N containers looks
 like (the iptables-save, ip -j addr/route, sysctl and docker-proxy dumps Docker would leave)
@@ -34,6 +37,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+from auditor.benchmarks.statistics import paired_ratio
+
 from auditor.audit.discovery import discover_rules
 from auditor.audit.pipeline import scan
 from auditor.audit.run import run_rules
@@ -41,6 +46,7 @@ from auditor.collectors.endpoints import EngineSpec
 from auditor.collectors.request import ScanRequest
 from auditor.exposure.analysis import analyze_exposure
 from auditor.exposure.facts import firewall_facts, host_network
+from auditor.model.bench import Ratio
 from auditor.model.records import DaemonFacts, Snapshot, SourceKind, Target
 
 REPEATS = 5
@@ -202,6 +208,7 @@ def live(sizes: list[int], repeats: int) -> None:
     tune_gc()  # as the command does
     rules = discover_rules(include_plugins=False)
     rows = []
+    paired: list[tuple[int, Ratio | None]] = []
     for n in sizes:
         with (
             Lab([EngineConfig("bench")]) as lab,
@@ -248,6 +255,7 @@ def live(sizes: list[int], repeats: int) -> None:
                 (n, seen, cells, median_ms(stage), {k: median_ms(v) for k, v in inproc.items()},
                  {k: median_ms(v) for k, v in whole.items()})
             )  # fmt: skip
+            paired.append((n, paired_ratio(whole["with"], whole["no stage"])))
     print(f"{'N':>5} {'scanned':>8} {'cells':>6} {'stage ms':>9}   {'run':<10} {'with':>6} {'no stage':>9} "
           f"{'adds':>6} {'no dumps':>9} {'adds':>6}")  # fmt: skip
     for n, seen, cells, st, inp, wh in rows:
@@ -256,6 +264,17 @@ def live(sizes: list[int], repeats: int) -> None:
             all_adds = 100 * (m["with"] - m["no dumps"]) / m["no dumps"]
             print(f"{n:>5} {seen:>8} {cells:>6} {st:>9.1f}   {label:<10} {m['with']:>6.0f} {m['no stage']:>9.0f} "
                   f"{stage_adds:>5.1f}% {m['no dumps']:>9.0f} {all_adds:>5.1f}%")  # fmt: skip
+    for n, paired_adds in paired:  # each round's two processes ran seconds apart: phases of
+        if paired_adds is None:  # the machine hit both, unlike the medians taken minutes apart
+            continue
+        low, high = paired_adds.ci_low, paired_adds.ci_high
+        interval = (
+            f"95% interval {100 * (low - 1):.1f}%-{100 * (high - 1):.1f}%"
+            if low is not None and high is not None
+            else "no interval"
+        )
+        print(f"{n:>5} whole process, paired by round (with / no stage): adds {100 * (paired_adds.ratio - 1):.1f}%, "
+              f"{interval} ({paired_adds.pairs} rounds)")  # fmt: skip
     print(
         "(medians over interleaved runs, wall ms. stage = the exposure stage inside the scan: parsing the"
         " dumps, analysing every container port from every zone, the view the rules read. with = a scan"
