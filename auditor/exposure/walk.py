@@ -531,16 +531,19 @@ class Walker:
         return found[0]
 
     def _reads(
-        self, chain: Chain, prefix: tuple[frozenset[str], ...], last: int, dst_free: bool, pkt: Packet
+        self,
+        groups: DstGroups | None,
+        prefix: tuple[frozenset[str], ...],
+        last: int,
+        dst_free: bool,
+        pkt: Packet,
     ) -> frozenset[str]:
-        """The fields a walk of ``chain`` that stopped at rule index ``last`` depended on:
-        those of every rule up to it, but the destination when ``dst_free`` (no rule that
-        matched read it) and every rule up to it that reads it fails on its other matches."""
+        """The fields a walk that stopped at rule index ``last`` depended on: those of every
+        rule up to it, but the destination when ``dst_free`` (no rule that matched read it)
+        and every rule up to it that reads it fails on its other matches (``groups``: the
+        chain's ``DstGroups``)."""
         fields = prefix[last]
-        if not dst_free or "dst" not in fields:
-            return fields
-        groups = self.groups(chain)
-        if groups is None:
+        if not dst_free or groups is None or "dst" not in fields:
             return fields
         ctx = self.ctx
         for first, rest in groups.groups:
@@ -588,7 +591,7 @@ class Walker:
             if hit is False:
                 continue
             undecided = hit is None
-            if dst_free and (undecided or groups.reads_dst[rule.number - 1]):  # type: ignore[union-attr]
+            if dst_free and groups is not None and (undecided or groups.reads_dst[rule.number - 1]):
                 dst_free = False
             taken = flow.then(self.step(table, chain, rule, undecided), rule.ref if undecided else None)
             terms, conts, rets = self._apply(table, rule, taken, depth, redirect_to, reads)
@@ -597,7 +600,7 @@ class Walker:
             if undecided:
                 flow = flow.assuming(frozenset({rule.ref}))
             elif not conts:
-                reads |= self._reads(chain, prefix, rule.number - 1, dst_free, pkt)
+                reads |= self._reads(groups, prefix, rule.number - 1, dst_free, pkt)
                 return terminals, returns
             same = [c for c in conts if c.pkt == pkt]
             for c in conts:
@@ -609,7 +612,7 @@ class Walker:
                     returns.extend(sub_rets)
             if not undecided:
                 if not same:
-                    reads |= self._reads(chain, prefix, rule.number - 1, dst_free, pkt)
+                    reads |= self._reads(groups, prefix, rule.number - 1, dst_free, pkt)
                     return terminals, returns
                 flow = same[0]  # came back from a jump: go on with its steps
                 for c in same[1:]:
@@ -618,7 +621,7 @@ class Walker:
                 for c in same:  # the matched branch came back: the same packet goes on
                     flow = flow.assuming(c.undecided)
         if prefix:
-            reads |= self._reads(chain, prefix, len(prefix) - 1, dst_free, pkt)
+            reads |= self._reads(groups, prefix, len(prefix) - 1, dst_free, pkt)
         returns.append(flow)
         return terminals, returns
 

@@ -33,12 +33,16 @@ def _encoded(document: Any, sort_keys: bool) -> tuple[bytes, bool]:
     return data, data.isascii() and b"\x7f" not in data  # in C: a regex search took longer than orjson
 
 
-def dumps(document: Any, sort_keys: bool = False) -> str:
-    """``document`` as indented JSON text (no trailing newline)."""
-    data, safe = _encoded(document, sort_keys)
+def _text(data: bytes, safe: bool) -> str:
+    """``_encoded``'s bytes as text in the safe spelling."""
     if safe:  # the usual case
         return data.decode("ascii")
     return _NON_ASCII.sub(_escape, data.decode())
+
+
+def dumps(document: Any, sort_keys: bool = False) -> str:
+    """``document`` as indented JSON text (no trailing newline)."""
+    return _text(*_encoded(document, sort_keys))
 
 
 def write(document: Any, stream: IO[str], sort_keys: bool = False) -> None:
@@ -52,7 +56,7 @@ def write(document: Any, stream: IO[str], sort_keys: bool = False) -> None:
         stream.flush()  # what the text layer holds goes first
         buffer.write(data + b"\n")
         return
-    stream.write((data.decode("ascii") if safe else _NON_ASCII.sub(_escape, data.decode())) + "\n")
+    stream.write(_text(data, safe) + "\n")
 
 
 def _ascii_compatible(encoding: str | None) -> bool:
