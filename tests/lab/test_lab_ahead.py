@@ -97,14 +97,15 @@ from auditor.cli import main
 try:
     main()
 finally:
-    print('PROBE ' + json.dumps({'taken': taken}), file=sys.stderr)
+    analysed_here = 'auditor.exposure.analysis' in sys.modules
+    print('PROBE ' + json.dumps({'taken': taken, 'analysed_here': analysed_here}), file=sys.stderr)
 """
 
 
 def test_a_whole_scan_takes_the_child_s_answer(ahead_lab):
     """Run right after the test above, while the engine holds only what the list shows in
     full: the command's own child (forked before the pipeline is imported) computes the
-    exposure, and the scan takes it."""
+    exposure, and the scan takes it without ever loading the analysis itself."""
     url = ahead_lab.engines["ahead"].url
     env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "AUDITOR_STORE")}
     proc = subprocess.run(
@@ -115,6 +116,7 @@ def test_a_whole_scan_takes_the_child_s_answer(ahead_lab):
     [line] = [x for x in proc.stderr.splitlines() if x.startswith("PROBE ")]
     probe = json.loads(line.removeprefix("PROBE "))
     assert probe["taken"] == [True]
+    assert probe["analysed_here"] is False  # the child loaded it, off this process's path
     [exposure] = json.loads(proc.stdout)["exposure"]["targets"]
     assert exposure["ports"]  # the answer is in the report all the same
 
