@@ -36,7 +36,7 @@ from auditor.exposure.matches import (
     Tracked,
     Unknown,
 )
-from auditor.exposure.packet import prefix_mask
+from auditor.exposure.packet import address_int, prefix_mask
 from auditor.exposure.rules import CONTINUE, MARKING, Chain, Rule, Ruleset, Table, Target
 
 BUILTIN_CHAINS = {
@@ -80,10 +80,10 @@ def parse_network(text: str, family: int) -> tuple[int, int]:
     """``10.0.0.0/8``, ``10.0.0.1``, ``10.0.0.0/255.0.0.0``, ``fd00::/64`` -> (network, mask)."""
     addr, _, plen = text.partition("/")
     try:
-        ip = ipaddress.ip_address(addr)
+        version, value = address_int(addr)
     except ValueError as exc:
         raise _Reject(f"address {text!r}") from exc
-    if ip.version != family:
+    if version != family:
         raise _Reject(f"address {text!r} of the other family")
     bits = 32 if family == 4 else 128
     if not plen:
@@ -95,7 +95,7 @@ def parse_network(text: str, family: int) -> tuple[int, int]:
             mask = int(ipaddress.ip_address(plen))
         except ValueError as exc:
             raise _Reject(f"mask {text!r}") from exc
-    return int(ip) & mask, mask
+    return value & mask, mask
 
 
 def parse_port_range(text: str, sep: str = ":") -> tuple[int, int]:

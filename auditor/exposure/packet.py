@@ -9,6 +9,7 @@ tuples, so ``--ctorigdstport`` sees the port the client asked for even after DNA
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
@@ -19,14 +20,30 @@ V6_MULTICAST = (0xFF << 120, 0xFF << 120)  # ff00::/8
 V6_LOOPBACK = 1
 
 
-@lru_cache(maxsize=4096)
-def ip_int(text: str) -> tuple[int, int]:
-    """``"198.18.0.1"`` -> (4, integer); raises ``ValueError`` on a bad address."""
-    addr = ipaddress.ip_address(text.strip("[]"))
+def address_int(text: str) -> tuple[int, int]:
+    """``"198.18.0.1"`` -> (4, integer), as ``ipaddress.ip_address`` reads it (``ValueError``
+    on a bad address). A dotted quad written the canonical way (what the C library prints
+    back for it) is read by the C library: ~10x faster, and the same answer."""
+    if text.count(".") == 3 and ":" not in text:
+        try:
+            packed = socket.inet_pton(socket.AF_INET, text)
+        except (OSError, ValueError):
+            packed = None
+        if packed is not None and socket.inet_ntop(socket.AF_INET, packed) == text:
+            return 4, int.from_bytes(packed, "big")
+    addr = ipaddress.ip_address(text)
     return addr.version, int(addr)
 
 
+@lru_cache(maxsize=4096)
+def ip_int(text: str) -> tuple[int, int]:
+    """``"198.18.0.1"`` -> (4, integer); raises ``ValueError`` on a bad address."""
+    return address_int(text.strip("[]"))
+
+
 def ip_text(family: int, value: int) -> str:
+    if family == 4 and 0 <= value <= 0xFFFFFFFF:
+        return socket.inet_ntop(socket.AF_INET, value.to_bytes(4, "big"))
     return str(ipaddress.IPv4Address(value) if family == 4 else ipaddress.IPv6Address(value))
 
 
