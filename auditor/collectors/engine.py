@@ -169,10 +169,15 @@ def fetch_raw(
         info = client.info()
         if child is None and spec.read_host_config and host_facts is not None:
             facts = facts_pool.submit(host_facts, spec.address, server_version(version, info))
-        listed = client.containers(all=True)
-        networks = client.networks()
-        if child is not None:
-            child.send_listing(version, info, listed, networks)
+        prefetched = child.engine_lists() if child is not None else None
+        if child is not None and prefetched is not None:  # the child's own, asked for at start
+            listed, networks = prefetched
+            child.send_listing(version, info)  # it has the lists: the version and info only
+        else:
+            listed = client.containers(all=True)
+            networks = client.networks()
+            if child is not None:
+                child.send_listing(version, info, listed, networks)
         ids = [c["Id"] for c in listed if isinstance(c, dict) and "Id" in c]
         with ThreadPoolExecutor(max_workers=INSPECT_WORKERS) as pool:
             futures = [pool.submit(_inspect_container, client, cid, progress) for cid in ids]

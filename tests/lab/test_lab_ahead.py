@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -92,13 +93,22 @@ def recorded(self, inputs):
     return found
 
 ahead.HostChild.exposure = recorded
+handed = []
+engine_lists = ahead.HostChild.engine_lists
+
+def recorded_lists(self):
+    found = engine_lists(self)
+    handed.append(found is not None)
+    return found
+
+ahead.HostChild.engine_lists = recorded_lists
 sys.argv = ['auditor', *sys.argv[1:]]
 from auditor.cli import main
 try:
     main()
 finally:
     analysed_here = 'auditor.exposure.analysis' in sys.modules
-    print('PROBE ' + json.dumps({'taken': taken, 'analysed_here': analysed_here}), file=sys.stderr)
+    print('PROBE ' + json.dumps({'taken': taken, 'analysed_here': analysed_here, 'handed': handed}), file=sys.stderr)
 """
 
 
@@ -117,6 +127,7 @@ def test_a_whole_scan_takes_the_child_s_answer(ahead_lab):
     probe = json.loads(line.removeprefix("PROBE "))
     assert probe["taken"] == [True]
     assert probe["analysed_here"] is False  # the child loaded it, off this process's path
+    assert len(probe["handed"]) == 1  # the scan asked once (in time or not: the next test)
     [exposure] = json.loads(proc.stdout)["exposure"]["targets"]
     assert exposure["ports"]  # the answer is in the report all the same
 
@@ -159,3 +170,37 @@ def test_the_child_s_own_lists_are_those_the_sdk_gets(ahead_lab):
     )
     assert own == sdk
     assert any(p.host_port == 28081 for c in own.containers for p in c.ports)  # the lists were read
+
+
+def test_a_scan_inspects_what_the_child_listed_without_listing_the_engine_again(ahead_lab, monkeypatch):
+    """Once the child's own lists are in, the scan takes them: the SDK's listing is never
+    called, and the engine read is the one a scan listing it itself reads."""
+    import docker
+
+    _run(ahead_lab, "handed", ports=[80], port_bindings={80: 28082}, network_mode="aheadnet")
+    url = ahead_lab.engines["ahead"].url
+    itself = fetch_raw(EngineSpec(url=url), host_facts=read_host_facts)
+    child = HostChild.start(read_host_facts, url, Target(SourceKind.ENGINE, "ahead", url), True)
+    assert child is not None
+    try:
+        deadline = time.monotonic() + 30
+        while child.engine_lists() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert child.engine_lists() is not None
+
+        def listed_twice(*args, **kwargs):
+            raise AssertionError("the engine was listed again")
+
+        monkeypatch.setattr(docker.APIClient, "containers", listed_twice)
+        monkeypatch.setattr(docker.APIClient, "networks", listed_twice)
+        raw = fetch_raw(EngineSpec(url=url), host_facts=read_host_facts, child=child)
+        assert sorted(c["Id"] for c in raw.containers) == sorted(c["Id"] for c in itself.containers)
+        assert sorted(n["Id"] for n in raw.networks) == sorted(n["Id"] for n in itself.networks)
+        assert raw.ahead is child
+        snapshot = normalize_raw(raw)
+        here = exposure_of(snapshot)
+        assert here is not None
+        taken = child.exposure(exposure_inputs(snapshot))  # None: the lists do not show a
+        assert taken is None or taken == here[1]  # host-network container (an earlier test)
+    finally:
+        child.close()
