@@ -233,9 +233,7 @@ def test_the_child_hands_its_lists_to_the_scan_without_the_scan_waiting_for_them
     sock = Path(f"/tmp/auditor-test-lists-{os.getpid()}.sock")
     with _fake_engine(sock, routes):
         try:
-            child = HostChild.start(
-                lambda address, version, **_: _reading(), f"unix://{sock}", TARGET, True
-            )
+            child = HostChild.start(lambda address, version, **_: _reading(), f"unix://{sock}", TARGET, True)
             assert child is not None
             try:
                 child.reading()  # sent after the child asked for its lists (it waits for the version)
@@ -262,9 +260,7 @@ def test_lists_that_are_not_lists_are_not_handed_over(tmp_path):
     sock = Path(f"/tmp/auditor-test-hostile-{os.getpid()}.sock")
     with _fake_engine(sock, routes):
         try:
-            child = HostChild.start(
-                lambda address, version, **_: _reading(), f"unix://{sock}", TARGET, True
-            )
+            child = HostChild.start(lambda address, version, **_: _reading(), f"unix://{sock}", TARGET, True)
             assert child is not None
             try:
                 child.send_listing({}, {})  # the child's own lists are refused: it waits for the scan's
