@@ -225,26 +225,33 @@ def test_the_child_analyses_the_engine_s_own_lists_without_waiting_for_the_scan_
             sock.unlink(missing_ok=True)
 
 
-def test_the_child_hands_its_lists_to_the_scan_without_the_scan_waiting_for_them(tmp_path):
-    """The lists the child asked the engine for reach this process as the engine sent them,
-    so the scan need not list the engine again; asking for them never waits, and a child
-    that has none (no engine answered it) gives none."""
-    routes = _engine_routes()
-    sock = Path(f"/tmp/auditor-test-lists-{os.getpid()}.sock")
+@contextmanager
+def _child_of_engine(routes: dict[str, object], name: str) -> Iterator[HostChild]:
+    """An analysing child of a fake engine answering ``routes`` on its unix socket."""
+    sock = Path(f"/tmp/auditor-test-{name}-{os.getpid()}.sock")  # sun_path holds 108 bytes
     with _fake_engine(sock, routes):
         try:
             child = HostChild.start(lambda address, version, **_: _reading(), f"unix://{sock}", TARGET, True)
             assert child is not None
             try:
-                child.reading()  # sent after the child asked for its lists (it waits for the version)
-                deadline = time.monotonic() + 10
-                while (found := child.engine_lists()) is None and time.monotonic() < deadline:
-                    time.sleep(0.01)
-                assert found == (routes["/containers/json"], routes["/networks"])
+                yield child
             finally:
                 child.close()
         finally:
             sock.unlink(missing_ok=True)
+
+
+def test_the_child_hands_its_lists_to_the_scan_without_the_scan_waiting_for_them():
+    """The lists the child asked the engine for reach this process as the engine sent them,
+    so the scan need not list the engine again; asking for them never waits, and a child
+    that has none (no engine answered it) gives none."""
+    routes = _engine_routes()
+    with _child_of_engine(routes, "lists") as child:
+        child.reading()  # sent after the child asked for its lists (it waits for the version)
+        deadline = time.monotonic() + 10
+        while (found := child.engine_lists()) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert found == (routes["/containers/json"], routes["/networks"])
     child = _start()  # unix:///x: nothing listens, the child lists nothing
     try:
         child.reading()
@@ -255,22 +262,12 @@ def test_the_child_hands_its_lists_to_the_scan_without_the_scan_waiting_for_them
         child.close()
 
 
-def test_lists_that_are_not_lists_are_not_handed_over(tmp_path):
-    routes = {**_engine_routes(), "/networks": {"message": "not a list"}}
-    sock = Path(f"/tmp/auditor-test-hostile-{os.getpid()}.sock")
-    with _fake_engine(sock, routes):
-        try:
-            child = HostChild.start(lambda address, version, **_: _reading(), f"unix://{sock}", TARGET, True)
-            assert child is not None
-            try:
-                child.send_listing({}, {})  # the child's own lists are refused: it waits for the scan's
-                child.reading()
-                time.sleep(0.2)
-                assert child.engine_lists() is None
-            finally:
-                child.close()
-        finally:
-            sock.unlink(missing_ok=True)
+def test_lists_that_are_not_lists_are_not_handed_over():
+    with _child_of_engine({**_engine_routes(), "/networks": {"message": "not a list"}}, "hostile") as child:
+        child.send_listing({}, {})  # its own lists are refused: the child waits for the scan's
+        child.reading()
+        time.sleep(0.2)
+        assert child.engine_lists() is None
 
 
 def test_the_child_sends_the_reading_and_the_exposure_of_the_same_inputs():
