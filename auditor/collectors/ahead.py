@@ -279,18 +279,13 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
-def engine_lists(address: str, timeout: float = LIST_TIMEOUT) -> tuple | None:
+def engine_lists(address: str, timeout: float = LIST_TIMEOUT) -> tuple[tuple, tuple[bytes, bytes]] | None:
     """``(version, {}, containers, networks)`` as the engine behind a ``unix://`` address
     lists them (``GET /version``, ``/containers/json?all=1``, ``/networks``; the API version
-    the daemon speaks, as the scan's negotiated client gets), or ``None`` for another kind of
-    address, an engine that refuses one of them (a socket proxy) or any fault. Read-only."""
-    found = engine_bodies(address, timeout)
-    return found[0] if found is not None else None
-
-
-def engine_bodies(address: str, timeout: float = LIST_TIMEOUT) -> tuple[tuple, tuple[bytes, bytes]] | None:
-    """``engine_lists``, and the container and network lists as the engine sent them (the
-    bodies, for the parent to read without the child encoding them again)."""
+    the daemon speaks, as the scan's negotiated client gets), with the container and network
+    lists as the engine sent them (the bodies, for the parent to read without the child
+    encoding them again); ``None`` for another kind of address, an engine that refuses one of
+    them (a socket proxy) or any fault. Read-only."""
     path = _unix_socket(address)
     if path is None:
         return None
@@ -464,7 +459,7 @@ def _child(fd: int, fd_listing: int, read: Reader, address: str, target: Target 
         def ask() -> None:  # the engine's lists without waiting for the parent's SDK
             found = None
             try:
-                asked = engine_bodies(address)
+                asked = engine_lists(address)
                 if asked is not None:
                     found, bodies = asked
                     send("lists", bodies)  # the parent inspects what they list

@@ -188,7 +188,9 @@ def test_the_engine_s_lists_are_asked_over_its_socket_read_only(tmp_path, monkey
     routes = _engine_routes()
     with _fake_engine(tmp_path / "engine.sock", routes) as asked:
         found = engine_lists(f"unix://{tmp_path}/engine.sock")
-        assert found == (routes["/version"], {}, routes["/containers/json"], routes["/networks"])
+        assert found is not None
+        assert found[0] == (routes["/version"], {}, routes["/containers/json"], routes["/networks"])
+        assert [json.loads(body) for body in found[1]] == [routes["/containers/json"], routes["/networks"]]
         assert asked == ["/version", "/containers/json?limit=-1&all=1&size=0&trunc_cmd=0", "/networks"]
         monkeypatch.setattr(ahead, "LIST_LIMIT", 100)  # an answer larger than the limit is not read
         assert engine_lists(str(tmp_path / "engine.sock")) is None

@@ -155,8 +155,9 @@ def test_the_child_s_own_lists_are_those_the_sdk_gets(ahead_lab):
     _run(ahead_lab, "listed", ports=[80, 9100], port_bindings={80: [("0.0.0.0", 28081), ("::", 28081)]},
          network_mode="aheadnet")  # fmt: skip
     engine = ahead_lab.engines["ahead"]
-    found = engine_lists(engine.url)
-    assert found is not None
+    asked = engine_lists(engine.url)
+    assert asked is not None
+    found = asked[0]
     version, info, containers, networks = found
     api = engine.client.api
     assert version == api.version() and info == {}
