@@ -169,8 +169,7 @@ def fetch_raw(
         info = client.info()
         if child is None and spec.read_host_config and host_facts is not None:
             facts = facts_pool.submit(host_facts, spec.address, server_version(version, info))
-        prefetched = child.engine_lists() if child is not None else None
-        if child is not None and prefetched is not None:  # the child's own, asked for at start
+        if child is not None and (prefetched := child.engine_lists()) is not None:  # asked at start
             listed, networks = prefetched
             child.send_listing(version, info)  # it has the lists: the version and info only
         else:
