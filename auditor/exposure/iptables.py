@@ -296,7 +296,7 @@ def _nat_destination(dest: str, family: int) -> tuple[int | None, int | None] | 
     if "-" in (port or "") or "-" in text:
         return None
     try:
-        addr = int(ipaddress.ip_address(text)) if text else None
+        addr = address_int(text)[1] if text else None
     except ValueError:
         return None
     return addr, int(port) if port else None
