@@ -155,12 +155,17 @@ def topology_json(topology: Topology) -> dict[str, Any]:
     }
 
 
-def _cell_json(c: ZoneReach) -> dict[str, Any]:
-    out = {"zone": c.zone, "relation": c.relation, "verdict": c.verdict.value, "via": c.via,
-           "destination": c.destination, "trace": c.trace, "reasons": list(c.reasons),
-           "published": c.published.value if c.published is not None else None}  # fmt: skip
-    if c.note:
-        out["note"] = c.note
+def _cells_json(cells: tuple[ZoneReach, ...]) -> list[dict[str, Any]]:
+    """One port's cells (a result holds thousands: the fields are unpacked, not read one by
+    one, and the answers' enums and tuples are left to the encoder, which writes them as their
+    values and arrays)."""
+    out = []
+    for zone, _kind, relation, verdict, via, destination, trace, reasons, note, published in cells:
+        cell = {"zone": zone, "relation": relation, "verdict": verdict, "via": via, "destination": destination,
+                "trace": trace, "reasons": reasons, "published": published}  # fmt: skip
+        if note:
+            cell["note"] = note
+        out.append(cell)
     return out
 
 
@@ -181,7 +186,7 @@ def exposure_json(snapshots: list[Snapshot]) -> dict[str, Any]:
                     "container": p.container, "port": p.port, "protocol": p.protocol,
                     "network_mode": p.network_mode, "bindings": list(p.bindings),
                     "outside": p.outside.value if p.outside is not None else None,
-                    "cells": [_cell_json(c) for c in p.cells],
+                    "cells": _cells_json(p.cells),
                 }
                 for p in exp.ports
             ],
