@@ -52,13 +52,12 @@ def _published(cell: Cell) -> Reach | None:
 
 
 def _zone_reach(cell: Cell, kind: str) -> ZoneReach:
-    attempt = cell.decisive
-    if attempt is None:
-        return ZoneReach(cell.zone, kind, cell.relation, _REACH[cell.verdict], None, None, cell.note, (),
-                         cell.note, _published(cell))  # fmt: skip
+    a = cell.decisive
     # positional: a view holds thousands, and keywords cost a named tuple four times as much
-    return ZoneReach(cell.zone, kind, cell.relation, _REACH[cell.verdict], attempt.via, attempt.destination,
-                     attempt.trace, tuple(attempt.reasons), cell.note, _published(cell))  # fmt: skip
+    return ZoneReach(cell.zone, kind, cell.relation, _REACH[cell.verdict], a.via if a is not None else None,
+                     a.destination if a is not None else None, a.trace if a is not None else cell.note,
+                     tuple(a.reasons) if a is not None else (),
+                     cell.note, _published(cell))  # fmt: skip
 
 
 def exposure_view(matrix: ExposureMatrix) -> Exposure:
