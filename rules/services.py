@@ -124,8 +124,10 @@ class Identification:
         return self.by == "port"
 
 
+@lru_cache(maxsize=4096)
 def image_repository(image: str | None) -> str:
-    """``registry:5000/library/redis:7@sha256:..`` -> ``redis``; ``bitnami/redis:7`` -> ``bitnami/redis``."""
+    """``registry:5000/library/redis:7@sha256:..`` -> ``redis``; ``bitnami/redis:7`` -> ``bitnami/redis``.
+    Cached: every port entry of a container, and every replica of a service, asks again."""
     if not image:
         return ""
     name = image.split("@", 1)[0].strip().lower()
