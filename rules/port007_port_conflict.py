@@ -88,9 +88,9 @@ class _Claim:
     start: int
     end: int
 
-    @property
+    @cached_property
     def label(self) -> str:
-        """How another claim's message names this one."""
+        """How another claim's message names this one (asked by each of up to ``SHOWN`` others)."""
         return f"{name_of(self.container)} ({self.port.display()})"
 
     @cached_property
