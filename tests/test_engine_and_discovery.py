@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from importlib.metadata import EntryPoint
 
 import pytest
@@ -42,7 +43,7 @@ def test_a_crashing_rule_is_reported_and_the_others_still_run():
 def test_fingerprints_use_names_not_ids():
     first = run_rules(snapshot(container("a")), [SEEING]).findings[0]
     recreated = container("a")
-    recreated = type(recreated)(**{**recreated.__dict__, "id": "another-id"})
+    recreated = replace(recreated, id="another-id")
     second = run_rules(snapshot(recreated), [SEEING]).findings[0]
     assert first.fingerprint == second.fingerprint
     other = fingerprint("TEST901", "testhost", Resource("container", "b"), "k")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from dataclasses import replace
 
 import jsonschema
 import pytest
@@ -117,7 +118,7 @@ def test_rule_descriptor_fields(risky):
 def test_fingerprints_are_stable_and_never_container_ids(risky):
     first = render(scan_result(risky))
     recreated = snapshot(
-        *(c.__class__(**{**c.__dict__, "id": f"new-{c.name}"}) for c in risky.containers),
+        *(replace(c, id=f"new-{c.name}") for c in risky.containers),
         networks=risky.networks,
     )
     second = render(scan_result(recreated))
@@ -160,7 +161,7 @@ def test_compose_finding_points_at_file_and_line(tmp_path):
     bound = svc.ports[0].__class__(
         **{**svc.ports[0].__dict__, "origin": Origin(SourceKind.COMPOSE, "compose.yaml", 12, 9)}
     )
-    svc = svc.__class__(**{**svc.__dict__, "ports": (bound,)})
+    svc = replace(svc, ports=(bound,))
     doc = render(scan_result(snapshot(svc, target=target), root=str(tmp_path)))
     assert_valid_sarif(doc)
     (result,) = results_by_rule(doc)["PORT001"]
