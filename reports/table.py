@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from auditor.model.findings import ScanResult
 from auditor.model.severity import Severity
@@ -12,6 +12,9 @@ from auditor.model.text import visible
 
 from .ci_common import policy_lines
 from .formats import SCAN, OutputFormat
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -62,6 +65,14 @@ def _names(names: list[str], shown: int = 3) -> str:
     return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
+def _print_lines(console: Console, lines: list[str], style: str | None = None) -> None:
+    """Each line as its own text (its markup parsed alone), wrapped and styled as one
+    ``console.print`` per line would, in one call: rich's own work per call (the terminal's
+    size, the render options, a write) was 90 ms of the 160 ms that 1,000 engines' lines took."""
+    if lines:
+        console.print(*(_cell(line) for line in lines), sep="\n", style=style)
+
+
 def render(result: ScanResult, stream: IO[str]) -> None:
     from rich.console import Console  # rich only when a table is drawn: ~17 ms of every other run
     from rich.table import Table
@@ -79,13 +90,15 @@ def render(result: ScanResult, stream: IO[str]) -> None:
             status = "" if f.status == "open" else f" [{f.status}]"
             if f.baseline:
                 status += f" ({f.baseline})"
-            table.add_row(
+            cells = (
                 f"[{SEVERITY_STYLE[f.severity]}]{f.severity.label}[/]{_cell(status)}",
                 _cell(f.rule_id),
                 _cell(f"{f.resource.kind}/{f.resource.name}"),
                 _cell(f.message),
                 _cell(where),
             )
+            # Parsed once here: rich parses a text cell's markup each time it measures or draws it.
+            table.add_row(*(console.render_str(cell) for cell in cells))
         console.print(table)
         hidden = len(result.findings) - TABLE_ROWS
         if hidden > 0:
@@ -96,23 +109,24 @@ def render(result: ScanResult, stream: IO[str]) -> None:
     else:
         console.print("No findings.")
     shared = _shared_not_checked(result)
+    lines = []
     for t in result.targets:
         line = f"{t.target.kind.value} {t.target.name}: {t.status}"
         if t.status == "complete":
             line += f" ({t.containers} containers, {t.networks} networks)"
         if t.error:
             line += f" - {t.error}"
-        console.print(_cell(line))
-        for note in t.notes:
-            console.print(_cell(f"  note: {note}"))
+        lines.append(line)
+        lines.extend(f"  note: {note}" for note in t.notes)
         if t.not_checked and t.not_checked not in shared:
-            console.print(_cell(f"  not checked: {', '.join(t.not_checked)}"))
+            lines.append(f"  not checked: {', '.join(t.not_checked)}")
     for facts, names in shared.items():
-        console.print(_cell(f"not checked for {len(names)} targets ({_names(names)}): {', '.join(facts)}"))
-    for e in result.rule_errors:
-        console.print(_cell(f"rule {e.rule_id} crashed on {e.target}: {e.error}"), style="red")
-    for line in policy_lines(result):
-        console.print(_cell(line), style="yellow")
+        lines.append(f"not checked for {len(names)} targets ({_names(names)}): {', '.join(facts)}")
+    _print_lines(console, lines)
+    _print_lines(
+        console, [f"rule {e.rule_id} crashed on {e.target}: {e.error}" for e in result.rule_errors], "red"
+    )
+    _print_lines(console, policy_lines(result), "yellow")
     counts = result.counts()
     summary = ", ".join(f"{counts[s.label]} {s.label}" for s in sorted(Severity, reverse=True))
     gate = result.gate()
