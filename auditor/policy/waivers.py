@@ -1,7 +1,8 @@
 """Waivers: a team accepts a known risk for a limited time, with a name and a reason.
 
-The file (default ``.auditor-waivers.yaml``) is YAML read with ruamel.yaml so every error can
-name its line. Each entry names a rule id, a ``match`` on the resource (fnmatch globs; every
+The file (default ``.auditor-waivers.yaml``) is YAML read into the positioned tree of
+``auditor.model.yamltree`` (libyaml's events, compose's scalar typing) so every error can name
+its line. Each entry names a rule id, a ``match`` on the resource (fnmatch globs; every
 given key must match), a reason, an owner and an expiry date. A waiver suppresses findings up
 to and including its expiry day; after that it stops suppressing and is reported as expired.
 A malformed entry or an unknown rule id is an ``InputError`` (exit 2), never ignored.
@@ -25,11 +26,16 @@ DEFAULT_WAIVERS_FILE = ".auditor-waivers.yaml"
 MATCH_KEYS = ("host", "project", "service", "container", "network", "resource", "port")
 ENTRY_KEYS = ("rule", "match", "reason", "owner", "expires")
 MAX_WAIVERS_BYTES = inputs.WAIVERS_LIMIT
-# A team's waivers run to dozens; these bound parsing (about 6 us per byte with ruamel) and
-# matching (each finding is checked against the waivers of its rule).
+# A team's waivers run to dozens; these bound parsing (besides the tree's own bounds on nodes and
+# depth) and matching (each finding is checked against the waivers of its rule).
 MAX_WAIVERS = 1000
 MAX_ALIASES = 100
 _ALIAS = re.compile(r"(?:^|[\s\[\{,:])\*[^\s\[\]\{\},]", re.MULTILINE)  # an alias token starts with *
+# A YAML timestamp with a time of day (yaml.org/type/timestamp): its date is the expiry day.
+_TIMESTAMP = re.compile(
+    r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?"
+    r"(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::?[0-9]{2})?))?"
+)
 
 
 @dataclass(frozen=True)
@@ -66,19 +72,17 @@ class Subject:
     ports: tuple[str, ...]
 
 
-def _line(node: Any, key: Any = None, default: int = 1) -> int:
-    """1-based line of a mapping key (or of the node itself) from ruamel's position data."""
-    lc = getattr(node, "lc", None)
-    if lc is None:
-        return default
-    try:
-        if key is not None and isinstance(node, Mapping):
-            return int(lc.key(key)[0]) + 1
-        if key is not None:
-            return int(lc.item(key)[0]) + 1
-        return int(lc.line) + 1
-    except (KeyError, TypeError, IndexError, AttributeError):
-        return default
+def _line(node: Any, key: str | int, default: int = 1) -> int:
+    """1-based line of a mapping key or sequence item, from the tree's ``where`` (a ``Map``'s
+    origin per key, a ``Seq``'s per item); ``default`` for anything else."""
+    where = getattr(node, "where", None)
+    if isinstance(where, dict):
+        origin = where.get(key)
+    elif isinstance(where, list) and isinstance(key, int) and 0 <= key < len(where):
+        origin = where[key]
+    else:
+        origin = None
+    return origin.line if origin is not None and origin.line else default
 
 
 def _text(entry: Mapping, key: str, path: str, line: int) -> str:
@@ -95,15 +99,22 @@ def _text(entry: Mapping, key: str, path: str, line: int) -> str:
 def _date(entry: Mapping, path: str, line: int) -> dt.date:
     value = entry.get("expires")
     where = _line(entry, "expires", line) if "expires" in entry else line
-    if isinstance(value, dt.datetime):
+    if isinstance(value, dt.datetime):  # an entry built by other code than the YAML reader
         return value.date()
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, str):
+    if isinstance(value, str):  # the YAML reader keeps dates (and timestamps) as text
+        text = value.strip()
         try:
-            return dt.date.fromisoformat(value.strip())
+            return dt.date.fromisoformat(text)
         except ValueError:
             pass
+        stamp = _TIMESTAMP.fullmatch(text)
+        if stamp:
+            try:
+                return dt.date(*(int(part) for part in stamp.groups()))
+            except ValueError:
+                pass
     if value is None:
         raise InputError("waiver needs an 'expires' date (YYYY-MM-DD)", path, where)
     raise InputError(f"waiver 'expires' must be a date YYYY-MM-DD, got {value!r}", path, where)
@@ -140,7 +151,7 @@ def parse_entry(entry: Any, path: str, line: int, known_rules: Iterable[str]) ->
     if not isinstance(entry, Mapping):
         raise InputError("each waiver must be a mapping with rule, match, reason, owner, expires", path, line)
     for key in entry:
-        if not isinstance(key, str) or key not in ENTRY_KEYS:
+        if key not in ENTRY_KEYS:
             raise InputError(
                 f"unknown waiver field {key!r} (expected {', '.join(ENTRY_KEYS)})",
                 path,
@@ -177,19 +188,12 @@ def parse_waivers(text: str, path: str, known_rules: Iterable[str]) -> tuple[Wai
     """Parse a waivers document: a list of entries, or a mapping with a ``waivers`` list."""
     known = tuple(known_rules)
     _bounded(text, path)
-    from ruamel.yaml import YAML  # only when a waiver file exists: ~10 ms of every start-up otherwise
-    from ruamel.yaml.error import YAMLError
+    from auditor.model import yamltree  # PyYAML: only when a waiver file exists (or compose is read)
 
     try:
-        doc = YAML(typ="rt").load(text)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"malformed YAML: {problem}", path, mark.line + 1 if mark else None) from None
-    except (TypeError, ValueError, RecursionError):  # e.g. a mapping used as a key
-        raise InputError(
-            "malformed YAML: keys must be plain strings, and nesting must stay shallow", path
-        ) from None
+        doc = yamltree.parse_text(text, path, "waivers file")
+    except yamltree.YAMLSyntaxError as exc:
+        raise InputError(f"malformed YAML: {exc.problem}", path, exc.line) from None
     if doc is None:
         return ()
     entries = doc

@@ -136,7 +136,7 @@ def parse_only(files: list[Path], repeats: int) -> dict[str, list[float]]:
     import yaml
     from compose_lint.parser import LineLoader
 
-    from auditor.collectors.compose.tree import parse_text
+    from auditor.model.yamltree import parse_text
 
     texts = [f.read_text() for f in files]
     readers = {

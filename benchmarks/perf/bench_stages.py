@@ -39,8 +39,8 @@ from auditor.audit.discovery import discover_rules
 from auditor.audit.pipeline import evaluate
 from auditor.cli import tune_gc
 from auditor.collectors.compose import collect_compose
-from auditor.collectors.compose import tree as tree_module
 from auditor.collectors.request import ComposeOptions
+from auditor.model import yamltree as tree_module
 from auditor.policy.apply import Policy, apply_policy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from auditor.collectors.compose.tree import Map, Seq, parse_text
 from auditor.model.errors import InputError
+from auditor.model.yamltree import Map, Seq, parse_text
 
 from .oracle import cli_facts, compose_binary, our_facts, ours_or_error, run_cli
 

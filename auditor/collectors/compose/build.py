@@ -16,10 +16,10 @@ from auditor.model.errors import InputError
 from auditor.model.inputs import MAX_PORT_BINDINGS
 from auditor.model.records import Container, DaemonFacts, Endpoint, Mount, Network, Origin, Snapshot, Target
 from auditor.model.redact import redact_labels
+from auditor.model.yamltree import Map, Seq
 
 from .interpolate import as_written, came_from_variables
 from .ports import PortSpecError, dedupe, dedupe_keys, parse_expose, parse_port
-from .tree import Map, Seq
 from .volumes import VolumeSpecError, parse_volume
 
 _TRUE = ("true", "yes", "y", "on")

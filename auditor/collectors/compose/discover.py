@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.model.errors import InputError
+from auditor.model.yamltree import Map, Seq
 
-from .tree import Map, Parsed, Seq, load_file
+from .tree import Parsed, load_file
 
 MAIN_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 OVERRIDE_NAMES = (

@@ -14,8 +14,7 @@ from typing import Any
 from auditor.model.errors import InputError
 from auditor.model.records import Origin
 from auditor.model.suppress import Suppression, parse_ids, parse_ignore
-
-from .tree import Map, Seq
+from auditor.model.yamltree import Map, Seq
 
 EXTENSION = "x-auditor"
 _MARKER = re.compile(r"(?:^|\s)#\s*auditor:(.*)$")

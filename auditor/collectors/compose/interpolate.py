@@ -15,8 +15,7 @@ from typing import Any
 
 from auditor.model import inputs
 from auditor.model.errors import InputError
-
-from .tree import Map, Seq
+from auditor.model.yamltree import Map, Seq
 
 Lookup = Callable[[str], str | None]
 

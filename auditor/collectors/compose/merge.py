@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .tree import RESET, Map, Seq
+from auditor.model.yamltree import RESET, Map, Seq
 
 _REPLACED = {("command",), ("entrypoint",), ("healthcheck", "test")}
 _TO_MAPPING = {("networks",), ("labels",)}

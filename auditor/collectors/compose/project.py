@@ -14,12 +14,13 @@ from pathlib import Path
 from auditor.model.errors import InputError
 from auditor.model.records import Origin, Snapshot, SourceKind, Target
 from auditor.model.suppress import Suppression
+from auditor.model.yamltree import Map, Seq, parse_text
 
 from .build import ProjectBuilder, fail, mapping
 from .inline import comment_ignores, extension_ignores
 from .interpolate import Unresolved, interpolate_tree, read_env_file
 from .merge import merge_maps, strip_resets
-from .tree import Map, Parsed, Seq, load_file, parse_text, read_text
+from .tree import Parsed, load_file, read_text
 
 _NAME_CHARS = re.compile(r"[a-z0-9_-]")
 STDIN_PATH = Path("-")  # `auditor scan -`: a compose file read from standard input

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from auditor.collectors.compose import tree
-from auditor.collectors.compose.tree import MAX_ALIAS_CHARS, RESET, Map, Seq, parse_text
+from auditor.model import yamltree as tree
 from auditor.model.errors import InputError
+from auditor.model.yamltree import MAX_ALIAS_CHARS, RESET, Map, Seq, parse_text
 
 ROOT = Path(__file__).parents[3]
 

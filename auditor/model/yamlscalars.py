@@ -5,7 +5,8 @@ YAML 1.2 core schema in the main: ``on``/``yes``/``no`` stay strings, no base-60
 it: ``017`` is octal (15) as in YAML 1.1, underscores are dropped from numbers (``1_000`` is
 1000), ``0b101`` is binary, integers beyond 64 bits become floats, and a number with a leading
 zero that is not octal (``08``) is a float. Dates stay strings here (compose makes them
-timestamps, which its schema then refuses where it wants text).
+timestamps, which its schema then refuses where it wants text). ``yamltree.py`` types the
+scalars of every YAML file it reads this way, waivers files included.
 
 Explicit tags: ``!!str`` makes a string, ``!!int``/``!!float``/``!!bool``/``!!null`` resolve
 the text even when quoted and must agree with it (``!!int "12"`` is 12, ``!!bool yes`` is an
