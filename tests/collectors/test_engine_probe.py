@@ -82,8 +82,10 @@ def _unavailable(address: str, timeout: float = 0.2) -> str:
     return str(caught.value)
 
 
-def test_a_socket_path_that_does_not_exist_fails_before_a_client_is_built(clients, short_dir):
-    address = f"unix://{short_dir}/gone/docker.sock"
+@pytest.mark.parametrize("below", ["gone", "file"], ids=["missing folder", "below a regular file"])
+def test_a_socket_path_that_cannot_exist_fails_before_a_client_is_built(clients, short_dir, below):
+    (short_dir / "file").write_text("")
+    address = f"unix://{short_dir}/{below}/docker.sock"
     assert _unavailable(address) == NOTHING.format(address)
     assert clients == []
 
@@ -94,13 +96,6 @@ def test_a_socket_file_nobody_listens_on_fails_before_a_client_is_built(clients,
         sock.bind(str(path))  # the file stays; the listener is gone
     assert path.is_socket()
     assert _unavailable(f"unix://{path}") == NOTHING.format(f"unix://{path}")
-    assert clients == []
-
-
-def test_a_path_below_a_regular_file_is_nothing_listening_too(clients, short_dir):
-    (short_dir / "file").write_text("")
-    address = f"unix://{short_dir}/file/docker.sock"
-    assert _unavailable(address) == NOTHING.format(address)
     assert clients == []
 
 
