@@ -99,10 +99,6 @@ def _text(entry: Mapping, key: str, path: str, line: int) -> str:
 def _date(entry: Mapping, path: str, line: int) -> dt.date:
     value = entry.get("expires")
     where = _line(entry, "expires", line) if "expires" in entry else line
-    if isinstance(value, dt.datetime):  # an entry built by other code than the YAML reader
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
     if isinstance(value, str):  # the YAML reader keeps dates (and timestamps) as text
         text = value.strip()
         try:
